@@ -1,0 +1,1 @@
+"""HTTP routers, dependencies and the error mapping."""

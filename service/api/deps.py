@@ -1,0 +1,73 @@
+"""Dependencies shared by the routers: the service container, keys, bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.documents.render import Renderer
+from service.errors import FieldError, Forbidden, TooLarge, Unauthorized
+from service.registry.api_keys import find_api_key
+from service.registry.models import ApiKey
+
+
+@dataclass
+class Services:
+    """What the application builds once at start-up and the routes share."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    renderer: Renderer
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _caller(request: Request, services: ServicesDep) -> ApiKey:
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Unauthorized("缺少 API 密钥：请在请求头中提供 Authorization: Bearer <key>",
+                           headers={"WWW-Authenticate": "Bearer"})
+    with services.sessions() as session:
+        key = find_api_key(session, presented.strip())
+    if key is None:
+        raise Unauthorized("API 密钥无效或已停用", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return key
+
+
+def require_role(*roles: str):
+    """A dependency admitting callers whose key has one of ``roles`` (admin always)."""
+
+    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+        if key.role != "admin" and key.role not in roles:
+            raise Forbidden(f"该 API 密钥的角色（{key.role}）无权执行此操作，需要：{'、'.join(roles)}")
+        return key
+
+    return check
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) past ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise _too_large(limit)
+    return bytes(received)
+
+
+def _too_large(limit: int) -> TooLarge:
+    message = f"请求体过大：最多 {limit / 1048576:.0f} MB"
+    return TooLarge(message, errors=[FieldError("(body)", message, "too_large")])

@@ -1,0 +1,57 @@
+"""Every error leaves the service as JSON of one shape:
+``{"error": code, "message": text, "errors": [{"path", "message", "type"}]}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.contract.errors import field_errors_from_list
+from service.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, errors: list[dict] | None = None) -> dict:
+    return {"error": code, "message": message, "errors": errors or []}
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    return JSONResponse(
+        error_body(exc.code, exc.message, [e.to_dict() for e in exc.errors]),
+        status_code=exc.status,
+        headers=exc.headers,
+    )
+
+
+async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = field_errors_from_list(exc.errors())
+    return JSONResponse(
+        error_body("invalid_input", f"请求有 {len(errors)} 处错误，请按提示修改", [e.to_dict() for e in errors]),
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    messages = {404: "没有这个地址", 405: "不支持该请求方法"}
+    return JSONResponse(
+        error_body("http_error", messages.get(exc.status_code, str(exc.detail))),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal_error", "服务内部错误，请稍后重试或联系管理员"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

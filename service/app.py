@@ -1,0 +1,63 @@
+"""``create_app(settings)``: the FastAPI application and what it builds at start-up."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.api import forms as forms_api
+from service.api import health
+from service.api.deps import Services
+from service.api.errors import install_error_handlers
+from service.api.openapi import install_openapi
+from service.config import Settings
+from service.documents.render import Renderer
+from service.forms.catalog import all_forms
+from service.registry.db import make_engine, migrate, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(settings: Settings) -> sessionmaker[Session]:
+    """Open the registry (creating the data dir and migrating the schema)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.registry_url)
+    migrate(engine)
+    return session_factory(engine)
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        sessions=build_registry(settings),
+        renderer=Renderer(settings.templates_dir, settings.fonts_dir),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    forms = all_forms()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.services = build_services(settings)
+        yield
+        app.state.services.sessions.kw["bind"].dispose()
+
+    app = FastAPI(
+        title="职称文书与电子证书服务",
+        version="0.1.0",
+        description="生成职称评审表册、一览表、公示表等 PDF 文书；签发、加盖电子印章并查验职称电子证书。",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(forms_api.build_router(forms))
+    install_openapi(
+        app,
+        models=list({spec.model for spec in forms.values()}),
+        examples={slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
+    )
+    return app

@@ -1,0 +1,78 @@
+"""Command line: ``python -m service serve|api-keys ...``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+def _settings(args: argparse.Namespace):
+    from service.config import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(args)
+    if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
+        settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
+    elif args.public_base_url:
+        settings = settings.model_copy(update={"public_base_url": args.public_base_url})
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_api_keys_create(args: argparse.Namespace) -> int:
+    from service.app import build_registry
+    from service.registry.api_keys import create_api_key
+    from service.registry.db import transaction
+
+    sessions = build_registry(_settings(args))
+    with transaction(sessions) as session:
+        key = create_api_key(session, args.role, datetime.now(timezone.utc), label=args.label)
+    print(f"role: {args.role}", file=sys.stderr)
+    print("Keep this key secret; it is not stored and cannot be shown again.", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m service", description="职称文书与电子证书服务")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_data_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--data-dir", type=Path, default=None,
+                       help=f"where the service keeps everything it writes (default: $ZC_DATA_DIR or ./{DEFAULT_DATA_DIR})")
+        return p
+
+    serve = with_data_dir(commands.add_parser("serve", help="run the HTTP service"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public-base-url", default=None, help="base of the verification URLs in QR codes")
+    serve.set_defaults(func=cmd_serve)
+
+    keys = commands.add_parser("api-keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="action", required=True)
+    create = with_data_dir(key_commands.add_parser("create", help="create a key; prints it as the last line"))
+    create.add_argument("--role", required=True, choices=["platform", "staff", "admin"])
+    create.add_argument("--label", default=None)
+    create.set_defaults(func=cmd_api_keys_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)

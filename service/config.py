@@ -1,0 +1,62 @@
+"""Settings, read from the environment (prefix ``ZC_``) and the command line.
+
+Nothing here is built at import time: ``Settings()`` is called by the CLI or a
+test and handed to ``create_app``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service import FONTS_DIR, TEMPLATES_DIR
+
+
+class Limits(BaseSettings):
+    """Input limits. Beyond them a request gets 413 or 422, never a 500."""
+
+    model_config = SettingsConfigDict(env_prefix="ZC_LIMIT_", frozen=True)
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_photo_bytes: int = 5 * 1024 * 1024
+    max_photo_side_px: int = 4000
+    max_list_rows: int = 500
+    max_text_chars: int = 20_000
+    # Publicity tables and rosters are lists of people, not one person's
+    # declaration: they get their own, larger limit.
+    max_table_rows: int = 10_000
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZC_", frozen=True)
+
+    data_dir: Path = Path("data")
+    # DATABASE_URL (no prefix) is the conventional name; ZC_DATABASE_URL wins.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    public_base_url: str = "http://127.0.0.1:8000"
+    templates_dir: Path = TEMPLATES_DIR
+    fonts_dir: Path = FONTS_DIR
+    # The date printed where a document needs "today" and the payload gives
+    # none. Unset means the payload must carry it: output never depends on
+    # the clock.
+    document_date: date | None = None
+    preview_dpi: int = 110
+    limits: Limits = Field(default_factory=Limits)
+
+    @property
+    def registry_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'registry.sqlite3').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,1 @@
+"""Pydantic models of the platform's payloads: the contract's single source of truth."""

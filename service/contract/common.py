@@ -1,0 +1,234 @@
+"""Field types shared by every payload of the platform contract.
+
+Limits (text length, rows per list) are configurable, so they are read from
+the validation context (``{"limits": Limits}``) that ``parse_payload`` passes
+in, never from module state. Messages are in Chinese: a clerk reads them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from service.config import Limits
+from service.documents.photo import PhotoError, inspect_photo
+
+_DEFAULT_LIMITS = Limits()
+
+
+def limits_of(info: ValidationInfo) -> Limits:
+    context = info.context or {}
+    return context.get("limits", _DEFAULT_LIMITS)
+
+
+class ContractModel(BaseModel):
+    """Base of every contract model: unknown fields are ignored (the platform
+    adds fields over time), values are immutable once validated."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_optional_is_none(cls, data: Any) -> Any:
+        # Platforms send "" for an optional field left blank; treat it as
+        # absent. A blank required field still fails with 不能为空.
+        if not isinstance(data, dict):
+            return data
+        cleaned = dict(data)
+        for name, field in cls.model_fields.items():
+            value = cleaned.get(name)
+            if isinstance(value, str) and not value.strip() and not field.is_required():
+                cleaned[name] = None
+        return cleaned
+
+
+# --- text -------------------------------------------------------------------
+
+
+def _check_text(value: str, info: ValidationInfo) -> str:
+    limit = limits_of(info).max_text_chars
+    if len(value) > limit:
+        raise PydanticCustomError(
+            "text_too_long",
+            "文字过长：最多 {limit} 个字符，当前 {length} 个，请精简后再提交",
+            {"limit": limit, "length": len(value)},
+        )
+    return value
+
+
+def _reject_control_chars(value: str) -> str:
+    # Control characters (other than line breaks and tabs) cannot be printed
+    # and usually mean a copy-paste accident in the platform's form.
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise PydanticCustomError("control_chars", "含有无法打印的控制字符，请删除后再提交")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_reject_control_chars), AfterValidator(_check_text)]
+"""Free text: any length up to the configured limit."""
+
+
+def short_text(max_chars: int) -> Any:
+    """A one-line value (a name, a number) with a fixed upper bound."""
+    return Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_reject_control_chars)]
+
+
+Name = short_text(50)
+Short = short_text(100)
+Line = short_text(200)
+
+
+# --- lists ------------------------------------------------------------------
+
+
+def _check_rows(value: Any, info: ValidationInfo) -> Any:
+    # Runs before the items are validated, so an oversized list is refused
+    # without spending time on its rows.
+    if value is None:
+        return []
+    if isinstance(value, list):
+        limit = limits_of(info).max_list_rows
+        if len(value) > limit:
+            raise PydanticCustomError(
+                "too_many_rows",
+                "条目过多：最多 {limit} 条，当前 {count} 条",
+                {"limit": limit, "count": len(value)},
+            )
+    return value
+
+
+def rows(item: Any) -> Any:
+    """A list section of ``item``; null means empty."""
+    return Annotated[list[item], BeforeValidator(_check_rows), Field(default_factory=list)]
+
+
+# --- dates ------------------------------------------------------------------
+
+_DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def _parse_day(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and (match := _DAY_RE.match(value.strip())):
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            raise PydanticCustomError("date_invalid", "日期不存在，请检查年月日") from None
+    raise PydanticCustomError("date_format", "日期格式应为 YYYY-MM-DD")
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_parse_day),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-08-20"]}),
+]
+
+
+@dataclass(frozen=True, order=True)
+class YearMonth:
+    """A month, as the platform's forms ask for most periods (``2007-09``).
+
+    A full date is accepted too and keeps its day, since some platforms send
+    one where the form asks for a month."""
+
+    year: int
+    month: int
+    day: int | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.year:04d}-{self.month:02d}"
+        return text if self.day is None else f"{text}-{self.day:02d}"
+
+
+def _parse_month(value: Any) -> YearMonth:
+    if isinstance(value, YearMonth):
+        return value
+    if isinstance(value, str) and (match := _MONTH_RE.match(value.strip())):
+        year, month = int(match[1]), int(match[2])
+        day = int(match[3]) if match[3] else None
+        try:
+            date(year, month, day or 1)
+        except ValueError:
+            raise PydanticCustomError("date_invalid", "日期不存在，请检查年月") from None
+        return YearMonth(year, month, day)
+    raise PydanticCustomError("month_format", "年月格式应为 YYYY-MM")
+
+
+Month = Annotated[
+    YearMonth,
+    BeforeValidator(_parse_month),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "examples": ["2007-09"]}),
+]
+
+
+def check_period(start: Any, end: Any) -> None:
+    """Raise when a period ends before it starts (both optional)."""
+    if start is None or end is None:
+        return
+    if _month_key(end) < _month_key(start):
+        raise PydanticCustomError("period_order", "结束时间不能早于开始时间")
+
+
+def _month_key(value: Any) -> tuple[int, int, int]:
+    if isinstance(value, date):
+        return (value.year, value.month, value.day)
+    return (value.year, value.month, value.day or 0)
+
+
+# --- enumerations -----------------------------------------------------------
+
+GENDERS = ("男", "女")
+LEVELS = ("正高级", "副高级", "高级", "中级", "助理级", "助理", "初级", "员级")
+ROUTES = ("正常", "破格", "转评")
+
+
+# --- photo ------------------------------------------------------------------
+
+
+class Photo(ContractModel):
+    """The holder's photo, JPEG or PNG, base64-encoded."""
+
+    media_type: Literal["image/jpeg", "image/png"]
+    data_base64: str = Field(min_length=1, repr=False)
+
+    @field_validator("data_base64")
+    @classmethod
+    def _usable_image(cls, value: str, info: ValidationInfo) -> str:
+        limits = limits_of(info)
+        # Base64 is 4/3 of the bytes: refuse before decoding a huge string.
+        if len(value) > limits.max_photo_bytes * 4 // 3 + 4:
+            raise PydanticCustomError(
+                "photo", "照片文件过大：最多 {mb} MB", {"mb": limits.max_photo_bytes // (1024 * 1024)}
+            )
+        try:
+            data = base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise PydanticCustomError("photo", "照片不是合法的 Base64 编码") from None
+        try:
+            inspect_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px)
+        except PhotoError as exc:
+            raise PydanticCustomError("photo", str(exc)) from None
+        return value
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode("".join(self.data_base64.split()))

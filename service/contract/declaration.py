@@ -1,0 +1,359 @@
+"""The declaration payload (申报信息) sent by a provincial title platform.
+
+Field names follow ``shared/contract/declaration.json``. Sections a platform
+may leave out are optional; a list that is null or absent is empty, and the
+forms print 无 for it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from service.contract.common import (
+    GENDERS,
+    LEVELS,
+    ROUTES,
+    ContractModel,
+    Day,
+    Line,
+    Month,
+    Name,
+    Photo,
+    Short,
+    Text,
+    check_period,
+    rows,
+)
+
+_ID_18 = re.compile(r"^\d{17}[\dXx]$")
+
+
+class Committee(ContractModel):
+    code: Short
+    name: Line
+    region: Short | None = None
+    organizer: Line | None = None
+
+
+class Plan(ContractModel):
+    year: int = Field(ge=1980, le=2100)
+    name: Line | None = None
+    committee: Committee
+
+
+class Unit(ContractModel):
+    name: Line
+    uscc: Short | None = None
+    region: Line | None = None
+
+
+class ExceptionBasis(ContractModel):
+    """破格依据: the rule the applicant invokes to skip the seniority rules."""
+
+    rule: Line
+    text: Text
+    evidence: rows(Line)
+
+
+class TransferInfo(ContractModel):
+    """转评: the applicant's original title in another series."""
+
+    original_series: Short
+    original_specialty: Short | None = None
+    original_title: Short
+    original_level: Short | None = None
+    original_approved_on: Day | None = None
+    original_issuer: Line | None = None
+    original_certificate_no: Short | None = None
+    new_post: Short | None = None
+    new_post_start: Day | None = None
+    years_in_post: int | None = Field(default=None, ge=0, le=80)
+    reason: Text | None = None
+
+
+class Application(ContractModel):
+    series: Short
+    specialty: Short
+    specialty_scope: rows(Short)
+    title: Short
+    level: Literal[LEVELS]
+    route: Literal[ROUTES] = "正常"
+    work_post_specialty: Short | None = None
+    recommending_unit: Unit
+    competent_department: Line | None = None
+    submitted_at: datetime | None = None
+    exception: ExceptionBasis | None = None
+    transfer: TransferInfo | None = None
+
+
+class Applicant(ContractModel):
+    name: Name
+    former_name: Name | None = None
+    gender: Literal[GENDERS]
+    ethnicity: Short | None = None
+    birth_date: Day
+    birthplace: Line | None = None
+    id_type: Short = "居民身份证"
+    id_number: Short
+    political_status: Short | None = None
+    health: Short | None = None
+    work_start_date: Month | None = None
+    years_of_work: int | None = Field(default=None, ge=0, le=80)
+    years_in_specialty: int | None = Field(default=None, ge=0, le=80)
+    current_technical_work: Line | None = None
+    administrative_post: Line | None = None
+    academic_societies: Text | None = None
+    foreign_language: Line | None = None
+    phone: Short | None = None
+    photo: Photo | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number_shape(cls, value: str, info) -> str:
+        # The check digit is not enforced: platforms hold legacy numbers that
+        # fail it, and the form must still print what the person declared.
+        if info.data.get("id_type") == "居民身份证" and not _ID_18.match(value):
+            raise PydanticCustomError("id_number", "居民身份证号码应为 18 位数字（末位可为 X）")
+        return value.upper() if info.data.get("id_type") == "居民身份证" else value
+
+
+class Appointment(ContractModel):
+    post: Short
+    unit: Line | None = None
+    start: Month | None = None
+    end: Month | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Appointment":
+        check_period(self.start, self.end)
+        return self
+
+
+class CurrentTitle(ContractModel):
+    certificate_no: Short | None = None
+    series: Short | None = None
+    specialty: Short | None = None
+    title: Short
+    level: Short | None = None
+    route: Short | None = None
+    approved_on: Day | None = None
+    approving_body: Line | None = None
+    issuing_body: Line | None = None
+    appointments: rows(Appointment)
+
+
+EDUCATION_ROLES = ("基础学历", "申报学历", "最高学历")
+
+
+class Education(ContractModel):
+    roles: rows(Literal[EDUCATION_ROLES])
+    start: Month | None = None
+    end: Month | None = None
+    school: Line
+    major: Line | None = None
+    education_level: Short
+    degree: Short | None = None
+    study_mode: Short | None = None
+    length_years: float | None = Field(default=None, ge=0, le=20)
+    certificate_no: Short | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Education":
+        check_period(self.start, self.end)
+        return self
+
+
+class Training(ContractModel):
+    start: Month
+    end: Month | None = None
+    content: Text
+    organizer: Line | None = None
+    hours: float | None = Field(default=None, ge=0, le=100000)
+
+    @model_validator(mode="after")
+    def _order(self) -> "Training":
+        check_period(self.start, self.end)
+        return self
+
+
+class WorkRecord(ContractModel):
+    start: Month
+    end: Month | None = None
+    unit: Line
+    position: Short | None = None
+    technical_work: Line | None = None
+    witness: Name | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "WorkRecord":
+        check_period(self.start, self.end)
+        return self
+
+
+class AnnualReview(ContractModel):
+    year: int = Field(ge=1950, le=2100)
+    result: Short
+
+
+class Achievement(ContractModel):
+    period: Short | None = None
+    start: Month | None = None
+    end: Month | None = None
+    name: Text
+    content_and_role: Text | None = None
+    outcome: Text | None = None
+    clause: Line | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Achievement":
+        check_period(self.start, self.end)
+        return self
+
+
+class Paper(ContractModel):
+    published: Month | None = None
+    title: Text
+    journal: Line | None = None
+    issn: Short | None = None
+    cn: Short | None = None
+    rank: Short | None = None
+
+
+class Book(ContractModel):
+    published: Month | None = None
+    title: Text
+    publisher: Line | None = None
+    isbn: Short | None = None
+    role: Short | None = None
+    words_10k: float | None = Field(default=None, ge=0, le=10000)
+
+
+class Patent(ContractModel):
+    kind: Short
+    status: Short | None = None
+    date: Day | None = None
+    title: Text
+    number: Short | None = None
+    rank: Short | None = None
+    is_main: bool = False
+
+
+class Award(ContractModel):
+    date: Month | None = None
+    name: Text
+    grade: Short | None = None
+    issuer: Line | None = None
+    rank: Short | None = None
+
+
+class Project(ContractModel):
+    start: Month | None = None
+    end: Month | None = None
+    name: Text
+    source: Line | None = None
+    level: Short | None = None
+    role: Short | None = None
+    funding_10k: float | None = Field(default=None, ge=0)
+    status: Short | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Project":
+        check_period(self.start, self.end)
+        return self
+
+
+class TeacherInfo(ContractModel):
+    """中小学教师 only."""
+
+    teacher_category: Short | None = None
+    staffing_category: Short | None = None
+    teaching_start: Month | None = None
+    teaching_years: int | None = Field(default=None, ge=0, le=80)
+    rural_teaching_years: int | None = Field(default=None, ge=0, le=80)
+    teacher_qualification: Line | None = None
+    school_stage: Short | None = None
+    subject: Short | None = None
+    school: Line | None = None
+
+
+class Opinion(ContractModel):
+    text: Text
+    signer: Name | None = None
+    date: Day | None = None
+
+
+class Publicity(ContractModel):
+    start: Day
+    end: Day
+    result: Text | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> "Publicity":
+        check_period(self.start, self.end)
+        return self
+
+
+class CommitteeOpinion(ContractModel):
+    text: Text | None = None
+    expected: int | None = Field(default=None, ge=0, le=1000)
+    present: int | None = Field(default=None, ge=0, le=1000)
+    agree: int | None = Field(default=None, ge=0, le=1000)
+    disagree: int | None = Field(default=None, ge=0, le=1000)
+    abstain: int | None = Field(default=None, ge=0, le=1000)
+    chair: Name | None = None
+    date: Day | None = None
+
+    @model_validator(mode="after")
+    def _votes_add_up(self) -> "CommitteeOpinion":
+        votes = (self.agree, self.disagree, self.abstain)
+        if self.present is not None and all(v is not None for v in votes) and sum(votes) > self.present:
+            raise PydanticCustomError("votes", "同意、不同意、弃权票数之和不能超过实到人数")
+        if self.present is not None and self.expected is not None and self.present > self.expected:
+            raise PydanticCustomError("votes", "实到人数不能超过应到人数")
+        return self
+
+
+class Opinions(ContractModel):
+    unit: Opinion | None = None
+    recommending: Opinion | None = None
+    publicity: Publicity | None = None
+    committee: CommitteeOpinion | None = None
+    approval: Opinion | None = None
+
+
+class Attachment(ContractModel):
+    category: Line
+    name: Line
+    size_bytes: int | None = Field(default=None, ge=0)
+
+
+class Declaration(ContractModel):
+    declaration_id: Short
+    plan: Plan
+    application: Application
+    applicant: Applicant
+    current_titles: rows(CurrentTitle)
+    education: rows(Education)
+    training: rows(Training)
+    work_history: rows(WorkRecord)
+    annual_reviews: rows(AnnualReview)
+    work_summary: Text | None = None
+    achievements: rows(Achievement)
+    papers: rows(Paper)
+    books: rows(Book)
+    patents: rows(Patent)
+    awards: rows(Award)
+    projects: rows(Project)
+    teacher_info: TeacherInfo | None = None
+    opinions: Opinions = Field(default_factory=Opinions)
+    attachments: rows(Attachment)
+
+    @field_validator("opinions", mode="before")
+    @classmethod
+    def _null_opinions(cls, value):
+        return {} if value is None else value

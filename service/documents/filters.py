@@ -1,0 +1,101 @@
+"""Jinja2 filters: how values print on the forms (dates, periods, sizes, numerals)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import jinja2
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def dot_date(value: Any) -> str:
+    """``2007-09`` → ``2007.09``; ``1989-05-26`` → ``1989.05.26``; None → ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.year:04d}.{value.month:02d}.{value.day:02d}"
+    text = str(value)
+    return text.replace("-", ".")
+
+
+def cn_date(value: Any) -> str:
+    """``2024-08-20`` → ``2024年08月20日`` (a month prints as ``2007年09月``)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.year:04d}年{value.month:02d}月{value.day:02d}日"
+    parts = str(value).split("-")
+    suffix = ("年", "月", "日")
+    return "".join(part + suffix[i] for i, part in enumerate(parts))
+
+
+def period(start: Any, end: Any, open_end: str = "至今") -> str:
+    if start is None and end is None:
+        return ""
+    return f"{dot_date(start)}—{dot_date(end) if end is not None else open_end}"
+
+
+def cn_numeral(number: int) -> str:
+    """Section numbers: 1 → 一, 10 → 十, 12 → 十二, 20 → 二十."""
+    if number < 10:
+        return _CN_DIGITS[number]
+    tens, ones = divmod(number, 10)
+    head = "" if tens == 1 else _CN_DIGITS[tens]
+    return head + "十" + (_CN_DIGITS[ones] if ones else "")
+
+
+def plain_number(value: Any) -> str:
+    """4.0 → ``4``, 2.5 → ``2.5``, None → ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def file_size(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1048576:.1f} MB"
+
+
+def yes_no(value: bool | None) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """Split free text into paragraphs at line breaks, dropping blank lines."""
+    if not text:
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def spread(label: str) -> str:
+    """``单位`` → ``单 位``: with ``text-align-last: justify`` the characters of
+    labels of different lengths spread over one width (WeasyPrint justifies at
+    spaces only)."""
+    return " ".join(label)
+
+
+def install(env: jinja2.Environment) -> None:
+    env.filters.update(
+        dot_date=dot_date,
+        cn_date=cn_date,
+        cn_numeral=cn_numeral,
+        plain_number=plain_number,
+        file_size=file_size,
+        yes_no=yes_no,
+        paragraphs=paragraphs,
+        spread=spread,
+    )
+    env.globals.update(period=period)

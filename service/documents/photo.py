@@ -1,0 +1,83 @@
+"""Holder photos: check what was uploaded, then fit it to the photo box.
+
+``inspect_photo`` runs at the boundary (contract validation) so that a bad
+file is a 422 naming the field; ``fit_photo`` is the pure transformation
+used by the forms and certificates.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# 2-inch ID photo: 35 × 49 mm at 300 dpi.
+PHOTO_MM = (35.0, 49.0)
+PHOTO_DPI = 300
+PHOTO_PX = (round(PHOTO_MM[0] / 25.4 * PHOTO_DPI), round(PHOTO_MM[1] / 25.4 * PHOTO_DPI))
+
+_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+class PhotoError(ValueError):
+    """The upload is not a usable photo; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    media_type: str
+    width: int
+    height: int
+
+
+def inspect_photo(data: bytes, *, max_bytes: int, max_side: int) -> PhotoInfo:
+    if len(data) > max_bytes:
+        raise PhotoError(f"照片文件过大：最多 {max_bytes // (1024 * 1024)} MB，当前 {len(data) / 1048576:.1f} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            # The header gives the size before any pixel is decoded: refuse a
+            # decompression bomb here, not after it has eaten the memory.
+            if max(image.size) > max_side:
+                raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
+            if image.format not in _FORMATS:
+                raise PhotoError("照片应为 JPEG 或 PNG 格式")
+            image.load()
+    except PhotoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError("照片像素数异常巨大，疑似压缩炸弹，已拒绝") from None
+    except UnidentifiedImageError:
+        raise PhotoError("照片文件无法识别：不是 JPEG 或 PNG 图片") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{type(exc).__name__}）") from None
+    return PhotoInfo(_FORMATS[image.format], image.size[0], image.size[1])
+
+
+def fit_photo(data: bytes, size_px: tuple[int, int] = PHOTO_PX, quality: int = 88) -> bytes:
+    """Orient by EXIF, convert to RGB, scale and crop to ``size_px``; JPEG bytes.
+
+    The crop keeps the upper part of the picture, where the head is.
+    Deterministic: the same input gives the same bytes.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        image = ImageOps.exif_transpose(image)
+        image = _to_rgb(image)
+        fitted = ImageOps.fit(image, size_px, method=Image.Resampling.LANCZOS, centering=(0.5, 0.35))
+    out = io.BytesIO()
+    fitted.save(out, "JPEG", quality=quality, optimize=True, dpi=(PHOTO_DPI, PHOTO_DPI))
+    return out.getvalue()
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    # CMYK, palette, grayscale, 16-bit: Pillow converts them faithfully.
+    return image.convert("RGB")

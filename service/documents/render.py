@@ -1,0 +1,99 @@
+"""HTML (Jinja2) and PDF (WeasyPrint) rendering.
+
+``Renderer`` holds what is expensive to build and safe to reuse: the Jinja2
+environment, the isolated font configuration and the URL fetcher. It is
+built by the application at start-up (never at import) and its two calls are
+pure: the same template, data and options give the same bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+import jinja2
+
+from service.documents import filters
+from service.documents.fetcher import SafeURLFetcher
+from service.documents.fonts import isolate_fontconfig
+
+
+@dataclass(frozen=True)
+class SourceAttachment:
+    """A machine-readable copy of the input, embedded in the PDF/A-3 file."""
+
+    name: str
+    data: bytes
+    description: str = "申报数据（机读）"
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    # Dates written into the attachment's file specification. They come from
+    # the payload so that output never depends on the clock.
+    date: datetime
+    attachments: tuple[SourceAttachment, ...] = field(default_factory=tuple)
+    pdf_variant: str | None = "pdf/a-3b"
+
+
+class Renderer:
+    def __init__(self, templates_dir: Path, fonts_dir: Path):
+        self.templates_dir = templates_dir.resolve()
+        self.fonts_dir = fonts_dir.resolve()
+        isolate_fontconfig(self.fonts_dir)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.templates_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        filters.install(self.env)
+        self.fetcher = SafeURLFetcher([self.templates_dir, self.fonts_dir])
+        self._font_config = None
+        # Pango's font map and WeasyPrint's font cache are not thread-safe.
+        self._lock = threading.Lock()
+
+    def render_html(self, template: str, context: Mapping) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def html_to_pdf(self, html: str, *, template: str, options: PdfOptions) -> bytes:
+        """Lay out ``html`` (whose relative URLs resolve in ``template``'s folder) as PDF bytes."""
+        from weasyprint import HTML, Attachment  # heavy import, kept off the import path
+
+        base_dir = self.templates_dir / PurePosixPath(template).parent
+        attachments = [
+            Attachment(
+                string=item.data,
+                name=item.name,
+                description=item.description,
+                created=options.date,
+                modified=options.date,
+                relationship="Source",
+                url_fetcher=self.fetcher,
+            )
+            for item in options.attachments
+        ]
+        with self._lock:
+            self.fetcher.reset()
+            document = HTML(string=html, base_url=base_dir.as_uri() + "/", url_fetcher=self.fetcher)
+            return document.write_pdf(
+                font_config=self._fonts(),
+                pdf_variant=options.pdf_variant,
+                attachments=attachments or None,
+                uncompressed_pdf=False,
+            )
+
+    def render_pdf(self, template: str, context: Mapping, options: PdfOptions) -> bytes:
+        return self.html_to_pdf(self.render_html(template, context), template=template, options=options)
+
+    def _fonts(self):
+        from weasyprint.text.fonts import FontConfiguration
+
+        if self._font_config is None:
+            self._font_config = FontConfiguration()
+        return self._font_config

@@ -1,0 +1,68 @@
+"""The service's errors, mapped to HTTP in one place (``service.api.errors``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: its JSON path (``applicant.birth_date``) and a message a clerk can act on."""
+
+    path: str
+    message: str
+    type: str = "invalid"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "message": self.message, "type": self.type}
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, errors: list[FieldError] | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class InvalidInput(ServiceError):
+    status = 422
+    code = "invalid_input"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+
+class Unavailable(ServiceError):
+    status = 503
+    code = "unavailable"

@@ -1,0 +1,1 @@
+"""The printable forms: which template, which payload model, how its data prints."""

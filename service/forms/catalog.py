@@ -1,0 +1,11 @@
+"""Every form the service renders, by its URL slug."""
+
+from __future__ import annotations
+
+from service.forms import review_form
+from service.forms.spec import FormSpec
+
+
+def all_forms() -> dict[str, FormSpec]:
+    specs = [review_form.SPEC]
+    return {spec.slug: spec for spec in specs}
