@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.api import admin
 from service.api import forms as forms_api
 from service.api import health
 from service.api.deps import Services
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(forms_api.build_router(forms))
+    app.include_router(admin.router)
     install_openapi(
         app,
         models=list({spec.model for spec in forms.values()}),

@@ -45,6 +45,10 @@ def inspect_photo(data: bytes, *, max_bytes: int, max_side: int) -> PhotoInfo:
                 raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
             if image.format not in _FORMATS:
                 raise PhotoError("照片应为 JPEG 或 PNG 格式")
+            # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole
+            # process, so load() alone no longer notices a cut-off file.
+            if not _ends_properly(data, image.format):
+                raise PhotoError("照片文件已损坏或不完整，请重新上传（文件结尾缺失）")
             image.load()
     except PhotoError:
         raise
@@ -55,6 +59,14 @@ def inspect_photo(data: bytes, *, max_bytes: int, max_side: int) -> PhotoInfo:
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{type(exc).__name__}）") from None
     return PhotoInfo(_FORMATS[image.format], image.size[0], image.size[1])
+
+
+def _ends_properly(data: bytes, fmt: str) -> bool:
+    if fmt == "JPEG":
+        # End-of-image marker, possibly followed by padding some encoders add.
+        return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    # PNG: the IEND chunk (length 0, type, fixed CRC) closes every complete file.
+    return data.endswith(b"\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def fit_photo(data: bytes, size_px: tuple[int, int] = PHOTO_PX, quality: int = 88) -> bytes:

@@ -43,3 +43,15 @@ def find_api_key(session: Session, presented: str) -> ApiKey | None:
     if row is None or row.revoked_at is not None:
         return None
     return row if hmac.compare_digest(row.key_hash, _digest(presented)) else None
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, key_id: str, now: datetime) -> bool:
+    row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id, ApiKey.revoked_at.is_(None))).first()
+    if row is None:
+        return False
+    row.revoked_at = now
+    return True

@@ -1,0 +1,185 @@
+"""Validate the seals of a PDF: pure, PDF bytes + trust in, :class:`ValidationReport` out.
+
+Model (point in time, the same simplification Adobe Reader makes):
+* a seal's timestamp token is judged at the validation time;
+* when it is valid, the seal's certificate chain is judged *at the timestamp's time*
+  (so a certificate that expires or is revoked later does not void an earlier seal);
+  otherwise at the validation time;
+* revocation data: the CRLs in ``TrustConfig`` plus those in the document's DSS.
+Long-term (archival) validation across expired TSA certificates, ETSI EN 319 102-1
+"past signature validation", is not attempted here (pyHanko's ``ades_lta_validation``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from io import BytesIO
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, read_certification_data
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+
+from .errors import InvalidPdfError
+from .report import CertificateInfo, DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
+from .seal import run_sync
+from .trust import TrustConfig, build_validation_context
+
+
+def validate_pdf(pdf_bytes: bytes, trust: TrustConfig, strict: bool = False, at: datetime | None = None) -> ValidationReport:
+    """Validate every seal and document timestamp. ``strict`` demands revocation data (B-LT+)."""
+    return run_sync(async_validate_pdf(pdf_bytes, trust, strict=strict, at=at))
+
+
+async def async_validate_pdf(
+    pdf_bytes: bytes, trust: TrustConfig, strict: bool = False, at: datetime | None = None
+) -> ValidationReport:
+    at = at or datetime.now(UTC)
+    reader = _open(pdf_bytes)
+    dss = _read_dss(reader)
+    try:
+        embedded = reader.embedded_signatures
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidPdfError(f"the signature data of this PDF cannot be read: {exc}") from exc
+    certification = read_certification_data(reader)
+    doc_ts = [
+        await _check_doc_timestamp(e, trust, dss, at, strict) for e in embedded if e.sig_object_type == "/DocTimeStamp"
+    ]
+    archived_after = [r for r, e in zip(doc_ts, [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]) if r.trusted and _covers_dss(reader, e)]
+    archive_revisions = [e.signed_revision for e in embedded if e.sig_object_type == "/DocTimeStamp"]
+    del archived_after, archive_revisions
+    seals = []
+    for emb in embedded:
+        if emb.sig_object_type != "/Sig":
+            continue
+        seals.append(await _check_seal(emb, reader, trust, dss, certification, at, strict))
+    return _summarise(reader, embedded, seals, doc_ts, at, strict)
+
+
+def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
+    reasons: list[Reason] = []
+    if not seals:
+        reasons.append(Reason.of("no_signatures"))
+    for seal in seals:
+        reasons.extend(seal.reasons)
+    for ts in doc_ts:
+        if not (ts.intact and ts.trusted):
+            reasons.append(Reason.of("doc_timestamp_invalid", ts.field_name))
+    last = embedded[-1] if embedded else None
+    changes_after = bool(last) and last.coverage != SignatureCoverageLevel.ENTIRE_FILE
+    unpermitted = any(not s.docmdp_respected for s in seals) or any(
+        t.modification_level == ModificationLevel.OTHER.name for t in doc_ts
+    )
+    if unpermitted and not any(r.code == "altered" for r in reasons):
+        reasons.append(Reason.of("altered"))
+    return ValidationReport(
+        verdict="invalid" if reasons else "valid",
+        reasons=tuple(reasons),
+        seals=tuple(seals),
+        document_timestamps=tuple(doc_ts),
+        revisions=reader.xrefs.total_revisions,
+        changes_after_last_signature=changes_after,
+        unpermitted_changes=unpermitted,
+        validation_time=at,
+        strict=strict,
+    )
+
+
+async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certification, at, strict) -> SealReport:
+    revocation_mode = "require" if strict else "soft-fail"
+    tst_time = _claimed_tst_time(emb)
+    moment = tst_time or at
+    status = await _validate_at(emb, trust, dss, moment, at, revocation_mode)
+    ts = status.timestamp_validity
+    ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
+    if tst_time is not None and not ts_ok:
+        # the timestamp cannot vouch for the signing time: judge the chain at `at`
+        moment = at
+        status = await _validate_at(emb, trust, dss, at, at, revocation_mode)
+    cert = status.signing_cert
+    own = emb.docmdp_level
+    in_force = _strictest(own, certification.permission if certification else None)
+    mod_level = status.modification_level
+    docmdp_ok = bool(status.docmdp_ok) and (
+        in_force is None or mod_level is None or mod_level.value <= in_force.value
+    )
+    expired = not (cert["tbs_certificate"]["validity"]["not_before"].native <= moment <= cert["tbs_certificate"]["validity"]["not_after"].native)
+    revinfo_present = _revinfo_covers(status.validation_path, trust, dss)
+    revocation_checked = status.trusted and (strict or revinfo_present)
+
+    reasons = []
+    field = emb.field_name
+    if not (status.intact and status.valid) or not docmdp_ok or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        reasons.append(Reason.of("altered", field))
+    elif status.revoked:
+        reasons.append(Reason.of("revoked", field))
+    elif expired:
+        reasons.append(Reason.of("expired", field))
+    elif not status.trusted:
+        code = "revocation_unknown" if strict and status.validation_path is not None else "untrusted"
+        reasons.append(Reason.of(code, field))
+    if ts is not None and not ts_ok and not reasons:
+        reasons.append(Reason.of("timestamp_invalid", field))
+    level = None if reasons else _pades_level(emb, ts_ok, revinfo_present and bool(dss), reader)
+    if strict and not reasons and level in ("B-B", "B-T"):
+        reasons.append(Reason.of("revocation_unknown", field))
+        level = None
+    return SealReport(
+        field_name=field,
+        kind="certify" if emb.docmdp_level is not None and _is_certification(emb, certification) else "approve",
+        organisation=_name_part(cert, "organization_name") or _name_part(cert, "common_name"),
+        certificate=_cert_info(cert),
+        intact=bool(status.intact),
+        signature_valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        revocation_checked=bool(revocation_checked),
+        revoked=status.revoked,
+        revocation_date=status.revocation_details.revocation_date if status.revocation_details else None,
+        expired=expired,
+        timestamp=TimestampInfo(ts.timestamp, ts_ok, _name_part(ts.signing_cert, "common_name")) if ts else None,
+        signing_time=status.signer_reported_dt,
+        validated_at=moment,
+        modification_level=mod_level.name if mod_level is not None else None,
+        docmdp=in_force.name if in_force is not None else None,
+        docmdp_respected=docmdp_ok,
+        coverage=status.coverage.name.lower() if status.coverage is not None else None,
+        pades_level=level,
+        reasons=tuple(reasons),
+    )
+
+
+async def _validate_at(emb, trust, dss, moment, at, revocation_mode) -> PdfSignatureStatus:
+    extra = _dss_material(dss)
+    # CRLs issued after the signing time still speak for it (the dev and production CAs
+    # use no certificate holds), hence retroactive_revinfo for the signer's chain.
+    signer_vc = build_validation_context(
+        trust, moment=moment, revocation_mode=revocation_mode, retroactive_revinfo=True, **extra
+    )
+    ts_vc = build_validation_context(trust, moment=at, revocation_mode=revocation_mode, **extra)
+    try:
+        return await async_validate_pdf_signature(emb, signer_vc, ts_validation_context=ts_vc)
+    except SignatureValidationError as exc:
+        raise InvalidPdfError(f"seal {emb.field_name!r} cannot be validated: {exc}") from exc
+
+
+async def _check_doc_timestamp(emb, trust, dss, at, strict) -> DocumentTimestampReport:
+    vc = build_validation_context(
+        trust, moment=at, revocation_mode="require" if strict else "soft-fail", **_dss_material(dss)
+    )
+    status = await async_validate_pdf_timestamp(emb, vc)
+    mod = status.modification_level
+    return DocumentTimestampReport(
+        field_name=emb.field_name,
+        time=status.timestamp,
+        intact=bool(status.intact and status.valid),
+        trusted=bool(status.trusted),
+        coverage=status.coverage.name.lower() if status.coverage is not None else None,
+        modification_level=mod.name if mod is not None else None,
+    )

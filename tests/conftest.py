@@ -1,0 +1,70 @@
+"""Shared fixtures: settings in a temporary data dir, an app client, API keys, payloads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+from service.documents.render import Renderer
+
+DATA = Path(__file__).parent / "data"
+CONTRACT = DATA / "contract"
+
+
+def load_contract(name: str) -> dict:
+    return json.loads((CONTRACT / name).read_text("utf-8"))
+
+
+@pytest.fixture(scope="session")
+def contract_declaration() -> dict:
+    return load_contract("declaration.json")
+
+
+@pytest.fixture
+def declaration(contract_declaration) -> dict:
+    """A fresh copy of the contract's declaration, free to modify."""
+    return copy.deepcopy(contract_declaration)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    defaults = Settings()
+    return Renderer(defaults.templates_dir, defaults.fonts_dir)
+
+
+def make_key(settings: Settings, role: str) -> str:
+    from service.app import build_registry
+    from service.registry.api_keys import create_api_key
+    from service.registry.db import transaction
+
+    with transaction(build_registry(settings)) as session:
+        return create_api_key(session, role, datetime.now(timezone.utc), label=f"test {role}")
+
+
+@pytest.fixture
+def client(settings):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(settings, client) -> dict[str, str]:
+    return {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
