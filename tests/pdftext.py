@@ -26,5 +26,62 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+_FOOTER = re.compile(r"第\d+页共\d+页")
+
+
 def pdf_text(pdf: bytes) -> str:
-    return squash("".join(page_texts(pdf)))
+    """The whole text, without the page footers that would cut a text flowing across pages."""
+    return "".join(_FOOTER.sub("", squash(text)) for text in page_texts(pdf))
+
+
+def fonts_of_chars(pdf: bytes, chars: str) -> dict[str, set[str]]:
+    """For each of ``chars``, the names of the fonts it is drawn with anywhere in ``pdf``."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    found: dict[str, set[str]] = {c: set() for c in chars}
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for page in document:
+            textpage = page.get_textpage()
+            count = textpage.count_chars()
+            for index in range(count):
+                code = raw.FPDFText_GetUnicode(textpage, index)
+                if 0xD800 <= code < 0xDC00 and index + 1 < count:
+                    # pdfium reports a character beyond the BMP as two UTF-16 halves.
+                    low = raw.FPDFText_GetUnicode(textpage, index + 1)
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                char = chr(code) if code and not 0xDC00 <= code < 0xE000 else ""
+                if char not in found:
+                    continue
+                size = raw.FPDFText_GetFontInfo(textpage, index, None, 0, None)
+                buffer = ctypes.create_string_buffer(size)
+                raw.FPDFText_GetFontInfo(textpage, index, buffer, size, None)
+                found[char].add(buffer.value.decode("utf-8", "replace"))
+            textpage.close()
+            page.close()
+    finally:
+        document.close()
+    return found
+
+
+def attachments(pdf: bytes) -> dict[str, bytes]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return {
+            document.get_attachment(i).get_name(): bytes(document.get_attachment(i).get_data())
+            for i in range(document.count_attachments())
+        }
+    finally:
+        document.close()
+
+
+def image_count(pdf: bytes, page: int) -> int:
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return sum(1 for obj in document[page - 1].get_objects() if obj.type == raw.FPDF_PAGEOBJ_IMAGE)
+    finally:
+        document.close()

@@ -86,6 +86,7 @@ class Renderer:
                 pdf_variant=options.pdf_variant,
                 attachments=attachments or None,
                 uncompressed_pdf=False,
+                finisher=_dedupe_associated_files,
             )
 
     def render_pdf(self, template: str, context: Mapping, options: PdfOptions) -> bytes:
@@ -97,3 +98,13 @@ class Renderer:
         if self._font_config is None:
             self._font_config = FontConfiguration()
         return self._font_config
+
+
+def _dedupe_associated_files(document, pdf) -> None:
+    # WeasyPrint's PDF/A-3 step lists each attachment twice in the catalog's
+    # /AF array (once from the name tree, once from the file specification).
+    import pydyf
+
+    associated = pdf.catalog.get("AF")
+    if associated:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(associated))

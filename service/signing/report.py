@@ -23,6 +23,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "expired": ("盖章时印章证书不在有效期内。", "The seal certificate was not within its validity period."),
     "timestamp_invalid": ("印章所附时间戳无效。", "The seal's timestamp token is not valid."),
     "revocation_unknown": ("无法确认印章证书未被吊销（缺少吊销信息）。", "Revocation status could not be established."),
+    "revocation_not_embedded": (
+        "文件未内嵌吊销信息，不满足长期验证（LTV）要求。",
+        "The document does not embed revocation data (not long-term verifiable).",
+    ),
     "doc_timestamp_invalid": ("文档时间戳无效。", "A document timestamp is not valid."),
     "unreadable_signature": ("印章数据损坏，无法读取。", "The seal data is damaged and cannot be read."),
 }

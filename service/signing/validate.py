@@ -13,6 +13,7 @@ Long-term (archival) validation across expired TSA certificates, ETSI EN 319 102
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -49,18 +50,15 @@ async def async_validate_pdf(
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise InvalidPdfError(f"the signature data of this PDF cannot be read: {exc}") from exc
     certification = read_certification_data(reader)
-    doc_ts = [
-        await _check_doc_timestamp(e, trust, dss, at, strict) for e in embedded if e.sig_object_type == "/DocTimeStamp"
-    ]
-    archived_after = [r for r, e in zip(doc_ts, [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]) if r.trusted and _covers_dss(reader, e)]
-    archive_revisions = [e.signed_revision for e in embedded if e.sig_object_type == "/DocTimeStamp"]
-    del archived_after, archive_revisions
+    archives = []
+    for emb in embedded:
+        if emb.sig_object_type == "/DocTimeStamp":
+            archives.append((emb, await _check_doc_timestamp(emb, trust, dss, at, strict)))
     seals = []
     for emb in embedded:
-        if emb.sig_object_type != "/Sig":
-            continue
-        seals.append(await _check_seal(emb, reader, trust, dss, certification, at, strict))
-    return _summarise(reader, embedded, seals, doc_ts, at, strict)
+        if emb.sig_object_type == "/Sig":
+            seals.append(await _check_seal(emb, reader, trust, dss, certification, archives, at, strict))
+    return _summarise(reader, embedded, seals, [r for _, r in archives], at, strict)
 
 
 def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
@@ -92,7 +90,7 @@ def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
     )
 
 
-async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certification, at, strict) -> SealReport:
+async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certification, archives, at, strict) -> SealReport:
     revocation_mode = "require" if strict else "soft-fail"
     tst_time = _claimed_tst_time(emb)
     moment = tst_time or at
@@ -110,9 +108,17 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
     docmdp_ok = bool(status.docmdp_ok) and (
         in_force is None or mod_level is None or mod_level.value <= in_force.value
     )
-    expired = not (cert["tbs_certificate"]["validity"]["not_before"].native <= moment <= cert["tbs_certificate"]["validity"]["not_after"].native)
-    revinfo_present = _revinfo_covers(status.validation_path, trust, dss)
-    revocation_checked = status.trusted and (strict or revinfo_present)
+    validity = cert["tbs_certificate"]["validity"]
+    expired = not (validity["not_before"].native <= moment <= validity["not_after"].native)
+    all_crls = trust.crl_objects() + dss.crls
+    revocation_checked = status.trusted and (strict or _revinfo_covers(status.validation_path, all_crls, dss.ocsps))
+    # B-LT: the document itself carries what is needed for the seal's and its TSA's chains
+    lt_ok = (
+        dss.present
+        and _revinfo_covers(status.validation_path, dss.crls, dss.ocsps)
+        and ts is not None
+        and _revinfo_covers(ts.validation_path, dss.crls, dss.ocsps)
+    )
 
     reasons = []
     field = emb.field_name
@@ -127,13 +133,13 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
         reasons.append(Reason.of(code, field))
     if ts is not None and not ts_ok and not reasons:
         reasons.append(Reason.of("timestamp_invalid", field))
-    level = None if reasons else _pades_level(emb, ts_ok, revinfo_present and bool(dss), reader)
+    level = None if reasons else _pades_level(emb, ts_ok, lt_ok, reader, archives)
     if strict and not reasons and level in ("B-B", "B-T"):
-        reasons.append(Reason.of("revocation_unknown", field))
+        reasons.append(Reason.of("revocation_not_embedded", field))
         level = None
     return SealReport(
         field_name=field,
-        kind="certify" if emb.docmdp_level is not None and _is_certification(emb, certification) else "approve",
+        kind=_kind(emb, certification),
         organisation=_name_part(cert, "organization_name") or _name_part(cert, "common_name"),
         certificate=_cert_info(cert),
         intact=bool(status.intact),
@@ -156,7 +162,7 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
 
 
 async def _validate_at(emb, trust, dss, moment, at, revocation_mode) -> PdfSignatureStatus:
-    extra = _dss_material(dss)
+    extra = dict(extra_crls=dss.crls, extra_ocsps=dss.ocsps, extra_certs=dss.certs)
     # CRLs issued after the signing time still speak for it (the dev and production CAs
     # use no certificate holds), hence retroactive_revinfo for the signer's chain.
     signer_vc = build_validation_context(
@@ -171,7 +177,12 @@ async def _validate_at(emb, trust, dss, moment, at, revocation_mode) -> PdfSigna
 
 async def _check_doc_timestamp(emb, trust, dss, at, strict) -> DocumentTimestampReport:
     vc = build_validation_context(
-        trust, moment=at, revocation_mode="require" if strict else "soft-fail", **_dss_material(dss)
+        trust,
+        moment=at,
+        revocation_mode="require" if strict else "soft-fail",
+        extra_crls=dss.crls,
+        extra_ocsps=dss.ocsps,
+        extra_certs=dss.certs,
     )
     status = await async_validate_pdf_timestamp(emb, vc)
     mod = status.modification_level
@@ -183,3 +194,112 @@ async def _check_doc_timestamp(emb, trust, dss, at, strict) -> DocumentTimestamp
         coverage=status.coverage.name.lower() if status.coverage is not None else None,
         modification_level=mod.name if mod is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class _DssMaterial:
+    present: bool
+    crls: list
+    ocsps: list
+    certs: list
+
+
+def _read_dss(reader: PdfFileReader) -> _DssMaterial:
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return _DssMaterial(False, [], [], [])
+    vc = dss.as_validation_context({"trust_roots": []})  # parses the streams for us
+    return _DssMaterial(True, list(vc.crls), list(vc.ocsps), list(dss.load_certs()))
+
+
+def _claimed_tst_time(emb: EmbeddedPdfSignature) -> datetime | None:
+    """genTime of the signature timestamp token, read before it is validated."""
+    attrs = emb.signer_info["unsigned_attrs"]
+    if attrs.native is None:
+        return None
+    for attr in attrs:
+        if attr["type"].native == "signature_time_stamp_token":
+            token = attr["values"][0]
+            tst_info = token["content"]["encap_content_info"]["content"].parsed
+            return tst_info["gen_time"].native
+    return None
+
+
+def _revinfo_covers(path, crls, ocsps) -> bool:
+    """Every certificate below the trust anchor has a CRL from its issuer or an OCSP answer."""
+    if path is None:
+        return False
+    ocsp_serials = set()
+    for resp in ocsps:
+        try:
+            for single in resp["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]:
+                ocsp_serials.add(single["cert_id"]["serial_number"].native)
+        except (KeyError, ValueError, TypeError):
+            continue
+    issuers = {c["tbs_cert_list"]["issuer"].dump() for c in crls}
+    for cert in path.iter_certs(include_root=False):
+        if cert.issuer.dump() not in issuers and cert.serial_number not in ocsp_serials:
+            return False
+    return True
+
+
+def _pades_level(emb, ts_ok: bool, lt_ok: bool, reader: PdfFileReader, archives) -> str | None:
+    if emb.sig_object.get("/SubFilter") != "/ETSI.CAdES.detached":
+        return None  # a valid seal, but not a PAdES one
+    if not ts_ok:
+        return "B-B"
+    if not lt_ok:
+        return "B-T"
+    for ts_emb, ts_report in archives:
+        if (
+            ts_report.intact
+            and ts_report.trusted
+            and ts_emb.signed_revision > emb.signed_revision
+            and "/DSS" in reader.get_historical_resolver(ts_emb.signed_revision).root
+        ):
+            return "B-LTA"
+    return "B-LT"
+
+
+def _strictest(a: MDPPerm | None, b: MDPPerm | None) -> MDPPerm | None:
+    present = [p for p in (a, b) if p is not None]
+    return min(present, key=lambda p: p.value) if present else None
+
+
+def _kind(emb: EmbeddedPdfSignature, certification) -> str:
+    if certification is not None and certification.author_sig.get_object() is emb.sig_object:
+        return "certify"
+    return "approve"
+
+
+def _name_part(cert: asn1_x509.Certificate, key: str) -> str | None:
+    value = cert.subject.native.get(key)
+    if isinstance(value, list):
+        value = value[0]
+    return value
+
+
+def _cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
+    validity = cert["tbs_certificate"]["validity"]
+    return CertificateInfo(
+        subject=cert.subject.human_friendly,
+        common_name=_name_part(cert, "common_name"),
+        organisation=_name_part(cert, "organization_name"),
+        serial_hex=format(cert.serial_number, "x"),
+        issuer=cert.issuer.human_friendly,
+        sha256=hashlib.sha256(cert.dump()).hexdigest(),
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+    )
+
+
+def _open(pdf_bytes: bytes) -> PdfFileReader:
+    if not pdf_bytes[:1024].lstrip().startswith(b"%PDF-"):
+        raise InvalidPdfError("not a PDF (no %PDF- header)")
+    try:
+        reader = PdfFileReader(BytesIO(pdf_bytes))
+        reader.root  # noqa: B018 - force the trailer and catalog to parse now
+        return reader
+    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise InvalidPdfError(f"not a readable PDF: {exc}") from exc
