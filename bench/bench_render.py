@@ -1,0 +1,111 @@
+"""Rendering benchmark: forms from the contract examples, warm and first-in-process.
+
+Each setup runs in its own fresh process so that its peak RSS is its own:
+``shipped`` (the project's isolated, pre-subset fonts) and ``default``
+(WeasyPrint's default font setup: system fontconfig with Debian's Noto CJK),
+the baseline, in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from bench.common import machine, peak_rss_mb, run_child, summarize, time_runs, write_results
+
+WARM_RUNS = 25
+FIRST_RUNS = 5
+SETUPS = ("shipped", "default")
+
+
+def documents() -> dict:
+    """name → (form slug, payload): what is rendered."""
+    from tests import variants
+    from tests.conftest import load_contract
+
+    declaration = load_contract("declaration.json")
+    return {
+        "review-form/contract": ("review-form", declaration),
+        "review-form/long": ("review-form", variants.long_variant(declaration)),
+    }
+
+
+def _renderer(setup: str):
+    from service.config import Settings
+    from service.documents.render import Renderer
+
+    settings = Settings()
+    if setup == "default":
+        os.environ.pop("FONTCONFIG_FILE", None)
+    return Renderer(settings.templates_dir, settings.fonts_dir, isolate_fonts=setup == "shipped")
+
+
+def _render_fn(renderer, slug: str, payload: dict):
+    from service.config import Limits
+    from service.contract.parse import validate_payload
+    from service.forms.catalog import all_forms
+    from service.forms.spec import RenderContext, render_form
+
+    spec = all_forms()[slug]
+    model = validate_payload(spec.model, payload, Limits())
+    return lambda: render_form(renderer, spec, model, RenderContext())
+
+
+def child_warm(setup: str) -> dict:
+    renderer = _renderer(setup)
+    out = {}
+    for name, (slug, payload) in documents().items():
+        times, pdf = time_runs(_render_fn(renderer, slug, payload), WARM_RUNS)
+        out[name] = {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1)}
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def child_first(setup: str) -> dict:
+    start = time.perf_counter()  # imports count: this is a fresh process's first render
+    renderer = _renderer(setup)
+    slug, payload = documents()["review-form/contract"]
+    _render_fn(renderer, slug, payload)()
+    return {"seconds": time.perf_counter() - start}
+
+
+def main() -> None:
+    results = {"machine": machine(), "warm_runs": WARM_RUNS, "setups": {}}
+    for setup in SETUPS:
+        warm = run_child("bench.bench_render", "--warm", setup)
+        firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
+        results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts)}
+    write_results("render", results, _markdown(results))
+
+
+def _markdown(results: dict) -> str:
+    lines = [
+        "# Rendering benchmark",
+        "",
+        f"{results['machine']['date']}, {results['machine']['cpu']} ({results['machine']['cores']} cores), "
+        f"Python {results['machine']['python']}. {results['warm_runs']} warm runs per document after one warm-up; "
+        "each setup in its own fresh process. `shipped` = the project's isolated, pre-subset fonts; "
+        "`default` = WeasyPrint's default font setup (system fontconfig, Debian Noto CJK), the baseline.",
+        "",
+        "| document | setup | median ms | p95 ms | min–max ms | IQR ms | PDF KB |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    names = [k for k in results["setups"]["shipped"]["warm"] if k != "peak_rss_mb"]
+    for name in names:
+        for setup in SETUPS:
+            r = results["setups"][setup]["warm"][name]
+            lines.append(f"| {name} | {setup} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
+                         f"| {r['iqr_ms']} | {r['pdf_kb']} |")
+    lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB |", "|---|---:|---:|"]
+    for setup in SETUPS:
+        first = results["setups"][setup]["first_render"]
+        lines.append(f"| {setup} | {first['median_ms'] / 1000:.2f} ({first['min_ms'] / 1000:.2f}–"
+                     f"{first['max_ms'] / 1000:.2f}) | {results['setups'][setup]['warm']['peak_rss_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    mode, setup = sys.argv[1], sys.argv[2]
+    print(json.dumps(child_warm(setup) if mode == "--warm" else child_first(setup)))
