@@ -54,10 +54,16 @@ def _render_fn(renderer, slug: str, payload: dict):
 
 
 def child_warm(setup: str) -> dict:
+    from service.runtime import freeze_startup_objects, tune_gc
+
+    tune_gc()  # as the service's worker processes do
     renderer = _renderer(setup)
     out = {}
     for name, (slug, payload) in documents().items():
-        times, pdf = time_runs(_render_fn(renderer, slug, payload), WARM_RUNS)
+        render = _render_fn(renderer, slug, payload)
+        render()
+        freeze_startup_objects()
+        times, pdf = time_runs(render, WARM_RUNS)
         out[name] = {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1)}
     out["peak_rss_mb"] = peak_rss_mb()
     return out

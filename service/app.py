@@ -17,6 +17,7 @@ from service.api.openapi import install_openapi
 from service.config import Settings
 from service.documents.render import Renderer
 from service.forms.catalog import all_forms
+from service.runtime import freeze_startup_objects
 from service.registry.db import make_engine, migrate, session_factory
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        freeze_startup_objects()
         yield
         app.state.services.sessions.kw["bind"].dispose()
 

@@ -24,7 +24,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.runtime import tune_gc
 
+    tune_gc()
     settings = _settings(args)
     if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
         settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})

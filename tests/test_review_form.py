@@ -100,7 +100,7 @@ def test_sections_come_in_the_order_of_the_official_form(contract_pdf):
 def test_empty_sections_print_none(renderer, declaration):
     text = pdf_text(render(renderer, variants.minimal(declaration)))
     for header in ["论文发表时间论文题目刊物名称ISSNCN本人排名", "著作出版时间著作名称出版社ISBN本人角色撰写字数（万字）",
-                   "工作经历起止时间工作单位职务/岗位从事专业技术工作证明人", "年度考核考核年度考核结果"]:
+                   "工作经历起止时间工作单位职务/岗位从事专业技术工作证明人", "年度考核考核年度考核结果考核年度考核结果"]:
         assert header + "无" in text, header
     assert "岗位职责情况无" in text
 

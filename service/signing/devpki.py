@@ -211,9 +211,7 @@ def _crl(issuer: CertKey, revoked: Iterable[Revocation], now: datetime) -> bytes
         .last_update(now)
         .next_update(now + timedelta(days=CRL_DAYS))
         .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
     )
     for entry in revoked:
         builder = builder.add_revoked_certificate(
@@ -261,9 +259,7 @@ def _issued_builder(issuer: CertKey, subject, public_key, start, end, crl_file: 
     )
     return (
         _builder(subject, issuer_cert.subject, public_key, start, end)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
         .add_extension(x509.CRLDistributionPoints([dp]), critical=False)
     )
 

@@ -82,7 +82,9 @@ def revoke_dev_seal(keys_dir: Path, code: str, revoked_at: datetime, now: dateti
 
 def write_dev_pki(keys_dir: Path, pki: DevPKI) -> None:
     keys_dir = Path(keys_dir)
-    (keys_dir / "seals").mkdir(parents=True, exist_ok=True)
+    # private keys inside: the folders are the owner's only
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (keys_dir / "seals").mkdir(mode=0o700, exist_ok=True)
     _write_pair(keys_dir, "root", pki.root)
     _write_pair(keys_dir, "seal-ca", pki.seal_ca)
     _write_pair(keys_dir, "tsa", pki.tsa)

@@ -25,12 +25,6 @@ class DevPKIError(SigningError):
     code = "dev_pki"
 
 
-class SealImageError(SigningError):
-    """A caller-supplied seal image is not an acceptable PNG."""
-
-    code = "seal_image"
-
-
 class SealingError(SigningError):
     """pyHanko refused or failed to seal the document."""
 

@@ -49,7 +49,13 @@ class KeySource:
 
     @classmethod
     def pem(cls, key_path: Path, cert_path: Path, chain_path: Path | None = None, passphrase_env: str | None = None):
-        return cls("pem", key_path=Path(key_path), cert_path=Path(cert_path), chain_path=_opt_path(chain_path), secret_env=passphrase_env)
+        return cls(
+            "pem",
+            key_path=Path(key_path),
+            cert_path=Path(cert_path),
+            chain_path=_opt_path(chain_path),
+            secret_env=passphrase_env,
+        )
 
     @classmethod
     def pkcs12(cls, p12_path: Path, passphrase_env: str | None = None, chain_path: Path | None = None):
@@ -72,9 +78,13 @@ class KeySource:
 
 
 class CachedKeySigner(SimpleSigner):
-    """``SimpleSigner`` that signs with a key object parsed once, not per signature."""
+    """``SimpleSigner`` that signs with a key object parsed once, not per signature.
 
-    def __init__(self, signing_cert, private_key, cert_registry, embed_roots: bool = True):
+    Roots are not embedded by default: a validator brings its own trust anchors, and every
+    byte of the CMS blob is later parsed as a hex string by pyHanko (slowly, in Python).
+    """
+
+    def __init__(self, signing_cert, private_key, cert_registry, embed_roots: bool = False):
         der = private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -112,7 +122,9 @@ def load_signer(source: KeySource, environ: Mapping[str, str] | None = None) -> 
     raise KeySourceError(f"unknown key source kind {source.kind!r}")
 
 
-def signer_from_pem_bytes(key_pem: bytes, cert_pem: bytes, chain_pem: bytes = b"", passphrase: bytes | None = None) -> Signer:
+def signer_from_pem_bytes(
+    key_pem: bytes, cert_pem: bytes, chain_pem: bytes = b"", passphrase: bytes | None = None
+) -> Signer:
     """Same as a PEM :class:`KeySource`, from bytes (the development PKI, tests)."""
     try:
         chain = list(load_certs_from_pemder_data(chain_pem)) if chain_pem else []
@@ -176,12 +188,16 @@ def _load_pkcs11(source: KeySource, pin: bytes | None, chain: list) -> Signer:
         key_label=source.key_label,
         cert_label=source.cert_label or source.key_label,
         ca_chain=chain,
+        embed_roots=False,
     )
     try:
-        signer.signing_cert  # noqa: B018 - loads key and certificate now, so errors surface here
+        cert = signer.signing_cert  # loads key and certificate now, so errors surface here
     except Exception as exc:
         session.close()
         raise KeySourceError(f"key/certificate {source.key_label!r} not found on token: {exc}") from exc
+    # Hash here, sign the digest with plain CKM_ECDSA: every token has it, while the
+    # combined CKM_ECDSA_SHA256 is missing from SoftHSM2 and many HSMs.
+    signer.use_raw_mechanism = cert.public_key.algorithm == "ec"
     return signer
 
 

@@ -29,24 +29,24 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
-from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
 from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 
-from .errors import InvalidPdfError, SealingError, SigningError
+from .errors import InvalidPdfError, SealingError, SigningError, TimestampError
 from .tsa import timestamper_time
 
 Kind = Literal["certify", "approve"]
 Level = Literal["B-T", "B-LTA"]
 LEVELS = ("B-T", "B-LTA")
 MD_ALGORITHM = "sha256"
-# Hex characters reserved for a seal's CMS blob: ECDSA signature, seal + CA (+ root)
-# certificates and a timestamp token with the TSA's chain come to ~5-6 KB of DER (x2 in
-# hex). Reserving explicitly spares pyHanko a dry-run signature to estimate the size.
-DEFAULT_RESERVED = 24_576
-DOC_TS_RESERVED = 16_384
+# Space for a CMS blob is reserved explicitly (no dry-run signature to measure it), and
+# kept tight: pyHanko later parses every /Contents hex digit in pure Python (~0.5 ms/KB),
+# once per seal when the next one is added and again on every validation.
+CMS_OVERHEAD = 2_500  # signed attributes, SignerInfo, TSTInfo, TSA signature (RSA-4096 at most)
+UNKNOWN_TSA_CERTS = 8_000  # a real TSA's certificate chain, when we cannot know it in advance
 ARCHIVE_TS_FIELD = "ArchiveTimestamp"
 T = TypeVar("T")
 
@@ -71,8 +71,20 @@ class SealRequest:
     validation_context: ValidationContext | None = None  # required for B-LTA
     reason: str | None = None
     location: str | None = None
-    bytes_reserved: int = DEFAULT_RESERVED
+    bytes_reserved: int | None = None  # None: estimate_reserved(signer, timestamper)
     signing_time: datetime | None = None  # None: the timestamper's clock
+
+
+def estimate_reserved(signer: Signer, timestamper: TimeStamper | None) -> int:
+    """Hex characters to reserve for a seal, from the certificates that go into it."""
+    certs = {signer.signing_cert.dump()}
+    certs |= {c.dump() for c in signer.cert_registry if signer.embed_roots or c.self_signed == "no"}
+    size = sum(len(c) for c in certs) + CMS_OVERHEAD
+    if timestamper is not None:
+        tsa_certs = [getattr(timestamper, "tsa_cert", None), *getattr(timestamper, "certs_to_embed", ())]
+        known = [c.dump() for c in tsa_certs if c is not None]
+        size += sum(len(c) for c in known) if known else UNKNOWN_TSA_CERTS
+    return 2 * (size + size // 10)  # hex, +10 %
 
 
 def add_seal_fields(pdf_bytes: bytes, seal_fields: list[SealField]) -> bytes:
@@ -135,8 +147,10 @@ async def async_add_archive_timestamp(
     ts_field = _unused_field_name(reader, ARCHIVE_TS_FIELD)
     try:
         out = await signers.PdfTimeStamper(timestamper, field_name=ts_field).async_timestamp_pdf(
-            writer, MD_ALGORITHM, bytes_reserved=DOC_TS_RESERVED, output=BytesIO()
+            writer, MD_ALGORITHM, bytes_reserved=_doc_ts_reserved(timestamper), output=BytesIO()
         )
+    except TimestampRequestError as exc:
+        raise TimestampError(f"the time-stamping authority failed (document timestamp): {exc}") from exc
     except (PdfError, PyHankoSigningError, OSError) as exc:
         raise SealingError(f"document timestamp failed: {exc}") from exc
     return out.getvalue()
@@ -190,16 +204,26 @@ async def _async_sign_bt(pdf_bytes: bytes, request: SealRequest) -> bytes:
     try:
         session = pdf_signer.init_signing_session(writer, existing_fields_only=True)
         session.system_time = signing_time
-        tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=request.bytes_reserved)
+        reserved = request.bytes_reserved or estimate_reserved(request.signer, request.timestamper)
+        tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=reserved)
         prepared, output = tbs.digest_tbs_document(output=BytesIO())
         post_sign = await tbs.perform_signature(
             document_digest=prepared.document_digest,
             pdf_cms_signed_attrs=PdfCMSSignedAttributes(signing_time=signing_time),
         )
         await post_sign.post_signature_processing(output)
+    except TimestampRequestError as exc:
+        raise TimestampError(f"the time-stamping authority failed for {request.field_name!r}: {exc}") from exc
     except (PdfError, PyHankoSigningError, OSError, ValueError) as exc:
         raise SealingError(f"sealing field {request.field_name!r} failed: {exc}") from exc
     return output.getvalue()
+
+
+def _doc_ts_reserved(timestamper: TimeStamper) -> int:
+    tsa_certs = [getattr(timestamper, "tsa_cert", None), *getattr(timestamper, "certs_to_embed", ())]
+    known = [len(c.dump()) for c in tsa_certs if c is not None]
+    size = (sum(known) if known else UNKNOWN_TSA_CERTS) + CMS_OVERHEAD
+    return 2 * (size + size // 10)
 
 
 def _require_vc(request: SealRequest) -> ValidationContext:

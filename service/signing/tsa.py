@@ -43,6 +43,11 @@ class DevTimeStamper(DummyTimeStamper):
             fixed_dt=fixed_dt,
         )
         self._private_key = key
+        # constant per TSA: build once (asn1crypto construction is the slow part of a token)
+        self._fixed_attrs = [
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(tsa_cert)),
+        ]
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):
         # Same signed attributes as DummyTimeStamper._sign_tst_info; only the key differs.
@@ -50,9 +55,8 @@ class DevTimeStamper(DummyTimeStamper):
         md.update(tst_info_data)
         signed_attrs = cms.CMSAttributes(
             [
-                simple_cms_attribute("content_type", "tst_info"),
+                *self._fixed_attrs,
                 simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-                simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
                 simple_cms_attribute("message_digest", md.finalize()),
             ]
         )
@@ -68,7 +72,11 @@ def build_dev_timestamper(
     chain_pem: bytes = b"",
     fixed_time: datetime | None = None,
 ) -> DevTimeStamper:
-    """The development TSA, in process. ``fixed_time`` freezes its clock (tests)."""
+    """The development TSA, in process. ``fixed_time`` freezes its clock (tests).
+
+    ``chain_pem``: intermediates to put in each token; leave the root out (validators
+    bring their own, and every embedded byte costs parsing time later).
+    """
     log.warning("using the DEVELOPMENT time-stamping authority: its tokens prove nothing")
     (cert,) = list(load_certs_from_pemder_data(tsa_cert_pem))[:1]
     chain = list(load_certs_from_pemder_data(chain_pem)) if chain_pem else []

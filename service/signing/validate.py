@@ -12,29 +12,29 @@ Long-term (archival) validation across expired TSA certificates, ETSI EN 319 102
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+import logging
 from datetime import UTC, datetime
-from io import BytesIO
 
-from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, read_certification_data
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 
 from .errors import InvalidPdfError
-from .report import CertificateInfo, DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
+from .pdf_inspect import cert_info, claimed_tst_time, name_part, open_pdf, read_dss, read_signatures, signature_kind
+from .report import DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
 from .seal import run_sync
 from .trust import TrustConfig, build_validation_context
 
+log = logging.getLogger(__name__)
 
-def validate_pdf(pdf_bytes: bytes, trust: TrustConfig, strict: bool = False, at: datetime | None = None) -> ValidationReport:
+
+def validate_pdf(
+    pdf_bytes: bytes, trust: TrustConfig, strict: bool = False, at: datetime | None = None
+) -> ValidationReport:
     """Validate every seal and document timestamp. ``strict`` demands revocation data (B-LT+)."""
     return run_sync(async_validate_pdf(pdf_bytes, trust, strict=strict, at=at))
 
@@ -43,12 +43,9 @@ async def async_validate_pdf(
     pdf_bytes: bytes, trust: TrustConfig, strict: bool = False, at: datetime | None = None
 ) -> ValidationReport:
     at = at or datetime.now(UTC)
-    reader = _open(pdf_bytes)
-    dss = _read_dss(reader)
-    try:
-        embedded = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidPdfError(f"the signature data of this PDF cannot be read: {exc}") from exc
+    reader = open_pdf(pdf_bytes)
+    dss = read_dss(reader)
+    embedded, unreadable = read_signatures(reader)
     certification = read_certification_data(reader)
     archives = []
     for emb in embedded:
@@ -58,7 +55,18 @@ async def async_validate_pdf(
     for emb in embedded:
         if emb.sig_object_type == "/Sig":
             seals.append(await _check_seal(emb, reader, trust, dss, certification, archives, at, strict))
+    seals.extend(_unreadable_seal(name) for name in unreadable)
     return _summarise(reader, embedded, seals, [r for _, r in archives], at, strict)
+
+
+def _unreadable_seal(name: str) -> SealReport:
+    return SealReport(
+        field_name=name, kind="unknown", organisation=None, certificate=None, intact=False,
+        signature_valid=False, trusted=False, revocation_checked=False, revoked=False,
+        revocation_date=None, expired=False, timestamp=None, signing_time=None, validated_at=None,
+        modification_level=None, docmdp=None, docmdp_respected=False, coverage=None,
+        pades_level=None, reasons=(Reason.of("unreadable_signature", name),),
+    )  # fmt: skip
 
 
 def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
@@ -72,7 +80,7 @@ def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
             reasons.append(Reason.of("doc_timestamp_invalid", ts.field_name))
     last = embedded[-1] if embedded else None
     changes_after = bool(last) and last.coverage != SignatureCoverageLevel.ENTIRE_FILE
-    unpermitted = any(not s.docmdp_respected for s in seals) or any(
+    unpermitted = any(not s.docmdp_respected for s in seals if s.certificate) or any(
         t.modification_level == ModificationLevel.OTHER.name for t in doc_ts
     )
     if unpermitted and not any(r.code == "altered" for r in reasons):
@@ -92,7 +100,7 @@ def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
 
 async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certification, archives, at, strict) -> SealReport:
     revocation_mode = "require" if strict else "soft-fail"
-    tst_time = _claimed_tst_time(emb)
+    tst_time = claimed_tst_time(emb)
     moment = tst_time or at
     status = await _validate_at(emb, trust, dss, moment, at, revocation_mode)
     ts = status.timestamp_validity
@@ -105,9 +113,7 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
     own = emb.docmdp_level
     in_force = _strictest(own, certification.permission if certification else None)
     mod_level = status.modification_level
-    docmdp_ok = bool(status.docmdp_ok) and (
-        in_force is None or mod_level is None or mod_level.value <= in_force.value
-    )
+    docmdp_ok = bool(status.docmdp_ok) and (in_force is None or mod_level is None or mod_level.value <= in_force.value)
     validity = cert["tbs_certificate"]["validity"]
     expired = not (validity["not_before"].native <= moment <= validity["not_after"].native)
     all_crls = trust.crl_objects() + dss.crls
@@ -122,13 +128,18 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
 
     reasons = []
     field = emb.field_name
-    if not (status.intact and status.valid) or not docmdp_ok or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+    if (
+        not (status.intact and status.valid)
+        or not docmdp_ok
+        or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION
+    ):
         reasons.append(Reason.of("altered", field))
     elif status.revoked:
         reasons.append(Reason.of("revoked", field))
     elif expired:
         reasons.append(Reason.of("expired", field))
     elif not status.trusted:
+        # in strict mode a chain that was found but not accepted lacks revocation data
         code = "revocation_unknown" if strict and status.validation_path is not None else "untrusted"
         reasons.append(Reason.of(code, field))
     if ts is not None and not ts_ok and not reasons:
@@ -139,9 +150,9 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
         level = None
     return SealReport(
         field_name=field,
-        kind=_kind(emb, certification),
-        organisation=_name_part(cert, "organization_name") or _name_part(cert, "common_name"),
-        certificate=_cert_info(cert),
+        kind=signature_kind(emb),
+        organisation=name_part(cert, "organization_name") or name_part(cert, "common_name"),
+        certificate=cert_info(cert),
         intact=bool(status.intact),
         signature_valid=bool(status.valid),
         trusted=bool(status.trusted),
@@ -149,7 +160,7 @@ async def _check_seal(emb: EmbeddedPdfSignature, reader, trust, dss, certificati
         revoked=status.revoked,
         revocation_date=status.revocation_details.revocation_date if status.revocation_details else None,
         expired=expired,
-        timestamp=TimestampInfo(ts.timestamp, ts_ok, _name_part(ts.signing_cert, "common_name")) if ts else None,
+        timestamp=TimestampInfo(ts.timestamp, ts_ok, name_part(ts.signing_cert, "common_name")) if ts else None,
         signing_time=status.signer_reported_dt,
         validated_at=moment,
         modification_level=mod_level.name if mod_level is not None else None,
@@ -196,36 +207,6 @@ async def _check_doc_timestamp(emb, trust, dss, at, strict) -> DocumentTimestamp
     )
 
 
-@dataclass(frozen=True)
-class _DssMaterial:
-    present: bool
-    crls: list
-    ocsps: list
-    certs: list
-
-
-def _read_dss(reader: PdfFileReader) -> _DssMaterial:
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except NoDSSFoundError:
-        return _DssMaterial(False, [], [], [])
-    vc = dss.as_validation_context({"trust_roots": []})  # parses the streams for us
-    return _DssMaterial(True, list(vc.crls), list(vc.ocsps), list(dss.load_certs()))
-
-
-def _claimed_tst_time(emb: EmbeddedPdfSignature) -> datetime | None:
-    """genTime of the signature timestamp token, read before it is validated."""
-    attrs = emb.signer_info["unsigned_attrs"]
-    if attrs.native is None:
-        return None
-    for attr in attrs:
-        if attr["type"].native == "signature_time_stamp_token":
-            token = attr["values"][0]
-            tst_info = token["content"]["encap_content_info"]["content"].parsed
-            return tst_info["gen_time"].native
-    return None
-
-
 def _revinfo_covers(path, crls, ocsps) -> bool:
     """Every certificate below the trust anchor has a CRL from its issuer or an OCSP answer."""
     if path is None:
@@ -265,41 +246,3 @@ def _pades_level(emb, ts_ok: bool, lt_ok: bool, reader: PdfFileReader, archives)
 def _strictest(a: MDPPerm | None, b: MDPPerm | None) -> MDPPerm | None:
     present = [p for p in (a, b) if p is not None]
     return min(present, key=lambda p: p.value) if present else None
-
-
-def _kind(emb: EmbeddedPdfSignature, certification) -> str:
-    if certification is not None and certification.author_sig.get_object() is emb.sig_object:
-        return "certify"
-    return "approve"
-
-
-def _name_part(cert: asn1_x509.Certificate, key: str) -> str | None:
-    value = cert.subject.native.get(key)
-    if isinstance(value, list):
-        value = value[0]
-    return value
-
-
-def _cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
-    validity = cert["tbs_certificate"]["validity"]
-    return CertificateInfo(
-        subject=cert.subject.human_friendly,
-        common_name=_name_part(cert, "common_name"),
-        organisation=_name_part(cert, "organization_name"),
-        serial_hex=format(cert.serial_number, "x"),
-        issuer=cert.issuer.human_friendly,
-        sha256=hashlib.sha256(cert.dump()).hexdigest(),
-        not_before=validity["not_before"].native,
-        not_after=validity["not_after"].native,
-    )
-
-
-def _open(pdf_bytes: bytes) -> PdfFileReader:
-    if not pdf_bytes[:1024].lstrip().startswith(b"%PDF-"):
-        raise InvalidPdfError("not a PDF (no %PDF- header)")
-    try:
-        reader = PdfFileReader(BytesIO(pdf_bytes))
-        reader.root  # noqa: B018 - force the trailer and catalog to parse now
-        return reader
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise InvalidPdfError(f"not a readable PDF: {exc}") from exc

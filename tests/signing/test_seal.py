@@ -7,7 +7,6 @@ from dataclasses import replace
 from io import BytesIO
 
 import pytest
-from conftest import FIELDS, FROZEN, make_certificate_pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 
@@ -20,6 +19,7 @@ from service.signing.seal import (
     seal_pdf,
 )
 from service.signing.validate import validate_pdf
+from tests.signing.conftest import FIELDS, FROZEN, make_certificate_pdf
 
 
 def test_both_seals_reach_b_lta(kit, sealed_lta):
@@ -88,7 +88,7 @@ def test_single_seal_b_lta_via_seal_pdf(kit, blank_pdf):
     assert [t.field_name for t in report.document_timestamps] == ["ArchiveTimestamp", "ArchiveTimestamp2"]
 
 
-def test_sealing_is_deterministic_apart_from_signatures(kit, blank_pdf):
+def test_explicit_reservation_gives_a_stable_size(kit, blank_pdf):
     a = seal_certificate(blank_pdf, kit.committee(), kit.issuer(), "B-T")
     b = seal_certificate(blank_pdf, kit.committee(), kit.issuer(), "B-T")
     assert len(a) == len(b)  # explicit reservation: no size estimation dry run
@@ -139,3 +139,13 @@ def test_non_pdf_input_is_refused(kit):
         seal_pdf(b"hello, not a pdf", kit.committee())
     with pytest.raises(InvalidPdfError):
         add_seal_fields(b"%PDF-1.7\n garbage", FIELDS)
+
+
+def test_unreachable_tsa_is_a_timestamp_error(kit, blank_pdf):
+    from service.signing.errors import TimestampError
+    from service.signing.tsa import build_http_timestamper
+
+    # port 9 (discard) on loopback: refused at once, nothing leaves the machine
+    dead = build_http_timestamper("http://127.0.0.1:9/tsa", timeout=2)
+    with pytest.raises(TimestampError):
+        seal_pdf(blank_pdf, replace(kit.committee(), timestamper=dead, signing_time=FROZEN))

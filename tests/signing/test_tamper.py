@@ -7,7 +7,6 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
-from conftest import FROZEN, ORGS, VISIBLE_TEXT
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -18,6 +17,7 @@ from service.signing.keys import signer_from_pem_bytes
 from service.signing.seal import seal_certificate, seal_pdf
 from service.signing.trust import build_validation_context, trust_from_dev_pki
 from service.signing.validate import validate_pdf
+from tests.signing.conftest import FROZEN, ORGS, VISIBLE_TEXT
 
 
 def flip_visible_byte(pdf: bytes) -> bytes:
@@ -31,7 +31,9 @@ def rewrite_page_text(pdf: bytes) -> bytes:
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     page_ref = writer.root["/Pages"]["/Kids"][0]
     page = page_ref.get_object()
-    forged = generic.StreamObject(stream_data=b"BT /F1 20 Tf 72 420 Td (" + VISIBLE_TEXT.replace(b"Zhang San", b"Li Si") + b") Tj ET")
+    forged = generic.StreamObject(
+        stream_data=b"BT /F1 20 Tf 72 420 Td (" + VISIBLE_TEXT.replace(b"Zhang San", b"Li Si") + b") Tj ET"
+    )
     page[pdf_name("/Contents")] = writer.add_object(forged)
     writer.update_container(page)
     out = BytesIO()
@@ -170,3 +172,29 @@ def test_report_serialises(kit, sealed_lta):
     text = json.dumps(data, ensure_ascii=False)
     assert data["verdict"] == "valid" and data["pades_level"] == "B-LTA"
     assert data["seals"][0]["certificate"]["sha256"] and "评审委员会" in text
+
+
+def test_strict_mode_uses_the_revocation_data_in_the_document(kit, sealed_bt, sealed_lta):
+    from service.signing.trust import TrustConfig
+
+    no_crls = TrustConfig(roots=kit.trust.roots, intermediates=kit.trust.intermediates)
+    lax = validate_pdf(sealed_bt, no_crls, at=FROZEN)
+    assert lax.valid and not any(s.revocation_checked for s in lax.seals)
+    strict = validate_pdf(sealed_bt, no_crls, strict=True, at=FROZEN)
+    assert codes(strict) == {"revocation_unknown"}
+    # B-LTA carries its CRLs in the DSS: strict validation needs nothing else
+    report = validate_pdf(sealed_lta, no_crls, strict=True, at=FROZEN)
+    assert report.valid and report.pades_level == "B-LTA", report.reasons
+
+
+def test_a_damaged_seal_blob_is_reported_not_raised(kit, sealed_bt):
+    import re
+
+    contents = re.search(rb"/Contents\s*<([0-9a-fA-F]+)>", sealed_bt)
+    start = contents.start(1)
+    damaged = sealed_bt[:start] + b"00000000" + sealed_bt[start + 8 :]
+    report = validate_pdf(damaged, kit.trust, at=FROZEN)
+    assert report.verdict == "invalid"
+    assert codes(report) == {"unreadable_signature", "altered"}  # the second seal covers the first's blob
+    broken = next(s for s in report.seals if s.field_name == "Committee")
+    assert broken.kind == "unknown" and broken.certificate is None

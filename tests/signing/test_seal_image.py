@@ -1,0 +1,111 @@
+"""Round seal images: size, transparency, colour, determinism, long names."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from PIL import Image
+
+from service.documents.seal_image import (
+    SealImageError,
+    check_seal_png,
+    default_seal_font,
+    render_round_seal,
+)
+
+COMMITTEE = "某某省工程技术系列高级职称评审委员会"
+VERY_LONG = "中华人民共和国某某自治区某某市某某县人力资源和社会保障局职称改革工作领导小组办公室"
+
+
+@pytest.fixture(scope="module")
+def font():
+    path = default_seal_font()
+    if not path.is_file():
+        pytest.skip(f"no CJK font at {path}: apt-get install fonts-noto-cjk or build fonts/NotoSerifSC-Bold.otf")
+    return path
+
+
+def _open(png: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG"
+    return img
+
+
+def test_size_mode_and_transparent_corners(font):
+    img = _open(render_round_seal(COMMITTEE, "职称评审专用章", font))
+    assert img.mode == "RGBA"
+    assert img.width == img.height >= 472  # 40 mm at 300 dpi
+    for x, y in [(0, 0), (img.width - 1, 0), (0, img.height - 1), (img.width - 1, img.height - 1), (40, 40)]:
+        assert img.getpixel((x, y))[3] == 0
+    assert img.info.get("dpi", (0, 0))[0] == pytest.approx(300, abs=1)
+
+
+def test_red_ink_is_present(font):
+    img = _open(render_round_seal(COMMITTEE, None, font))
+    opaque = sum(img.getchannel("A").histogram()[201:])
+    assert opaque > 0.08 * img.width * img.height
+    # the star: the centre is solid seal red
+    r, g, b, a = img.getpixel((img.width // 2, img.height // 2))
+    assert a > 200 and r > 180 and g < 40 and b < 60
+
+
+def test_bigger_seals_scale(font):
+    assert _open(render_round_seal(COMMITTEE, None, font, diameter_mm=42, dpi=600)).width >= 992
+
+
+def test_deterministic_bytes(font):
+    a = render_round_seal(COMMITTEE, "职称评审专用章", font)
+    assert a == render_round_seal(COMMITTEE, "职称评审专用章", font)
+    assert a != render_round_seal(COMMITTEE, None, font)
+
+
+@pytest.mark.parametrize("name", ["评委会", COMMITTEE, VERY_LONG, VERY_LONG + VERY_LONG[:20]])
+def test_text_stays_inside_the_circle(font, name):
+    img = _open(render_round_seal(name, "职称评审专用章", font))
+    centre = (img.width - 1) / 2
+    radius = img.width / 2
+    alpha = img.getchannel("A")
+    outside = 0
+    for y in range(0, img.height, 2):
+        for x in range(0, img.width, 2):
+            if math.hypot(x - centre, y - centre) > radius - 1 and alpha.getpixel((x, y)) > 16:
+                outside += 1
+    assert outside == 0
+
+
+def test_long_names_do_not_spill_into_the_ring_gap(font):
+    """Characters of a 40+ character name stay in the text band: the band between the
+    star and the ring (radius 0.6-0.88 of the seal) holds the ink of the name."""
+    img = _open(render_round_seal(VERY_LONG + VERY_LONG[:10], None, font))
+    alpha = img.getchannel("A")
+    c = (img.width - 1) / 2
+    inner_ring = img.width * (0.5 - 0.01 - 0.03) - 2
+    for angle in range(-110, 111, 5):
+        rad = math.radians(angle)
+        # a thin circle just inside the ring must stay clear (the text keeps a gap)
+        x = c + (inner_ring - img.width * 0.01) * math.sin(rad)
+        y = c - (inner_ring - img.width * 0.01) * math.cos(rad)
+        assert alpha.getpixel((round(x), round(y))) < 128
+
+
+def test_empty_name_is_refused(font):
+    with pytest.raises(SealImageError):
+        render_round_seal("  ", None, font)
+
+
+def test_caller_png_is_checked_and_normalised(font):
+    png = render_round_seal(COMMITTEE, None, font)
+    out = check_seal_png(png)
+    assert _open(out).mode == "RGBA"
+    with pytest.raises(SealImageError):
+        check_seal_png(b"GIF89a....")
+    with pytest.raises(SealImageError):
+        check_seal_png(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    small = io.BytesIO()
+    Image.new("RGBA", (50, 50)).save(small, format="PNG")
+    with pytest.raises(SealImageError, match="px"):
+        check_seal_png(small.getvalue())
+    with pytest.raises(SealImageError):
+        check_seal_png(b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024))
