@@ -1,0 +1,41 @@
+"""The service starts from the command line on the embedded default."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_starts_and_answers(tmp_path):
+    port = free_port()
+    data_dir = tmp_path / "served"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode(errors="replace")
+                assert time.monotonic() < deadline, "the service did not start within 60 s"
+                time.sleep(0.3)
+        assert response.json() == {"status": "ok"}
+        assert (data_dir / "registry.sqlite3").is_file()  # everything it writes is under the data dir
+        assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
