@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ from service.documents.render import Renderer
 from service.forms.catalog import all_forms
 from service.runtime import freeze_startup_objects
 from service.registry.db import make_engine, migrate, session_factory
+from service.sealing_setup import build_sealer_pool
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,14 @@ def build_registry(settings: Settings) -> sessionmaker[Session]:
 
 
 def build_services(settings: Settings) -> Services:
+    """Everything the routes share. With the embedded default (``ZC_DEV_PKI``) this also
+    creates the development PKI and the contract's two organisations on first start."""
+    sessions = build_registry(settings)
     return Services(
         settings=settings,
-        sessions=build_registry(settings),
+        sessions=sessions,
         renderer=Renderer(settings.templates_dir, settings.fonts_dir),
+        sealers=build_sealer_pool(settings, sessions, datetime.now(UTC)),
     )
 
 
@@ -47,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.services = build_services(settings)
         freeze_startup_objects()
         yield
+        if app.state.services.sealers is not None:
+            app.state.services.sealers.close()
         app.state.services.sessions.kw["bind"].dispose()
 
     app = FastAPI(

@@ -1,4 +1,4 @@
-"""Command line: ``python -m service serve|api-keys ...``."""
+"""Command line: ``python -m service serve|api-keys|orgs|keys ...``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from service.cli_orgs import add_commands as add_org_commands
+from service.cli_orgs import run_guarded
+
 DEFAULT_DATA_DIR = Path("data")
 
 
-def _settings(args: argparse.Namespace):
+def settings_from_args(args: argparse.Namespace):
     from service.config import Settings
 
     overrides = {}
@@ -27,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.runtime import tune_gc
 
     tune_gc()
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
         settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
     elif args.public_base_url:
@@ -41,7 +44,7 @@ def cmd_api_keys_create(args: argparse.Namespace) -> int:
     from service.registry.api_keys import create_api_key
     from service.registry.db import transaction
 
-    sessions = build_registry(_settings(args))
+    sessions = build_registry(settings_from_args(args))
     with transaction(sessions) as session:
         key = create_api_key(session, args.role, datetime.now(timezone.utc), label=args.label)
     print(f"role: {args.role}", file=sys.stderr)
@@ -71,10 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["platform", "staff", "admin"])
     create.add_argument("--label", default=None)
     create.set_defaults(func=cmd_api_keys_create)
+    add_org_commands(commands, with_data_dir)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # one line per migration step on every command drowns the one line that matters
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    return run_guarded(args.func, args)

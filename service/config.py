@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,7 @@ class Limits(BaseSettings):
     max_text_chars: int = 20_000
     # Publicity tables and rosters are lists of people, not one person's
     # declaration: they get their own, larger limit.
-    max_table_rows: int = 10_000
+    max_table_rows: int = 10_000  # 10,000 rows: about 14 s and 0.6 GB (bench/results/render.md)
     max_upload_bytes: int = 20 * 1024 * 1024
 
 
@@ -47,6 +48,28 @@ class Settings(BaseSettings):
     preview_dpi: int = 110
     limits: Limits = Field(default_factory=Limits)
 
+    # --- seals -----------------------------------------------------------------------
+    # The embedded default: a development PKI and in-process TSA under <data_dir>/keys and
+    # the contract's two organisations with development keys. Production sets it false and
+    # gives every organisation a real key source (python -m service orgs add ...).
+    dev_pki: bool = True
+    # A real RFC 3161 time-stamping authority; wins over the development TSA when set.
+    tsa_url: str | None = None
+    tsa_timeout: float = 10
+    # auto: B-LTA when revocation data and a TSA are at hand (always with the dev PKI),
+    # otherwise B-T.
+    seal_level: Literal["auto", "B-T", "B-LTA"] = "auto"
+    # Production trust: PEM/DER certificate files (several certificates per PEM file are
+    # fine) and DER/PEM CRL files, read at start-up. Env values are JSON lists.
+    trust_roots: tuple[Path, ...] = ()
+    trust_intermediates: tuple[Path, ...] = ()
+    crl_files: tuple[Path, ...] = ()
+    # Let pyHanko fetch CRLs/OCSP over the network (off: the operator supplies crl_files).
+    revocation_fetching: bool = False
+    # Bottom line of generated seals of committees (评委会) when `orgs add` gives none;
+    # issuers' seals carry no bottom line unless one is given.
+    seal_bottom_text: str | None = "职称评审专用章"
+
     @property
     def registry_url(self) -> str:
         if self.database_url:
@@ -60,3 +83,8 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def seals_dir(self) -> Path:
+        """Seal images supplied for organisations (``orgs add --seal-image``)."""
+        return self.data_dir / "seals"

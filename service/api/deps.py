@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +14,9 @@ from service.errors import FieldError, Forbidden, TooLarge, Unauthorized
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
 
+if TYPE_CHECKING:
+    from service.sealing import SealerPool
+
 
 @dataclass
 class Services:
@@ -22,6 +25,8 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     renderer: Renderer
+    # every active organisation's key, seal image and style, the TSA and the trust
+    sealers: SealerPool | None = None
 
 
 def get_services(request: Request) -> Services:

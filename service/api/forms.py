@@ -53,7 +53,8 @@ def _render_route(spec: FormSpec):
     async def render(request: Request, services: ServicesDep, format: Format = "pdf", page: Page = 1) -> Response:
         body = await read_body(request, services.settings.limits.max_body_bytes)
         payload = parse_payload(spec.model, body, services.settings.limits)
-        ctx = RenderContext(document_date=services.settings.document_date)
+        ctx = RenderContext(document_date=services.settings.document_date,
+                            main_font=services.settings.fonts_dir / "NotoSerifSC-Regular.otf")
         pdf = await run_in_threadpool(render_form, services.renderer, spec, payload, ctx)
         return await run_in_threadpool(document_response, services, pdf, f"{spec.title}.pdf", format, page)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.config import Limits
 from service.contract.errors import field_errors
-from service.errors import FieldError, InvalidInput
+from service.errors import FieldError, InvalidInput, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,8 +26,12 @@ def parse_json(body: bytes) -> object:
 
 def validate_payload(model: type[M], data: object, limits: Limits) -> M:
     """Validate ``data`` as ``model``; every bad field is reported, each by its JSON path."""
+    from service.contract.tables import TooManyRows
+
     try:
         return model.model_validate(data, context={"limits": limits})
+    except TooManyRows as exc:
+        raise TooLarge(str(exc), errors=[FieldError(exc.field, str(exc), "too_many_rows")]) from None
     except ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidInput(f"提交的数据有 {len(errors)} 处错误，请按提示修改", errors=errors) from None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service.forms import review_form
+from service.forms import publicity, review_form
 from service.forms.spec import FormSpec
 
 
 def all_forms() -> dict[str, FormSpec]:
-    specs = [review_form.SPEC]
+    specs = [review_form.SPEC, publicity.SPEC]
     return {spec.slug: spec for spec in specs}

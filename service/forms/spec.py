@@ -6,12 +6,15 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from service import FONTS_DIR
+from service.config import Limits
+from service.contract.parse import validate_payload
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
-
 
 BEIJING = timezone(timedelta(hours=8), "CST")
 
@@ -21,6 +24,8 @@ class RenderContext:
     """Settings a form may need while rendering (never the clock)."""
 
     document_date: date | None = None
+    # The main face's file, for forms that measure text themselves.
+    main_font: Path = FONTS_DIR / "NotoSerifSC-Regular.otf"
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,23 @@ class FormSpec:
     slug: str
     title: str
     template: str
-    model: type[BaseModel]
+    model: Any  # a pydantic model, or a union of models (documented by its JSON schema)
     build_context: Callable[[Any, RenderContext], Mapping]
     document_date: Callable[[Any, RenderContext], date]
     orientation: str = "portrait"
-    blank: Callable[[RenderContext], Mapping] | None = None
     description: str = ""
+    # The context of the printable blank form, or None when the form has no blank.
+    blank_context: Callable[[RenderContext], Mapping] | None = None
+    # Payload → model, when a plain ``model.model_validate`` is not enough.
+    parse: Callable[[Any, Limits], Any] | None = None
+    # Model → PDF, when one layout pass is not enough (fit-to-one-page).
+    render: Callable[[Renderer, "FormSpec", Any, RenderContext], bytes] | None = None
+    sample: str = "sample.json"
+
+    def validate(self, data: Any, limits: Limits) -> Any:
+        if self.parse is not None:
+            return self.parse(data, limits)
+        return validate_payload(self.model, data, limits)
 
 
 def midnight(day: date) -> datetime:
@@ -41,14 +57,35 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=BEIJING)
 
 
+def pdf_options(spec: FormSpec, payload: BaseModel | None, day: date) -> PdfOptions:
+    """PDF/A-3b with the payload attached as its machine-readable source (none for a blank)."""
+    if payload is None:
+        return PdfOptions(date=midnight(day))
+    source = json.dumps(payload.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True).encode()
+    return PdfOptions(date=midnight(day), attachments=(SourceAttachment(name=f"{spec.slug}.json", data=source),))
+
+
+def document_info(spec: FormSpec, day: date) -> dict:
+    return {"title": spec.title, "created": f"{day.isoformat()}T00:00:00+08:00"}
+
+
 def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: RenderContext) -> bytes:
-    """Payload → PDF/A-3b bytes, with the payload attached as its machine-readable source."""
+    """Payload → PDF/A-3b bytes."""
+    if spec.render is not None:
+        return spec.render(renderer, spec, payload, ctx)
     day = spec.document_date(payload, ctx)
     context = dict(spec.build_context(payload, ctx))
-    context.setdefault("doc", {"title": spec.title, "created": f"{day.isoformat()}T00:00:00+08:00"})
-    source = json.dumps(payload.model_dump(mode="json"), ensure_ascii=False, indent=2, sort_keys=True).encode()
-    options = PdfOptions(
-        date=midnight(day),
-        attachments=(SourceAttachment(name=f"{spec.slug}.json", data=source),),
-    )
-    return renderer.render_pdf(spec.template, context, options)
+    context.setdefault("doc", document_info(spec, day))
+    context.setdefault("blank", False)
+    return renderer.render_pdf(spec.template, context, pdf_options(spec, payload, day))
+
+
+def render_blank(renderer: Renderer, spec: FormSpec, ctx: RenderContext) -> bytes:
+    """The printable empty form, to be filled in by hand."""
+    if spec.blank_context is None:
+        raise ValueError(f"{spec.slug} has no blank form")
+    day = ctx.document_date or date(2000, 1, 1)
+    context = dict(spec.blank_context(ctx))
+    context.setdefault("doc", {"title": spec.title, "created": None})
+    context["blank"] = True
+    return renderer.render_pdf(spec.template, context, pdf_options(spec, None, day))

@@ -158,7 +158,7 @@ def add_seal(
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, org.name[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, seal_common_name(org.name)),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, org.name[:64]),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEV_LABEL),
             x509.NameAttribute(NameOID.SERIAL_NUMBER, org.code[:64]),
@@ -178,6 +178,13 @@ def add_seal(
         seals={**pki.seals, org.code: _pack(cert, key)},
         orgs={**pki.orgs, org.code: org},
     )
+
+
+def seal_common_name(name: str) -> str:
+    """The organisation's name cut to the 64 *bytes* of UTF-8 that ``cryptography`` allows
+    in a common name (ub-common-name): a 22+ character Chinese name does not fit, and
+    the full name stays in the organisation attribute, which validation reports."""
+    return name.encode("utf-8")[:64].decode("utf-8", "ignore")
 
 
 def revoke_seal(pki: DevPKI, code: str, revoked_at: datetime, now: datetime | None = None) -> DevPKI:

@@ -21,7 +21,10 @@ from pathlib import Path
 
 from cryptography.x509.oid import NameOID
 
-from .devpki import CertKey, DevPKI, Org, add_seal, as_orgs, generate_dev_pki, issue_crls, read_revocations, revoke_seal
+from .devpki import (
+    CertKey, DevPKI, Org, add_seal, as_orgs, generate_dev_pki, issue_crls, read_revocations, revoke_seal,
+    seal_common_name,
+)  # fmt: skip
 from .errors import DevPKIError
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ def ensure_dev_pki(keys_dir: Path, orgs: Iterable[Org | tuple[str, str, str]], n
         pki = load_dev_pki(keys_dir)
         for org in wanted:
             current = pki.seals.get(org.code)
-            if current is None or _common_name(current) != org.name[:64] or pki.orgs.get(org.code) != org:
+            if current is None or _common_name(current) != seal_common_name(org.name) or pki.orgs.get(org.code) != org:
                 pki = add_seal(pki, org, now)
         pki = issue_crls(pki, now)
     write_dev_pki(keys_dir, pki)

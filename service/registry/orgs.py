@@ -1,0 +1,107 @@
+"""Sealing organisations: add, find, list, change key source or seal image.
+
+The key source is stored as a JSON object (see :mod:`service.orgs` for its shape); this
+module only checks what the table itself must guarantee. Never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.errors import Conflict, InvalidInput, NotFound
+from service.registry.models import Organisation
+
+ROLES = ("committee", "issuer")
+KEY_KINDS = ("dev", "pem", "pkcs12", "pkcs11")
+# Codes name files (keys/seals/<code>.*, seals/<code>.png): letters, digits, _ . - only.
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def add_org(
+    session: Session,
+    code: str,
+    name: str,
+    role: str,
+    now: datetime,
+    *,
+    key_source: dict | None = None,
+    seal_image_path: str | None = None,
+    seal_bottom_text: str | None = None,
+) -> Organisation:
+    """Add an organisation; ``Conflict`` if the code is taken."""
+    code, name = code.strip(), name.strip()
+    if not CODE_PATTERN.match(code) or code.startswith("."):
+        raise InvalidInput(f"organisation code {code!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    if not name or len(name) > 200:
+        raise InvalidInput("organisation name must be 1-200 characters")
+    _check_role(role)
+    _check_key_source(key_source)
+    if get_org(session, code) is not None:
+        raise Conflict(f"organisation {code} already exists")
+    org = Organisation(
+        code=code, name=name, role=role, key_source=key_source, seal_image_path=seal_image_path,
+        seal_bottom_text=seal_bottom_text, active=True, created_at=now,
+    )  # fmt: skip
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_org(session: Session, code: str) -> Organisation | None:
+    return session.scalars(select(Organisation).where(Organisation.code == code)).first()
+
+
+def list_orgs(session: Session, active_only: bool = False) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.role, Organisation.code)
+    if active_only:
+        query = query.where(Organisation.active.is_(True))
+    return list(session.scalars(query))
+
+
+def update_key_source(session: Session, code: str, key_source: dict | None, now: datetime) -> Organisation:
+    """Replace the key source (``None``: the organisation has no key any more)."""
+    _check_key_source(key_source)
+    org = _require(session, code)
+    org.key_source = key_source
+    org.updated_at = now
+    return org
+
+
+def update_seal_image(
+    session: Session, code: str, now: datetime, *, path: str | None, bottom_text: str | None
+) -> Organisation:
+    """Use a supplied PNG (``path`` relative to the data dir) or, with ``path=None``, a
+    seal drawn from the name and ``bottom_text``."""
+    org = _require(session, code)
+    org.seal_image_path = path
+    org.seal_bottom_text = bottom_text
+    org.updated_at = now
+    return org
+
+
+def set_org_active(session: Session, code: str, active: bool, now: datetime) -> Organisation:
+    org = _require(session, code)
+    org.active = active
+    org.updated_at = now
+    return org
+
+
+def _require(session: Session, code: str) -> Organisation:
+    org = get_org(session, code)
+    if org is None:
+        raise NotFound(f"no organisation with code {code}")
+    return org
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}: use committee (评委会) or issuer (发证机关)")
+
+
+def _check_key_source(key_source: dict | None) -> None:
+    if key_source is not None and key_source.get("kind") not in KEY_KINDS:
+        raise InvalidInput(f"unknown key source kind {key_source.get('kind')!r}: use one of {', '.join(KEY_KINDS)}")

@@ -1,0 +1,159 @@
+"""The sealer pool: every organisation's signer, seal image and stamp style, one
+timestamper and the trust configuration, built once at start-up and reused.
+
+Issuance calls :meth:`SealerPool.seal` (or ``await`` :meth:`SealerPool.async_seal` in a
+batch worker) with the rendered certificate PDF; verification calls
+:meth:`SealerPool.validate`.  The pure sealing and validation live in
+:mod:`service.signing`; this module only decides which key, image, TSA and trust to use.
+
+Thread safety (FastAPI runs sync routes in a thread pool):
+* file-key signers hold a parsed key object: signing with it is thread-safe;
+* PKCS#11 signers share one token session; python-pkcs11 serialises operations on a
+  session with its own lock, and pyHanko runs them in an executor;
+* stamp styles are *not* thread-safe (pyHanko sets the current writer and resources on
+  the image), so each thread builds its own from the PNG, on first use (~20 ms);
+* the timestamper is stateless per request (the HTTP one opens a session per token).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.errors import InvalidInput, Unavailable
+
+log = logging.getLogger(__name__)
+
+
+class NoSealKey(Unavailable):
+    """The organisation has no usable key: its certificates wait in ``pending_seal``."""
+
+    code = "no_seal_key"
+
+
+@dataclass(frozen=True)
+class OrgSealer:
+    """One organisation's sealing material, loaded once."""
+
+    code: str
+    name: str
+    role: str  # committee | issuer
+    signer: object  # pyhanko Signer
+    seal_png: bytes
+    bytes_reserved: int
+
+
+class SealerPool:
+    """Seals certificates with the registered organisations' keys; validates with the
+    pool's trust. Build it with :func:`service.sealing_setup.build_sealer_pool`."""
+
+    def __init__(self, sealers: dict[str, OrgSealer], timestamper, trust, level: str,
+                 fixed_time: datetime | None = None):  # fmt: skip
+        self._sealers = dict(sealers)
+        self.timestamper = timestamper
+        self.trust = trust
+        self.level = level  # "B-T" | "B-LTA"
+        # frozen clock for tests: validation-context moment (the dev TSA is frozen too)
+        self._fixed_time = fixed_time
+        self._local = threading.local()
+
+    def has_key(self, code: str) -> bool:
+        """Whether ``code`` is an active organisation with a loaded key."""
+        return code in self._sealers
+
+    def codes(self) -> list[str]:
+        return sorted(self._sealers)
+
+    def sealer(self, code: str) -> OrgSealer:
+        try:
+            return self._sealers[code]
+        except KeyError:
+            raise NoSealKey(f"organisation {code} has no usable seal key (inactive, unknown or keyless)") from None
+
+    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, committee_field, issuer_field,
+             *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
+        """Add both signature fields, then the committee's certification seal (DocMDP form
+        filling), the issuer's approval seal, and for B-LTA the DSS + document timestamp.
+
+        ``committee_field``/``issuer_field`` are :class:`service.signing.SealField`.
+        Call from a worker thread, never inside an event loop (use :meth:`async_seal`).
+        """
+        from service.signing.seal import run_sync
+
+        return run_sync(self.async_seal(pdf, committee_code, issuer_code, committee_field, issuer_field,
+                                        committee_reason=committee_reason, issuer_reason=issuer_reason))  # fmt: skip
+
+    async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, committee_field, issuer_field,
+                         *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
+        from service.signing.seal import add_seal_fields, async_seal_certificate
+
+        committee = self._for_role(committee_code, "committee")
+        issuer = self._for_role(issuer_code, "issuer")
+        vc = self._validation_context() if self.level == "B-LTA" else None
+        with_fields = add_seal_fields(pdf, [committee_field, issuer_field])
+        first = self._request(committee, committee_field.name, "certify", vc, committee_reason)
+        second = self._request(issuer, issuer_field.name, "approve", vc, issuer_reason)
+        return await async_seal_certificate(with_fields, first, second, self.level)
+
+    def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None):
+        """A :class:`service.signing.ValidationReport` against the pool's trust."""
+        from service.signing.validate import validate_pdf
+
+        return validate_pdf(pdf, self.trust, strict=strict, at=at or self._fixed_time)
+
+    async def async_validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None):
+        from service.signing.validate import async_validate_pdf
+
+        return await async_validate_pdf(pdf, self.trust, strict=strict, at=at or self._fixed_time)
+
+    def close(self) -> None:
+        """Release token sessions (PKCS#11); file keys need nothing."""
+        from service.signing.keys import close_signer
+
+        for sealer in self._sealers.values():
+            try:
+                close_signer(sealer.signer)
+            except Exception:  # closing at shutdown must not mask the real exit
+                log.exception("closing the key of %s failed", sealer.code)
+
+    def _for_role(self, code: str, role: str) -> OrgSealer:
+        sealer = self.sealer(code)
+        if sealer.role != role:
+            raise InvalidInput(f"organisation {code} is a {sealer.role}, not a {role}")
+        return sealer
+
+    def _request(self, sealer: OrgSealer, field_name: str, kind: str, vc, reason: str | None):
+        from service.signing.seal import SealRequest
+
+        return SealRequest(
+            signer=sealer.signer,
+            field_name=field_name,
+            kind=kind,
+            stamp=self._style(sealer),
+            timestamper=self.timestamper,
+            level=self.level,
+            validation_context=vc,
+            reason=reason,
+            bytes_reserved=sealer.bytes_reserved,
+        )
+
+    def _style(self, sealer: OrgSealer):
+        from service.signing.appearance import build_seal_style
+
+        styles = getattr(self._local, "styles", None)
+        if styles is None:
+            styles = self._local.styles = {}
+        style = styles.get(sealer.code)
+        if style is None:
+            style = styles[sealer.code] = build_seal_style(sealer.seal_png)
+        return style
+
+    def _validation_context(self):
+        from service.signing.trust import build_validation_context
+
+        # B-LTA must embed revocation data for every certificate: "require", so that a
+        # missing or stale CRL fails the seal instead of yielding a document that only
+        # looks long-term verifiable. One context per document (pyHanko caches in it).
+        return build_validation_context(self.trust, moment=self._fixed_time, revocation_mode="require")
