@@ -38,6 +38,11 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
+class UnsupportedMedia(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class NotFound(ServiceError):
     status = 404
     code = "not_found"

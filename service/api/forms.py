@@ -6,15 +6,16 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from service.api.deps import ServicesDep, read_body, require_role
-from service.api.openapi import json_body
-from service.contract.parse import parse_payload
+from service.api.openapi import json_body, model_schema
+from service.contract.parse import parse_json
 from service.documents.raster import PageOutOfRange, page_count, render_page_png
-from service.errors import FieldError, InvalidInput, NotFound
-from service.forms.spec import FormSpec, RenderContext, render_form
+from service.errors import FieldError, InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from service.forms.spec import FormSpec, RenderContext, render_blank, render_form
 
 Format = Annotated[Literal["pdf", "png"], Query(description="pdf：整份文件；png：第 page 页的预览图")]
 Page = Annotated[int, Query(ge=1, le=10000, description="预览页码（从 1 开始），仅 format=png 时有效")]
@@ -29,6 +30,10 @@ PDF_RESPONSES = {
     413: {"description": "请求体过大"},
     422: {"description": "数据有误：errors 列出每个字段的路径和中文提示"},
 }
+
+
+def render_context(settings) -> RenderContext:
+    return RenderContext(document_date=settings.document_date, main_font=settings.fonts_dir / "NotoSerifSC-Regular.otf")
 
 
 def document_response(services, pdf: bytes, filename: str, fmt: str, page: int) -> Response:
@@ -49,17 +54,51 @@ def document_response(services, pdf: bytes, filename: str, fmt: str, page: int) 
     )
 
 
+async def _payload(request: Request, services, spec: FormSpec):
+    """The validated payload: a JSON body, or for forms that take one, a spreadsheet upload."""
+    limits = services.settings.limits
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        if spec.upload is None:
+            raise UnsupportedMedia(f"{spec.title}只接受 JSON 请求体")
+        return await _upload_payload(request, spec, limits)
+    return spec.validate(parse_json(await read_body(request, limits.max_body_bytes)), limits)
+
+
+async def _upload_payload(request: Request, spec: FormSpec, limits):
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
+        raise TooLarge(f"上传文件过大：最多 {limits.max_upload_bytes // 1048576} MB")
+    form = await request.form(max_files=1, max_fields=10)
+    upload, meta = form.get("file"), form.get("meta")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("缺少上传文件", errors=[FieldError("file", "请以 file 字段上传 .xlsx 或 .csv 文件", "missing")])
+    data = await upload.read(limits.max_upload_bytes + 1)
+    if len(data) > limits.max_upload_bytes:
+        raise TooLarge(f"上传文件过大：最多 {limits.max_upload_bytes // 1048576} MB")
+    if not isinstance(meta, str):
+        raise InvalidInput("缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")])
+    return spec.upload(parse_json(meta.encode()), upload.filename or "", data, limits)
+
+
 def _render_route(spec: FormSpec):
     async def render(request: Request, services: ServicesDep, format: Format = "pdf", page: Page = 1) -> Response:
-        body = await read_body(request, services.settings.limits.max_body_bytes)
-        payload = parse_payload(spec.model, body, services.settings.limits)
-        ctx = RenderContext(document_date=services.settings.document_date,
-                            main_font=services.settings.fonts_dir / "NotoSerifSC-Regular.otf")
+        payload = await _payload(request, services, spec)
+        ctx = render_context(services.settings)
         pdf = await run_in_threadpool(render_form, services.renderer, spec, payload, ctx)
         return await run_in_threadpool(document_response, services, pdf, f"{spec.title}.pdf", format, page)
 
     render.__name__ = f"render_{spec.slug.replace('-', '_')}"
     return render
+
+
+def _blank_route(spec: FormSpec):
+    async def blank(services: ServicesDep, format: Format = "pdf", page: Page = 1) -> Response:
+        ctx = render_context(services.settings)
+        pdf = await run_in_threadpool(render_blank, services.renderer, spec, ctx)
+        return await run_in_threadpool(document_response, services, pdf, f"{spec.title}（空白）.pdf", format, page)
+
+    blank.__name__ = f"blank_{spec.slug.replace('-', '_')}"
+    return blank
 
 
 def build_router(forms: dict[str, FormSpec]) -> APIRouter:
@@ -74,7 +113,7 @@ def build_router(forms: dict[str, FormSpec]) -> APIRouter:
                 "description": spec.description,
                 "orientation": spec.orientation,
                 "blank": spec.blank is not None,
-                "schema": spec.model.model_json_schema(),
+                "schema": model_schema(spec.model),
             }
             for spec in forms.values()
         ]
@@ -88,8 +127,25 @@ def build_router(forms: dict[str, FormSpec]) -> APIRouter:
             description=spec.description,
             response_class=Response,
             responses=PDF_RESPONSES,
-            openapi_extra=json_body(spec.model, example_name=spec.slug),
+            openapi_extra=json_body(spec.model, example_name=spec.slug, upload=spec.upload is not None),
         )
+
+    for spec in forms.values():
+        if spec.blank_context is not None:
+            router.add_api_route(
+                f"/{spec.slug}/blank",
+                _blank_route(spec),
+                methods=["GET"],
+                summary=f"空白{spec.title}（打印后手工填写）",
+                response_class=Response,
+                responses=PDF_RESPONSES,
+            )
+
+    @router.get("/{form}/blank", include_in_schema=False)
+    def unknown_blank(form: str) -> Response:
+        blanks = [slug for slug, spec in forms.items() if spec.blank_context is not None]
+        raise NotFound(f"{form} 没有空白表；有空白表的表单：{'、'.join(blanks)}",
+                       errors=[FieldError("path.form", f"有空白表的表单：{', '.join(blanks)}", "unknown_form")])
 
     @router.post("/{form}", include_in_schema=False)
     def unknown_form(form: str) -> Response:

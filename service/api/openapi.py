@@ -9,23 +9,40 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
 
 _REF = "#/components/schemas/{model}"
 
 
-def json_body(model: type[BaseModel], example_name: str | None = None) -> dict:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
-        },
-        "x-body-model": model.__name__,
-        "x-example": example_name,
-    }
+def json_body(model, example_name: str | None = None, upload: bool = False) -> dict:
+    content = {"application/json": {"schema": {"$ref": _REF.format(model=_name(model))}}}
+    if upload:
+        content["multipart/form-data"] = {
+            "schema": {
+                "type": "object",
+                "required": ["meta", "file"],
+                "properties": {
+                    "meta": {"type": "string", "description": "JSON：除名单行以外的全部字段（标题、发布单位、公示期等）"},
+                    "file": {"type": "string", "format": "binary", "description": ".xlsx 或 .csv；第一行为列标题"},
+                },
+            }
+        }
+    return {"requestBody": {"required": True, "content": content}, "x-example": example_name}
 
 
-def install_openapi(app: FastAPI, models: list[type[BaseModel]], examples: dict[str, Path]) -> None:
+def _name(model) -> str:
+    """A model class, or a TypeAdapter of a union (named after its members)."""
+    if isinstance(model, type):
+        return model.__name__
+    return "Or".join(member.__name__ for member in getattr(model, "_type").__args__)
+
+
+def model_schema(model) -> dict:
+    if isinstance(model, type):
+        return model.model_json_schema(ref_template=_REF)
+    return model.json_schema(ref_template=_REF)
+
+
+def install_openapi(app: FastAPI, models: list, examples: dict[str, Path]) -> None:
     """Publish ``models`` under components and attach ``examples`` (name → JSON file)."""
 
     def openapi() -> dict:
@@ -34,13 +51,12 @@ def install_openapi(app: FastAPI, models: list[type[BaseModel]], examples: dict[
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in models:
-            model_schema = model.model_json_schema(ref_template=_REF)
-            components.update(model_schema.pop("$defs", {}))
-            components[model.__name__] = model_schema
+            schema_of_model = model_schema(model)
+            components.update(schema_of_model.pop("$defs", {}))
+            components[_name(model)] = schema_of_model
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 name = operation.pop("x-example", None)
-                operation.pop("x-body-model", None)
                 if name and name in examples:
                     content = operation["requestBody"]["content"]["application/json"]
                     content["examples"] = {

@@ -12,7 +12,7 @@ _CN_DIGITS = "零一二三四五六七八九"
 
 def dot_date(value: Any) -> str:
     """``2007-09`` → ``2007.09``; ``1989-05-26`` → ``1989.05.26``; None → ``""``."""
-    if value is None:
+    if not value:
         return ""
     if isinstance(value, datetime):
         value = value.date()
@@ -24,7 +24,7 @@ def dot_date(value: Any) -> str:
 
 def cn_date(value: Any) -> str:
     """``2024-08-20`` → ``2024年08月20日`` (a month prints as ``2007年09月``)."""
-    if value is None:
+    if not value:
         return ""
     if isinstance(value, datetime):
         value = value.date()
@@ -36,7 +36,7 @@ def cn_date(value: Any) -> str:
 
 
 def period(start: Any, end: Any, open_end: str = "至今") -> str:
-    if start is None and end is None:
+    if not start and not end:
         return ""
     return f"{dot_date(start)}—{dot_date(end) if end is not None else open_end}"
 
@@ -52,7 +52,7 @@ def cn_numeral(number: int) -> str:
 
 def plain_number(value: Any) -> str:
     """4.0 → ``4``, 2.5 → ``2.5``, None → ``""``."""
-    if value is None:
+    if value is None or value == "" or (not value and not isinstance(value, (int, float))):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -60,7 +60,7 @@ def plain_number(value: Any) -> str:
 
 
 def file_size(size: int | None) -> str:
-    if size is None:
+    if size is None or not isinstance(size, int):
         return ""
     if size < 1024:
         return f"{size} B"
@@ -70,7 +70,7 @@ def file_size(size: int | None) -> str:
 
 
 def yes_no(value: bool | None) -> str:
-    return "" if value is None else ("是" if value else "否")
+    return "是" if value is True else ("否" if value is False else "")
 
 
 def paragraphs(text: str | None) -> list[str]:

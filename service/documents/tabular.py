@@ -11,8 +11,8 @@ repeats and rows never split, as in any table.
 
 Widths come from the shipped font's advance widths (ideographs are 1 em;
 kerning is turned off in the stylesheet so that the sums are exact). Spaces
-come in three widths (1, 0.5 and 0.256 em), so a text sits within 0.15 em
-(0.5 mm at 9 pt) of its exact centre; tab stops were tried and dropped,
+come in three widths (1, 0.5 and 0.256 em), so a text sits within 0.13 em
+(0.4 mm at 9 pt) of its exact centre; tab stops were tried and dropped,
 because Pango places them inconsistently after text.
 """
 

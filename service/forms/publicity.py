@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from service.config import Limits
 from service.contract.parse import validate_payload
+from service.contract.spreadsheet import read_sheet, sheet_errors
 from service.documents.tabular import Column, ListLayout, advances_for
 from service.contract.tables import PUBLICITY_KINDS, PreReviewPublicity, ResultPublicity
 from service.errors import FieldError, InvalidInput
@@ -24,8 +25,8 @@ COLUMNS = {
     ),
     "result": (
         Column("seq", "序号", 6), Column("name", "姓名", 10), Column("gender", "性别", 6),
-        Column("unit", "单位", 30), Column("specialty", "专业", 14), Column("title", "资格名称", 14),
-        Column("result", "评审结果", 12),
+        Column("unit", "单位", 30), Column("current_title", "现职称", 12), Column("specialty", "专业", 12),
+        Column("title", "资格名称", 12), Column("result", "评审结果", 12),
     ),
 }
 
@@ -46,6 +47,22 @@ def parse_publicity(data: Any, limits: Limits):
         message = "应为以下之一：pre_review（评审前公示）、result（评审结果公示）"
         raise InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError("kind", message, "literal_error")])
     return validate_payload(model, data, limits)
+
+
+def parse_publicity_upload(meta: Any, filename: str, data: bytes, limits: Limits):
+    """The rows from a spreadsheet, the other fields from ``meta`` (the same JSON, without rows)."""
+    if not isinstance(meta, dict):
+        raise InvalidInput("meta 应为 JSON 对象", errors=[FieldError("meta", "应为 JSON 对象（公示标题、发布单位、公示期等）", "dict_type")])
+    kind = meta.get("kind", "pre_review")
+    if kind not in COLUMNS:
+        parse_publicity(meta, limits)  # reports the bad kind
+    keys = [c.key for c in COLUMNS[kind]][1:]
+    required = ("name", "result") if kind == "result" else ("name",)
+    sheet = read_sheet(filename, data, {k: HEADINGS.get(k, ()) for k in keys}, required, limits.max_table_rows)
+    try:
+        return parse_publicity({**meta, "kind": kind, "rows": sheet.rows}, limits)
+    except InvalidInput as exc:
+        raise sheet_errors(exc, sheet) from None
 
 
 def _cell(value: Any) -> str:
@@ -81,4 +98,5 @@ SPEC = FormSpec(
     orientation="landscape",
     description="评审前公示（kind=pre_review）与评审结果公示（kind=result），A4 横向；也可上传 .xlsx / .csv 名单",
     parse=parse_publicity,
+    upload=parse_publicity_upload,
 )

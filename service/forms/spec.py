@@ -42,6 +42,8 @@ class FormSpec:
     blank_context: Callable[[RenderContext], Mapping] | None = None
     # Payload → model, when a plain ``model.model_validate`` is not enough.
     parse: Callable[[Any, Limits], Any] | None = None
+    # (meta JSON, file name, file bytes, limits) → model, for forms that take a spreadsheet.
+    upload: Callable[[Any, str, bytes, Limits], Any] | None = None
     # Model → PDF, when one layout pass is not enough (fit-to-one-page).
     render: Callable[[Renderer, "FormSpec", Any, RenderContext], bytes] | None = None
     sample: str = "sample.json"

@@ -1,0 +1,148 @@
+"""Rows from a spreadsheet (.xlsx or .csv), as staff keep their lists.
+
+The first non-empty row holds the column headings (Chinese, as printed on
+the form, or the JSON field names). What comes out is a list of dicts keyed
+by field name, ready for the same validation as JSON rows; errors name the
+spreadsheet's row and column so that a clerk can find the cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from service.errors import FieldError, InvalidInput
+
+
+@dataclass(frozen=True)
+class SheetRows:
+    rows: list[dict]
+    sheet_rows: list[int]  # the spreadsheet row number of each row (1-based, as Excel shows)
+    headings: dict[str, str]  # field → the heading it came from
+
+
+def read_sheet(filename: str, data: bytes, headings: dict[str, tuple[str, ...]], required: tuple[str, ...],
+               max_rows: int) -> SheetRows:
+    kind = _kind(filename, data)
+    table = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    return _map_rows(table, headings, required, max_rows)
+
+
+def _kind(filename: str, data: bytes) -> str:
+    name = filename.lower()
+    if data[:4] == b"PK\x03\x04" or name.endswith(".xlsx"):
+        return "xlsx"
+    if name.endswith((".csv", ".txt")) or not name:
+        return "csv"
+    if name.endswith(".xls"):
+        _fail("暂不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 .csv 后上传")
+    _fail(f"不支持的文件类型：{filename}；请上传 .xlsx 或 .csv 文件")
+
+
+def _fail(message: str, path: str = "file"):
+    raise InvalidInput(message, errors=[FieldError(path, message, "bad_file")])
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        _fail(f"文件不是有效的 .xlsx 表格，无法读取（{type(exc).__name__}）")
+    try:
+        sheet = book.worksheets[0]
+        return [(number, list(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    finally:
+        book.close()
+
+
+def _csv_rows(data: bytes) -> list[tuple[int, list[Any]]]:
+    # Excel saves CSV in the system code page (GB 18030 family) on Chinese
+    # Windows, and as UTF-8 with a BOM when asked for "CSV UTF-8".
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        _fail("CSV 文件编码无法识别：请保存为 UTF-8 或 GBK 编码")
+    if "\x00" in text:
+        _fail("文件不是文本格式的 CSV，请检查文件")
+    try:
+        return [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+    except csv.Error as exc:
+        _fail(f"CSV 文件格式有误：{exc}")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _normalize(heading: Any) -> str:
+    return "".join(str(heading or "").split()).lower()
+
+
+def _map_rows(table, headings, required, max_rows) -> SheetRows:
+    rows_iter = iter((n, values) for n, values in table if any(_cell(v) is not None for v in values))
+    try:
+        header_number, header = next(rows_iter)
+    except StopIteration:
+        _fail("表格是空的：第一行应为列标题（如 姓名、性别、单位）")
+    lookup = {}
+    for key, names in headings.items():
+        for name in (key, *names):
+            lookup[_normalize(name)] = key
+    columns: dict[int, str] = {}
+    found: dict[str, str] = {}
+    for index, heading in enumerate(header):
+        key = lookup.get(_normalize(heading))
+        if key and key not in found:
+            columns[index] = key
+            found[key] = str(heading).strip()
+    missing = [headings[key][0] if headings.get(key) else key for key in required if key not in found]
+    if missing:
+        message = f"表格第 {header_number} 行（列标题）缺少：{'、'.join(missing)} 列"
+        raise InvalidInput(message, errors=[FieldError("file", message, "missing_column")])
+    rows, numbers = [], []
+    for number, values in rows_iter:
+        if len(rows) >= max_rows:
+            from service.errors import TooLarge
+
+            message = f"表格超过 {max_rows} 行，请分批提交"
+            raise TooLarge(message, errors=[FieldError("file", message, "too_many_rows")])
+        rows.append({key: _cell(values[i]) if i < len(values) else None for i, key in columns.items()})
+        numbers.append(number)
+    return SheetRows(rows=rows, sheet_rows=numbers, headings=found)
+
+
+def sheet_errors(error: InvalidInput, sheet: SheetRows, list_field: str = "rows") -> InvalidInput:
+    """Restate ``rows[i].field`` errors as the spreadsheet's row and column."""
+    restated = []
+    for item in error.errors:
+        prefix = f"{list_field}["
+        if item.path.startswith(prefix) and "]" in item.path:
+            index = int(item.path[len(prefix):item.path.index("]")])
+            field = item.path[item.path.index("]") + 2:] if "]." in item.path else ""
+            heading = sheet.headings.get(field, field)
+            where = f"表格第 {sheet.sheet_rows[index]} 行" + (f"「{heading}」列" if heading else "")
+            restated.append(FieldError(item.path, f"{where}：{item.message}", item.type))
+        else:
+            restated.append(item)
+    return InvalidInput(f"表格中有 {len(restated)} 处错误，请按提示修改", errors=restated)
