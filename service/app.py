@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     install_openapi(
         app,
-        models=list({spec.model for spec in forms.values()}),
+        models=list({id(spec.model): spec.model for spec in forms.values()}.values()),
         examples={slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
     )
     return app

@@ -57,12 +57,12 @@ DEFAULT_ORGS = (
 
 
 def key_source_json(source) -> dict:
-    """A :class:`service.signing.KeySource` as stored JSON (absolute paths, no None)."""
+    """A :class:`service.signing.KeySource` as stored JSON (absolute paths, symlinks kept, no None)."""
     data = {"kind": source.kind}
     for name in _FIELDS:
         value = getattr(source, name)
         if value is not None:
-            data[name] = str(Path(value).resolve()) if name in _PATH_FIELDS else value
+            data[name] = str(Path(value).absolute()) if name in _PATH_FIELDS else value
     return data
 
 

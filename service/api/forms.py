@@ -112,7 +112,7 @@ def build_router(forms: dict[str, FormSpec]) -> APIRouter:
                 "title": spec.title,
                 "description": spec.description,
                 "orientation": spec.orientation,
-                "blank": spec.blank is not None,
+                "blank": spec.blank_context is not None,
                 "schema": model_schema(spec.model),
             }
             for spec in forms.values()
