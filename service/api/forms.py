@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -68,7 +69,11 @@ async def _upload_payload(request: Request, spec: FormSpec, limits):
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
         raise TooLarge(f"上传文件过大：最多 {limits.max_upload_bytes // 1048576} MB")
-    form = await request.form(max_files=1, max_fields=10)
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except StarletteHTTPException as exc:
+        message = f"上传内容不是有效的 multipart/form-data：{exc.detail}"
+        raise InvalidInput(message, errors=[FieldError("(body)", message, "bad_multipart")]) from None
     upload, meta = form.get("file"), form.get("meta")
     if not isinstance(upload, UploadFile):
         raise InvalidInput("缺少上传文件", errors=[FieldError("file", "请以 file 字段上传 .xlsx 或 .csv 文件", "missing")])

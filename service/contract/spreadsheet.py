@@ -100,26 +100,26 @@ def _normalize(heading: Any) -> str:
 
 
 def _map_rows(table, headings, required, max_rows) -> SheetRows:
-    rows_iter = iter((n, values) for n, values in table if any(_cell(v) is not None for v in values))
-    try:
-        header_number, header = next(rows_iter)
-    except StopIteration:
+    rows = [(n, values) for n, values in table if any(_cell(v) is not None for v in values)]
+    if not rows:
         _fail("表格是空的：第一行应为列标题（如 姓名、性别、单位）")
     lookup = {}
     for key, names in headings.items():
         for name in (key, *names):
             lookup[_normalize(name)] = key
-    columns: dict[int, str] = {}
-    found: dict[str, str] = {}
-    for index, heading in enumerate(header):
-        key = lookup.get(_normalize(heading))
-        if key and key not in found:
-            columns[index] = key
-            found[key] = str(heading).strip()
-    missing = [headings[key][0] if headings.get(key) else key for key in required if key not in found]
-    if missing:
+    # The heading row is the first with every required heading; a title line
+    # or two above it (as lists printed from Excel often have) is skipped.
+    for position, (header_number, header) in enumerate(rows[:10]):
+        columns, found = _columns(header, lookup)
+        if all(key in found for key in required):
+            break
+    else:
+        header_number, header = rows[0]
+        columns, found = _columns(header, lookup)
+        missing = [headings[key][0] if headings.get(key) else key for key in required if key not in found]
         message = f"表格第 {header_number} 行（列标题）缺少：{'、'.join(missing)} 列"
         raise InvalidInput(message, errors=[FieldError("file", message, "missing_column")])
+    rows_iter = iter(rows[position + 1:])
     rows, numbers = [], []
     for number, values in rows_iter:
         if len(rows) >= max_rows:
@@ -130,6 +130,17 @@ def _map_rows(table, headings, required, max_rows) -> SheetRows:
         rows.append({key: _cell(values[i]) if i < len(values) else None for i, key in columns.items()})
         numbers.append(number)
     return SheetRows(rows=rows, sheet_rows=numbers, headings=found)
+
+
+def _columns(header, lookup) -> tuple[dict[int, str], dict[str, str]]:
+    columns: dict[int, str] = {}
+    found: dict[str, str] = {}
+    for index, heading in enumerate(header):
+        key = lookup.get(_normalize(heading))
+        if key and key not in found:
+            columns[index] = key
+            found[key] = str(heading).strip()
+    return columns, found
 
 
 def sheet_errors(error: InvalidInput, sheet: SheetRows, list_field: str = "rows") -> InvalidInput:

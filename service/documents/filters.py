@@ -87,6 +87,12 @@ def spread(label: str) -> str:
     return " ".join(label)
 
 
+def cut(text, limit: int) -> str:
+    """At most ``limit`` characters, the last replaced by … when cut."""
+    text = "" if not text else str(text)
+    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+
+
 def install(env: jinja2.Environment) -> None:
     env.filters.update(
         dot_date=dot_date,
@@ -97,5 +103,6 @@ def install(env: jinja2.Environment) -> None:
         yes_no=yes_no,
         paragraphs=paragraphs,
         spread=spread,
+        cut=cut,
     )
     env.globals.update(period=period)

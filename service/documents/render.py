@@ -66,9 +66,37 @@ class Renderer:
 
     def html_to_pdf(self, html: str, *, template: str, options: PdfOptions) -> bytes:
         """Lay out ``html`` (whose relative URLs resolve in ``template``'s folder) as PDF bytes."""
-        from weasyprint import HTML, Attachment  # heavy import, kept off the import path
+        with self._lock:
+            return self._write(self._layout(html, template), options)
+
+    def render_pdf(self, template: str, context: Mapping, options: PdfOptions) -> bytes:
+        return self.html_to_pdf(self.render_html(template, context), template=template, options=options)
+
+    def render_fitting(self, template: str, contexts, max_pages: int, options: PdfOptions) -> tuple[bytes, int]:
+        """Render the first of ``contexts`` whose layout has at most ``max_pages`` pages.
+
+        For documents that must fit (a one-page summary): each context shows
+        less than the one before. Returns the PDF and the index of the context
+        used; the last context is used whatever its length."""
+        contexts = list(contexts)
+        with self._lock:
+            for index, context in enumerate(contexts):
+                document = self._layout(self.render_html(template, context), template)
+                if len(document.pages) <= max_pages or index == len(contexts) - 1:
+                    return self._write(document, options), index
+        raise ValueError("no context given")
+
+    def _layout(self, html: str, template: str):
+        from weasyprint import HTML  # heavy import, kept off the import path
 
         base_dir = self.templates_dir / PurePosixPath(template).parent
+        self.fetcher.reset()
+        document = HTML(string=html, base_url=base_dir.as_uri() + "/", url_fetcher=self.fetcher)
+        return document.render(font_config=self._fonts())
+
+    def _write(self, document, options: PdfOptions) -> bytes:
+        from weasyprint import Attachment
+
         attachments = [
             Attachment(
                 string=item.data,
@@ -81,19 +109,12 @@ class Renderer:
             )
             for item in options.attachments
         ]
-        with self._lock:
-            self.fetcher.reset()
-            document = HTML(string=html, base_url=base_dir.as_uri() + "/", url_fetcher=self.fetcher)
-            return document.write_pdf(
-                font_config=self._fonts(),
-                pdf_variant=options.pdf_variant,
-                attachments=attachments or None,
-                uncompressed_pdf=False,
-                finisher=_dedupe_associated_files,
-            )
-
-    def render_pdf(self, template: str, context: Mapping, options: PdfOptions) -> bytes:
-        return self.html_to_pdf(self.render_html(template, context), template=template, options=options)
+        return document.write_pdf(
+            pdf_variant=options.pdf_variant,
+            attachments=attachments or None,
+            uncompressed_pdf=False,
+            finisher=_dedupe_associated_files,
+        )
 
     def _fonts(self):
         from weasyprint.text.fonts import FontConfiguration

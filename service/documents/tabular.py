@@ -77,6 +77,7 @@ class ListLayout:
     font_size_pt: float
     cell_padding_mm: float
     advances: Advances
+    fast: bool = True  # False: a cell per column in every row (the benchmark's baseline)
 
     def __post_init__(self):
         if abs(sum(c.width for c in self.columns) - 100) > 1e-6:
@@ -107,7 +108,7 @@ class ListLayout:
     def row(self, cells: list[str]) -> Row:
         """One tabbed line when every text fits its column, else one cell per column."""
         cells = tuple(cells)
-        if any("\n" in text for text in cells):
+        if not self.fast or any("\n" in text for text in cells):
             return Row(cells)
         parts: list[str] = []
         pen = 0.0  # mm from the fast cell's content box, which starts one padding in

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service.forms import publicity, review_form
+from service.forms import publicity, review_form, roster, summary_sheet
 from service.forms.spec import FormSpec
 
 
 def all_forms() -> dict[str, FormSpec]:
-    specs = [review_form.SPEC, publicity.SPEC]
+    specs = [review_form.SPEC, summary_sheet.SPEC, roster.SPEC, publicity.SPEC]
     return {spec.slug: spec for spec in specs}

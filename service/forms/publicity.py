@@ -80,7 +80,8 @@ def table_cells(publicity) -> list[list[str]]:
 
 
 def build_context(publicity, ctx: RenderContext) -> dict:
-    layout = ListLayout(COLUMNS[publicity.kind], TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font))
+    layout = ListLayout(COLUMNS[publicity.kind], TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font),
+                        fast=ctx.fast_lists)
     return {"d": publicity, "layout": layout, "rows": [layout.row(cells) for cells in table_cells(publicity)]}
 
 

@@ -26,6 +26,9 @@ class RenderContext:
     document_date: date | None = None
     # The main face's file, for forms that measure text themselves.
     main_font: Path = FONTS_DIR / "NotoSerifSC-Regular.otf"
+    # Long lists as one line per row (service.documents.tabular); off only
+    # for the benchmark's baseline.
+    fast_lists: bool = True
 
 
 @dataclass(frozen=True)
