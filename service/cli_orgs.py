@@ -40,18 +40,14 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
         raise CliError("the development PKI is switched off (ZC_DEV_PKI=false); nothing to initialise")
     pki = ensure_dev_keys(settings, sessions, datetime.now(UTC))
     print(f"development PKI ready in {settings.keys_dir.resolve()} (DEVELOPMENT ONLY, not for production)")
-    rows = [(code, org.role, org.name) for code, org in sorted(pki.orgs.items())]
-    for row in rows:
-        print("  " + _format_row(row, [max(_width(r[i]) for r in rows) for i in range(3)]))
+    _print_table([(code, org.role, org.name) for code, org in sorted(pki.orgs.items())], indent="  ")
     return 0
 
 
 def cmd_orgs_add(args: argparse.Namespace) -> int:
-    from service.orgs import DEV_KEY, default_bottom_text, ensure_dev_keys
+    from service.orgs import DEV_KEY, default_bottom_text, ensure_dev_keys, store_seal_image
     from service.registry.db import transaction
-    from service.registry.orgs import add_org
-
-    from service.registry.orgs import ROLES
+    from service.registry.orgs import ROLES, add_org
 
     if args.role not in ROLES:
         raise CliError(f"unknown role {args.role!r}: use committee (评委会) or issuer (发证机关)")
@@ -70,7 +66,7 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
         org = add_org(session, args.code, args.name, args.role, now, key_source=key,
                       seal_bottom_text=None if png else bottom or None)  # fmt: skip
         if png is not None:
-            org.seal_image_path = _store_png(settings, org.code, png)
+            org.seal_image_path = store_seal_image(settings, org.code, png)  # the row rolls back if this fails
     if key == DEV_KEY:
         ensure_dev_keys(settings, sessions, now)
     print(f"added {org.code} ({org.name}), {org.role}, key: {_key_label(key)}")
@@ -80,7 +76,7 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_update(args: argparse.Namespace) -> int:
-    from service.orgs import DEV_KEY, ensure_dev_keys
+    from service.orgs import DEV_KEY, ensure_dev_keys, store_seal_image
     from service.registry.db import transaction
     from service.registry.orgs import get_org, set_org_active, update_key_source, update_seal_image
 
@@ -100,7 +96,7 @@ def cmd_orgs_update(args: argparse.Namespace) -> int:
         if key is not None or args.no_key:
             update_key_source(session, org.code, key, now)
         if png is not None:
-            update_seal_image(session, org.code, now, path=_store_png(settings, org.code, png), bottom_text=None)
+            update_seal_image(session, org.code, now, path=store_seal_image(settings, org.code, png), bottom_text=None)
         elif args.seal_bottom_text is not None or args.generated_seal:
             update_seal_image(session, org.code, now, path=None, bottom_text=args.seal_bottom_text or None)
         if args.active is not None:
@@ -132,8 +128,7 @@ def cmd_orgs_list(args: argparse.Namespace) -> int:
                 subject = f"(unavailable: {exc})"
         rows.append((org.code, org.role, org.name, _key_label(org.key_source), subject, expires,
                      seal_image_label(org), "yes" if org.active else "no"))  # fmt: skip
-    for row in rows:
-        print(_format_row(row, [max(_width(r[i]) for r in rows) for i in range(len(row))]))
+    _print_table(rows)
     return 0
 
 
@@ -263,12 +258,6 @@ def _seal_image(args: argparse.Namespace) -> bytes | None:
     return check_seal_png(data)
 
 
-def _store_png(settings, code: str, png: bytes) -> str:
-    from service.orgs import store_seal_image
-
-    return store_seal_image(settings, code, png)
-
-
 def _open(args: argparse.Namespace):
     # not service.app.build_registry: importing the app loads WeasyPrint and the forms (~1 s)
     from service.cli import settings_from_args
@@ -302,10 +291,12 @@ def _subject(cert) -> str:
     return cert.subject.rfc4514_string()
 
 
+def _print_table(rows: list[tuple[str, ...]], indent: str = "") -> None:
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(indent + "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
+
+
 def _width(text: str) -> int:
     # CJK characters take two columns in a terminal
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _format_row(row, widths) -> str:
-    return "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip()

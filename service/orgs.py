@@ -14,9 +14,11 @@ Key source JSON, as kept in ``organisations.key_source``::
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,12 +201,25 @@ def ensure_dev_keys(settings: Settings, sessions: sessionmaker[Session], now: da
     from service.signing.devpki import Org
     from service.signing.devpki_store import ensure_dev_pki
 
-    with transaction(sessions) as session:
+    with _exclusive(settings.data_dir / ".dev-pki.lock"), transaction(sessions) as session:
         ensure_default_orgs(session, settings, now)
         wanted = [Org(o.code, o.name, o.role) for o in list_orgs(session, active_only=True)
                   if (o.key_source or {}).get("kind") == "dev"]  # fmt: skip
-    warn_development(settings)
-    return ensure_dev_pki(settings.keys_dir, wanted, now)
+        warn_development(settings)
+        return ensure_dev_pki(settings.keys_dir, wanted, now)
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    # Several processes may start at once (service workers, batch workers): without the
+    # lock two of them could each generate a root CA and leave a mixed, unusable PKI.
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def warn_development(settings: Settings) -> None:

@@ -110,13 +110,7 @@ class SealerPool:
 
     def close(self) -> None:
         """Release token sessions (PKCS#11); file keys need nothing."""
-        from service.signing.keys import close_signer
-
-        for sealer in self._sealers.values():
-            try:
-                close_signer(sealer.signer)
-            except Exception:  # closing at shutdown must not mask the real exit
-                log.exception("closing the key of %s failed", sealer.code)
+        close_signers({code: s.signer for code, s in self._sealers.items()})
 
     def _for_role(self, code: str, role: str) -> OrgSealer:
         sealer = self.sealer(code)
@@ -157,3 +151,13 @@ class SealerPool:
         # missing or stale CRL fails the seal instead of yielding a document that only
         # looks long-term verifiable. One context per document (pyHanko caches in it).
         return build_validation_context(self.trust, moment=self._fixed_time, revocation_mode="require")
+
+
+def close_signers(signers: dict[str, object]) -> None:
+    from service.signing.keys import close_signer
+
+    for code, signer in signers.items():
+        try:
+            close_signer(signer)
+        except Exception:  # closing at shutdown must not mask the real exit
+            log.exception("closing the key of %s failed", code)

@@ -21,7 +21,7 @@ from service.config import Settings
 from service.errors import InvalidInput
 from service.orgs import ensure_dev_keys, open_signer, seal_png
 from service.registry.orgs import list_orgs
-from service.sealing import OrgSealer, SealerPool
+from service.sealing import OrgSealer, SealerPool, close_signers
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +46,30 @@ def build_sealer_pool(
     dev_pki = ensure_dev_keys(settings, sessions, now) if settings.dev_pki else None
     with sessions() as session:
         orgs = list_orgs(session, active_only=True)
-    loaded: dict[str, OrgSealer] = {}
-    problems: list[str] = []
+    signers, pngs, problems = {}, {}, []
     for org in orgs:
         if org.key_source is None:
             log.info("organisation %s (%s) has no seal key: its certificates wait in pending_seal", org.code, org.name)
             continue
         try:
-            signer = _open(org, dev_pki, environ)
-            loaded[org.code] = OrgSealer(org.code, org.name, org.role, signer, seal_png(settings, org), 0)
+            signers[org.code] = _open(org, dev_pki, environ)
+            pngs[org.code] = seal_png(settings, org)
         except (StartupError, InvalidInput) as exc:
             problems.append(f"organisation {org.code} ({org.name}): {exc}")
     try:
         if problems:
             raise StartupError("cannot load the seals; fix or deactivate: " + "; ".join(problems))
-        timestamper = _build_timestamper(settings, dev_pki, fixed_time, needed=bool(loaded))
+        timestamper = _build_timestamper(settings, dev_pki, fixed_time, needed=bool(signers))
         trust = build_trust(settings, dev_pki)
         level = choose_level(settings.seal_level, bool(trust.crls) or trust.allow_fetching, timestamper is not None)
     except BaseException:
-        SealerPool(loaded, None, None, "B-T").close()
+        close_signers(signers)  # a token session must not outlive a failed start
         raise
     sealers = {
-        code: OrgSealer(s.code, s.name, s.role, s.signer, s.seal_png, estimate_reserved(s.signer, timestamper))
-        for code, s in loaded.items()
+        org.code: OrgSealer(org.code, org.name, org.role, signers[org.code], pngs[org.code],
+                            estimate_reserved(signers[org.code], timestamper))  # fmt: skip
+        for org in orgs
+        if org.code in signers
     }
     log.info("sealing at %s with %s; organisations with keys: %s", level,
              settings.tsa_url or "the development TSA", ", ".join(sorted(sealers)) or "none")  # fmt: skip

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.contract.errors import field_errors_from_list
 from service.errors import ServiceError
+from service.signing.errors import SigningError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,25 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         status_code=exc.status,
         headers=exc.headers,
     )
+
+
+# Signing errors carry no HTTP meaning of their own (the core does not know
+# HTTP); this is where they get one.
+_SIGNING_STATUS = {
+    "invalid_pdf": (422, "文件不是可读取的 PDF"),
+    "timestamp_failed": (503, "时间戳服务暂时不可用，请稍后重试"),
+    "key_source": (503, "签章密钥暂时不可用，请联系管理员"),
+    "sealing_failed": (500, "加盖电子印章失败，请联系管理员"),
+    "dev_pki": (500, "开发用证书体系损坏，请联系管理员"),
+}
+
+
+async def _signing_error(request: Request, exc: SigningError) -> JSONResponse:
+    status, message = _SIGNING_STATUS.get(exc.code, (500, "签章服务内部错误"))
+    if status >= 500:
+        log.error("signing error on %s %s: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": "30"} if status == 503 else None
+    return JSONResponse(error_body(exc.code, message), status_code=status, headers=headers)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -52,6 +72,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(SigningError, _signing_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

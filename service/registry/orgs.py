@@ -40,6 +40,7 @@ def add_org(
         raise InvalidInput("organisation name must be 1-200 characters")
     _check_role(role)
     _check_key_source(key_source)
+    _check_bottom_text(seal_bottom_text)
     if get_org(session, code) is not None:
         raise Conflict(f"organisation {code} already exists")
     org = Organisation(
@@ -76,6 +77,7 @@ def update_seal_image(
 ) -> Organisation:
     """Use a supplied PNG (``path`` relative to the data dir) or, with ``path=None``, a
     seal drawn from the name and ``bottom_text``."""
+    _check_bottom_text(bottom_text)
     org = _require(session, code)
     org.seal_image_path = path
     org.seal_bottom_text = bottom_text
@@ -105,3 +107,9 @@ def _check_role(role: str) -> None:
 def _check_key_source(key_source: dict | None) -> None:
     if key_source is not None and key_source.get("kind") not in KEY_KINDS:
         raise InvalidInput(f"unknown key source kind {key_source.get('kind')!r}: use one of {', '.join(KEY_KINDS)}")
+
+
+def _check_bottom_text(text: str | None) -> None:
+    # the line under the star holds a dozen characters at most before it turns illegible
+    if text is not None and len(text) > 20:
+        raise InvalidInput(f"seal bottom text {text!r} is longer than 20 characters")
