@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     # the clock.
     document_date: date | None = None
     preview_dpi: int = 110
+    # Certificate numbers: fields {province} {year} {committee} {seq}; the
+    # default reads like Anhui's (9 · province · year · committee · sequence).
+    number_pattern: str = "9{province}{year}{committee}{seq:06d}"
+    # The type code inside GB/T 36904-style identifiers (a convention: set the one your province uses).
+    identifier_type_code: str = "ZCZS"
+    # The certificate's title; provinces word it differently.
+    certificate_title: str = "专业技术资格证书"
     limits: Limits = Field(default_factory=Limits)
 
     # --- seals -----------------------------------------------------------------------

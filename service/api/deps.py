@@ -15,6 +15,8 @@ from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
 
 if TYPE_CHECKING:
+    from service.filestore import FileStore
+    from service.issuance import Issuance
     from service.sealing import SealerPool
 
 
@@ -27,6 +29,8 @@ class Services:
     renderer: Renderer
     # every active organisation's key, seal image and style, the TSA and the trust
     sealers: SealerPool | None = None
+    files: FileStore | None = None
+    issuance: Issuance | None = None
 
 
 def get_services(request: Request) -> Services:

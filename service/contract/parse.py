@@ -24,8 +24,9 @@ def parse_json(body: bytes) -> object:
         raise InvalidInput(message, errors=[FieldError("(body)", message, "json_invalid")]) from None
 
 
-def validate_payload(model: type[M], data: object, limits: Limits) -> M:
-    """Validate ``data`` as ``model``; every bad field is reported, each by its JSON path."""
+def validate_payload(model: type[M], data: object, limits: Limits, path_prefix: str = "") -> M:
+    """Validate ``data`` as ``model``; every bad field is reported, each by its JSON path
+    (under ``path_prefix`` when the data sits inside a larger body)."""
     from service.contract.tables import TooManyRows
 
     try:
@@ -34,6 +35,8 @@ def validate_payload(model: type[M], data: object, limits: Limits) -> M:
         raise TooLarge(str(exc), errors=[FieldError(exc.field, str(exc), "too_many_rows")]) from None
     except ValidationError as exc:
         errors = field_errors(exc)
+        if path_prefix:
+            errors = [FieldError(f"{path_prefix}.{e.path}", e.message, e.type) for e in errors]
         raise InvalidInput(f"提交的数据有 {len(errors)} 处错误，请按提示修改", errors=errors) from None
 
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Integer, String, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,3 +58,69 @@ class Organisation(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NumberSequence(Base):
+    """The last sequence number used per committee and year; numbers are never reused."""
+
+    __tablename__ = "number_sequences"
+
+    committee_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Certificate(Base):
+    """One version of an e-certificate. A reissue (补换证) adds a version with the same number."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("number", "version", name="uq_certificates_number_version"),
+        UniqueConstraint("declaration_id", "version", name="uq_certificates_declaration_version"),
+        CheckConstraint(
+            "status IN ('pending_seal', 'valid', 'superseded', 'revoked')", name="ck_certificates_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    identifier: Mapped[str] = mapped_column(String(160), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The secret in the QR code's URL: 128 random bits, so numbers cannot be enumerated through it.
+    token: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    declaration_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    holder_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    holder_id_number: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    committee_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    issuer_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    issue_date: Mapped[date] = mapped_column(Date, nullable=False)
+    # The validated request (the photo kept apart, in the file store).
+    request: Mapped[dict] = mapped_column(JSON, nullable=False)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    pdf_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    seal_level: Mapped[str | None] = mapped_column(String(8))
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CertificateEvent(Base):
+    """The audit log: who did what to which certificate, when and why. Append-only
+    (database triggers refuse UPDATE and DELETE; the API offers neither)."""
+
+    __tablename__ = "certificate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), nullable=False, index=True)
+    number: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,133 @@
+"""``/api/v1/certificates``: issue (platform), read (platform), reissue and revoke (staff)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from service.api.deps import ServicesDep, read_body, require_role
+from service.api.openapi import json_body
+from service.contract.certificate import CertificateRequest
+from service.contract.parse import parse_payload
+from service.errors import NotFound
+from service.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate, verification_url
+from service.registry import certificates as repo
+from service.registry.models import ApiKey, Certificate
+
+router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
+Platform = Annotated[ApiKey, Depends(require_role("platform"))]
+Staff = Annotated[ApiKey, Depends(require_role("staff"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                              description="重试同一请求时携带相同的值，不会重复签发")]
+
+
+def actor_of(key: ApiKey) -> Actor:
+    return Actor(role=key.role, key_id=key.key_id)
+
+
+def certificate_json(services, cert: Certificate, versions: list[Certificate] | None = None) -> dict:
+    request = cert.request
+    body = {
+        "number": cert.number,
+        "identifier": cert.identifier,
+        "version": cert.version,
+        "status": cert.status,
+        "declaration_id": cert.declaration_id,
+        "holder": {"name": cert.holder_name, "id_number": cert.holder_id_number},
+        "qualification": request["qualification"],
+        "committee": {"code": cert.committee_code, "name": request["committee"]["name"]},
+        "issuer": {"code": cert.issuer_code, "name": request["issuer"]["name"]},
+        "issue_date": cert.issue_date.isoformat(),
+        "verification_url": verification_url(services.settings, cert.token),
+        "pdf_url": f"/api/v1/certificates/{cert.number}/pdf?version={cert.version}",
+        "pdf_sha256": cert.pdf_sha256,
+        "pdf_size": cert.pdf_size,
+        "seal_level": cert.seal_level,
+        "sealed_at": cert.sealed_at.isoformat() if cert.sealed_at else None,
+        "revoked": {"at": cert.revoked_at.isoformat(), "reason": cert.revoked_reason} if cert.revoked_at else None,
+        "created_at": cert.created_at.isoformat(),
+    }
+    if versions is not None:
+        body["versions"] = [{"version": v.version, "status": v.status, "identifier": v.identifier,
+                             "created_at": v.created_at.isoformat()} for v in versions]
+    return body
+
+
+@router.post("", status_code=201, summary="签发职称电子证书", openapi_extra=json_body(CertificateRequest, "certificate"),
+             responses={200: {"description": "重复请求：返回此前签发的同一证书"}, 201: {"description": "已签发"},
+                        422: {"description": "数据有误"}})
+async def issue(request: Request, services: ServicesDep, key: Platform, idempotency_key: IdempotencyKey = None):
+    body = await read_body(request, services.settings.limits.max_body_bytes)
+    payload = parse_payload(CertificateRequest, body, services.settings.limits)
+    issued = await run_in_threadpool(issue_certificate, services.issuance, payload, actor=actor_of(key),
+                                     idempotency_key=idempotency_key)
+    headers = {"Location": f"/api/v1/certificates/{issued.certificate.number}"}
+    if issued.replay:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(certificate_json(services, issued.certificate), status_code=200 if issued.replay else 201,
+                        headers=headers)
+
+
+@router.get("", summary="持证人的证书（我的职称）")
+def holder_certificates(services: ServicesDep, key: Platform,
+                        id_number: Annotated[str, Query(min_length=6, max_length=100, description="证件号码")]) -> list[dict]:
+    with services.sessions() as session:
+        return [certificate_json(services, c) for c in repo.holder_certificates(session, id_number.strip().upper())]
+
+
+@router.get("/{number}", summary="证书详情（当前版本及历次版本）")
+def read_certificate(number: str, services: ServicesDep, key: Platform) -> dict:
+    with services.sessions() as session:
+        versions = repo.versions_of(session, number)
+        if not versions:
+            raise NotFound(f"没有编号为 {number} 的证书")
+        return certificate_json(services, versions[-1], versions)
+
+
+@router.get("/{number}/pdf", summary="证书 PDF 文件", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def certificate_pdf(number: str, services: ServicesDep, key: Platform,
+                    version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    with services.sessions() as session:
+        cert = repo.get_version(session, number, version) if version else repo.current_version(session, number)
+    if cert is None:
+        raise NotFound(f"没有编号为 {number} 的证书" + (f"（第 {version} 版）" if version else ""))
+    return Response(services.files.get(cert.pdf_sha256), media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{cert.number}-v{cert.version}.pdf"',
+        "ETag": f'"{cert.pdf_sha256}"'})
+
+
+class Reissue(BaseModel):
+    reason: Annotated[str, Field(min_length=2, max_length=500, description="换发原因（补证、更正信息等）")]
+    corrections: dict = Field(default_factory=dict,
+                              description="更正后的字段，结构同签发请求（如 {\"holder\": {\"name\": \"…\"}}）")
+
+
+class Revoke(BaseModel):
+    reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因")]
+
+
+@router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
+async def reissue(number: str, body: Reissue, services: ServicesDep, key: Staff) -> dict:
+    row = await run_in_threadpool(reissue_certificate, services.issuance, number, body.corrections, body.reason,
+                                  actor=actor_of(key))
+    return certificate_json(services, row)
+
+
+@router.post("/{number}/revoke", summary="撤销证书")
+def revoke(number: str, body: Revoke, services: ServicesDep, key: Staff) -> dict:
+    return certificate_json(services, revoke_certificate(services.issuance, number, body.reason, actor=actor_of(key)))
+
+
+@router.get("/{number}/events", summary="证书的审计记录（只读）")
+def events(number: str, services: ServicesDep, key: Staff) -> list[dict]:
+    with services.sessions() as session:
+        rows = repo.events_of(session, number)
+    if not rows:
+        raise NotFound(f"没有编号为 {number} 的证书")
+    return [{"version": e.version, "action": e.action, "actor": e.actor, "reason": e.reason, "details": e.details,
+             "at": e.at.isoformat()} for e in rows]

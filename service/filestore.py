@@ -1,0 +1,48 @@
+"""A content-addressed store for certificate PDFs and photos, under the data dir.
+
+A file's name is its SHA-256, so storing is idempotent, a file never changes
+once written, and the registry's hash is the proof of what was issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class FileStore:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path_of(self, digest: str) -> Path:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"not a SHA-256 digest: {digest!r}")
+        return self.root / digest[:2] / digest
+
+    def put(self, data: bytes) -> str:
+        """Store ``data``; returns its SHA-256 (hex)."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.path_of(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename: a crash never leaves half a file under a digest's name.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        return self.path_of(digest).read_bytes()
+
+    def exists(self, digest: str) -> bool:
+        return self.path_of(digest).exists()

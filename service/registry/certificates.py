@@ -1,0 +1,94 @@
+"""Repository functions for certificates, their events and number sequences.
+
+None of them commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.registry.models import Certificate, CertificateEvent, NumberSequence
+
+
+def next_sequence(session: Session, committee_code: str, year: int) -> int:
+    """The next sequence number for a committee and year, atomically.
+
+    One upsert statement: concurrent callers each get a distinct value (the
+    row lock in PostgreSQL, the write lock in SQLite), and a value handed out
+    is never handed out again, even if its certificate is never made."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"number sequences need PostgreSQL or SQLite, not {dialect}")
+    statement = (
+        insert(NumberSequence)
+        .values(committee_code=committee_code, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[NumberSequence.committee_code, NumberSequence.year],
+            set_={"last_value": NumberSequence.last_value + 1},
+        )
+        .returning(NumberSequence.last_value)
+    )
+    return session.execute(statement).scalar_one()
+
+
+def current_version(session: Session, number: str) -> Certificate | None:
+    """The newest version of a certificate number."""
+    return session.scalars(
+        select(Certificate).where(Certificate.number == number).order_by(Certificate.version.desc()).limit(1)
+    ).first()
+
+
+def get_version(session: Session, number: str, version: int) -> Certificate | None:
+    return session.scalars(
+        select(Certificate).where(Certificate.number == number, Certificate.version == version)
+    ).first()
+
+
+def versions_of(session: Session, number: str) -> list[Certificate]:
+    return list(session.scalars(select(Certificate).where(Certificate.number == number).order_by(Certificate.version)))
+
+
+def find_by_token(session: Session, token: str) -> Certificate | None:
+    return session.scalars(select(Certificate).where(Certificate.token == token)).first()
+
+
+def find_replay(session: Session, idempotency_key: str | None, declaration_id: str) -> Certificate | None:
+    """The certificate an earlier identical request made, if any (its newest version)."""
+    first = None
+    if idempotency_key:
+        first = session.scalars(select(Certificate).where(Certificate.idempotency_key == idempotency_key)).first()
+    if first is None:
+        first = session.scalars(
+            select(Certificate).where(Certificate.declaration_id == declaration_id, Certificate.version == 1)
+        ).first()
+    return current_version(session, first.number) if first is not None else None
+
+
+def holder_certificates(session: Session, id_number: str) -> list[Certificate]:
+    """A holder's certificates, newest version of each, newest first."""
+    rows = session.scalars(
+        select(Certificate).where(Certificate.holder_id_number == id_number).order_by(
+            Certificate.number, Certificate.version.desc())
+    ).all()
+    newest: dict[str, Certificate] = {}
+    for row in rows:
+        newest.setdefault(row.number, row)
+    return sorted(newest.values(), key=lambda c: (c.issue_date, c.number), reverse=True)
+
+
+def add_event(session: Session, certificate: Certificate, action: str, actor: str, at: datetime,
+              reason: str | None = None, details: dict | None = None) -> CertificateEvent:
+    event = CertificateEvent(certificate_id=certificate.id, number=certificate.number, version=certificate.version,
+                             action=action, actor=actor, reason=reason, details=details, at=at)
+    session.add(event)
+    return event
+
+
+def events_of(session: Session, number: str) -> list[CertificateEvent]:
+    return list(session.scalars(
+        select(CertificateEvent).where(CertificateEvent.number == number).order_by(CertificateEvent.id)))
