@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -26,6 +26,7 @@ from service.contract.common import (
     Photo,
     Short,
     Text,
+    YearMonth,
     check_period,
     rows,
 )
@@ -324,6 +325,104 @@ class Opinions(ContractModel):
     publicity: Publicity | None = None
     committee: CommitteeOpinion | None = None
     approval: Opinion | None = None
+    # 主管部门意见 (破格申报审批表, 转评申报表).
+    competent: Opinion | None = None
+
+
+# --- 单位审核意见表 ------------------------------------------------------------
+
+CHECK_ITEMS = ("材料真实性", "学历", "资历", "业绩", "考核", "继续教育")
+CHECK_RESULTS = ("属实", "不属实", "符合", "不符合")
+
+
+def check_results_of(item: str) -> tuple[str, str]:
+    """The two answers the form offers for a check item."""
+    return ("属实", "不属实") if item == "材料真实性" else ("符合", "不符合")
+
+
+class ReviewCheck(ContractModel):
+    """One line of the unit's checklist; without a result the form prints empty boxes."""
+
+    item: Literal[CHECK_ITEMS]
+    result: Literal[CHECK_RESULTS] | None = None
+    note: Line | None = None
+
+    @model_validator(mode="after")
+    def _result_fits_item(self) -> "ReviewCheck":
+        allowed = check_results_of(self.item)
+        if self.result is not None and self.result not in allowed:
+            raise PydanticCustomError(
+                "check_result", "“{item}”的审核结果应为“{yes}”或“{no}”",
+                {"item": self.item, "yes": allowed[0], "no": allowed[1]},
+            )
+        return self
+
+
+class UnitReview(ContractModel):
+    """单位审核: the checklist and who handled it. The unit's opinion itself is
+    ``opinions.unit`` (or, when only that is sent, ``opinions.recommending``)."""
+
+    checks: rows(ReviewCheck)
+    handler: Name | None = None  # 经办人
+    phone: Short | None = None
+
+    @field_validator("checks")
+    @classmethod
+    def _each_item_once(cls, checks: list[ReviewCheck]) -> list[ReviewCheck]:
+        seen = set()
+        for check in checks:
+            if check.item in seen:
+                raise PydanticCustomError("check_duplicate", "审核项目“{item}”重复，每项只填一次", {"item": check.item})
+            seen.add(check.item)
+        return checks
+
+
+# --- 年度及任职期满考核表 --------------------------------------------------------
+
+ASSESSMENT_GRADES = ("优秀", "合格", "基本合格", "不合格")
+Count = Annotated[int, Field(ge=0, le=100000)]
+
+
+def _month_order(value: YearMonth) -> tuple[int, int, int]:
+    return (value.year, value.month, value.day or 0)
+
+
+class Assessment(ContractModel):
+    """年度及任职期满考核: the term, the self-assessment, the 民主测评 tallies and the opinions."""
+
+    term_start: Month | None = None
+    term_end: Month | None = None
+    post: Short | None = None
+    self_summary: Text | None = None
+    achievements: Text | None = None
+    staff_total: Count | None = None  # 实有人数
+    participants: Count | None = None  # 参加人数
+    excellent: Count | None = None  # 优秀
+    competent: Count | None = None  # 合格
+    basically_competent: Count | None = None  # 基本合格
+    incompetent: Count | None = None  # 不合格
+    grade: Literal[ASSESSMENT_GRADES] | None = None  # 考核等次
+    grassroots_opinion: Opinion | None = None  # 基层（科室）意见
+    unit_opinion: Opinion | None = None  # 单位意见
+
+    @field_validator("term_end")
+    @classmethod
+    def _term_in_order(cls, end: YearMonth | None, info) -> YearMonth | None:
+        # A field validator, so that the error names term_end (check_period's
+        # errors are reported on a row's ``end``).
+        start = info.data.get("term_start")
+        if start is not None and end is not None and _month_order(end) < _month_order(start):
+            raise PydanticCustomError("term_order", "任职期结束时间不能早于开始时间")
+        return end
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> "Assessment":
+        if self.staff_total is not None and self.participants is not None and self.participants > self.staff_total:
+            raise PydanticCustomError("tally", "参加人数不能超过实有人数")
+        tallies = (self.excellent, self.competent, self.basically_competent, self.incompetent)
+        if self.participants is not None and sum(t or 0 for t in tallies) > self.participants:
+            raise PydanticCustomError("tally", "优秀、合格、基本合格、不合格票数之和不能超过参加人数")
+        return self
 
 
 class Attachment(ContractModel):
@@ -352,6 +451,8 @@ class Declaration(ContractModel):
     teacher_info: TeacherInfo | None = None
     opinions: Opinions = Field(default_factory=Opinions)
     attachments: rows(Attachment)
+    unit_review: UnitReview | None = None
+    assessment: Assessment | None = None
 
     @field_validator("opinions", mode="before")
     @classmethod

@@ -1,0 +1,294 @@
+"""The auxiliary forms, each filled from the declaration payload and each printable blank.
+
+单位审核意见表, 年度及任职期满考核表, 破格申报审批表, 转评申报表, 附件一览表 and
+个人诚信承诺书 (DOMAIN.md, "Auxiliary forms"). A form's context is built
+here, so that its template only places values; the blank form gets the same
+context built from ``BLANK``, with every value unset and every list empty
+(the template then prints empty boxes, ruled rows and 年 月 日).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from service.config import Limits
+from service.contract.declaration import (
+    ASSESSMENT_GRADES,
+    CHECK_ITEMS,
+    Attachment,
+    Declaration,
+    check_results_of,
+)
+from service.contract.parse import validate_payload
+from service.errors import FieldError, InvalidInput
+from service.forms.blank import BLANK
+from service.forms.review_form import declaration_date, fill_date, highest_education
+from service.forms.spec import FormSpec, RenderContext
+
+# The pledge of the Hubei platform (seeds, 个人诚信承诺书), punctuation made full-width.
+PLEDGE_TEXT = (
+    "本人承诺所提交的所有申报评审资料（包括学历、职称、考试、奖项证书及论文、业绩证明等材料）均为真实。"
+    "如提供虚假的申报资料，本人自愿三年内停止申报任职称资格，并接受政府相关部门的处理。"
+)
+
+# What each checklist line asks the unit to verify (printed under the item).
+CHECK_HINTS = {
+    "材料真实性": "申报材料与证书原件一致",
+    "学历": "学历、学位符合申报条件",
+    "资历": "任职年限、专业工作年限",
+    "业绩": "业绩成果符合评审条件",
+    "考核": "任职期间年度考核结果",
+    "继续教育": "继续教育学时达到要求",
+}
+
+BLANK_EVIDENCE_ROWS = 4
+BLANK_ATTACHMENT_ROWS = 18
+
+
+def _common(d: Declaration, ctx: RenderContext) -> dict:
+    """What every auxiliary form prints of the applicant."""
+    return {
+        "d": d,
+        "title0": d.current_titles[0] if d.current_titles else None,
+        "highest": highest_education(d),
+        "fill_date": fill_date(d, ctx),
+    }
+
+
+def _blank_common() -> dict:
+    return {"d": BLANK, "title0": None, "highest": None, "fill_date": None}
+
+
+# --- 单位审核意见表 ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    number: int
+    item: str
+    hint: str
+    options: tuple[str, str]
+    result: str | None = None
+    note: str | None = None
+
+
+def check_lines(d: Declaration | None) -> list[CheckLine]:
+    """The six checklist lines in the form's order; those the payload leaves out print empty boxes."""
+    given = {c.item: c for c in d.unit_review.checks} if d is not None and d.unit_review else {}
+    lines = []
+    for number, item in enumerate(CHECK_ITEMS, start=1):
+        check = given.get(item)
+        lines.append(CheckLine(number, item, CHECK_HINTS[item], check_results_of(item),
+                               check.result if check else None, check.note if check else None))
+    return lines
+
+
+def unit_opinion(d: Declaration):
+    """The unit's own opinion; a platform that only sends the recommending one gets that."""
+    return d.opinions.unit or d.opinions.recommending
+
+
+def unit_review_context(d: Declaration, ctx: RenderContext) -> dict:
+    return {**_common(d, ctx), "checks": check_lines(d), "opinion": unit_opinion(d), "review": d.unit_review}
+
+
+def unit_review_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "checks": check_lines(None), "opinion": None, "review": None}
+
+
+# --- 年度及任职期满考核表 --------------------------------------------------------
+
+
+def current_appointment(d: Declaration):
+    """The appointment the term is served in: the latest of the current titles'."""
+    appointments = [ap for t in d.current_titles for ap in t.appointments]
+    dated = [ap for ap in appointments if ap.start is not None]
+    if dated:
+        return max(dated, key=lambda ap: (ap.start.year, ap.start.month, ap.start.day or 0))
+    return appointments[0] if appointments else None
+
+
+def term_reviews(d: Declaration, start, end) -> list:
+    """The annual reviews of the term (all of them when the term is not given), oldest first."""
+    first = start.year if start is not None else 0
+    last = end.year if end is not None else 9999
+    return sorted((r for r in d.annual_reviews if first <= r.year <= last), key=lambda r: r.year)
+
+
+def assessment_context(d: Declaration, ctx: RenderContext) -> dict:
+    a = d.assessment
+    appointment = current_appointment(d)
+    term_start = a.term_start if a else None
+    term_end = a.term_end if a else None
+    return {
+        **_common(d, ctx),
+        "a": a,
+        "post": (a.post if a and a.post else None) or (appointment.post if appointment else None),
+        "term_start": term_start,
+        "term_end": term_end,
+        "reviews": term_reviews(d, term_start, term_end),
+        # The self-assessment falls back to the declaration's work summary, and the
+        # achievements to its list of achievements: the same facts, as declared.
+        "summary": (a.self_summary if a and a.self_summary else None) or d.work_summary,
+        "achievements_text": a.achievements if a and a.achievements else None,
+        "achievements": [] if a and a.achievements else list(d.achievements),
+        "tallies": _tallies(a),
+        "grade_options": ASSESSMENT_GRADES,
+        "grade": a.grade if a else None,
+    }
+
+
+def _tallies(a) -> list[tuple[str, int | None]]:
+    keys = (("实有人数", "staff_total"), ("参加人数", "participants"), ("优秀", "excellent"),
+            ("合格", "competent"), ("基本合格", "basically_competent"), ("不合格", "incompetent"))
+    return [(label, getattr(a, key) if a else None) for label, key in keys]
+
+
+def assessment_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "a": None, "post": None, "term_start": None, "term_end": None, "reviews": [],
+            "summary": None, "achievements_text": None, "achievements": [], "tallies": _tallies(None),
+            "grade_options": ASSESSMENT_GRADES, "grade": None}
+
+
+# --- 破格申报审批表, 转评申报表 ----------------------------------------------------
+
+
+def _route_error(route: str, form: str, wanted: str) -> InvalidInput:
+    message = (f"{form}只用于申报类型为“{wanted}”的申报，本申报的申报类型为“{route}”："
+               f"请核对申报类型（application.route），{wanted}申报请改为“{wanted}”")
+    return InvalidInput("提交的数据有 1 处错误，请按提示修改",
+                        errors=[FieldError("application.route", message, "route_mismatch")])
+
+
+def _missing(path: str, message: str) -> InvalidInput:
+    return InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError(path, message, "missing")])
+
+
+def parse_exception_declaration(data: Any, limits: Limits) -> Declaration:
+    """A declaration whose route is 破格 and that says which rule it invokes."""
+    d = validate_payload(Declaration, data, limits)
+    if d.application.route != "破格":
+        raise _route_error(d.application.route, "破格申报审批表", "破格")
+    if d.application.exception is None:
+        raise _missing("application.exception",
+                       "破格申报须填写破格依据：所依据的评审条件条款（rule）、破格理由（text），"
+                       "以及佐证材料清单（evidence）")
+    return d
+
+
+def parse_transfer_declaration(data: Any, limits: Limits) -> Declaration:
+    """A declaration whose route is 转评 and that gives the original title."""
+    d = validate_payload(Declaration, data, limits)
+    if d.application.route != "转评":
+        raise _route_error(d.application.route, "转评申报表", "转评")
+    if d.application.transfer is None:
+        raise _missing("application.transfer",
+                       "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），"
+                       "以及取得时间、发证机关、现岗位和转评理由")
+    return d
+
+
+def exception_context(d: Declaration, ctx: RenderContext) -> dict:
+    basis = d.application.exception
+    return {**_common(d, ctx), "basis": basis, "evidence": list(basis.evidence), "o": d.opinions}
+
+
+def exception_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "basis": None, "evidence": [None] * BLANK_EVIDENCE_ROWS, "o": BLANK}
+
+
+def transfer_context(d: Declaration, ctx: RenderContext) -> dict:
+    return {**_common(d, ctx), "tr": d.application.transfer, "o": d.opinions}
+
+
+def transfer_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "tr": BLANK, "o": BLANK}
+
+
+# --- 附件一览表 -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentGroup:
+    number: int
+    category: str
+    files: tuple[Attachment, ...]
+
+    @property
+    def size_bytes(self) -> int | None:
+        sizes = [f.size_bytes for f in self.files]
+        return None if any(s is None for s in sizes) else sum(sizes)
+
+
+def attachment_groups(attachments) -> list[AttachmentGroup]:
+    """The attachments by category, categories in the order the payload first names them."""
+    by_category: dict[str, list[Attachment]] = {}
+    for item in attachments:
+        by_category.setdefault(item.category, []).append(item)
+    return [AttachmentGroup(n, category, tuple(files)) for n, (category, files) in enumerate(by_category.items(), start=1)]
+
+
+def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
+    groups = attachment_groups(d.attachments)
+    sizes = [f.size_bytes for f in d.attachments]
+    return {
+        **_common(d, ctx),
+        "groups": groups,
+        "file_count": len(d.attachments),
+        # A total only when every size is known: a partial sum would understate it.
+        "total_bytes": sum(sizes) if sizes and None not in sizes else None,
+        "blank_rows": 0,
+    }
+
+
+def attachment_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "groups": [], "file_count": None, "total_bytes": None,
+            "blank_rows": BLANK_ATTACHMENT_ROWS}
+
+
+# --- 个人诚信承诺书 --------------------------------------------------------------
+
+
+def pledge_context(d: Declaration, ctx: RenderContext) -> dict:
+    return {**_common(d, ctx), "pledge": PLEDGE_TEXT}
+
+
+def pledge_blank(ctx: RenderContext) -> dict:
+    return {**_blank_common(), "pledge": PLEDGE_TEXT}
+
+
+# --- the specs ----------------------------------------------------------------
+
+
+def _spec(slug: str, title: str, build: Callable, blank: Callable, description: str, **extra) -> FormSpec:
+    return FormSpec(
+        slug=slug,
+        title=title,
+        template=f"forms/{slug}/form.html",
+        model=Declaration,
+        build_context=build,
+        document_date=declaration_date,
+        description=description,
+        blank_context=blank,
+        **extra,
+    )
+
+
+SPECS = [
+    _spec("unit-review", "单位审核意见表", unit_review_context, unit_review_blank,
+          "单位审核意见表（推荐意见表）：审核项目、公示情况、单位意见，A4 纵向；可下载空白表手工填写"),
+    _spec("assessment", "专业技术人员年度及任职期满考核表", assessment_context, assessment_blank,
+          "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表"),
+    _spec("exception-approval", "破格申报审批表", exception_context, exception_blank,
+          "破格申报审批表：申报类型须为“破格”且填写 application.exception，A4 纵向；有空白表",
+          parse=parse_exception_declaration),
+    _spec("transfer", "转评申报表", transfer_context, transfer_blank,
+          "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
+          parse=parse_transfer_declaration),
+    _spec("attachment-list", "附件一览表", attachment_context, attachment_blank,
+          "附件一览表：按类别列出上传的附件及其大小与合计，A4 纵向；有空白表"),
+    _spec("integrity-pledge", "个人诚信承诺书", pledge_context, pledge_blank,
+          "个人诚信承诺书：承诺内容、申报人信息和签名栏，A4 纵向；有空白表"),
+]

@@ -1,0 +1,84 @@
+"""The pure parts of 证书查验: masking, verdicts, the rate limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from service.ratelimit import RateLimiter
+from service.verification import judge_upload, mask_id
+
+
+@pytest.mark.parametrize(("given", "masked"), [("420106198905261525", "420106********1525"),
+                                               ("42010619890526152X", "420106********152X"),
+                                               ("G12345678", "G*******8"), ("AB", "**")])
+def test_id_numbers_are_masked(given, masked):
+    assert mask_id(given) == masked
+
+
+@dataclass
+class Reason:
+    code: str
+
+
+@dataclass
+class Seal:
+    reasons: tuple = ()
+
+
+@dataclass
+class Report:
+    seals: tuple = ()
+    reasons: tuple = ()
+    valid: bool = True
+    unpermitted_changes: bool = False
+
+
+@dataclass
+class Cert:
+    status: str = "valid"
+    number: str = "9422024420001000001"
+
+
+def test_the_exact_issued_file_is_genuine_with_its_status():
+    report = Report(seals=(Seal(), Seal()))
+    assert judge_upload(report, Cert("valid"), None).code == "genuine_current"
+    assert judge_upload(report, Cert("revoked"), None).code == "genuine_revoked"
+    assert judge_upload(report, Cert("superseded"), None).code == "genuine_superseded"
+    assert judge_upload(Report(), Cert("pending_seal"), None).code == "genuine_pending"
+
+
+def test_altered_and_foreign_files():
+    altered = Report(seals=(Seal((Reason("altered"),)),), valid=False)
+    assert judge_upload(altered, None, Cert()).code == "altered"
+    changed_after = Report(seals=(Seal(),), unpermitted_changes=True, valid=False)
+    assert judge_upload(changed_after, None, Cert()).code == "altered"
+    foreign = Report(seals=(Seal((Reason("untrusted"),)),), valid=False)
+    assert judge_upload(foreign, None, None).code == "unknown_key"
+    assert judge_upload(Report(), None, None).code == "not_issued_here"
+
+
+def test_our_valid_seals_on_a_file_with_later_permitted_updates_name_their_certificate():
+    report = Report(seals=(Seal(), Seal()), valid=True)
+    assert judge_upload(report, None, Cert("revoked")).code == "genuine_revoked"
+    assert judge_upload(report, None, None).code == "not_issued_here"
+
+
+def test_rate_limiter_allows_a_burst_then_asks_to_wait():
+    now = [0.0]
+    limiter = RateLimiter(rate_per_minute=60, burst=3, clock=lambda: now[0])
+    assert [limiter.take("1.2.3.4") for _ in range(3)] == [0, 0, 0]
+    wait = limiter.take("1.2.3.4")
+    assert 0.9 < wait <= 1.0
+    assert limiter.take("5.6.7.8") == 0  # another client has its own bucket
+    now[0] += 1.0
+    assert limiter.take("1.2.3.4") == 0
+    assert RateLimiter.retry_after(0.2) == "1"
+
+
+def test_rate_limiter_memory_stays_bounded():
+    limiter = RateLimiter(rate_per_minute=60, burst=1, max_clients=100)
+    for i in range(1000):
+        limiter.take(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter._buckets) == 100
