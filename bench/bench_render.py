@@ -18,6 +18,8 @@ from bench.common import machine, peak_rss_mb, run_child, summarize, time_runs, 
 WARM_RUNS = 25
 FIRST_RUNS = 5
 SETUPS = ("shipped", "default")
+# Publicity tables: rows → timed runs (each size in its own process, for its peak RSS).
+LISTS = {300: 5, 3000: 3, 10000: 1}
 
 
 def documents() -> dict:
@@ -25,11 +27,31 @@ def documents() -> dict:
     from tests import variants
     from tests.conftest import load_contract
 
+    from service import TEMPLATES_DIR
+    from service.forms.catalog import all_forms
+
     declaration = load_contract("declaration.json")
-    return {
+    docs = {
         "review-form/contract": ("review-form", declaration),
         "review-form/long": ("review-form", variants.long_variant(declaration)),
+        "summary-sheet/contract": ("summary-sheet", declaration),
+        "publicity/contract-24-rows": ("publicity", load_contract("publicity-result.json")),
     }
+    # Every other form, from its sample payload (the auxiliary forms among them).
+    for slug in all_forms():
+        if not any(name.startswith(slug + "/") for name in docs):
+            sample = TEMPLATES_DIR / "forms" / slug / "sample.json"
+            docs[f"{slug}/sample"] = (slug, json.loads(sample.read_text("utf-8")))
+    return docs
+
+
+def publicity_rows(count: int) -> dict:
+    from tests.conftest import load_contract
+
+    payload = load_contract("publicity-pre-review.json")
+    base = payload["rows"]
+    payload["rows"] = [dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)]
+    return payload
 
 
 def _renderer(setup: str):
@@ -42,15 +64,16 @@ def _renderer(setup: str):
     return Renderer(settings.templates_dir, settings.fonts_dir, isolate_fonts=setup == "shipped")
 
 
-def _render_fn(renderer, slug: str, payload: dict):
+def _render_fn(renderer, slug: str, payload: dict, setup: str):
     from service.config import Limits
-    from service.contract.parse import validate_payload
     from service.forms.catalog import all_forms
     from service.forms.spec import RenderContext, render_form
 
     spec = all_forms()[slug]
-    model = validate_payload(spec.model, payload, Limits())
-    return lambda: render_form(renderer, spec, model, RenderContext())
+    model = spec.validate(payload, Limits())
+    # The baseline lays out lists the plain way too: a table cell per column.
+    ctx = RenderContext(fast_lists=setup == "shipped")
+    return lambda: render_form(renderer, spec, model, ctx)
 
 
 def child_warm(setup: str) -> dict:
@@ -60,7 +83,7 @@ def child_warm(setup: str) -> dict:
     renderer = _renderer(setup)
     out = {}
     for name, (slug, payload) in documents().items():
-        render = _render_fn(renderer, slug, payload)
+        render = _render_fn(renderer, slug, payload, setup)
         render()
         freeze_startup_objects()
         times, pdf = time_runs(render, WARM_RUNS)
@@ -73,8 +96,25 @@ def child_first(setup: str) -> dict:
     start = time.perf_counter()  # imports count: this is a fresh process's first render
     renderer = _renderer(setup)
     slug, payload = documents()["review-form/contract"]
-    _render_fn(renderer, slug, payload)()
+    _render_fn(renderer, slug, payload, setup)()
     return {"seconds": time.perf_counter() - start}
+
+
+def child_list(setup: str, rows: int) -> dict:
+    from service.config import Limits
+    from service.forms.catalog import all_forms
+    from service.forms.spec import RenderContext, render_form
+    from service.runtime import tune_gc
+
+    tune_gc()
+    renderer = _renderer(setup)
+    spec = all_forms()["publicity"]
+    ctx = RenderContext(fast_lists=setup == "shipped")
+    small = spec.validate(publicity_rows(24), Limits())
+    render_form(renderer, spec, small, ctx)  # warm-up: fonts, templates
+    model = spec.validate(publicity_rows(rows), Limits(max_table_rows=rows))
+    times, pdf = time_runs(lambda: render_form(renderer, spec, model, ctx), LISTS[rows], warmup=0)
+    return {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1), "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:
@@ -82,7 +122,8 @@ def main() -> None:
     for setup in SETUPS:
         warm = run_child("bench.bench_render", "--warm", setup)
         firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
-        results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts)}
+        lists = {rows: run_child("bench.bench_render", "--list", setup, str(rows)) for rows in LISTS}
+        results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts), "lists": lists}
     write_results("render", results, _markdown(results))
 
 
@@ -104,7 +145,16 @@ def _markdown(results: dict) -> str:
             r = results["setups"][setup]["warm"][name]
             lines.append(f"| {name} | {setup} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
                          f"| {r['iqr_ms']} | {r['pdf_kb']} |")
-    lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB |", "|---|---:|---:|"]
+    lines += ["", "Publicity tables (pre-review columns), each size in its own fresh process; `default` also lays the",
+              "list out the plain way (a table cell per column).", "",
+              "| rows | setup | runs | median s | min–max s | peak RSS MB | PDF KB |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for rows in LISTS:
+        for setup in SETUPS:
+            r = results["setups"][setup]["lists"][rows]
+            lines.append(f"| {rows} | {setup} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
+                         f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
+    lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB (all warm documents) |",
+              "|---|---:|---:|"]
     for setup in SETUPS:
         first = results["setups"][setup]["first_render"]
         lines.append(f"| {setup} | {first['median_ms'] / 1000:.2f} ({first['min_ms'] / 1000:.2f}–"
@@ -114,4 +164,9 @@ def _markdown(results: dict) -> str:
 
 if __name__ == "__main__":
     mode, setup = sys.argv[1], sys.argv[2]
-    print(json.dumps(child_warm(setup) if mode == "--warm" else child_first(setup)))
+    if mode == "--warm":
+        print(json.dumps(child_warm(setup)))
+    elif mode == "--list":
+        print(json.dumps(child_list(setup, int(sys.argv[3]))))
+    else:
+        print(json.dumps(child_first(setup)))
