@@ -9,15 +9,22 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.api import admin
+from service.api import admin, certificates, verify
+from service.api.security import SecurityHeaders
 from service.api import forms as forms_api
 from service.api import health
 from service.api.deps import Services
 from service.api.errors import install_error_handlers
 from service.api.openapi import install_openapi
 from service.config import Settings
+from service.contract.certificate import CertificateRequest
+from service.pages import Pages
+from service.ratelimit import RateLimiter
 from service.documents.render import Renderer
+from service.filestore import FileStore
 from service.forms.catalog import all_forms
+from service.identifiers import validate_pattern
+from service.issuance import Issuance
 from service.runtime import freeze_startup_objects
 from service.registry.db import make_engine, migrate, session_factory
 from service.sealing_setup import build_sealer_pool
@@ -36,12 +43,20 @@ def build_registry(settings: Settings) -> sessionmaker[Session]:
 def build_services(settings: Settings) -> Services:
     """Everything the routes share. With the embedded default (``ZC_DEV_PKI``) this also
     creates the development PKI and the contract's two organisations on first start."""
+    validate_pattern(settings.number_pattern)
     sessions = build_registry(settings)
+    renderer = Renderer(settings.templates_dir, settings.fonts_dir)
+    sealers = build_sealer_pool(settings, sessions, datetime.now(UTC))
+    files = FileStore(settings.files_dir)
     return Services(
         settings=settings,
         sessions=sessions,
-        renderer=Renderer(settings.templates_dir, settings.fonts_dir),
-        sealers=build_sealer_pool(settings, sessions, datetime.now(UTC)),
+        renderer=renderer,
+        sealers=sealers,
+        files=files,
+        issuance=Issuance(settings=settings, sessions=sessions, renderer=renderer, sealers=sealers, files=files),
+        pages=Pages(settings.templates_dir),
+        limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
     )
 
 
@@ -64,12 +79,18 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(forms_api.build_router(forms))
+    app.include_router(certificates.router)
+    app.include_router(verify.router)
     app.include_router(admin.router)
     install_openapi(
         app,
-        models=list({id(spec.model): spec.model for spec in forms.values()}.values()),
-        examples={slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
+        models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest],
+        examples={
+            **{slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
+            "certificate": settings.templates_dir / "certificates" / "default" / "sample.json",
+        },
     )
     return app

@@ -387,3 +387,21 @@ def render_certificate(renderer: Renderer, request: CertificateRequest, *, numbe
                             title=province_title or DEFAULT_TITLE, photo_jpeg=photo_jpeg)  # fmt: skip
     options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
     return renderer.render_pdf(TEMPLATE, context, options)
+
+
+PUBLIC_NOTICE = "证书查验公开副本：不含照片及完整证件号码，不作为证书使用"
+
+
+def render_public_copy(renderer: Renderer, request: CertificateRequest, *, number: str, identifier: str,
+                       verify_url: str, province_title: str | None = None) -> bytes:  # fmt: skip
+    """What an anonymous visitor may see of the certificate: the same page with the
+    photo withheld and the ID number masked, marked as a copy, unsealed, no data attached."""
+    from service.verification import mask_id
+
+    masked = request.model_copy(update={"holder": request.holder.model_copy(
+        update={"id_number": mask_id(request.holder.id_number)})})  # fmt: skip
+    context = build_context(masked, number=number, identifier=identifier, verify_url=verify_url,
+                            title=province_title or DEFAULT_TITLE, photo_jpeg=b"")  # fmt: skip
+    context["photo"]["uri"] = None
+    context["public_notice"] = PUBLIC_NOTICE
+    return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

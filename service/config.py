@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     identifier_type_code: str = "ZCZS"
     # The certificate's title; provinces word it differently.
     certificate_title: str = "专业技术资格证书"
+    # 证书查验: lookups and uploads per client address (token bucket, per process).
+    verify_rate_per_minute: float = 30
+    verify_burst: int = 10
     limits: Limits = Field(default_factory=Limits)
 
     # --- seals -----------------------------------------------------------------------

@@ -91,7 +91,7 @@ def reissue_certificate(ctx: Issuance, number: str, corrections: dict, reason: s
         if current.status in ("revoked", "superseded"):
             raise Conflict(f"证书 {number} 已{_STATUS_CN[current.status]}，不能换发")
         photo = ctx.files.get(current.photo_sha256) if current.photo_sha256 else None
-        base = _request_with_photo(current.request, photo)
+        base = request_with_photo(current.request, photo)
     request = validate_payload(CertificateRequest, _merge(base, corrections), ctx.settings.limits,
                                path_prefix="corrections")
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
@@ -193,7 +193,7 @@ def _request_without_photo(request: CertificateRequest) -> dict:
     return data
 
 
-def _request_with_photo(stored: dict, photo: bytes | None) -> dict:
+def request_with_photo(stored: dict, photo: bytes | None) -> dict:
     import base64
     import copy
 

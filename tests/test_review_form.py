@@ -207,3 +207,17 @@ def _env() -> dict:
     import os
 
     return dict(os.environ)
+
+
+def test_page_numbers_only_on_documents_of_more_than_one_page(renderer, contract_pdf, declaration):
+    from service.forms import summary_sheet
+
+    assert "第1页共" in squash(page_texts(contract_pdf)[0])
+    model = validate_payload(Declaration, declaration, Limits())
+    one_page = render_form(renderer, summary_sheet.SPEC, model, RenderContext())
+    assert len(page_texts(one_page)) == 1
+    assert "页共" not in squash(page_texts(one_page)[0])
+
+
+def test_images_are_not_interpolated_as_pdf_a_requires(contract_pdf):
+    assert b"/Interpolate true" not in contract_pdf

@@ -17,6 +17,8 @@ from service.registry.models import ApiKey
 if TYPE_CHECKING:
     from service.filestore import FileStore
     from service.issuance import Issuance
+    from service.pages import Pages
+    from service.ratelimit import RateLimiter
     from service.sealing import SealerPool
 
 
@@ -31,6 +33,8 @@ class Services:
     sealers: SealerPool | None = None
     files: FileStore | None = None
     issuance: Issuance | None = None
+    pages: Pages | None = None
+    limiter: RateLimiter | None = None
 
 
 def get_services(request: Request) -> Services:

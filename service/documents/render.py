@@ -8,6 +8,7 @@ pure: the same template, data and options give the same bytes.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,9 @@ class Renderer:
     def _write(self, document, options: PdfOptions) -> bytes:
         from weasyprint import Attachment
 
+        if len(document.pages) == 1:
+            _drop_page_numbers(document.pages[0])
+
         attachments = [
             Attachment(
                 string=item.data,
@@ -109,12 +113,19 @@ class Renderer:
             )
             for item in options.attachments
         ]
-        return document.write_pdf(
+        pdf = document.write_pdf(
             pdf_variant=options.pdf_variant,
             attachments=attachments or None,
             uncompressed_pdf=False,
             finisher=_dedupe_associated_files,
         )
+        if len(document.pages) > LARGE_DOCUMENT_PAGES:
+            # A long list leaves hundreds of MB of cyclic garbage (boxes point to
+            # their parents); free it now rather than when the tuned collector
+            # (service.runtime) gets round to it, so that peak memory stays one document's.
+            del document
+            gc.collect()
+        return pdf
 
     def _fonts(self):
         from weasyprint.text.fonts import FontConfiguration
@@ -122,6 +133,19 @@ class Renderer:
         if self._font_config is None:
             self._font_config = FontConfiguration()
         return self._font_config
+
+
+LARGE_DOCUMENT_PAGES = 20
+
+
+def _drop_page_numbers(page) -> None:
+    """第 N 页 共 M 页 is for documents of more than one page (DOMAIN.md): on a
+    one-page document, leave out the page-number margin box (laid out, not yet drawn)."""
+    from weasyprint.formatting_structure.boxes import MarginBox
+
+    box = page._page_box  # WeasyPrint keeps the laid-out page here until it is drawn
+    box.children = [child for child in box.children
+                    if not (isinstance(child, MarginBox) and child.at_keyword == "@bottom-center")]
 
 
 def _dedupe_associated_files(document, pdf) -> None:

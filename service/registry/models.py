@@ -99,10 +99,15 @@ class Certificate(Base):
     # The validated request (the photo kept apart, in the file store).
     request: Mapped[dict] = mapped_column(JSON, nullable=False)
     photo_sha256: Mapped[str | None] = mapped_column(String(64))
-    pdf_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     pdf_size: Mapped[int] = mapped_column(Integer, nullable=False)
     seal_level: Mapped[str | None] = mapped_column(String(8))
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the verification page shows of the seals: checked on first view, re-checked daily.
+    seal_summary: Mapped[dict | None] = mapped_column(JSON)
+    seal_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The public view of the file (photo and full ID number left out), made on first request.
+    public_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -105,5 +106,6 @@ def open_pdf(pdf_bytes: bytes) -> PdfFileReader:
         reader = PdfFileReader(BytesIO(pdf_bytes))
         reader.root  # noqa: B018 - force the trailer and catalog to parse now
         return reader
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, zlib.error, EOFError) as exc:
+        # zlib.error: a damaged compressed stream (a cross-reference stream, say).
         raise InvalidPdfError(f"not a readable PDF: {exc}") from exc

@@ -13,8 +13,10 @@ Long-term (archival) validation across expired TSA certificates, ETSI EN 319 102
 from __future__ import annotations
 
 import logging
+import zlib
 from datetime import UTC, datetime
 
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
@@ -44,6 +46,14 @@ async def async_validate_pdf(
 ) -> ValidationReport:
     at = at or datetime.now(UTC)
     reader = open_pdf(pdf_bytes)
+    try:
+        return await _validate(reader, trust, strict, at)
+    except (PdfError, zlib.error, EOFError) as exc:
+        # Damage that only shows when a signature's objects are read.
+        raise InvalidPdfError(f"not a readable PDF: {exc}") from exc
+
+
+async def _validate(reader, trust: TrustConfig, strict: bool, at: datetime) -> ValidationReport:
     dss = read_dss(reader)
     embedded, unreadable = read_signatures(reader)
     certification = read_certification_data(reader)

@@ -1,0 +1,238 @@
+"""证书查验: the QR landing page, lookup by number and name, PDF upload; pages and JSON.
+
+Public: no key. Lookups and uploads are rate-limited per client address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from service.api.deps import ServicesDep, read_body
+from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
+from service.registry import certificates as repo
+from service.verification import (
+    judge_upload,
+    lookup_by_number_and_name,
+    public_facts,
+)
+
+router = APIRouter(tags=["verification"])
+PAGE_CACHE = "public, max-age=60, must-revalidate"
+# Every lookup answers after at least this long, found or not, so that timing tells nothing.
+LOOKUP_FLOOR_S = 0.05
+
+
+# --- the QR landing page --------------------------------------------------------
+
+
+def token_facts(services, token: str) -> dict | None:
+    from service.verification_checks import ensure_seal_summary
+
+    if not (8 <= len(token) <= 40) or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    with services.sessions() as session:
+        cert = repo.find_by_token(session, token)
+        if cert is None:
+            return None
+        current = repo.current_version(session, cert.number)
+    cert = ensure_seal_summary(services, cert)
+    return public_facts(cert, current)
+
+
+def _page(services, request: Request, template: str, status: int = 200, cache: bool = True, **context) -> Response:
+    html = services.pages.render(template, **context).encode()
+    headers = {}
+    if cache:
+        etag = '"' + hashlib.sha256(html).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": PAGE_CACHE}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+    else:
+        headers = {"Cache-Control": "no-store"}
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+@router.get("/v/{token}", response_class=HTMLResponse, summary="扫码查验页面", include_in_schema=False)
+def scan_page(token: str, request: Request, services: ServicesDep) -> Response:
+    facts = token_facts(services, token)
+    if facts is None:
+        return _page(services, request, "not_found.html", status=404,
+                     message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。")
+    return _page(services, request, "certificate.html", f=facts, file_url=f"/v/{token}/file")
+
+
+@router.get("/v/{token}/file", include_in_schema=False)
+def scan_file(token: str, request: Request, services: ServicesDep) -> Response:
+    """The certificate as the public may see it: photo withheld, ID number masked."""
+    from service.verification_checks import public_copy
+
+    cert = None
+    if 8 <= len(token) <= 40:
+        with services.sessions() as session:
+            cert = repo.find_by_token(session, token)
+    if cert is None:
+        return _page(services, request, "not_found.html", status=404, message="二维码无效或证书不存在。")
+    pdf = public_copy(services, cert)
+    etag = '"' + hashlib.sha256(pdf).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": PAGE_CACHE,
+               "Content-Disposition": f'inline; filename="{cert.number}-public.pdf"'}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+@router.get("/static/verify.css", include_in_schema=False)
+def stylesheet(request: Request, services: ServicesDep) -> Response:
+    headers = {"ETag": services.pages.stylesheet_etag, "Cache-Control": "public, max-age=86400"}
+    if request.headers.get("if-none-match") == services.pages.stylesheet_etag:
+        return Response(status_code=304, headers=headers)
+    return Response(services.pages.stylesheet, media_type="text/css; charset=utf-8", headers=headers)
+
+
+@router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验")
+def scan_json(token: str, services: ServicesDep) -> JSONResponse:
+    facts = token_facts(services, token)
+    if facts is None:
+        return JSONResponse({"found": False, "message": "二维码无效或证书不存在"}, status_code=404,
+                            headers={"Cache-Control": PAGE_CACHE})
+    return JSONResponse({"found": True, **facts}, headers={"Cache-Control": PAGE_CACHE})
+
+
+# --- lookup by number + name ----------------------------------------------------
+
+
+class Lookup(BaseModel):
+    number: Annotated[str, Field(min_length=1, max_length=40)]
+    name: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(services, request: Request) -> None:
+    wait = services.limiter.take(_client(request))
+    if wait > 0:
+        raise RateLimited("查验过于频繁，请稍后再试", headers={"Retry-After": services.limiter.retry_after(wait)})
+
+
+async def _lookup(services, number: str, name: str) -> dict | None:
+    started = time.monotonic()
+
+    def find():
+        with services.sessions() as session:
+            cert = lookup_by_number_and_name(session, number, name)
+            if cert is None:
+                return None
+            current = repo.current_version(session, cert.number)
+        return public_facts(cert, current)
+
+    facts = await run_in_threadpool(find)
+    await asyncio.sleep(max(0.0, LOOKUP_FLOOR_S - (time.monotonic() - started)))
+    return facts
+
+
+@router.post("/api/v1/verify/lookup", summary="按证书编号和姓名查验")
+async def lookup_json(body: Lookup, request: Request, services: ServicesDep) -> JSONResponse:
+    _limit(services, request)
+    facts = await _lookup(services, body.number, body.name)
+    if facts is None:
+        return JSONResponse({"found": False, "message": "未查到匹配的证书，请核对证书编号和姓名"},
+                            headers={"Cache-Control": "no-store"})
+    return JSONResponse({"found": True, **facts}, headers={"Cache-Control": "no-store"})
+
+
+# --- upload ---------------------------------------------------------------------
+
+
+async def _upload_bytes(request: Request, services) -> bytes:
+    limit = services.settings.limits.max_upload_bytes
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise TooLarge(f"文件过大：最多 {limit // 1048576} MB")
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("请选择要查验的证书 PDF 文件", errors=[FieldError("file", "缺少文件", "missing")])
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"文件过大：最多 {limit // 1048576} MB")
+        return data
+    return await read_body(request, limit)
+
+
+async def _check_upload(services, data: bytes):
+    from service.verification_checks import check_uploaded_pdf
+
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",
+                           errors=[FieldError("file", "文件不是 PDF", "not_pdf")])
+    return await run_in_threadpool(check_uploaded_pdf, services, data)
+
+
+def upload_json_body(verdict) -> dict:
+    body = {"verdict": verdict.code, "message": verdict.message, "certificate": None, "seals": None}
+    if verdict.certificate is not None:
+        with_current = verdict.current
+        body["certificate"] = public_facts(verdict.certificate, with_current)
+    if verdict.report is not None:
+        body["seals"] = [{"role": s["role"], "signer": s["signer"], "time": s["time"], "valid": s["valid"]}
+                         for s in verdict.summary["seals"]]
+        body["document_valid"] = verdict.summary["valid"]
+    return body
+
+
+@router.post("/api/v1/verify/upload", summary="上传证书 PDF 查验",
+             openapi_extra={"requestBody": {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                                                        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
+async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
+    _limit(services, request)
+    verdict = await _check_upload(services, await _upload_bytes(request, services))
+    return JSONResponse(upload_json_body(verdict), headers={"Cache-Control": "no-store"})
+
+
+# --- the pages for lookup and upload ------------------------------------------------
+
+
+@router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
+def verify_page(request: Request, services: ServicesDep) -> Response:
+    return _page(services, request, "verify.html", error=None, number=None)
+
+
+@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
+async def verify_submit(request: Request, services: ServicesDep) -> Response:
+    try:
+        _limit(services, request)
+    except RateLimited as exc:
+        response = _page(services, request, "verify.html", status=429, cache=False,
+                         error="查验过于频繁，请稍后再试", number=None)
+        response.headers.update(exc.headers)
+        return response
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("multipart/form-data"):
+            verdict = await _check_upload(services, await _upload_bytes(request, services))
+            facts = public_facts(verdict.certificate, verdict.current) if verdict.certificate else None
+            return _page(services, request, "upload_result.html", cache=False, verdict=verdict, f=facts)
+        form = await request.form(max_files=0, max_fields=5)
+        lookup = Lookup(number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-")
+    except (InvalidInput, TooLarge) as exc:
+        return _page(services, request, "verify.html", status=exc.status, cache=False, error=exc.message, number=None)
+    except ValueError:
+        return _page(services, request, "verify.html", status=422, cache=False,
+                     error="请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）", number=None)
+    facts = await _lookup(services, lookup.number, lookup.name)
+    if facts is None:
+        return _page(services, request, "lookup_miss.html", cache=False)
+    return _page(services, request, "certificate.html", cache=False, f=facts, file_url=None)

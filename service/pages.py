@@ -1,0 +1,26 @@
+"""The public web pages (证书查验): Jinja2 with autoescape, built once at start-up."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import jinja2
+
+
+class Pages:
+    def __init__(self, templates_dir: Path):
+        self.root = templates_dir / "pages"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.root),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        css = (self.root / "static" / "verify.css").read_bytes()
+        self.stylesheet = css
+        self.stylesheet_etag = '"' + hashlib.sha256(css).hexdigest()[:32] + '"'
+
+    def render(self, template: str, **context) -> str:
+        return self.env.get_template(template).render(**context)

@@ -1,0 +1,90 @@
+"""The I/O side of 证书查验: validating stored and uploaded files, reading the registry."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from service.registry import certificates as repo
+from service.registry.db import transaction
+from service.registry.models import Certificate
+from service.verification import judge_upload, needs_seal_check, seal_summary
+
+_IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
+
+
+def ensure_seal_summary(services, cert: Certificate) -> Certificate:
+    """Validate the stored file's seals on first view (and daily after), keeping the result."""
+    now = datetime.now(timezone.utc)
+    if not needs_seal_check(cert, now) or services.sealers is None:
+        return cert
+    report = services.sealers.validate(services.files.get(cert.pdf_sha256))
+    with transaction(services.sessions) as session:
+        row = session.get(Certificate, cert.id)
+        row.seal_summary = seal_summary(report)
+        row.seal_checked_at = now
+        session.flush()
+        session.expunge(row)
+        return row
+
+
+def check_uploaded_pdf(services, pdf: bytes):
+    """What an uploaded file is: genuine and current, revoked, superseded, altered, foreign..."""
+    import hashlib
+
+    report = services.sealers.validate(pdf)
+    digest = hashlib.sha256(pdf).hexdigest()
+    named = identifier_in(pdf)
+    with services.sessions() as session:
+        by_hash = session.scalars(select(Certificate).where(Certificate.pdf_sha256 == digest)).first()
+        by_number = None
+        if named:
+            by_number = session.scalars(select(Certificate).where(Certificate.identifier == named)).first()
+        verdict = judge_upload(report, by_hash, by_number)
+        current = repo.current_version(session, verdict.certificate.number) if verdict.certificate else None
+    return dataclasses.replace(verdict, current=current, summary=seal_summary(report))
+
+
+def identifier_in(pdf: bytes) -> str | None:
+    """The certificate identifier printed in the file (read from its text, so an altered copy still names it)."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(pdf)
+    except pdfium.PdfiumError:
+        return None
+    try:
+        if len(document) == 0:
+            return None
+        page = document[0]
+        textpage = page.get_textpage()
+        text = "".join(textpage.get_text_range().split())
+        textpage.close()
+        page.close()
+    finally:
+        document.close()
+    match = _IDENTIFIER.search(text)
+    return match.group(0).rstrip(".") if match else None
+
+
+def public_copy(services, cert: Certificate) -> bytes:
+    """The public view of a certificate file, made on first request and kept in the file store."""
+    from service.certificate_doc import render_public_copy
+    from service.contract.certificate import CertificateRequest
+    from service.contract.parse import validate_payload
+    from service.issuance import request_with_photo, verification_url
+
+    if cert.public_pdf_sha256 and services.files.exists(cert.public_pdf_sha256):
+        return services.files.get(cert.public_pdf_sha256)
+    photo = services.files.get(cert.photo_sha256) if cert.photo_sha256 else None
+    request = validate_payload(CertificateRequest, request_with_photo(cert.request, photo), services.settings.limits)
+    pdf = render_public_copy(services.renderer, request, number=cert.number, identifier=cert.identifier,
+                             verify_url=verification_url(services.settings, cert.token),
+                             province_title=services.settings.certificate_title)
+    digest = services.files.put(pdf)
+    with transaction(services.sessions) as session:
+        session.get(Certificate, cert.id).public_pdf_sha256 = digest
+    return pdf
