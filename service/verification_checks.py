@@ -49,7 +49,10 @@ def check_uploaded_pdf(services, pdf: bytes):
 
 
 def identifier_in(pdf: bytes) -> str | None:
-    """The certificate identifier printed in the file (read from its text, so an altered copy still names it)."""
+    """The certificate identifier a file names: from its attached certificate data, else
+    from its printed text, so that an altered copy still says which certificate it claims to be."""
+    import json
+
     import pypdfium2 as pdfium
 
     try:
@@ -57,13 +60,20 @@ def identifier_in(pdf: bytes) -> str | None:
     except pdfium.PdfiumError:
         return None
     try:
+        for index in range(document.count_attachments()):
+            attachment = document.get_attachment(index)
+            if attachment.get_name() == "certificate.json":
+                try:
+                    identifier = json.loads(bytes(attachment.get_data())).get("identifier")
+                except (ValueError, AttributeError, pdfium.PdfiumError):
+                    identifier = None
+                if isinstance(identifier, str) and _IDENTIFIER.fullmatch(identifier):
+                    return identifier
         if len(document) == 0:
             return None
-        page = document[0]
-        textpage = page.get_textpage()
+        textpage = document[0].get_textpage()
         text = "".join(textpage.get_text_range().split())
         textpage.close()
-        page.close()
     finally:
         document.close()
     match = _IDENTIFIER.search(text)
