@@ -12,6 +12,8 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+BEIJING = timezone(timedelta(hours=8), "CST")
+
 from sqlalchemy.orm import Session
 
 from service.registry import certificates as repo
@@ -45,13 +47,17 @@ def seal_summary(report) -> dict:
             {
                 "role": SEAL_ROLES.get(seal.kind, "印章"),
                 "signer": seal.organisation or (seal.certificate.common_name if seal.certificate else None),
-                "time": (seal.timestamp.time if seal.timestamp else seal.signing_time).isoformat()
-                if (seal.timestamp or seal.signing_time) else None,
+                "time": _beijing(seal.timestamp.time if seal.timestamp else seal.signing_time),
                 "valid": seal.valid,
             }
             for seal in report.seals
         ],
     }
+
+
+def _beijing(moment: datetime | None) -> str | None:
+    """Seal times as people in China read them."""
+    return moment.astimezone(BEIJING).isoformat() if moment else None
 
 
 def needs_seal_check(cert: Certificate, now: datetime) -> bool:

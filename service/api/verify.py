@@ -90,6 +90,12 @@ def scan_file(token: str, request: Request, services: ServicesDep) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    # Browsers ask for it on every page; answer without a 404 in their console.
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 @router.get("/static/verify.css", include_in_schema=False)
 def stylesheet(request: Request, services: ServicesDep) -> Response:
     headers = {"ETag": services.pages.stylesheet_etag, "Cache-Control": "public, max-age=86400"}
