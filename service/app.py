@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from cachetools import TTLCache
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,7 +58,16 @@ def build_services(settings: Settings) -> Services:
         issuance=Issuance(settings=settings, sessions=sessions, renderer=renderer, sealers=sealers, files=files),
         pages=Pages(settings.templates_dir),
         limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
+        scan_cache=TTLCache(maxsize=20_000, ttl=settings.scan_cache_seconds),
     )
+
+
+def create_app_from_env() -> FastAPI:
+    """For uvicorn's worker processes: settings from the environment (set by ``serve``)."""
+    from service.runtime import tune_gc
+
+    tune_gc()
+    return create_app(Settings())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -68,9 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.services = build_services(settings)
         freeze_startup_objects()
         yield
-        if app.state.services.sealers is not None:
-            app.state.services.sealers.close()
-        app.state.services.sessions.kw["bind"].dispose()
+        app.state.services.close()
 
     app = FastAPI(
         title="职称文书与电子证书服务",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +36,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
     elif args.public_base_url:
         settings = settings.model_copy(update={"public_base_url": args.public_base_url})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    if args.workers <= 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    # Several processes: migrate the registry and create the development keys
+    # once, here, so that the workers do not race to do it.
+    from service.app import build_services
+
+    build_services(settings).close()
+    os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url})
+    uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
     return 0
 
 
@@ -66,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-base-url", default=None, help="base of the verification URLs in QR codes")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (one per core suits the scan pages)")
     serve.set_defaults(func=cmd_serve)
 
     keys = commands.add_parser("api-keys", help="manage API keys")

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # 证书查验: lookups and uploads per client address (token bucket, per process).
     verify_rate_per_minute: float = 30
     verify_burst: int = 10
+    # How long a QR scan's answer is reused; a revocation shows after at most this.
+    scan_cache_seconds: float = 3
     limits: Limits = Field(default_factory=Limits)
 
     # --- seals -----------------------------------------------------------------------

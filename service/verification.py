@@ -12,13 +12,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-BEIJING = timezone(timedelta(hours=8), "CST")
-
 from sqlalchemy.orm import Session
 
 from service.registry import certificates as repo
 from service.registry.models import Certificate
 
+BEIJING = timezone(timedelta(hours=8), "CST")
 STATUS_TEXT = {
     "valid": "有效",
     "pending_seal": "有效（电子印章待加盖）",

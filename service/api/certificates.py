@@ -111,16 +111,29 @@ class Revoke(BaseModel):
     reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因")]
 
 
+def forget_scans(services, number: str) -> None:
+    """Drop this process's cached scan answers for every version of ``number`` (other
+    worker processes catch up within the cache's few seconds)."""
+    with services.sessions() as session:
+        tokens = [v.token for v in repo.versions_of(session, number)]
+    for token in tokens:
+        for kind in ("page", "json"):
+            services.scan_cache.pop((kind, token), None)
+
+
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(number: str, body: Reissue, services: ServicesDep, key: Staff) -> dict:
     row = await run_in_threadpool(reissue_certificate, services.issuance, number, body.corrections, body.reason,
                                   actor=actor_of(key))
+    forget_scans(services, number)
     return certificate_json(services, row)
 
 
 @router.post("/{number}/revoke", summary="撤销证书")
 def revoke(number: str, body: Revoke, services: ServicesDep, key: Staff) -> dict:
-    return certificate_json(services, revoke_certificate(services.issuance, number, body.reason, actor=actor_of(key)))
+    row = revoke_certificate(services.issuance, number, body.reason, actor=actor_of(key))
+    forget_scans(services, number)
+    return certificate_json(services, row)
 
 
 @router.get("/{number}/events", summary="证书的审计记录（只读）")

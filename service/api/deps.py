@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,6 +36,14 @@ class Services:
     issuance: Issuance | None = None
     pages: Pages | None = None
     limiter: RateLimiter | None = None
+    # QR scan answers for a few seconds (see service.api.verify._scan)
+    scan_cache: MutableMapping | None = None
+
+    def close(self) -> None:
+        """Release keys (tokens, sessions) and database connections."""
+        if self.sealers is not None:
+            self.sealers.close()
+        self.sessions.kw["bind"].dispose()
 
 
 def get_services(request: Request) -> Services:

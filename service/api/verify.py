@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -34,40 +36,77 @@ LOOKUP_FLOOR_S = 0.05
 # --- the QR landing page --------------------------------------------------------
 
 
-def token_facts(services, token: str) -> dict | None:
+def _plausible_token(token: str) -> bool:
+    return 8 <= len(token) <= 40 and token.replace("-", "").replace("_", "").isalnum()
+
+
+_NEEDS_SEAL_CHECK = {"needs": "seal check"}
+
+
+def token_facts(services, token: str, validate_seals: bool = True) -> dict | None:
+    """The public facts behind a QR token (None: no such certificate). One indexed read;
+    the seals are validated only on a certificate's first view (then daily)."""
+    from service.verification import needs_seal_check
     from service.verification_checks import ensure_seal_summary
 
-    if not (8 <= len(token) <= 40) or not token.replace("-", "").replace("_", "").isalnum():
+    if not _plausible_token(token):
         return None
     with services.sessions() as session:
-        cert = repo.find_by_token(session, token)
+        cert = repo.find_by_token_row(session, token)
         if cert is None:
             return None
-        current = repo.current_version(session, cert.number)
-    cert = ensure_seal_summary(services, cert)
+        current = repo.current_version(session, cert.number) if cert.status == "superseded" else cert
+    if needs_seal_check(cert, datetime.now(timezone.utc)):
+        if not validate_seals:
+            return _NEEDS_SEAL_CHECK
+        cert = ensure_seal_summary(services, cert)
     return public_facts(cert, current)
 
 
 def _page(services, request: Request, template: str, status: int = 200, cache: bool = True, **context) -> Response:
     html = services.pages.render(template, **context).encode()
-    headers = {}
-    if cache:
-        etag = '"' + hashlib.sha256(html).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": PAGE_CACHE}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-    else:
-        headers = {"Cache-Control": "no-store"}
-    return HTMLResponse(html, status_code=status, headers=headers)
+    if not cache:
+        return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return _cached_response(request, html, "text/html; charset=utf-8", status)
+
+
+def _cached_response(request: Request, body: bytes, media_type: str, status: int = 200) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": PAGE_CACHE}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
+async def _scan(services, token: str, kind: str, build) -> tuple[int, bytes]:
+    """(status, body) of a scan answer, from a cache a few seconds long.
+
+    A printed certificate is scanned again and again: the answer is the same
+    until its status changes, and a revocation shows within SCAN_CACHE_SECONDS
+    (the page itself says CDNs may keep it for a minute)."""
+    key = (kind, token)
+    answer = services.scan_cache.get(key)
+    if answer is None:
+        # One indexed read by primary key: cheaper inline than handed to a thread.
+        # Only a first view (seal validation, ~50 ms) goes to the thread pool.
+        facts = token_facts(services, token, validate_seals=False)
+        if facts == _NEEDS_SEAL_CHECK:
+            facts = await run_in_threadpool(token_facts, services, token)
+        answer = build(facts)
+        services.scan_cache[key] = answer
+    return answer
 
 
 @router.get("/v/{token}", response_class=HTMLResponse, summary="扫码查验页面", include_in_schema=False)
-def scan_page(token: str, request: Request, services: ServicesDep) -> Response:
-    facts = token_facts(services, token)
-    if facts is None:
-        return _page(services, request, "not_found.html", status=404,
-                     message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。")
-    return _page(services, request, "certificate.html", f=facts, file_url=f"/v/{token}/file")
+async def scan_page(token: str, request: Request, services: ServicesDep) -> Response:
+    def build(facts):
+        if facts is None:
+            return 404, services.pages.render(
+                "not_found.html", message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。").encode()
+        return 200, services.pages.render("certificate.html", f=facts, file_url=f"/v/{token}/file").encode()
+
+    status, body = await _scan(services, token, "page", build)
+    return _cached_response(request, body, "text/html; charset=utf-8", status)
 
 
 @router.get("/v/{token}/file", include_in_schema=False)
@@ -76,18 +115,14 @@ def scan_file(token: str, request: Request, services: ServicesDep) -> Response:
     from service.verification_checks import public_copy
 
     cert = None
-    if 8 <= len(token) <= 40:
+    if _plausible_token(token):
         with services.sessions() as session:
             cert = repo.find_by_token(session, token)
     if cert is None:
         return _page(services, request, "not_found.html", status=404, message="二维码无效或证书不存在。")
-    pdf = public_copy(services, cert)
-    etag = '"' + hashlib.sha256(pdf).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": PAGE_CACHE,
-               "Content-Disposition": f'inline; filename="{cert.number}-public.pdf"'}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(pdf, media_type="application/pdf", headers=headers)
+    response = _cached_response(request, public_copy(services, cert), "application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{cert.number}-public.pdf"'
+    return response
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -105,12 +140,14 @@ def stylesheet(request: Request, services: ServicesDep) -> Response:
 
 
 @router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验")
-def scan_json(token: str, services: ServicesDep) -> JSONResponse:
-    facts = token_facts(services, token)
-    if facts is None:
-        return JSONResponse({"found": False, "message": "二维码无效或证书不存在"}, status_code=404,
-                            headers={"Cache-Control": PAGE_CACHE})
-    return JSONResponse({"found": True, **facts}, headers={"Cache-Control": PAGE_CACHE})
+async def scan_json(token: str, request: Request, services: ServicesDep) -> Response:
+    def build(facts):
+        if facts is None:
+            return 404, json.dumps({"found": False, "message": "二维码无效或证书不存在"}, ensure_ascii=False).encode()
+        return 200, json.dumps({"found": True, **facts}, ensure_ascii=False).encode()
+
+    status, body = await _scan(services, token, "json", build)
+    return _cached_response(request, body, "application/json", status)
 
 
 # --- lookup by number + name ----------------------------------------------------
