@@ -5,19 +5,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import jinja2
+from service.documents.filters import make_environment
 
 
 class Pages:
     def __init__(self, templates_dir: Path):
         self.root = templates_dir / "pages"
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.root),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = make_environment(self.root)
         css = (self.root / "static" / "verify.css").read_bytes()
         self.stylesheet = css
         self.stylesheet_etag = '"' + hashlib.sha256(css).hexdigest()[:32] + '"'

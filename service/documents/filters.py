@@ -93,6 +93,20 @@ def cut(text, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
+def make_environment(root) -> jinja2.Environment:
+    """The Jinja2 environment of the service's templates (documents and pages alike):
+    autoescaped, strict about undefined names, with the filters below."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    install(env)
+    return env
+
+
 def install(env: jinja2.Environment) -> None:
     env.filters.update(
         dot_date=dot_date,

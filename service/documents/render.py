@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
 from service.documents import filters
 from service.documents.fetcher import SafeURLFetcher
 from service.documents.fonts import isolate_fontconfig
@@ -49,14 +47,7 @@ class Renderer:
         # WeasyPrint's default font setup against the shipped fonts.
         if isolate_fonts:
             isolate_fontconfig(self.fonts_dir)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.templates_dir),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        filters.install(self.env)
+        self.env = filters.make_environment(self.templates_dir)
         self.fetcher = SafeURLFetcher([self.templates_dir, self.fonts_dir])
         self._font_config = None
         self._written = 0
