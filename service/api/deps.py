@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.documents.render import Renderer
-from service.errors import FieldError, Forbidden, TooLarge, Unauthorized
+from service.errors import FieldError, Forbidden, InvalidInput, TooLarge, Unauthorized
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
 
@@ -93,3 +95,34 @@ async def read_body(request: Request, limit: int) -> bytes:
 def _too_large(limit: int) -> TooLarge:
     message = f"请求体过大：最多 {limit / 1048576:.0f} MB"
     return TooLarge(message, errors=[FieldError("(body)", message, "too_large")])
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+    fields: dict[str, str]  # the form's other, plain fields
+
+
+async def read_upload(request: Request, limit: int, missing_file: str) -> Upload:
+    """A multipart upload: its one file (at most ``limit`` bytes) and its plain fields.
+
+    Refused before reading when the declared length is too large, and while
+    reading past ``limit``; a malformed body or a missing file is a 422."""
+    too_large = f"上传文件过大：最多 {limit // 1048576} MB"
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the other fields
+        raise TooLarge(too_large, errors=[FieldError("file", too_large, "too_large")])
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except StarletteHTTPException as exc:
+        message = f"上传内容不是有效的 multipart/form-data：{exc.detail}"
+        raise InvalidInput(message, errors=[FieldError("(body)", message, "bad_multipart")]) from None
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput(missing_file, errors=[FieldError("file", missing_file, "missing")])
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(too_large, errors=[FieldError("file", too_large, "too_large")])
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    return Upload(filename=upload.filename or "", data=data, fields=fields)

@@ -6,16 +6,14 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from service.api.deps import ServicesDep, read_body, require_role
+from service.api.deps import ServicesDep, read_body, read_upload, require_role
 from service.api.openapi import json_body, model_schema
 from service.contract.parse import parse_json
 from service.documents.raster import PageOutOfRange, page_count, render_page_png
-from service.errors import FieldError, InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from service.errors import FieldError, InvalidInput, NotFound, UnsupportedMedia
 from service.forms.spec import FormSpec, RenderContext, render_blank, render_form
 
 Format = Annotated[Literal["pdf", "png"], Query(description="pdf：整份文件；png：第 page 页的预览图")]
@@ -66,23 +64,11 @@ async def _payload(request: Request, services, spec: FormSpec):
 
 
 async def _upload_payload(request: Request, spec: FormSpec, limits):
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
-        raise TooLarge(f"上传文件过大：最多 {limits.max_upload_bytes // 1048576} MB")
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except StarletteHTTPException as exc:
-        message = f"上传内容不是有效的 multipart/form-data：{exc.detail}"
-        raise InvalidInput(message, errors=[FieldError("(body)", message, "bad_multipart")]) from None
-    upload, meta = form.get("file"), form.get("meta")
-    if not isinstance(upload, UploadFile):
-        raise InvalidInput("缺少上传文件", errors=[FieldError("file", "请以 file 字段上传 .xlsx 或 .csv 文件", "missing")])
-    data = await upload.read(limits.max_upload_bytes + 1)
-    if len(data) > limits.max_upload_bytes:
-        raise TooLarge(f"上传文件过大：最多 {limits.max_upload_bytes // 1048576} MB")
-    if not isinstance(meta, str):
+    upload = await read_upload(request, limits.max_upload_bytes, "请以 file 字段上传 .xlsx 或 .csv 文件")
+    meta = upload.fields.get("meta")
+    if meta is None:
         raise InvalidInput("缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")])
-    return spec.upload(parse_json(meta.encode()), upload.filename or "", data, limits)
+    return spec.upload(parse_json(meta.encode()), upload.filename, upload.data, limits)
 
 
 def _render_route(spec: FormSpec):

@@ -16,9 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
-from service.api.deps import ServicesDep, read_body
+from service.api.deps import ServicesDep, read_body, read_upload
 from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
 from service.registry import certificates as repo
 from service.verification import (
@@ -199,19 +198,8 @@ async def lookup_json(body: Lookup, request: Request, services: ServicesDep) -> 
 
 async def _upload_bytes(request: Request, services) -> bytes:
     limit = services.settings.limits.max_upload_bytes
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            raise TooLarge(f"文件过大：最多 {limit // 1048576} MB")
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("请选择要查验的证书 PDF 文件", errors=[FieldError("file", "缺少文件", "missing")])
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise TooLarge(f"文件过大：最多 {limit // 1048576} MB")
-        return data
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return (await read_upload(request, limit, "请选择要查验的证书 PDF 文件")).data
     return await read_body(request, limit)
 
 
