@@ -9,6 +9,7 @@ import json
 import random
 
 import pytest
+from pydantic import ValidationError
 from PIL import Image
 
 from service.config import Limits
@@ -224,5 +225,5 @@ def test_api_refuses_non_utf8_body(client, keys, declaration):
 
 def test_contract_model_is_immutable(declaration):
     model = validate_payload(Declaration, copy.deepcopy(declaration), Limits())
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         model.applicant.name = "李四"

@@ -115,12 +115,15 @@ def test_a_list_beyond_the_limit_is_refused_up_front_with_413(client, keys):
                                           "type": "too_many_rows"}]
 
 
-def test_unknown_kind_is_named(client, keys):
+@pytest.mark.parametrize("kind", ["final", {"a": 1}, ["result"], 3])
+def test_unknown_kind_is_named(client, keys, kind):
     payload = load_contract("publicity-result.json")
-    payload["kind"] = "final"
+    payload["kind"] = kind
     response = client.post("/api/v1/forms/publicity", json=payload, headers=auth(keys["staff"]))
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "kind"
+    for body in ([1, 2], "text", None):
+        assert client.post("/api/v1/forms/publicity", json=body, headers=auth(keys["staff"])).status_code == 422
 
 
 def test_bad_row_is_named_by_its_index(client, keys):

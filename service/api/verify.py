@@ -21,7 +21,6 @@ from service.api.deps import ServicesDep, read_body, read_upload
 from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
 from service.registry import certificates as repo
 from service.verification import (
-    judge_upload,
     lookup_by_number_and_name,
     public_facts,
 )

@@ -19,7 +19,6 @@ because Pango places them inconsistently after text.
 from __future__ import annotations
 
 import base64
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path

@@ -41,8 +41,10 @@ HEADINGS = {
 
 def parse_publicity(data: Any, limits: Limits):
     """Pick the model by ``kind`` so that errors name ``rows[i].field`` directly."""
-    kind = data.get("kind", "pre_review") if isinstance(data, dict) else None
-    model = PUBLICITY_KINDS.get(kind)
+    if not isinstance(data, dict):
+        raise InvalidInput("请求体应为 JSON 对象", errors=[FieldError("(body)", "应为 JSON 对象", "dict_type")])
+    kind = data.get("kind", "pre_review")
+    model = PUBLICITY_KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
         message = "应为以下之一：pre_review（评审前公示）、result（评审结果公示）"
         raise InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError("kind", message, "literal_error")])
@@ -54,7 +56,7 @@ def parse_publicity_upload(meta: Any, filename: str, data: bytes, limits: Limits
     if not isinstance(meta, dict):
         raise InvalidInput("meta 应为 JSON 对象", errors=[FieldError("meta", "应为 JSON 对象（公示标题、发布单位、公示期等）", "dict_type")])
     kind = meta.get("kind", "pre_review")
-    if kind not in COLUMNS:
+    if not isinstance(kind, str) or kind not in COLUMNS:
         parse_publicity(meta, limits)  # reports the bad kind
     keys = [c.key for c in COLUMNS[kind]][1:]
     required = ("name", "result") if kind == "result" else ("name",)
