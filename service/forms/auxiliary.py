@@ -166,28 +166,26 @@ def _missing(path: str, message: str) -> InvalidInput:
     return InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError(path, message, "missing")])
 
 
-def parse_exception_declaration(data: Any, limits: Limits) -> Declaration:
-    """A declaration whose route is 破格 and that says which rule it invokes."""
-    d = validate_payload(Declaration, data, limits)
-    if d.application.route != "破格":
-        raise _route_error(d.application.route, "破格申报审批表", "破格")
-    if d.application.exception is None:
-        raise _missing("application.exception",
-                       "破格申报须填写破格依据：所依据的评审条件条款（rule）、破格理由（text），"
-                       "以及佐证材料清单（evidence）")
-    return d
+def _route_form_parser(route: str, section: str, form: str, missing_message: str):
+    """A parser for a form that only exists for one route (破格, 转评) and needs that route's section."""
+
+    def parse(data: Any, limits: Limits) -> Declaration:
+        d = validate_payload(Declaration, data, limits)
+        if d.application.route != route:
+            raise _route_error(d.application.route, form, route)
+        if getattr(d.application, section) is None:
+            raise _missing(f"application.{section}", missing_message)
+        return d
+
+    return parse
 
 
-def parse_transfer_declaration(data: Any, limits: Limits) -> Declaration:
-    """A declaration whose route is 转评 and that gives the original title."""
-    d = validate_payload(Declaration, data, limits)
-    if d.application.route != "转评":
-        raise _route_error(d.application.route, "转评申报表", "转评")
-    if d.application.transfer is None:
-        raise _missing("application.transfer",
-                       "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），"
-                       "以及取得时间、发证机关、现岗位和转评理由")
-    return d
+parse_exception_declaration = _route_form_parser(
+    "破格", "exception", "破格申报审批表",
+    "破格申报须填写破格依据：所依据的评审条件条款（rule）、破格理由（text），以及佐证材料清单（evidence）")
+parse_transfer_declaration = _route_form_parser(
+    "转评", "transfer", "转评申报表",
+    "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），以及取得时间、发证机关、现岗位和转评理由")
 
 
 def exception_context(d: Declaration, ctx: RenderContext) -> dict:

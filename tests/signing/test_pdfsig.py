@@ -28,24 +28,17 @@ def _run(*args: str) -> str:
     return done.stdout + done.stderr
 
 
+def _trust_dev_pki(db: Path, keys_dir: Path) -> None:
+    """A new NSS database trusting the development root, with the seal CA beside it."""
+    _run("certutil", "-N", "-d", f"sql:{db}", "--empty-password")
+    _run("certutil", "-A", "-d", f"sql:{db}", "-n", "dev-root", "-t", "C,C,C", "-i", str(keys_dir / "root.cert.pem"))
+    _run("certutil", "-A", "-d", f"sql:{db}", "-n", "dev-seal-ca", "-t", ",,", "-i", str(keys_dir / "seal-ca.cert.pem"))
+
+
 @pytest.fixture(scope="module")
 def nss_db(kit, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("nss")
-    _run("certutil", "-N", "-d", f"sql:{db}", "--empty-password")
-    root = kit.keys_dir / "root.cert.pem"
-    _run("certutil", "-A", "-d", f"sql:{db}", "-n", "dev-root", "-t", "C,C,C", "-i", str(root))
-    _run(
-        "certutil",
-        "-A",
-        "-d",
-        f"sql:{db}",
-        "-n",
-        "dev-seal-ca",
-        "-t",
-        ",,",
-        "-i",
-        str(kit.keys_dir / "seal-ca.cert.pem"),
-    )
+    _trust_dev_pki(db, kit.keys_dir)
     listing = _run("certutil", "-L", "-d", f"sql:{db}")
     assert "dev-root" in listing and "dev-seal-ca" in listing
     return db
@@ -136,22 +129,7 @@ def test_pdfsig_rejects_a_revoked_seal(kit, blank_pdf, tmp_path, tmp_path_factor
     db = tmp_path_factory.mktemp("nss-crl")
     crl = tmp_path / "seal-ca.crl"
     crl.write_bytes(pki.seal_ca_crl_der)
-    _run("certutil", "-N", "-d", f"sql:{db}", "--empty-password")
-    _run(
-        "certutil", "-A", "-d", f"sql:{db}", "-n", "dev-root", "-t", "C,C,C", "-i", str(kit.keys_dir / "root.cert.pem")
-    )
-    _run(
-        "certutil",
-        "-A",
-        "-d",
-        f"sql:{db}",
-        "-n",
-        "dev-seal-ca",
-        "-t",
-        ",,",
-        "-i",
-        str(kit.keys_dir / "seal-ca.cert.pem"),
-    )
+    _trust_dev_pki(db, kit.keys_dir)
     # -B: the CRL's nextUpdate is relative to the frozen clock, not to today
     _run("crlutil", "-I", "-d", f"sql:{db}", "-i", str(crl), "-t", "1", "-B")
     committee = seals_only(pdfsig(doc, db, tmp_path))[0]
