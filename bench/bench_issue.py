@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, machine, summarize, write_results
+from bench.common import ROOT, machine, summarize, versions_line, write_results
 
 TIMED = 60
 LONG_RUN = 1000
@@ -110,6 +110,7 @@ def main() -> None:
         "`POST /api/v1/certificates` over loopback HTTP to `python -m service serve` (embedded default: SQLite, "
         "development PKI and TSA), the contract request with a new declaration_id each time: validation, number, "
         "photo, QR code, render, both seals at B-T, file store, registry. One request at a time.",
+        versions_line(results["machine"]),
         "",
         "| case | runs | median ms | p95 ms | min–max ms | IQR ms |",
         "|---|---:|---:|---:|---:|---:|",

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from bench.common import machine, peak_rss_mb, run_child, summarize, time_runs, write_results
+from bench.common import machine, peak_rss_mb, run_child, summarize, time_runs, versions_line, write_results
 
 WARM_RUNS = 25
 FIRST_RUNS = 5
@@ -135,6 +135,7 @@ def _markdown(results: dict) -> str:
         f"Python {results['machine']['python']}. {results['warm_runs']} warm runs per document after one warm-up; "
         "each setup in its own fresh process. `shipped` = the project's isolated, pre-subset fonts; "
         "`default` = WeasyPrint's default font setup (system fontconfig, Debian Noto CJK), the baseline.",
+        versions_line(results["machine"]),
         "",
         "| document | setup | median ms | p95 ms | min–max ms | IQR ms | PDF KB |",
         "|---|---|---:|---:|---:|---:|---:|",

@@ -36,7 +36,7 @@ from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko.sign.timestamps import DummyTimeStamper  # noqa: E402
 from pyhanko.stamp import StaticStampStyle  # noqa: E402
 
-from bench.common import machine, summarize, write_results  # noqa: E402
+from bench.common import machine, summarize, versions_line, write_results  # noqa: E402
 from service.documents.seal_image import default_seal_font, render_round_seal  # noqa: E402
 from service.signing.appearance import build_seal_style  # noqa: E402
 from service.signing.devpki_store import ensure_dev_pki, seal_paths  # noqa: E402
@@ -249,6 +249,7 @@ def render_markdown(report: dict) -> str:
         report["what"] + f"; {report['machine']['cores']} cores ({report['machine']['cpu']}), "
         f"Python {report['machine']['python']}, {report['machine']['date']}.",
         "Times per document (both seals) or per validation, in ms.",
+        versions_line(report["machine"]),
         "",
         "| case | runs | median | p95 | min | max | IQR | target |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, machine, summarize, write_results
+from bench.common import ROOT, machine, summarize, versions_line, write_results
 
 DURATION = "30s"
 CONNECTIONS = 64
@@ -185,6 +185,7 @@ def _markdown(results: dict) -> str:
         "*cached*: one certificate scanned over and over, answered from the service's few-seconds cache; "
         f"*uncached*: the cache off, rotating over {CERTIFICATES} certificates, so every request reads the registry "
         "and renders the page.",
+        versions_line(m),
         "",
         "| backend | endpoint | requests/s | p50 ms | p75 ms | p90 ms | p99 ms | non-2xx |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

@@ -68,12 +68,23 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    from service.checks import check_harfbuzz_subsetting, installed_versions
+
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # what was measured: the exact library versions (requirements.lock pins them)
+        "versions": installed_versions(),
+        "harfbuzz_subsetting": check_harfbuzz_subsetting().verdict,
     }
+
+
+def versions_line(m: dict) -> str:
+    """The library versions a result was measured with, for the markdown reports."""
+    versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
+    return f"Versions: {versions}; HarfBuzz subsetting {m.get('harfbuzz_subsetting', '?')}."
 
 
 def write_results(name: str, data: dict, markdown: str) -> None:

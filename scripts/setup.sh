@@ -16,8 +16,12 @@ for arg in "$@"; do
   esac
 done
 
-# WeasyPrint needs Pango; fontconfig's tools check the isolated font setup.
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fontconfig shared-mime-info)
+# What WeasyPrint loads (GLib, Pango, fontconfig, HarfBuzz) and what its speed depends
+# on: libharfbuzz-subset0, without which fonts are subset by fontTools and every document
+# takes 5-10x longer (python -m service doctor says so). pypdfium2, Pillow, psycopg and
+# python-pkcs11 bring their own libraries in their wheels.
+packages=(libglib2.0-0 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1
+          fontconfig shared-mime-info)
 if [ "$want_tests" = 1 ]; then
   # pdfsig + certutil: the independent signature check; softhsm2 + opensc:
   # the PKCS#11 path; chromium: the browser tests of the verification page.
@@ -45,10 +49,12 @@ command -v "$python" >/dev/null || python=python3
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-extras=""
-[ "$want_tests" = 1 ] && extras="[test]"
-if ! .venv/bin/python -m pip install -q -e ".${extras}" >.venv/pip-install.log 2>&1; then
+# The exact versions tested and benchmarked, checked against their hashes
+# (requirements*.lock, refreshed by scripts/lock.sh); then the project itself.
+lock=requirements.lock
+[ "$want_tests" = 1 ] && lock=requirements-test.lock
+if ! { .venv/bin/python -m pip install -q --require-hashes --no-deps -r "$lock" &&
+       .venv/bin/python -m pip install -q --no-deps -e . ; } >.venv/pip-install.log 2>&1; then
   cat .venv/pip-install.log >&2
   exit 1
 fi

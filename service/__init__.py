@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-FONTS_DIR = PROJECT_ROOT / "fonts"
+# The templates and fonts ship inside the package (``service/assets``, links to the
+# top-level ``templates/`` and ``fonts/`` folders in a source checkout, copies in a wheel),
+# so the service runs from any directory once installed. Resolved: the URL fetcher
+# compares real paths.
+ASSETS_DIR = Path(__file__).resolve().parent / "assets"
+TEMPLATES_DIR = (ASSETS_DIR / "templates").resolve()
+FONTS_DIR = (ASSETS_DIR / "fonts").resolve()

@@ -62,11 +62,23 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+def check_speed() -> list[str]:
+    """The cheap start-up checks (the full set runs in ``serve`` and ``doctor``); what they
+    find is logged as an error and reported by ``/healthz`` as ``degraded``."""
+    from service.checks import degraded_reasons, speed_checks
+
+    reasons = degraded_reasons(speed_checks())
+    for reason in reasons:
+        log.error("SERVING DEGRADED: %s", reason)
+    return reasons
+
+
 def create_app_from_env() -> FastAPI:
     """For uvicorn's worker processes: settings from the environment (set by ``serve``)."""
-    from service.runtime import tune_gc
+    from service.runtime import quiet_libraries, tune_gc
 
     tune_gc()
+    quiet_libraries()
     return create_app(Settings())
 
 
@@ -76,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        app.state.degraded = check_speed()
         freeze_startup_objects()
         yield
         app.state.services.close()

@@ -9,8 +9,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from service.cli_orgs import CliError, run_guarded
 from service.cli_orgs import add_commands as add_org_commands
-from service.cli_orgs import run_guarded
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -24,6 +24,30 @@ def settings_from_args(args: argparse.Namespace):
     return Settings(**overrides)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from service.checks import run_checks
+
+    checks = run_checks(settings_from_args(args))
+    for check in checks:
+        print(check.line())
+    return 1 if any(c.verdict == "MISSING" for c in checks) else 0
+
+
+def check_before_serving(settings) -> None:
+    """The doctor's checks, at start-up: refuse to start when documents would come out
+    wrong; say loudly when they would only come out slowly."""
+    from service.checks import OK, run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        level = logging.INFO if check.verdict == OK else logging.ERROR
+        logging.getLogger("service.checks").log(level, "%s", check.line())
+    fatal = [c for c in checks if c.fatal]
+    if fatal:
+        raise CliError("cannot serve: " + "; ".join(f"{c.name}: {c.detail}" for c in fatal)
+                       + " (python -m service doctor shows every check)")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -32,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     tune_gc()
     settings = settings_from_args(args)
+    check_before_serving(settings)
     if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
         settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
     elif args.public_base_url:
@@ -87,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default=None)
     create.set_defaults(func=cmd_api_keys_create)
     add_org_commands(commands, with_data_dir)
+
+    doctor = with_data_dir(commands.add_parser(
+        "doctor", help="check what the service needs: libraries, fonts, database, keys, TSA; exit 1 if anything is missing"))
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 
@@ -94,5 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # one line per migration step on every command drowns the one line that matters
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from service.runtime import quiet_libraries
+
+    quiet_libraries()
     args = build_parser().parse_args(argv)
     return run_guarded(args.func, args)

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service import FONTS_DIR, TEMPLATES_DIR
@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZC_", frozen=True)
 
     data_dir: Path = Path("data")
-    # DATABASE_URL (no prefix) is the conventional name; ZC_DATABASE_URL wins.
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # ZC_DATABASE_URL, or DATABASE_URL (the conventional name); the first wins.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_DATABASE_URL", "DATABASE_URL",
+                                                                                 "database_url"))
     public_base_url: str = "http://127.0.0.1:8000"
     templates_dir: Path = TEMPLATES_DIR
     fonts_dir: Path = FONTS_DIR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 
 
 def tune_gc() -> None:
@@ -22,3 +23,10 @@ def freeze_startup_objects() -> None:
     the collector's reach, so that later collections do not rescan it."""
     gc.collect()
     gc.freeze()
+
+
+def quiet_libraries() -> None:
+    """WeasyPrint logs a line per layout step at INFO (``weasyprint.progress``), fontTools
+    one per subset table: they drown the service's own lines. Raise them to WARNING."""
+    for name in ("weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)

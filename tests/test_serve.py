@@ -9,6 +9,9 @@ import time
 
 import httpx
 
+from service.config import Settings
+from tests.conftest import load_contract, make_key
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,6 +39,13 @@ def test_serve_starts_and_answers(tmp_path):
         assert response.json() == {"status": "ok"}
         assert (data_dir / "registry.sqlite3").is_file()  # everything it writes is under the data dir
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        key = make_key(Settings(data_dir=data_dir), "platform")
+        rendered = httpx.post(f"http://127.0.0.1:{port}/api/v1/forms/review-form", json=load_contract("declaration.json"),
+                              headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        assert rendered.status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
+    log = server.stdout.read().decode(errors="replace")
+    assert "OK        shipped fonts" in log  # the doctor's checks ran at start-up
+    assert "weasyprint.progress" not in log and "Step " not in log  # WeasyPrint's chatter stays out

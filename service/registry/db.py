@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -37,7 +39,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
