@@ -72,7 +72,7 @@ def _render_fn(renderer, slug: str, payload: dict, setup: str):
     spec = all_forms()[slug]
     model = spec.validate(payload, Limits())
     # The baseline lays out lists the plain way too: a table cell per column.
-    ctx = RenderContext(fast_lists=setup == "shipped")
+    ctx = RenderContext(renderer.fonts_dir, fast_lists=setup == "shipped")
     return lambda: render_form(renderer, spec, model, ctx)
 
 
@@ -109,7 +109,7 @@ def child_list(setup: str, rows: int) -> dict:
     tune_gc()
     renderer = _renderer(setup)
     spec = all_forms()["publicity"]
-    ctx = RenderContext(fast_lists=setup == "shipped")
+    ctx = RenderContext(renderer.fonts_dir, fast_lists=setup == "shipped")
     small = spec.validate(publicity_rows(24), Limits())
     render_form(renderer, spec, small, ctx)  # warm-up: fonts, templates
     model = spec.validate(publicity_rows(rows), Limits(max_table_rows=rows))

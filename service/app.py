@@ -6,66 +6,52 @@ import logging
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from cachetools import TTLCache
 from fastapi import FastAPI
-from sqlalchemy.orm import Session, sessionmaker
 
 from service.api import admin, certificates, verify
 from service.api.security import SecurityHeaders
 from service.api import forms as forms_api
 from service.api import health
-from service.api.deps import Services
 from service.api.errors import install_error_handlers
 from service.api.openapi import install_openapi
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
-from service.pages import Pages
-from service.ratelimit import RateLimiter
+from service.verification.pages import Pages
+from service.verification.ratelimit import RateLimiter
 from service.documents.render import Renderer
-from service.filestore import FileStore
+from service.certificates.filestore import FileStore
 from service.forms.catalog import all_forms
-from service.identifiers import validate_pattern
-from service.issuance import Issuance
-from service.runtime import freeze_startup_objects
-from service.registry.db import make_engine, migrate, session_factory
-from service.sealing_setup import build_sealer_pool
+from service.certificates.identifiers import validate_pattern
+from service.checks import degraded_reasons, speed_checks
+from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
+from service.registry.db import open_registry
+from service.services import Services
+from service.verification.scan_cache import ScanCache
+from service.sealing.startup import build_sealer_pool
 
 log = logging.getLogger(__name__)
-
-
-def build_registry(settings: Settings) -> sessionmaker[Session]:
-    """Open the registry (creating the data dir and migrating the schema)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.registry_url)
-    migrate(engine)
-    return session_factory(engine)
 
 
 def build_services(settings: Settings) -> Services:
     """Everything the routes share. With the embedded default (``ZC_DEV_PKI``) this also
     creates the development PKI and the contract's two organisations on first start."""
     validate_pattern(settings.number_pattern)
-    sessions = build_registry(settings)
-    renderer = Renderer(settings.templates_dir, settings.fonts_dir)
-    sealers = build_sealer_pool(settings, sessions, datetime.now(UTC))
-    files = FileStore(settings.files_dir)
+    sessions = open_registry(settings)
     return Services(
         settings=settings,
         sessions=sessions,
-        renderer=renderer,
-        sealers=sealers,
-        files=files,
-        issuance=Issuance(settings=settings, sessions=sessions, renderer=renderer, sealers=sealers, files=files),
+        renderer=Renderer(settings.templates_dir, settings.fonts_dir),
+        sealers=build_sealer_pool(settings, sessions, datetime.now(UTC)),
+        files=FileStore(settings.files_dir),
         pages=Pages(settings.templates_dir),
         limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
-        scan_cache=TTLCache(maxsize=20_000, ttl=settings.scan_cache_seconds),
+        scan_cache=ScanCache(settings.scan_cache_seconds),
     )
 
 
 def check_speed() -> list[str]:
     """The cheap start-up checks (the full set runs in ``serve`` and ``doctor``); what they
     find is logged as an error and reported by ``/healthz`` as ``degraded``."""
-    from service.checks import degraded_reasons, speed_checks
 
     reasons = degraded_reasons(speed_checks())
     for reason in reasons:
@@ -75,7 +61,6 @@ def check_speed() -> list[str]:
 
 def create_app_from_env() -> FastAPI:
     """For uvicorn's worker processes: settings from the environment (set by ``serve``)."""
-    from service.runtime import quiet_libraries, tune_gc
 
     tune_gc()
     quiet_libraries()

@@ -255,7 +255,7 @@ def check_seal_keys(settings: Settings) -> Check:
 
 
 def _open_problem(settings: Settings, org) -> str | None:
-    from service.orgs import open_signer
+    from service.sealing.orgs import open_signer
     from service.signing.devpki_store import load_dev_pki
     from service.signing.errors import SigningError
     from service.signing.keys import close_signer

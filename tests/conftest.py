@@ -44,11 +44,11 @@ def renderer() -> Renderer:
 
 
 def make_key(settings: Settings, role: str) -> str:
-    from service.app import build_registry
+    from service.registry.db import open_registry
     from service.registry.api_keys import create_api_key
     from service.registry.db import transaction
 
-    with transaction(build_registry(settings)) as session:
+    with transaction(open_registry(settings)) as session:
         return create_api_key(session, role, datetime.now(timezone.utc), label=f"test {role}")
 
 

@@ -7,7 +7,7 @@ import sys
 
 from sqlalchemy import select
 
-from service.app import build_registry
+from service.registry.db import open_registry
 from service.registry.models import ApiKey
 from tests.conftest import auth
 
@@ -40,7 +40,7 @@ def test_wrong_role_is_403(client, keys):
 
 
 def test_keys_are_stored_hashed(settings, keys):
-    with build_registry(settings)() as session:
+    with open_registry(settings)() as session:
         rows = session.scalars(select(ApiKey)).all()
     assert {row.role for row in rows} == {"platform", "staff", "admin"}
     stored = " ".join(f"{row.key_id} {row.key_hash}" for row in rows)

@@ -13,7 +13,7 @@ import re
 import pypdfium2 as pdfium
 import pytest
 
-from service import TEMPLATES_DIR
+from service import FONTS_DIR, TEMPLATES_DIR
 from service.config import Limits
 from service.documents.filters import cn_date, dot_date, file_size
 from service.errors import InvalidInput
@@ -48,7 +48,7 @@ PAYLOADS = {"contract": contract_payload, "sample": sample}
 
 def render(renderer, slug: str, payload: dict) -> bytes:
     spec = FORMS[slug]
-    return render_form(renderer, spec, spec.validate(payload, Limits()), RenderContext())
+    return render_form(renderer, spec, spec.validate(payload, Limits()), RenderContext(FONTS_DIR))
 
 
 _CACHE: dict[tuple[str, str], bytes] = {}
@@ -58,7 +58,7 @@ def rendered(renderer, slug: str, case: str) -> bytes:
     """Each form and case is rendered once for all the tests that read it."""
     if (slug, case) not in _CACHE:
         if case == "blank":
-            _CACHE[slug, case] = render_blank(renderer, FORMS[slug], RenderContext())
+            _CACHE[slug, case] = render_blank(renderer, FORMS[slug], RenderContext(FONTS_DIR))
         else:
             _CACHE[slug, case] = render(renderer, slug, PAYLOADS[case](slug))
     return _CACHE[slug, case]

@@ -14,7 +14,7 @@ import zxingcpp
 from pydantic import ValidationError
 from pypdfium2 import raw
 
-from service.certificate_doc import (
+from service.documents.certificate import (
     DEFAULT_TITLE,
     INNER_FRAME,
     MM_PT,
@@ -22,6 +22,7 @@ from service.certificate_doc import (
     PHOTO_BOX,
     QR_BOX,
     QR_CAPTION_BOX,
+    SEAL_AREAS,
     SEAL_BOXES,
     SEAL_RECTS,
     SLOT_BY_KEY,
@@ -31,17 +32,19 @@ from service.certificate_doc import (
     field_values,
     fit_text,
     render_certificate,
-    seal_fields,
     wrap_text,
 )
 from service.contract.certificate import MAX_CHARS, CertificateRequest
+from service import FONTS_DIR
+from service.documents.tabular import advances_for
 from service.documents.qr import qr_matrix, qr_png, qr_svg
-from service.identifiers import make_identifier
+from service.certificates.identifiers import make_identifier
 from tests.conftest import load_contract
 from tests.golden import assert_matches_golden
 from tests.pdftext import attachments, fonts_of_chars, page_texts, squash
 
 NUMBER = "9422024420001000123"
+REGULAR = advances_for(FONTS_DIR / "NotoSerifSC-Regular.otf")
 VERIFY_URL = "https://zc.rst.example.gov.cn/v/Xq3vR0b9KfT2mLs8WcYp1A"
 CONTRACT = load_contract("certificate-request.json")
 
@@ -170,22 +173,23 @@ def test_qr_refuses_a_url_too_dense_to_scan():
 
 
 def test_fit_text_keeps_the_largest_size_that_fits():
-    assert fit_text("张三", 75, 1, 13, 7) == 13
+    a = {"advances": REGULAR}
+    assert fit_text("张三", 75, 1, 13, 7, **a) == 13
     # 40 ideographs: 1 line would need 5.3 pt; 2 lines of 20 fit at 10.5 pt.
-    assert fit_text("字" * 40, 75, 1, 13, 7) == 7
-    assert fit_text("字" * 40, 75, 2, 13, 7) == 10.5
+    assert fit_text("字" * 40, 75, 1, 13, 7, **a) == 7
+    assert fit_text("字" * 40, 75, 2, 13, 7, **a) == 10.5
     # ... unless the box is too low for two such lines: 7 mm holds two of 7.75 pt
-    assert fit_text("字" * 40, 75, 2, 13, 7, box_height_mm=7) == 7.75
+    assert fit_text("字" * 40, 75, 2, 13, 7, box_height_mm=7, **a) == 7.75
 
 
 def test_wrap_text_follows_chinese_line_breaking_rules():
-    lines = wrap_text("鄂职称〔2024〕15号，附件（一）", 20, 12)
+    lines = wrap_text("鄂职称〔2024〕15号，附件（一）", 20, 12, advances=REGULAR)
     assert "".join(lines) == "鄂职称〔2024〕15号，附件（一）"
     for line in lines:
         assert line[0] not in "，〕）" and line[-1] not in "〔（"
     assert any("2024" in line for line in lines)  # numbers are not cut when a line can hold them
     # A word longer than a whole line is cut between its letters, and nothing is lost.
-    cut = wrap_text("W" * 60, 20, 12)
+    cut = wrap_text("W" * 60, 20, 12, advances=REGULAR)
     assert len(cut) > 1 and "".join(cut) == "W" * 60
 
 
@@ -249,7 +253,7 @@ def test_output_is_deterministic(renderer, contract_request, contract_pdf):
 
 _RENDER_SCRIPT = """
 import json, sys
-from service.certificate_doc import render_certificate
+from service.documents.certificate import render_certificate
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.documents.render import Renderer
@@ -420,7 +424,7 @@ def test_golden_longest(renderer):
 def pool(tmp_path_factory):
     from service.config import Settings
     from service.registry.db import make_engine, migrate, session_factory
-    from service.sealing_setup import build_sealer_pool
+    from service.sealing.startup import build_sealer_pool
     from tests.signing.conftest import FROZEN
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("certificate-seals") / "data")
@@ -432,11 +436,8 @@ def pool(tmp_path_factory):
     pool.close()
 
 
-def test_seal_fields_match_the_seal_areas():
-    from service.certificate_doc import SEAL_FIELDS
-
-    assert SEAL_FIELDS == seal_fields()
-    committee, issuer = seal_fields()
+def test_seal_areas_match_the_printed_seal_boxes():
+    committee, issuer = SEAL_AREAS
     assert (committee.name, issuer.name) == ("Committee", "Issuer")
     assert committee.page == issuer.page == 0
     assert committee.rect == SEAL_RECTS["Committee"] and issuer.rect == SEAL_RECTS["Issuer"]
@@ -449,7 +450,7 @@ def test_sealed_certificate_validates_with_seals_on_the_names(pool, contract_pdf
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
 
-    sealed = pool.seal(contract_pdf, contract_request.committee.code, contract_request.issuer.code, *seal_fields())
+    sealed = pool.seal(contract_pdf, contract_request.committee.code, contract_request.issuer.code, SEAL_AREAS)
     report = pool.validate(sealed)
     assert report.verdict == "valid", report.reasons
     first, second = report.seals

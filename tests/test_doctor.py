@@ -119,9 +119,9 @@ def test_data_dir_under_a_file_is_missing(tmp_path):
 
 def test_database_fresh_then_migrated(settings):
     assert "created and migrated at first start" in checks.check_database(settings).detail
-    from service.app import build_registry
+    from service.registry.db import open_registry
 
-    build_registry(settings)
+    open_registry(settings)
     check = checks.check_database(settings)
     assert check.verdict == OK and checks.schema_head() in check.detail
 
@@ -135,9 +135,9 @@ def test_database_unreachable_is_fatal(tmp_path):
 def test_database_from_a_newer_release_is_fatal(settings):
     from sqlalchemy import create_engine, text
 
-    from service.app import build_registry
+    from service.registry.db import open_registry
 
-    build_registry(settings)
+    open_registry(settings)
     engine = create_engine(settings.registry_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
@@ -158,10 +158,10 @@ def test_seal_keys_fresh_then_loaded(settings):
     assert checks.check_seal_keys(settings).verdict == OK
     from datetime import UTC, datetime
 
-    from service.app import build_registry
-    from service.orgs import ensure_dev_keys
+    from service.registry.db import open_registry
+    from service.sealing.orgs import ensure_dev_keys
 
-    ensure_dev_keys(settings, build_registry(settings), datetime.now(UTC))
+    ensure_dev_keys(settings, open_registry(settings), datetime.now(UTC))
     check = checks.check_seal_keys(settings)
     assert check.verdict == OK and "2 organisations with keys" in check.detail
 
@@ -169,11 +169,11 @@ def test_seal_keys_fresh_then_loaded(settings):
 def test_seal_key_that_does_not_open_is_fatal(settings, tmp_path):
     from datetime import UTC, datetime
 
-    from service.app import build_registry
+    from service.registry.db import open_registry
     from service.registry.db import transaction
     from service.registry.orgs import add_org
 
-    with transaction(build_registry(settings)) as session:
+    with transaction(open_registry(settings)) as session:
         add_org(session, "430001", "湖南省某评委会", "committee", datetime.now(UTC),
                 key_source={"kind": "pem", "key_path": str(tmp_path / "gone.key"),
                             "cert_path": str(tmp_path / "gone.pem")})
@@ -254,7 +254,7 @@ def test_healthz_reports_degraded_speed(settings, monkeypatch):
     from service.app import create_app
 
     slow = checks.Check("harfbuzz subsetting", DEGRADED, "libharfbuzz-subset0 is not installed")
-    monkeypatch.setattr(checks, "speed_checks", lambda: [slow])
+    monkeypatch.setattr("service.app.speed_checks", lambda: [slow])
     with TestClient(create_app(settings)) as client:
         body = client.get("/healthz").json()
     assert body["status"] == "degraded"

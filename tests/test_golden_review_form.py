@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from service import FONTS_DIR
 from service.config import Limits
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
@@ -24,4 +25,4 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_review_form_matches_golden(renderer, declaration, case):
     payload = validate_payload(Declaration, CASES[case](declaration), Limits())
-    assert_matches_golden(render_form(renderer, SPEC, payload, RenderContext()), f"review-form/{case}")
+    assert_matches_golden(render_form(renderer, SPEC, payload, RenderContext(FONTS_DIR)), f"review-form/{case}")

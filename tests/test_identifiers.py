@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from service.identifiers import (
+from service.certificates.identifiers import (
     ALPHABET,
     DEFAULT_NUMBER_PATTERN,
     PatternError,

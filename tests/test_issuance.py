@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from service.app import create_app
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
-from service.issuance import Actor, issue_certificate
+from service.certificates.issuance import Actor, issue_certificate
 from service.registry.models import Certificate, CertificateEvent
 from service.registry.orgs import add_org
 from service.registry.db import transaction
@@ -84,7 +84,7 @@ def test_fifty_concurrent_issuances_get_fifty_numbers_rows_and_files(app_env, re
         requests.append(validate_payload(CertificateRequest, body, settings.limits))
     actor = Actor("platform", "test")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        issued = list(pool.map(lambda r: issue_certificate(services.issuance, r, actor=actor), requests))
+        issued = list(pool.map(lambda r: issue_certificate(services, r, actor=actor), requests))
     numbers = {i.certificate.number for i in issued}
     assert len(numbers) == 50
     assert {int(n[-6:]) for n in numbers} == set(range(1, 51))
@@ -159,10 +159,10 @@ def test_reissue_and_revoke_with_an_audit_trail(app_env, request_body):
 
 
 def test_organisation_without_a_key_leaves_the_certificate_pending_seal(any_db_settings, request_body):
-    from service.app import build_registry
+    from service.registry.db import open_registry
 
     settings = any_db_settings
-    with transaction(build_registry(settings)) as session:
+    with transaction(open_registry(settings)) as session:
         add_org(session, "340001", "安徽省工程系列高级职称评审委员会", "committee", datetime.now(timezone.utc))
     with TestClient(create_app(settings)) as client:
         keys = {"platform": make_key(settings, "platform")}

@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from openpyxl import Workbook
 
-from service import TEMPLATES_DIR
+from service import FONTS_DIR, TEMPLATES_DIR
 from service.config import Limits
 from service.documents.tabular import Column, ListLayout, advances_for
 from service.forms import publicity, roster
@@ -33,7 +33,7 @@ def with_rows(payload: dict, count: int) -> dict:
 
 
 def render_publicity(renderer, payload, limits=Limits()):
-    return render_form(renderer, publicity.SPEC, publicity.SPEC.validate(payload, limits), RenderContext())
+    return render_form(renderer, publicity.SPEC, publicity.SPEC.validate(payload, limits), RenderContext(FONTS_DIR))
 
 
 @pytest.mark.parametrize("name", ["publicity-pre-review.json", "publicity-result.json"])
@@ -72,7 +72,7 @@ def test_long_publicity_repeats_the_header_and_keeps_rows_whole(renderer, name, 
 def test_rows_that_fit_are_centred_in_their_columns(renderer):
     payload = load_contract("publicity-result.json")
     pdf = render_publicity(renderer, payload)
-    layout = publicity.build_context(publicity.SPEC.validate(payload, Limits()), RenderContext())["layout"]
+    layout = publicity.build_context(publicity.SPEC.validate(payload, Limits()), RenderContext(FONTS_DIR))["layout"]
     bounds = layout.column_bounds()
     document = pdfium.PdfDocument(pdf)
     textpage = document[0].get_textpage()
@@ -267,7 +267,7 @@ def test_upload_only_where_a_form_takes_one(client, keys):
 def test_roster_from_rows_and_declarations(renderer, contract_declaration):
     sample = json.loads((TEMPLATES_DIR / "forms" / "roster" / "sample.json").read_text("utf-8"))
     model = roster.SPEC.validate(sample, Limits())
-    pdf = render_form(renderer, roster.SPEC, model, RenderContext())
+    pdf = render_form(renderer, roster.SPEC, model, RenderContext(FONTS_DIR))
     text = pdf_text(pdf)
     d = contract_declaration
     # The declaration's row, derived: name, birth month, highest education, current title and its date,
@@ -282,7 +282,7 @@ def test_long_roster_repeats_its_header(renderer):
     rows = [{"name": f"申报人{i:04d}", "gender": "男", "unit": "某单位", "title": "工程师", "route": "正常"}
             for i in range(300)]
     model = roster.SPEC.validate({"title": "花名册", "date": "2024-10-15", "rows": rows}, Limits())
-    pages = [squash(t) for t in page_texts(render_form(renderer, roster.SPEC, model, RenderContext()))]
+    pages = [squash(t) for t in page_texts(render_form(renderer, roster.SPEC, model, RenderContext(FONTS_DIR)))]
     assert len(pages) >= 5
     for text in pages:
         assert "序号姓名性别出生年月学历现职称取得时间申报专业申报资格申报类型任职年限论文数年度考核单位备注" in text
@@ -305,7 +305,7 @@ def test_publicity_matches_golden(renderer, name):
 
 def test_list_layout_falls_back_to_cells_when_a_text_does_not_fit():
     layout = ListLayout((Column("a", "甲", 50), Column("b", "乙", 50)), 40.0, 9.0, 1.0,
-                        advances_for(RenderContext().main_font))
+                        advances_for(RenderContext(FONTS_DIR).main_font))
     fits = layout.row(["张三", "女"])
     assert fits.line is not None and squash(fits.line) == "张三女"
     too_long = layout.row(["张三" * 10, "女"])
@@ -315,4 +315,4 @@ def test_list_layout_falls_back_to_cells_when_a_text_does_not_fit():
 
 def test_list_layout_refuses_columns_not_adding_up():
     with pytest.raises(ValueError):
-        ListLayout((Column("a", "甲", 50), Column("b", "乙", 40)), 40.0, 9.0, 1.0, advances_for(RenderContext().main_font))
+        ListLayout((Column("a", "甲", 50), Column("b", "乙", 40)), 40.0, 9.0, 1.0, advances_for(RenderContext(FONTS_DIR).main_font))

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.cli import main
+from service.cli.main import main
 from service.config import Settings
-from service.orgs import DEFAULT_ORGS
+from service.sealing.orgs import DEFAULT_ORGS
 from service.registry.db import make_engine, migrate, session_factory, transaction
 from service.registry.models import Organisation
 from service.registry.orgs import add_org, get_org, list_orgs
-from service.sealing_setup import StartupError
+from service.sealing.startup import StartupError
 from tests.conftest import load_contract
 
 COMMITTEE, ISSUER = DEFAULT_ORGS
@@ -155,7 +155,7 @@ def test_orgs_add_with_a_seal_png(tmp_path, capsys):
     capsys.readouterr()
     main(["orgs", "list", "--data-dir", str(data)])
     assert "file seals/PNG1.png" in capsys.readouterr().out
-    from service.sealing_setup import build_sealer_pool
+    from service.sealing.startup import build_sealer_pool
 
     pool = build_sealer_pool(Settings(data_dir=data), open_registry(Settings(data_dir=data)), datetime.now(UTC))
     assert pool.sealer("PNG1").seal_png == stored.read_bytes()  # the supplied image, not a drawn one
@@ -229,7 +229,7 @@ def test_startup_without_dev_pki_fails_on_a_missing_key_file(tmp_path):
 
 
 def test_startup_without_dev_pki_refuses_dev_keys_and_needs_a_tsa(tmp_path):
-    from service.sealing_setup import build_sealer_pool
+    from service.sealing.startup import build_sealer_pool
 
     settings = Settings(data_dir=tmp_path / "data", dev_pki=False)
     sessions = open_registry(settings)
@@ -242,7 +242,7 @@ def test_startup_without_dev_pki_refuses_dev_keys_and_needs_a_tsa(tmp_path):
 
 def test_deactivated_and_keyless_orgs_have_no_sealer(tmp_path):
     from service.registry.orgs import set_org_active, update_key_source
-    from service.sealing_setup import build_sealer_pool
+    from service.sealing.startup import build_sealer_pool
 
     settings = Settings(data_dir=tmp_path / "data")
     sessions = open_registry(settings)

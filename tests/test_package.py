@@ -66,7 +66,7 @@ settings = Settings(data_dir=Path("data"))
 spec = all_forms()["review-form"]
 payload = spec.validate(json.loads(Path(sys.argv[1]).read_text("utf-8")), settings.limits)
 pdf = render_form(Renderer(settings.templates_dir, settings.fonts_dir), spec, payload,
-                  RenderContext(main_font=settings.fonts_dir / "NotoSerifSC-Regular.otf"))
+                  RenderContext(settings.fonts_dir))
 print(json.dumps({"package": service.__file__, "templates": str(settings.templates_dir), "pdf": pdf[:5].decode(),
                   "size": len(pdf)}))
 """

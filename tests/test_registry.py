@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service.app import build_registry
-from service.filestore import FileStore
+from service.registry.db import open_registry
+from service.certificates.filestore import FileStore
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 
 
 def test_sequences_are_distinct_under_concurrency(any_db_settings):
-    sessions = build_registry(any_db_settings)
+    sessions = open_registry(any_db_settings)
 
     def allocate(_):
         with transaction(sessions) as session:
@@ -32,7 +32,7 @@ def test_sequences_are_distinct_under_concurrency(any_db_settings):
 
 
 def test_a_rolled_back_number_is_not_handed_out_twice_within_its_transaction(any_db_settings):
-    sessions = build_registry(any_db_settings)
+    sessions = open_registry(any_db_settings)
     with transaction(sessions) as session:
         first = repo.next_sequence(session, "420001", 2024)
     with pytest.raises(RuntimeError):
@@ -53,7 +53,7 @@ def _certificate(number="9422024420001000001") -> Certificate:
 
 
 def test_the_audit_log_cannot_be_edited_or_deleted(any_db_settings):
-    sessions = build_registry(any_db_settings)
+    sessions = open_registry(any_db_settings)
     with transaction(sessions) as session:
         cert = _certificate()
         session.add(cert)

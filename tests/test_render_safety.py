@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service import FONTS_DIR
 from service.config import Limits, Settings
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
@@ -116,7 +117,7 @@ def render_with_name(renderer, declaration, name: str) -> bytes:
     declaration["work_summary"] = f"总结里也有：{name}"
     payload = validate_payload(Declaration, declaration, Limits())
     renderer.fetcher.reset()
-    return render_form(renderer, SPEC, payload, RenderContext())
+    return render_form(renderer, SPEC, payload, RenderContext(FONTS_DIR))
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_markup_and_template_syntax_in_input_print_as_plain_text(renderer, decla
 def test_paths_inside_the_payload_are_never_read(renderer, declaration):
     declaration["attachments"][0]["name"] = "/etc/passwd"
     declaration["attachments"][1]["name"] = "../../../../etc/passwd"
-    pdf = render_form(renderer, SPEC, validate_payload(Declaration, declaration, Limits()), RenderContext())
+    pdf = render_form(renderer, SPEC, validate_payload(Declaration, declaration, Limits()), RenderContext(FONTS_DIR))
     text = pdf_text(pdf)
     assert "/etc/passwd" in text and "../../../../etc/passwd" in text
     assert SECRET not in text

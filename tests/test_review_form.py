@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from service import FONTS_DIR
 from service.config import Limits
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
@@ -27,7 +28,7 @@ SKIP_KEYS = {"data_base64", "media_type", "size_bytes"}
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
-def render(renderer, payload: dict, ctx: RenderContext = RenderContext()) -> bytes:
+def render(renderer, payload: dict, ctx: RenderContext = RenderContext(FONTS_DIR)) -> bytes:
     return render_form(renderer, SPEC, validate_payload(Declaration, payload, Limits()), ctx)
 
 
@@ -167,11 +168,11 @@ def test_pdf_is_pdf_a_3b_with_the_payload_attached(contract_pdf, contract_declar
 
 def test_output_does_not_depend_on_the_clock(renderer, declaration):
     declaration["application"]["submitted_at"] = None
-    first = render(renderer, declaration, RenderContext(document_date=date(2024, 9, 1)))
-    second = render(renderer, declaration, RenderContext(document_date=date(2024, 9, 1)))
+    first = render(renderer, declaration, RenderContext(FONTS_DIR, document_date=date(2024, 9, 1)))
+    second = render(renderer, declaration, RenderContext(FONTS_DIR, document_date=date(2024, 9, 1)))
     assert first == second
     assert "2024年09月01日" in pdf_text(first)
-    other_day = render(renderer, declaration, RenderContext(document_date=date(2024, 9, 2)))
+    other_day = render(renderer, declaration, RenderContext(FONTS_DIR, document_date=date(2024, 9, 2)))
     assert other_day != first
 
 
@@ -185,7 +186,7 @@ from service.forms.review_form import SPEC
 from service.forms.spec import RenderContext, render_form
 s = Settings()
 payload = validate_payload(Declaration, json.load(open(sys.argv[1], encoding="utf-8")), Limits())
-sys.stdout.buffer.write(render_form(Renderer(s.templates_dir, s.fonts_dir), SPEC, payload, RenderContext()))
+sys.stdout.buffer.write(render_form(Renderer(s.templates_dir, s.fonts_dir), SPEC, payload, RenderContext(s.fonts_dir)))
 """
 
 
@@ -214,7 +215,7 @@ def test_page_numbers_only_on_documents_of_more_than_one_page(renderer, contract
 
     assert "第1页共" in squash(page_texts(contract_pdf)[0])
     model = validate_payload(Declaration, declaration, Limits())
-    one_page = render_form(renderer, summary_sheet.SPEC, model, RenderContext())
+    one_page = render_form(renderer, summary_sheet.SPEC, model, RenderContext(FONTS_DIR))
     assert len(page_texts(one_page)) == 1
     assert "页共" not in squash(page_texts(one_page)[0])
 

@@ -17,20 +17,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from service.cli import main
+from service.cli.main import main
 from service.config import Settings
-from service.orgs import DEFAULT_ORGS, ensure_dev_keys
+from service.sealing.orgs import DEFAULT_ORGS, ensure_dev_keys
 from service.registry.db import make_engine, migrate, session_factory
-from service.sealing import NoSealKey
-from service.sealing_setup import build_sealer_pool
+from service.sealing.pool import NoSealKey
+from service.sealing.startup import build_sealer_pool
 from service.signing.devpki import Org, add_seal, generate_dev_pki
 from service.signing.devpki_store import load_dev_pki
-from service.signing.seal import SealField
+from service.documents.certificate import SealArea
 from tests.signing.conftest import FROZEN, make_certificate_pdf
 from tests.signing.test_pkcs11 import SOFTHSM
 
 COMMITTEE, ISSUER = DEFAULT_ORGS
-FIELDS = (SealField("Committee", 0, (520.0, 60.0, 633.4, 173.4)), SealField("Issuer", 0, (660.0, 60.0, 773.4, 173.4)))
+AREAS = (SealArea("Committee", 0, (520.0, 60.0, 633.4, 173.4)), SealArea("Issuer", 0, (660.0, 60.0, 773.4, 173.4)))
 PASS_ENV, PASSPHRASE = "ZC_TEST_SEAL_PASSPHRASE", "correct horse 电池"
 PIN_ENV, PIN, SO_PIN, TOKEN = "ZC_TEST_POOL_PIN", "135790", "24681012", "zc-pool-test"
 
@@ -111,19 +111,19 @@ def test_pool_holds_every_org_with_a_key(pool):
 
 
 def test_pem_key_with_passphrase_and_own_ca(pool):
-    sealed = pool.seal(make_certificate_pdf(), COMMITTEE.code, "PEMISS", *FIELDS)
+    sealed = pool.seal(make_certificate_pdf(), COMMITTEE.code, "PEMISS", AREAS)
     check_both_seals(pool, sealed, COMMITTEE.name, "某某市人力资源和社会保障局")
 
 
 def test_pkcs12_key(pool):
-    sealed = pool.seal(make_certificate_pdf(), "P12COMM", ISSUER.code, *FIELDS)
+    sealed = pool.seal(make_certificate_pdf(), "P12COMM", ISSUER.code, AREAS)
     check_both_seals(pool, sealed, "某某市工程技术中级评审委员会", ISSUER.name)
 
 
 def test_async_seal_for_batch_workers(pool):
     async def batch():
         docs = [make_certificate_pdf(b"Certificate No. %d" % n) for n in range(3)]
-        return await asyncio.gather(*(pool.async_seal(d, COMMITTEE.code, ISSUER.code, *FIELDS) for d in docs))
+        return await asyncio.gather(*(pool.async_seal(d, COMMITTEE.code, ISSUER.code, AREAS) for d in docs))
 
     for sealed in asyncio.run(batch()):
         check_both_seals(pool, sealed, COMMITTEE.name, ISSUER.name)
@@ -134,7 +134,7 @@ def test_threads_share_the_pool(pool):
 
     with ThreadPoolExecutor(4) as workers:
         docs = list(workers.map(lambda n: pool.seal(make_certificate_pdf(b"No. %d" % n), "P12COMM", "PEMISS",
-                                                    *FIELDS), range(8)))  # fmt: skip
+                                                    AREAS), range(8)))  # fmt: skip
     for sealed in docs:
         check_both_seals(pool, sealed, "某某市工程技术中级评审委员会", "某某市人力资源和社会保障局")
 
@@ -143,15 +143,15 @@ def test_roles_and_unknown_orgs_are_refused(pool):
     from service.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="is a issuer, not a committee"):
-        pool.seal(make_certificate_pdf(), ISSUER.code, COMMITTEE.code, *FIELDS)
+        pool.seal(make_certificate_pdf(), ISSUER.code, COMMITTEE.code, AREAS)
     with pytest.raises(NoSealKey):
-        pool.seal(make_certificate_pdf(), "NOBODY", ISSUER.code, *FIELDS)
+        pool.seal(make_certificate_pdf(), "NOBODY", ISSUER.code, AREAS)
 
 
 def test_b_t_when_configured(setup):
     settings = setup.settings.model_copy(update={"seal_level": "B-T"})
     pool = build_sealer_pool(settings, setup.sessions, FROZEN, environ=setup.environ, fixed_time=FROZEN)
-    report = pool.validate(pool.seal(make_certificate_pdf(), "P12COMM", "PEMISS", *FIELDS))
+    report = pool.validate(pool.seal(make_certificate_pdf(), "P12COMM", "PEMISS", AREAS))
     assert report.verdict == "valid" and report.pades_level == "B-T" and not report.document_timestamps
 
 
@@ -161,13 +161,13 @@ def test_b_t_when_configured(setup):
      ("B-T", True, True, "B-T"), ("B-LTA", True, True, "B-LTA")],  # fmt: skip
 )
 def test_choose_level(setting, revocation, tsa, level):
-    from service.sealing_setup import choose_level
+    from service.sealing.startup import choose_level
 
     assert choose_level(setting, revocation, tsa) == level
 
 
 def test_b_lta_without_revocation_data_is_a_startup_error():
-    from service.sealing_setup import StartupError, choose_level
+    from service.sealing.startup import StartupError, choose_level
 
     with pytest.raises(StartupError, match="ZC_CRL_FILES"):
         choose_level("B-LTA", False, True)
@@ -179,7 +179,7 @@ def test_secrets_are_never_stored(setup):
 
 
 def test_wrong_passphrase_fails_startup_naming_the_org(setup):
-    from service.sealing_setup import StartupError
+    from service.sealing.startup import StartupError
 
     with pytest.raises(StartupError, match=r"P12COMM .*pkcs12 seal key.*PEMISS .*pem seal key"):
         build_sealer_pool(setup.settings, setup.sessions, FROZEN, environ={PASS_ENV: "wrong", PIN_ENV: PIN})
@@ -226,8 +226,8 @@ def test_pkcs11_key_added_by_the_cli(setup, token, monkeypatch, capsys):
     pool = build_sealer_pool(setup.settings, setup.sessions, FROZEN, environ=setup.environ, fixed_time=FROZEN)
     try:
         assert pool.has_key("HSMISS")
-        sealed = pool.seal(make_certificate_pdf(), "P12COMM", "HSMISS", *FIELDS)
-        again = pool.seal(make_certificate_pdf(b"second"), COMMITTEE.code, "HSMISS", *FIELDS)  # session reused
+        sealed = pool.seal(make_certificate_pdf(), "P12COMM", "HSMISS", AREAS)
+        again = pool.seal(make_certificate_pdf(b"second"), COMMITTEE.code, "HSMISS", AREAS)  # session reused
     finally:
         pool.close()
     check_both_seals(pool, sealed, "某某市工程技术中级评审委员会", "某某省人力资源和社会保障厅（HSM）")

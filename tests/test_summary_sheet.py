@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from service import FONTS_DIR
 from service.config import Limits
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
@@ -21,7 +22,7 @@ from tests.pdftext import pdf_text, squash
 
 def render(renderer, payload):
     model = validate_payload(Declaration, payload, Limits())
-    return summary_sheet.render_summary_step(renderer, summary_sheet.SPEC, model, RenderContext())
+    return summary_sheet.render_summary_step(renderer, summary_sheet.SPEC, model, RenderContext(FONTS_DIR))
 
 
 def promised(context) -> list[str]:

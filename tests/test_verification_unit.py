@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from service.ratelimit import RateLimiter
-from service.verification import judge_upload, mask_id
+from service.verification.ratelimit import RateLimiter
+from service.verification.facts import judge_upload, mask_id
 
 
 @pytest.mark.parametrize(("given", "masked"), [("420106198905261525", "420106********1525"),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from service import FONTS_DIR
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import auth, load_contract, make_key
@@ -236,17 +237,17 @@ def test_upload_revoked_superseded_foreign_and_unsealed(env, tmp_path):
 
 def _seal_with_foreign_pki(services, generate_dev_pki) -> bytes:
     """A certificate-shaped PDF sealed by the keys of another PKI, with our seal layout."""
-    from service.certificate_doc import seal_fields
+    from service.documents.certificate import SEAL_AREAS
     from service.documents.seal_image import default_seal_font, render_round_seal
     from service.signing.appearance import build_seal_style
     from service.signing.keys import signer_from_pem_bytes
-    from service.signing.seal import SealRequest, add_seal_fields, seal_certificate
+    from service.signing.seal import SealField, SealRequest, add_seal_fields, seal_certificate
     from service.signing.tsa import build_dev_timestamper
 
     pki = generate_dev_pki([("X1", "他省评委会", "committee"), ("X2", "他省人社厅", "issuer")], datetime.now(UTC))
     chain = pki.seal_ca.cert_pem + pki.root.cert_pem
     timestamper = build_dev_timestamper(pki.tsa.cert_pem, pki.tsa.key_pem)
-    fields = seal_fields()
+    fields = [SealField(a.name, a.page, a.rect) for a in SEAL_AREAS]
     requests = []
     for code, field, kind in (("X1", fields[0], "certify"), ("X2", fields[1], "approve")):
         pair = pki.seal(code)
@@ -266,8 +267,8 @@ def _pledge_context():
 
     spec = all_forms()["integrity-pledge"]
     model = validate_payload(Declaration, load_contract("declaration.json"), Settings().limits)
-    context = dict(spec.build_context(model, RenderContext()))
-    context["doc"] = document_info(spec, spec.document_date(model, RenderContext()))
+    context = dict(spec.build_context(model, RenderContext(FONTS_DIR)))
+    context["doc"] = document_info(spec, spec.document_date(model, RenderContext(FONTS_DIR)))
     context["blank"] = False
     return context
 

@@ -14,7 +14,7 @@ from service.api.openapi import json_body
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
-from service.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate, verification_url
+from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate, verification_url
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 
@@ -63,7 +63,7 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
 async def issue(request: Request, services: ServicesDep, key: Platform, idempotency_key: IdempotencyKey = None):
     body = await read_body(request, services.settings.limits.max_body_bytes)
     payload = parse_payload(CertificateRequest, body, services.settings.limits)
-    issued = await run_in_threadpool(issue_certificate, services.issuance, payload, actor=actor_of(key),
+    issued = await run_in_threadpool(issue_certificate, services, payload, actor=actor_of(key),
                                      idempotency_key=idempotency_key)
     headers = {"Location": f"/api/v1/certificates/{issued.certificate.number}"}
     if issued.replay:
@@ -115,15 +115,12 @@ def forget_scans(services, number: str) -> None:
     """Drop this process's cached scan answers for every version of ``number`` (other
     worker processes catch up within the cache's few seconds)."""
     with services.sessions() as session:
-        tokens = [v.token for v in repo.versions_of(session, number)]
-    for token in tokens:
-        for kind in ("page", "json"):
-            services.scan_cache.pop((kind, token), None)
+        services.scan_cache.forget([v.token for v in repo.versions_of(session, number)])
 
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(number: str, body: Reissue, services: ServicesDep, key: Staff) -> dict:
-    row = await run_in_threadpool(reissue_certificate, services.issuance, number, body.corrections, body.reason,
+    row = await run_in_threadpool(reissue_certificate, services, number, body.corrections, body.reason,
                                   actor=actor_of(key))
     forget_scans(services, number)
     return certificate_json(services, row)
@@ -131,7 +128,7 @@ async def reissue(number: str, body: Reissue, services: ServicesDep, key: Staff)
 
 @router.post("/{number}/revoke", summary="撤销证书")
 def revoke(number: str, body: Revoke, services: ServicesDep, key: Staff) -> dict:
-    row = revoke_certificate(services.issuance, number, body.reason, actor=actor_of(key))
+    row = revoke_certificate(services, number, body.reason, actor=actor_of(key))
     forget_scans(services, number)
     return certificate_json(services, row)
 

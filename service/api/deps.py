@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from sqlalchemy.orm import Session, sessionmaker
 
-from service.config import Settings
-from service.documents.render import Renderer
 from service.errors import FieldError, Forbidden, InvalidInput, TooLarge, Unauthorized
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
-
-if TYPE_CHECKING:
-    from service.filestore import FileStore
-    from service.issuance import Issuance
-    from service.pages import Pages
-    from service.ratelimit import RateLimiter
-    from service.sealing import SealerPool
-
-
-@dataclass
-class Services:
-    """What the application builds once at start-up and the routes share."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    renderer: Renderer
-    # every active organisation's key, seal image and style, the TSA and the trust
-    sealers: SealerPool | None = None
-    files: FileStore | None = None
-    issuance: Issuance | None = None
-    pages: Pages | None = None
-    limiter: RateLimiter | None = None
-    # QR scan answers for a few seconds (see service.api.verify._scan)
-    scan_cache: MutableMapping | None = None
-
-    def close(self) -> None:
-        """Release keys (tokens, sessions) and database connections."""
-        if self.sealers is not None:
-            self.sealers.close()
-        self.sessions.kw["bind"].dispose()
-
+from service.services import Services
 
 def get_services(request: Request) -> Services:
     return request.app.state.services

@@ -32,7 +32,7 @@ PDF_RESPONSES = {
 
 
 def render_context(settings) -> RenderContext:
-    return RenderContext(document_date=settings.document_date, main_font=settings.fonts_dir / "NotoSerifSC-Regular.otf")
+    return RenderContext(settings.fonts_dir, document_date=settings.document_date)
 
 
 def document_response(services, pdf: bytes, filename: str, fmt: str, page: int) -> Response:

@@ -20,10 +20,8 @@ from pydantic import BaseModel, Field
 from service.api.deps import ServicesDep, read_body, read_upload
 from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
 from service.registry import certificates as repo
-from service.verification import (
-    lookup_by_number_and_name,
-    public_facts,
-)
+from service.verification.files import check_uploaded_pdf, ensure_seal_summary, public_copy
+from service.verification.facts import lookup_by_number_and_name, needs_seal_check, public_facts
 
 router = APIRouter(tags=["verification"])
 PAGE_CACHE = "public, max-age=60, must-revalidate"
@@ -44,8 +42,6 @@ _NEEDS_SEAL_CHECK = {"needs": "seal check"}
 def token_facts(services, token: str, validate_seals: bool = True) -> dict | None:
     """The public facts behind a QR token (None: no such certificate). One indexed read;
     the seals are validated only on a certificate's first view (then daily)."""
-    from service.verification import needs_seal_check
-    from service.verification_checks import ensure_seal_summary
 
     if not _plausible_token(token):
         return None
@@ -91,7 +87,7 @@ async def _scan(services, token: str, kind: str, build) -> tuple[int, bytes]:
         if facts == _NEEDS_SEAL_CHECK:
             facts = await run_in_threadpool(token_facts, services, token)
         answer = build(facts)
-        services.scan_cache[key] = answer
+        services.scan_cache.put(key, answer)
     return answer
 
 
@@ -110,7 +106,6 @@ async def scan_page(token: str, request: Request, services: ServicesDep) -> Resp
 @router.get("/v/{token}/file", include_in_schema=False)
 def scan_file(token: str, request: Request, services: ServicesDep) -> Response:
     """The certificate as the public may see it: photo withheld, ID number masked."""
-    from service.verification_checks import public_copy
 
     cert = None
     if _plausible_token(token):
@@ -203,7 +198,6 @@ async def _upload_bytes(request: Request, services) -> bytes:
 
 
 async def _check_upload(services, data: bytes):
-    from service.verification_checks import check_uploaded_pdf
 
     if not data.lstrip()[:5] == b"%PDF-":
         raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -28,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from service.config import Limits
-from service.documents.photo import PhotoError, inspect_photo
+from service.documents.photo import CheckedPhoto, PhotoError, check_photo
 
 _DEFAULT_LIMITS = Limits()
 
@@ -204,11 +205,32 @@ ROUTES = ("正常", "破格", "转评")
 # --- photo ------------------------------------------------------------------
 
 
+class _Decoded(str):
+    """``data_base64`` once checked: the text as sent, carrying what was decoded from it
+    (a field validator's way to hand its result to the model without decoding twice)."""
+
+    checked: CheckedPhoto
+
+    def __new__(cls, text: str, checked: CheckedPhoto) -> _Decoded:
+        decoded = super().__new__(cls, text)
+        decoded.checked = checked
+        return decoded
+
+
+def _check(data: bytes, limits: Limits) -> CheckedPhoto:
+    try:
+        return check_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px)
+    except PhotoError as exc:
+        raise PydanticCustomError("photo", str(exc)) from None
+
+
 class Photo(ContractModel):
-    """The holder's photo, JPEG or PNG, base64-encoded."""
+    """The holder's photo, JPEG or PNG, base64-encoded. Decoded and checked once, while
+    validating: the model then carries the file and its fitted picture (``checked``)."""
 
     media_type: Literal["image/jpeg", "image/png"]
     data_base64: str = Field(min_length=1, repr=False)
+    _checked: CheckedPhoto | None = PrivateAttr(default=None)
 
     @field_validator("data_base64")
     @classmethod
@@ -223,12 +245,28 @@ class Photo(ContractModel):
             data = base64.b64decode("".join(value.split()), validate=True)
         except (binascii.Error, ValueError):
             raise PydanticCustomError("photo", "照片不是合法的 Base64 编码") from None
-        try:
-            inspect_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px)
-        except PhotoError as exc:
-            raise PydanticCustomError("photo", str(exc)) from None
-        return value
+        return _Decoded(value, _check(data, limits))
+
+    @model_validator(mode="after")
+    def _keep_what_was_decoded(self) -> Photo:
+        # An instance passed in again (a reissue's stored photo) keeps its own.
+        if self._checked is None and isinstance(self.data_base64, _Decoded):
+            self._checked = self.data_base64.checked
+        return self
+
+    @classmethod
+    def from_file(cls, content: bytes, media_type: str, limits: Limits) -> Photo:
+        """A photo already in the file store (a reissue, a public copy): checked again,
+        never re-encoded; ``data_base64`` stays empty."""
+        photo = cls.model_construct(media_type=media_type, data_base64="")
+        photo._checked = _check(content, limits)
+        return photo
+
+    @property
+    def checked(self) -> CheckedPhoto:
+        assert self._checked is not None, "a Photo is made by validation or from_file"
+        return self._checked
 
     @property
     def content(self) -> bytes:
-        return base64.b64decode("".join(self.data_base64.split()))
+        return self.checked.content

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from service.config import Limits
 from service.contract.errors import field_errors
+from service.contract.tables import TooManyRows
 from service.errors import FieldError, InvalidInput, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,8 +28,6 @@ def parse_json(body: bytes) -> object:
 def validate_payload(model: type[M], data: object, limits: Limits, path_prefix: str = "") -> M:
     """Validate ``data`` as ``model``; every bad field is reported, each by its JSON path
     (under ``path_prefix`` when the data sits inside a larger body)."""
-    from service.contract.tables import TooManyRows
-
     try:
         return model.model_validate(data, context={"limits": limits})
     except TooManyRows as exc:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 
-from service import FONTS_DIR
-from service.documents.tabular import PT_MM, Advances, advances_for
+from service.documents.tabular import PT_MM, Advances
 
-DEFAULT_FONT = FONTS_DIR / "NotoSerifSC-Regular.otf"
 LINE_HEIGHT = 1.25
 FIT_STEP_PT = 0.25
 # Pango places glyphs on a 1/1024 pt grid: a hair of room keeps rounding from
@@ -39,10 +37,9 @@ def _tokens(text: str) -> list[str]:
 
 
 def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
-              advances: Advances | None = None) -> list[str]:  # fmt: skip
+              advances: Advances) -> list[str]:  # fmt: skip
     """Greedy line breaks of ``text`` at ``size_pt`` within ``box_width_mm``; a piece
     wider than a whole line (a very long number) is cut between characters."""
-    advances = advances or advances_for(DEFAULT_FONT)
     em_mm, room = size_pt * PT_MM, box_width_mm - SLACK_MM
 
     def fits(s: str) -> bool:
@@ -78,7 +75,7 @@ def _cut(piece: str, fits) -> list[str]:
 
 def fit_text(text: str, box_width_mm: float, max_lines: int, max_pt: float, min_pt: float, *,
              box_height_mm: float | None = None, line_height: float = LINE_HEIGHT, tracking_em: float = 0.0,
-             advances: Advances | None = None) -> float:  # fmt: skip
+             advances: Advances) -> float:  # fmt: skip
     """The largest font size (pt, steps of 0.25) at which ``text`` fits in ``max_lines``
     lines of ``box_width_mm`` (and, if given, in ``box_height_mm``); ``min_pt`` if none.
 

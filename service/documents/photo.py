@@ -1,15 +1,15 @@
 """Holder photos: check what was uploaded, then fit it to the photo box.
 
-``inspect_photo`` runs at the boundary (contract validation) so that a bad
-file is a 422 naming the field; ``fit_photo`` is the pure transformation
-used by the forms and certificates.
+``check_photo`` runs once, at the boundary (contract validation), so that a bad
+file is a 422 naming the field; what it returns carries the fitted picture the
+forms and certificates print, so nothing decodes the photo again.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -26,30 +26,38 @@ class PhotoError(ValueError):
 
 
 @dataclass(frozen=True)
-class PhotoInfo:
+class CheckedPhoto:
+    """A photo decoded and checked once: the file as uploaded (kept in the file store),
+    what it is, and the picture fitted to the 2-inch box (what every document prints)."""
+
+    content: bytes = field(repr=False)
     media_type: str
     width: int
     height: int
+    fitted_jpeg: bytes = field(repr=False)
 
 
-def inspect_photo(data: bytes, *, max_bytes: int, max_side: int) -> PhotoInfo:
+def check_photo(data: bytes, *, max_bytes: int, max_side: int) -> CheckedPhoto:
+    """Decode ``data`` once: refuse what is not a usable JPEG or PNG (``PhotoError``, in
+    Chinese), and fit what is to the photo box."""
     if len(data) > max_bytes:
         raise PhotoError(f"照片文件过大：最多 {max_bytes // (1024 * 1024)} MB，当前 {len(data) / 1048576:.1f} MB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            # The header gives the size before any pixel is decoded: refuse a
-            # decompression bomb here, not after it has eaten the memory.
-            if max(image.size) > max_side:
-                raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
-            if image.format not in _FORMATS:
-                raise PhotoError("照片应为 JPEG 或 PNG 格式")
-            # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole
-            # process, so load() alone no longer notices a cut-off file.
-            if not _ends_properly(data, image.format):
-                raise PhotoError("照片文件已损坏或不完整，请重新上传（文件结尾缺失）")
-            image.load()
+            with Image.open(io.BytesIO(data)) as image:
+                # The header gives the size before any pixel is decoded: refuse a
+                # decompression bomb here, not after it has eaten the memory.
+                if max(image.size) > max_side:
+                    raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
+                if image.format not in _FORMATS:
+                    raise PhotoError("照片应为 JPEG 或 PNG 格式")
+                # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole
+                # process, so load() alone no longer notices a cut-off file.
+                if not _ends_properly(data, image.format):
+                    raise PhotoError("照片文件已损坏或不完整，请重新上传（文件结尾缺失）")
+                image.load()
+                checked = CheckedPhoto(data, _FORMATS[image.format], image.size[0], image.size[1], _fit(image))
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -58,7 +66,7 @@ def inspect_photo(data: bytes, *, max_bytes: int, max_side: int) -> PhotoInfo:
         raise PhotoError("照片文件无法识别：不是 JPEG 或 PNG 图片") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{type(exc).__name__}）") from None
-    return PhotoInfo(_FORMATS[image.format], image.size[0], image.size[1])
+    return checked
 
 
 def _ends_properly(data: bytes, fmt: str) -> bool:
@@ -70,15 +78,19 @@ def _ends_properly(data: bytes, fmt: str) -> bool:
 
 
 def fit_photo(data: bytes, size_px: tuple[int, int] = PHOTO_PX, quality: int = 88) -> bytes:
+    """The photo file ``data`` fitted to ``size_px`` (see :func:`_fit`); JPEG bytes."""
+    with Image.open(io.BytesIO(data)) as image:
+        return _fit(image, size_px, quality)
+
+
+def _fit(image: Image.Image, size_px: tuple[int, int] = PHOTO_PX, quality: int = 88) -> bytes:
     """Orient by EXIF, convert to RGB, scale and crop to ``size_px``; JPEG bytes.
 
     The crop keeps the upper part of the picture, where the head is.
     Deterministic: the same input gives the same bytes.
     """
-    with Image.open(io.BytesIO(data)) as image:
-        image = ImageOps.exif_transpose(image)
-        image = _to_rgb(image)
-        fitted = ImageOps.fit(image, size_px, method=Image.Resampling.LANCZOS, centering=(0.5, 0.35))
+    image = _to_rgb(ImageOps.exif_transpose(image))
+    fitted = ImageOps.fit(image, size_px, method=Image.Resampling.LANCZOS, centering=(0.5, 0.35))
     out = io.BytesIO()
     fitted.save(out, "JPEG", quality=quality, optimize=True, dpi=(PHOTO_DPI, PHOTO_DPI))
     return out.getvalue()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 
 import qrcode
+from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 QUIET_ZONE = 4  # modules
@@ -78,7 +79,6 @@ def qr_svg(url: str, size_mm: float = PRINT_SIZE_MM) -> str:
 
 def qr_png(url: str, scale: int = 10) -> bytes:
     """The code as a 1-bit PNG, ``scale`` pixels per module (for screens and APIs)."""
-    from PIL import Image
 
     matrix = qr_matrix(url)
     n = len(matrix)

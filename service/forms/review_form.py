@@ -6,7 +6,6 @@ import base64
 from datetime import date
 
 from service.contract.declaration import Declaration, Education
-from service.documents.photo import fit_photo
 from service.forms.spec import FormSpec, RenderContext
 
 TITLE = "专业技术资格评审表"
@@ -39,7 +38,7 @@ def highest_education(d: Declaration) -> Education | None:
 def photo_data_uri(d: Declaration) -> str | None:
     if d.applicant.photo is None:
         return None
-    jpeg = fit_photo(d.applicant.photo.content)
+    jpeg = d.applicant.photo.checked.fitted_jpeg
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from service import FONTS_DIR
 from service.config import Limits
 from service.contract.parse import validate_payload
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
@@ -23,12 +22,16 @@ BEIJING = timezone(timedelta(hours=8), "CST")
 class RenderContext:
     """Settings a form may need while rendering (never the clock)."""
 
+    # The shipped fonts (Settings.fonts_dir), for forms that measure text themselves.
+    fonts_dir: Path
     document_date: date | None = None
-    # The main face's file, for forms that measure text themselves.
-    main_font: Path = FONTS_DIR / "NotoSerifSC-Regular.otf"
     # Long lists as one line per row (service.documents.tabular); off only
     # for the benchmark's baseline.
     fast_lists: bool = True
+
+    @property
+    def main_font(self) -> Path:
+        return self.fonts_dir / "NotoSerifSC-Regular.otf"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.config import Settings
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -43,6 +45,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def open_registry(settings: Settings) -> sessionmaker[Session]:
+    """The registry of ``settings``, its schema migrated (the data dir created first)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.registry_url)
+    migrate(engine)
+    return session_factory(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

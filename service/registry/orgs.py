@@ -1,6 +1,6 @@
 """Sealing organisations: add, find, list, change key source or seal image.
 
-The key source is stored as a JSON object (see :mod:`service.orgs` for its shape); this
+The key source is stored as a JSON object (see :mod:`service.sealing.orgs` for its shape); this
 module only checks what the table itself must guarantee. Never commits.
 """
 

@@ -10,20 +10,21 @@ most an unused number, which is never handed out again).
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
+from service.contract.common import Photo
 from service.contract.parse import validate_payload
+from service.documents.certificate import SEAL_AREAS, render_certificate
 from service.errors import Conflict, FieldError, InvalidInput, NotFound
-from service.filestore import FileStore
-from service.identifiers import format_number, make_identifier, province_of
+from service.services import Services
+from service.certificates.identifiers import format_number, make_identifier, province_of
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
@@ -47,29 +48,17 @@ class Issued:
     replay: bool  # an earlier identical request made it
 
 
-@dataclass
-class Issuance:
-    """What issuing needs from the edges (built once by the application)."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    renderer: object
-    sealers: object
-    files: FileStore
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-
-
-def issue_certificate(ctx: Issuance, request: CertificateRequest, *, actor: Actor,
+def issue_certificate(services: Services, request: CertificateRequest, *, actor: Actor,
                       idempotency_key: str | None = None) -> Issued:
-    with ctx.sessions() as session:
+    with services.sessions() as session:
         existing = repo.find_replay(session, idempotency_key, request.declaration_id)
         if existing is not None:
             return Issued(existing, replay=True)
         _check_organisations(session, request)
-    number = _allocate_number(ctx, request)
+    number = _allocate_number(services, request)
     try:
-        row = _make_version(ctx, request, number=number, version=1, idempotency_key=idempotency_key)
-        with transaction(ctx.sessions) as session:
+        row = _make_version(services, request, number=number, version=1, idempotency_key=idempotency_key)
+        with transaction(services.sessions) as session:
             session.add(row)
             session.flush()
             repo.add_event(session, row, "issued", str(actor), row.created_at,
@@ -77,29 +66,28 @@ def issue_certificate(ctx: Issuance, request: CertificateRequest, *, actor: Acto
         return Issued(row, replay=False)
     except IntegrityError:
         # The same request, running at the same moment, recorded first: answer with its certificate.
-        with ctx.sessions() as session:
+        with services.sessions() as session:
             existing = repo.find_replay(session, idempotency_key, request.declaration_id)
         if existing is None:
             raise
         return Issued(existing, replay=True)
 
 
-def reissue_certificate(ctx: Issuance, number: str, corrections: dict, reason: str, *, actor: Actor) -> Certificate:
+def reissue_certificate(services: Services, number: str, corrections: dict, reason: str, *, actor: Actor) -> Certificate:
     """A new version (补换证) with the corrected fields; the current one becomes superseded."""
-    with ctx.sessions() as session:
+    with services.sessions() as session:
         current = _current_or_404(session, number)
         if current.status in ("revoked", "superseded"):
             raise Conflict(f"证书 {number} 已{_STATUS_CN[current.status]}，不能换发")
-        photo = ctx.files.get(current.photo_sha256) if current.photo_sha256 else None
-        base = request_with_photo(current.request, photo)
-    request = validate_payload(CertificateRequest, _merge(base, corrections), ctx.settings.limits,
+    base = stored_request(services, current)
+    request = validate_payload(CertificateRequest, _merge(base, corrections), services.settings.limits,
                                path_prefix="corrections")
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
         message = "换发证书不能更改评委会或发证机关"
         raise InvalidInput(message, errors=[FieldError("corrections", message, "immutable")])
-    row = _make_version(ctx, request, number=number, version=current.version + 1, idempotency_key=None)
+    row = _make_version(services, request, number=number, version=current.version + 1, idempotency_key=None)
     try:
-        with transaction(ctx.sessions) as session:
+        with transaction(services.sessions) as session:
             old = repo.get_version(session, number, current.version)
             if old.status in ("revoked", "superseded"):
                 raise Conflict(f"证书 {number} 已{_STATUS_CN[old.status]}，不能换发")
@@ -116,12 +104,12 @@ def reissue_certificate(ctx: Issuance, number: str, corrections: dict, reason: s
     return row
 
 
-def revoke_certificate(ctx: Issuance, number: str, reason: str, *, actor: Actor) -> Certificate:
-    with transaction(ctx.sessions) as session:
+def revoke_certificate(services: Services, number: str, reason: str, *, actor: Actor) -> Certificate:
+    with transaction(services.sessions) as session:
         current = _current_or_404(session, number)
         if current.status == "revoked":
             raise Conflict(f"证书 {number} 已于 {current.revoked_at:%Y-%m-%d} 撤销")
-        now = ctx.clock()
+        now = services.clock()
         current.status = "revoked"
         current.revoked_at = now
         current.revoked_reason = reason
@@ -147,38 +135,36 @@ def _check_organisations(session: Session, request: CertificateRequest) -> None:
         raise InvalidInput(f"提交的数据有 {len(errors)} 处错误，请按提示修改", errors=errors)
 
 
-def _allocate_number(ctx: Issuance, request: CertificateRequest) -> str:
+def _allocate_number(services: Services, request: CertificateRequest) -> str:
     # Its own short transaction: numbering does not wait for rendering and sealing.
-    with transaction(ctx.sessions) as session:
+    with transaction(services.sessions) as session:
         seq = repo.next_sequence(session, request.committee.code, request.issue_date.year)
-    return format_number(ctx.settings.number_pattern, province=province_of(request.committee.code),
+    return format_number(services.settings.number_pattern, province=province_of(request.committee.code),
                          year=request.issue_date.year, committee=request.committee.code, seq=seq)
 
 
-def _make_version(ctx: Issuance, request: CertificateRequest, *, number: str, version: int,
+def _make_version(services: Services, request: CertificateRequest, *, number: str, version: int,
                   idempotency_key: str | None) -> Certificate:
     """Render, seal and store one version; returns its (unsaved) row."""
-    from service.certificate_doc import SEAL_FIELDS, render_certificate
-
     token = secrets.token_urlsafe(16)
-    identifier = make_identifier(type_code=ctx.settings.identifier_type_code, issuer_uscc=request.issuer.code,
+    identifier = make_identifier(type_code=services.settings.identifier_type_code, issuer_uscc=request.issuer.code,
                                  serial=number, version=version)
-    pdf = render_certificate(ctx.renderer, request, number=number, identifier=identifier,
-                             verify_url=verification_url(ctx.settings, token),
-                             province_title=ctx.settings.certificate_title)
+    pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
+                             verify_url=verification_url(services.settings, token),
+                             province_title=services.settings.certificate_title)
     status, level, sealed_at = "pending_seal", None, None
-    if ctx.sealers.has_key(request.committee.code) and ctx.sealers.has_key(request.issuer.code):
-        pdf = ctx.sealers.seal(pdf, request.committee.code, request.issuer.code, *SEAL_FIELDS)
-        status, level, sealed_at = "valid", ctx.sealers.level, ctx.clock()
-    photo = request.holder.photo.content if request.holder.photo else None
+    if services.sealers.has_key(request.committee.code) and services.sealers.has_key(request.issuer.code):
+        pdf = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
+        status, level, sealed_at = "valid", services.sealers.level, services.clock()
+    photo = request.holder.photo.content
     return Certificate(
         number=number, version=version, identifier=identifier, status=status, token=token,
         declaration_id=request.declaration_id, idempotency_key=idempotency_key,
         holder_name=request.holder.name, holder_id_number=request.holder.id_number,
         committee_code=request.committee.code, issuer_code=request.issuer.code, issue_date=request.issue_date,
-        request=_request_without_photo(request), photo_sha256=ctx.files.put(photo) if photo else None,
-        pdf_sha256=ctx.files.put(pdf), pdf_size=len(pdf), seal_level=level, sealed_at=sealed_at,
-        created_at=ctx.clock(),
+        request=_request_without_photo(request), photo_sha256=services.files.put(photo) if photo else None,
+        pdf_sha256=services.files.put(pdf), pdf_size=len(pdf), seal_level=level, sealed_at=sealed_at,
+        created_at=services.clock(),
     )
 
 
@@ -193,13 +179,14 @@ def _request_without_photo(request: CertificateRequest) -> dict:
     return data
 
 
-def request_with_photo(stored: dict, photo: bytes | None) -> dict:
-    import base64
-    import copy
-
-    data = copy.deepcopy(stored)
-    if photo is not None and data["holder"].get("photo"):
-        data["holder"]["photo"]["data_base64"] = base64.b64encode(photo).decode()
+def stored_request(services: Services, cert: Certificate) -> dict:
+    """The request a version was issued from, its photo back from the file store (checked,
+    not re-encoded): the base of a reissue, the data of a public copy."""
+    data = copy.deepcopy(cert.request)
+    photo = data["holder"].get("photo")
+    if photo is not None and cert.photo_sha256:
+        data["holder"]["photo"] = Photo.from_file(services.files.get(cert.photo_sha256), photo["media_type"],
+                                                  services.settings.limits)
     return data
 
 

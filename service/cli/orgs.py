@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
-EXIT_USAGE = 2
+from cryptography.x509.oid import NameOID
+
+from service.cli.common import CliError, print_table, settings_from_args
+from service.registry.db import open_registry, transaction
+from service.registry.orgs import ROLES, add_org, get_org, list_orgs, set_org_active, update_key_source, update_seal_image
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_SOURCES = ("key_pem", "key_p12", "pkcs11_module", "no_key", "dev_key")
 # option -> the key source options it belongs with
@@ -28,26 +32,20 @@ _BELONGS_TO = {
 }
 
 
-class CliError(Exception):
-    """Bad input: printed as one line, exit code 2."""
-
-
 def cmd_keys_init(args: argparse.Namespace) -> int:
-    from service.orgs import ensure_dev_keys
+    from service.sealing.orgs import ensure_dev_keys
 
     settings, sessions = _open(args)
     if not settings.dev_pki:
         raise CliError("the development PKI is switched off (ZC_DEV_PKI=false); nothing to initialise")
     pki = ensure_dev_keys(settings, sessions, datetime.now(UTC))
     print(f"development PKI ready in {settings.keys_dir.resolve()} (DEVELOPMENT ONLY, not for production)")
-    _print_table([(code, org.role, org.name) for code, org in sorted(pki.orgs.items())], indent="  ")
+    print_table([(code, org.role, org.name) for code, org in sorted(pki.orgs.items())], indent="  ")
     return 0
 
 
 def cmd_orgs_add(args: argparse.Namespace) -> int:
-    from service.orgs import DEV_KEY, default_bottom_text, ensure_dev_keys, store_seal_image
-    from service.registry.db import transaction
-    from service.registry.orgs import ROLES, add_org
+    from service.sealing.orgs import DEV_KEY, default_bottom_text, ensure_dev_keys, store_seal_image
 
     if args.role not in ROLES:
         raise CliError(f"unknown role {args.role!r}: use committee (评委会) or issuer (发证机关)")
@@ -76,9 +74,7 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_update(args: argparse.Namespace) -> int:
-    from service.orgs import DEV_KEY, ensure_dev_keys, store_seal_image
-    from service.registry.db import transaction
-    from service.registry.orgs import get_org, set_org_active, update_key_source, update_seal_image
+    from service.sealing.orgs import DEV_KEY, ensure_dev_keys, store_seal_image
 
     settings, sessions = _open(args)
     key = _key_source(args)
@@ -110,8 +106,7 @@ def cmd_orgs_update(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_list(args: argparse.Namespace) -> int:
-    from service.orgs import read_seal_certificate, seal_image_label
-    from service.registry.orgs import list_orgs
+    from service.sealing.orgs import read_seal_certificate, seal_image_label
     from service.signing.errors import SigningError
 
     settings, sessions = _open(args)
@@ -128,7 +123,7 @@ def cmd_orgs_list(args: argparse.Namespace) -> int:
                 subject = f"(unavailable: {exc})"
         rows.append((org.code, org.role, org.name, _key_label(org.key_source), subject, expires,
                      seal_image_label(org), "yes" if org.active else "no"))  # fmt: skip
-    _print_table(rows)
+    print_table(rows)
     return 0
 
 
@@ -165,20 +160,6 @@ def add_commands(commands, with_data_dir) -> None:
     init.set_defaults(func=cmd_keys_init)
 
 
-def run_guarded(func, args: argparse.Namespace) -> int:
-    """Run a command; expected failures become one line and exit code 2."""
-    from service.documents.seal_image import SealImageError
-    from service.errors import ServiceError
-    from service.signing.errors import SigningError
-
-    try:
-        return func(args)
-    except (CliError, ServiceError, SigningError, SealImageError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        print(f"error: {' '.join(message.split())}", file=sys.stderr)
-        return EXIT_USAGE
-
-
 def _key_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("key source (none: a development key)")
     group.add_argument("--key-pem", type=Path, help="PEM private key file")
@@ -201,7 +182,7 @@ def _seal_options(parser: argparse.ArgumentParser) -> None:
 
 def _key_source(args: argparse.Namespace) -> dict | None:
     """The key options as stored JSON; None when none is given (or ``--no-key``/``--dev-key``)."""
-    from service.orgs import key_source_json
+    from service.sealing.orgs import key_source_json
     from service.signing.keys import KeySource
 
     chosen = [_flag(name) for name in _KEY_SOURCES if getattr(args, name, None)]
@@ -237,7 +218,7 @@ def _flag(name: str) -> str:
 
 
 def _check_key(code: str, key: dict | None) -> str | None:
-    from service.orgs import check_key_source
+    from service.sealing.orgs import check_key_source
 
     if key is None or key.get("kind") == "dev":
         return None
@@ -258,18 +239,6 @@ def _seal_image(args: argparse.Namespace) -> bytes | None:
     return check_seal_png(data)
 
 
-def _open(args: argparse.Namespace):
-    # not service.app.build_registry: importing the app loads WeasyPrint and the forms (~1 s)
-    from service.cli import settings_from_args
-    from service.registry.db import make_engine, migrate, session_factory
-
-    settings = settings_from_args(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.registry_url)
-    migrate(engine)
-    return settings, session_factory(engine)
-
-
 def _key_label(key: dict | None) -> str:
     if not key:
         return "none"
@@ -282,8 +251,6 @@ def _key_label(key: dict | None) -> str:
 
 
 def _subject(cert) -> str:
-    from cryptography.x509.oid import NameOID
-
     for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
         attrs = cert.subject.get_attributes_for_oid(oid)
         if attrs:
@@ -291,12 +258,6 @@ def _subject(cert) -> str:
     return cert.subject.rfc4514_string()
 
 
-def _print_table(rows: list[tuple[str, ...]], indent: str = "") -> None:
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(indent + "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
-
-
-def _width(text: str) -> int:
-    # CJK characters take two columns in a terminal
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+def _open(args: argparse.Namespace):
+    settings = settings_from_args(args)
+    return settings, open_registry(settings)

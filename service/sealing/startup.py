@@ -15,13 +15,19 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.errors import InvalidInput
-from service.orgs import ensure_dev_keys, open_signer, seal_png
+from service.sealing.orgs import ensure_dev_keys, open_signer, seal_png
 from service.registry.orgs import list_orgs
-from service.sealing import OrgSealer, SealerPool, close_signers
+from service.sealing.pool import OrgSealer, SealerPool, close_signers
+from service.signing.errors import KeySourceError
+from service.signing.seal import estimate_reserved
+from service.signing.trust import TrustConfig, trust_from_dev_pki
+from service.signing.tsa import build_dev_timestamper, build_http_timestamper
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +46,6 @@ def build_sealer_pool(
 ) -> SealerPool:
     """Load everything sealing needs, once. ``fixed_time`` freezes the development TSA
     and the validation clock (tests); ``environ`` holds the key secrets (default: os.environ)."""
-    from service.signing.seal import estimate_reserved
 
     environ = os.environ if environ is None else environ
     dev_pki = ensure_dev_keys(settings, sessions, now) if settings.dev_pki else None
@@ -90,7 +95,6 @@ def choose_level(setting: str, has_revocation: bool, has_tsa: bool) -> str:
 
 def build_trust(settings: Settings, dev_pki=None):
     """The development root and CRLs (when on) plus the configured production files."""
-    from service.signing.trust import TrustConfig, trust_from_dev_pki
 
     base = trust_from_dev_pki(dev_pki) if dev_pki is not None else TrustConfig(roots=())
     roots = base.roots + tuple(_read("ZC_TRUST_ROOTS", p) for p in settings.trust_roots)
@@ -107,7 +111,6 @@ def build_trust(settings: Settings, dev_pki=None):
 
 
 def _open(org, dev_pki, environ):
-    from service.signing.errors import KeySourceError
 
     kind = org.key_source.get("kind")
     if kind == "dev" and dev_pki is None:
@@ -122,7 +125,6 @@ def _open(org, dev_pki, environ):
 
 
 def _build_timestamper(settings: Settings, dev_pki, fixed_time: datetime | None, needed: bool):
-    from service.signing.tsa import build_dev_timestamper, build_http_timestamper
 
     if settings.tsa_url:
         return build_http_timestamper(settings.tsa_url, timeout=settings.tsa_timeout)
@@ -141,8 +143,6 @@ def _read(setting: str, path: Path) -> bytes:
 
 
 def _crl_der(path: Path) -> bytes:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
 
     data = _read("ZC_CRL_FILES", path)
     try:

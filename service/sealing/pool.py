@@ -19,10 +19,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pyhanko.sign.signers import Signer
+
+from service.documents.certificate import SealArea
 from service.errors import InvalidInput, Unavailable
+from service.signing.appearance import build_seal_style
+from service.signing.keys import close_signer
+from service.signing.report import ValidationReport
+from service.signing.seal import SealField, SealRequest, add_seal_fields, async_seal_certificate, run_sync
+from service.signing.trust import build_validation_context
+from service.signing.validate import async_validate_pdf, validate_pdf
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +50,14 @@ class OrgSealer:
     code: str
     name: str
     role: str  # committee | issuer
-    signer: object  # pyhanko Signer
+    signer: Signer
     seal_png: bytes
     bytes_reserved: int
 
 
 class SealerPool:
     """Seals certificates with the registered organisations' keys; validates with the
-    pool's trust. Build it with :func:`service.sealing_setup.build_sealer_pool`."""
+    pool's trust. Build it with :func:`service.sealing.startup.build_sealer_pool`."""
 
     def __init__(self, sealers: dict[str, OrgSealer], timestamper, trust, level: str,
                  fixed_time: datetime | None = None):  # fmt: skip
@@ -72,40 +82,33 @@ class SealerPool:
         except KeyError:
             raise NoSealKey(f"organisation {code} has no usable seal key (inactive, unknown or keyless)") from None
 
-    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, committee_field, issuer_field,
+    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea],
              *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
         """Add both signature fields, then the committee's certification seal (DocMDP form
         filling), the issuer's approval seal, and for B-LTA the DSS + document timestamp.
 
-        ``committee_field``/``issuer_field`` are :class:`service.signing.SealField`.
+        ``areas``: the 评委会's and the 发证机关's seal areas, in that order.
         Call from a worker thread, never inside an event loop (use :meth:`async_seal`).
         """
-        from service.signing.seal import run_sync
-
-        return run_sync(self.async_seal(pdf, committee_code, issuer_code, committee_field, issuer_field,
+        return run_sync(self.async_seal(pdf, committee_code, issuer_code, areas,
                                         committee_reason=committee_reason, issuer_reason=issuer_reason))  # fmt: skip
 
-    async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, committee_field, issuer_field,
+    async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea],
                          *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
-        from service.signing.seal import add_seal_fields, async_seal_certificate
-
         committee = self._for_role(committee_code, "committee")
         issuer = self._for_role(issuer_code, "issuer")
         vc = self._validation_context() if self.level == "B-LTA" else None
+        committee_field, issuer_field = (SealField(a.name, a.page, a.rect) for a in areas)
         with_fields = add_seal_fields(pdf, [committee_field, issuer_field])
         first = self._request(committee, committee_field.name, "certify", vc, committee_reason)
         second = self._request(issuer, issuer_field.name, "approve", vc, issuer_reason)
         return await async_seal_certificate(with_fields, first, second, self.level)
 
-    def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None):
-        """A :class:`service.signing.ValidationReport` against the pool's trust."""
-        from service.signing.validate import validate_pdf
-
+    def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
+        """The validation report of ``pdf`` against the pool's trust."""
         return validate_pdf(pdf, self.trust, strict=strict, at=at or self._fixed_time)
 
-    async def async_validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None):
-        from service.signing.validate import async_validate_pdf
-
+    async def async_validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
         return await async_validate_pdf(pdf, self.trust, strict=strict, at=at or self._fixed_time)
 
     def close(self) -> None:
@@ -118,9 +121,7 @@ class SealerPool:
             raise InvalidInput(f"organisation {code} is a {sealer.role}, not a {role}")
         return sealer
 
-    def _request(self, sealer: OrgSealer, field_name: str, kind: str, vc, reason: str | None):
-        from service.signing.seal import SealRequest
-
+    def _request(self, sealer: OrgSealer, field_name: str, kind: str, vc, reason: str | None) -> SealRequest:
         return SealRequest(
             signer=sealer.signer,
             field_name=field_name,
@@ -134,8 +135,6 @@ class SealerPool:
         )
 
     def _style(self, sealer: OrgSealer):
-        from service.signing.appearance import build_seal_style
-
         styles = getattr(self._local, "styles", None)
         if styles is None:
             styles = self._local.styles = {}
@@ -145,17 +144,13 @@ class SealerPool:
         return style
 
     def _validation_context(self):
-        from service.signing.trust import build_validation_context
-
         # B-LTA must embed revocation data for every certificate: "require", so that a
         # missing or stale CRL fails the seal instead of yielding a document that only
         # looks long-term verifiable. One context per document (pyHanko caches in it).
         return build_validation_context(self.trust, moment=self._fixed_time, revocation_mode="require")
 
 
-def close_signers(signers: dict[str, object]) -> None:
-    from service.signing.keys import close_signer
-
+def close_signers(signers: dict[str, Signer]) -> None:
     for code, signer in signers.items():
         try:
             close_signer(signer)

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
 from datetime import datetime, timezone
 
+import pypdfium2 as pdfium
 from sqlalchemy import select
+
+from service.certificates.issuance import stored_request, verification_url
+from service.contract.certificate import CertificateRequest
+from service.contract.parse import validate_payload
+from service.documents.certificate import render_public_copy
 
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
-from service.verification import judge_upload, needs_seal_check, seal_summary
+from service.services import Services
+from service.verification.facts import judge_upload, mask_id, needs_seal_check, seal_summary
 
 _IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
 
 
-def ensure_seal_summary(services, cert: Certificate) -> Certificate:
+def ensure_seal_summary(services: Services, cert: Certificate) -> Certificate:
     """Validate the stored file's seals on first view (and daily after), keeping the result."""
     now = datetime.now(timezone.utc)
     if not needs_seal_check(cert, now) or services.sealers is None:
@@ -31,10 +40,8 @@ def ensure_seal_summary(services, cert: Certificate) -> Certificate:
         return row
 
 
-def check_uploaded_pdf(services, pdf: bytes):
+def check_uploaded_pdf(services: Services, pdf: bytes):
     """What an uploaded file is: genuine and current, revoked, superseded, altered, foreign..."""
-    import hashlib
-
     report = services.sealers.validate(pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     named = identifier_in(pdf)
@@ -51,10 +58,6 @@ def check_uploaded_pdf(services, pdf: bytes):
 def identifier_in(pdf: bytes) -> str | None:
     """The certificate identifier a file names: from its attached certificate data, else
     from its printed text, so that an altered copy still says which certificate it claims to be."""
-    import json
-
-    import pypdfium2 as pdfium
-
     try:
         document = pdfium.PdfDocument(pdf)
     except pdfium.PdfiumError:
@@ -80,18 +83,15 @@ def identifier_in(pdf: bytes) -> str | None:
     return match.group(0).rstrip(".") if match else None
 
 
-def public_copy(services, cert: Certificate) -> bytes:
-    """The public view of a certificate file, made on first request and kept in the file store."""
-    from service.certificate_doc import render_public_copy
-    from service.contract.certificate import CertificateRequest
-    from service.contract.parse import validate_payload
-    from service.issuance import request_with_photo, verification_url
-
+def public_copy(services: Services, cert: Certificate) -> bytes:
+    """The public view of a certificate file (ID number masked, no photo), made on first
+    request and kept in the file store."""
     if cert.public_pdf_sha256 and services.files.exists(cert.public_pdf_sha256):
         return services.files.get(cert.public_pdf_sha256)
-    photo = services.files.get(cert.photo_sha256) if cert.photo_sha256 else None
-    request = validate_payload(CertificateRequest, request_with_photo(cert.request, photo), services.settings.limits)
-    pdf = render_public_copy(services.renderer, request, number=cert.number, identifier=cert.identifier,
+    request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
+    masked = request.model_copy(update={"holder": request.holder.model_copy(
+        update={"id_number": mask_id(request.holder.id_number)})})  # fmt: skip
+    pdf = render_public_copy(services.renderer, masked, number=cert.number, identifier=cert.identifier,
                              verify_url=verification_url(services.settings, cert.token),
                              province_title=services.settings.certificate_title)
     digest = services.files.put(pdf)

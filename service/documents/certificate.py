@@ -20,12 +20,12 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from service import FONTS_DIR
 from service.contract.certificate import CertificateRequest
 from service.documents.filters import cn_date
 from service.documents.fit import LINE_HEIGHT, fit_text, wrap_text
-from service.documents.photo import PHOTO_MM, fit_photo
+from service.documents.photo import PHOTO_MM
 from service.documents.qr import qr_png
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.documents.tabular import PT_MM, advances_for
@@ -35,8 +35,8 @@ TEMPLATE = "certificates/default/certificate.html"
 DEFAULT_TITLE = "专业技术资格证书"
 PAGE_MM = (297.0, 210.0)
 MM_PT = 72 / 25.4
-REGULAR_FONT = FONTS_DIR / "NotoSerifSC-Regular.otf"
-BOLD_FONT = FONTS_DIR / "NotoSerifSC-Bold.otf"
+# The faces the values are measured with, in the renderer's fonts folder.
+REGULAR_FACE, BOLD_FACE = "NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf"
 # Kept in step with style.css: the values' line height (LINE_HEIGHT, from fit), the title's letter-spacing.
 TITLE_TRACKING_EM = 0.3
 LABEL_PT = 10.5
@@ -141,23 +141,20 @@ def _seal_box(name_box: Box) -> Box:
 SLOTS = _slots()
 SLOT_BY_KEY = {slot.key: slot for slot in SLOTS}
 SEAL_BOXES = {"Committee": _seal_box(SLOT_BY_KEY["committee"].box), "Issuer": _seal_box(SLOT_BY_KEY["issuer"].box)}
-# The signature widgets' /Rect (PDF points, page 0), in sealing order.
-SEAL_RECTS = {name: box.rect_pt() for name, box in SEAL_BOXES.items()}
 
 
-def seal_fields():
-    """The (评委会, 发证机关) :class:`service.signing.SealField` pair for ``SealerPool.seal``."""
-    from service.signing.seal import SealField  # imported here: documents never load pyHanko
+@dataclass(frozen=True)
+class SealArea:
+    """Where a seal goes: its signature field's name, page and /Rect (PDF points)."""
 
-    return tuple(SealField(name, 0, rect) for name, rect in SEAL_RECTS.items())
+    name: str
+    page: int
+    rect: tuple[float, float, float, float]
 
 
-def __getattr__(name: str):
-    # ``SEAL_FIELDS``, the same pair as a constant, made on first use (PEP 562)
-    # so that importing this module does not load the signing layer.
-    if name == "SEAL_FIELDS":
-        return seal_fields()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The 评委会's and the 发证机关's seal areas, in sealing order, for the sealing code.
+SEAL_AREAS = tuple(SealArea(name, 0, box.rect_pt()) for name, box in SEAL_BOXES.items())
+SEAL_RECTS = {area.name: area.rect for area in SEAL_AREAS}
 
 
 # --- fitting text into a box --------------------------------------------------------------
@@ -191,12 +188,12 @@ class LayoutError(ValueError):
     values that come from configuration: the title, the number, the identifier."""
 
 
-def place(slot: Slot, text: str) -> Placed:
+def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
     heading = slot.kind == "heading"
     fit = {
         "box_width_mm": slot.box.w - 2 * slot.pad,
         "tracking_em": TITLE_TRACKING_EM if heading else 0.0,
-        "advances": advances_for(BOLD_FONT if heading else REGULAR_FONT),
+        "advances": advances_for(fonts_dir / (BOLD_FACE if heading else REGULAR_FACE)),
     }
     height = slot.box.h - (RULE_GAP_MM + TOP_GAP_MM if slot.valign == "bottom" else 0.0)
     size = fit_text(text, max_lines=slot.max_lines, max_pt=slot.max_pt, min_pt=slot.min_pt,
@@ -236,9 +233,9 @@ def field_values(request: CertificateRequest, *, number: str, identifier: str, t
     }
 
 
-def label_blocks() -> list[dict]:
+def label_blocks(fonts_dir: Path) -> list[dict]:
     """The labels: each column of row labels as one block of lines, then the others."""
-    advances = advances_for(REGULAR_FONT)
+    advances = advances_for(fonts_dir / REGULAR_FACE)
 
     def spread(label: str, width_mm: float) -> str:
         # Spaces let text-align-last: justify spread the characters (WeasyPrint
@@ -258,18 +255,19 @@ def label_blocks() -> list[dict]:
     return blocks
 
 
-def build_context(request: CertificateRequest, *, number: str, identifier: str, verify_url: str,
-                  title: str = DEFAULT_TITLE, photo_jpeg: bytes | None = None) -> dict:  # fmt: skip
+def build_context(request: CertificateRequest, *, number: str, identifier: str, verify_url: str, fonts_dir: Path,
+                  title: str = DEFAULT_TITLE, with_photo: bool = True) -> dict:  # fmt: skip
     values = field_values(request, number=number, identifier=identifier, title=title)
-    photo = photo_jpeg if photo_jpeg is not None else fit_photo(request.holder.photo.content)
+    photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
     # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
     qr = qr_png(verify_url, scale=1)
     return {
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00"},
-        "fields": [place(slot, values[slot.key]) for slot in SLOTS],
-        "labels": label_blocks(),
-        "photo": {"uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode(), "style": PHOTO_BOX.style()},
+        "fields": [place(slot, values[slot.key], fonts_dir) for slot in SLOTS],
+        "labels": label_blocks(fonts_dir),
+        "photo": {"uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
+                  "style": PHOTO_BOX.style()},
         "qr": {
             "uri": "data:image/png;base64," + base64.b64encode(qr).decode(),
             "style": QR_BOX.style(),
@@ -296,15 +294,12 @@ def pdf_options(request: CertificateRequest, *, number: str, identifier: str, ve
 
 
 def render_certificate(renderer: Renderer, request: CertificateRequest, *, number: str, identifier: str,
-                       verify_url: str, province_title: str | None = None,
-                       photo_jpeg: bytes | None = None) -> bytes:  # fmt: skip
+                       verify_url: str, province_title: str | None = None) -> bytes:  # fmt: skip
     """The unsealed certificate: PDF/A-3b, one A4 landscape page, its data attached.
 
-    ``province_title`` replaces 专业技术资格证书 where the province words it
-    otherwise. ``photo_jpeg``: the photo already fitted by ``fit_photo``, when
-    the caller has it (fitting a large upload takes tens of milliseconds)."""
+    ``province_title`` replaces 专业技术资格证书 where the province words it otherwise."""
     context = build_context(request, number=number, identifier=identifier, verify_url=verify_url,
-                            title=province_title or DEFAULT_TITLE, photo_jpeg=photo_jpeg)  # fmt: skip
+                            fonts_dir=renderer.fonts_dir, title=province_title or DEFAULT_TITLE)  # fmt: skip
     options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
     return renderer.render_pdf(TEMPLATE, context, options)
 
@@ -315,13 +310,10 @@ PUBLIC_NOTICE = "证书查验公开副本：不含照片及完整证件号码，
 def render_public_copy(renderer: Renderer, request: CertificateRequest, *, number: str, identifier: str,
                        verify_url: str, province_title: str | None = None) -> bytes:  # fmt: skip
     """What an anonymous visitor may see of the certificate: the same page with the
-    photo withheld and the ID number masked, marked as a copy, unsealed, no data attached."""
-    from service.verification import mask_id
-
-    masked = request.model_copy(update={"holder": request.holder.model_copy(
-        update={"id_number": mask_id(request.holder.id_number)})})  # fmt: skip
-    context = build_context(masked, number=number, identifier=identifier, verify_url=verify_url,
-                            title=province_title or DEFAULT_TITLE, photo_jpeg=b"")  # fmt: skip
-    context["photo"]["uri"] = None
+    photo withheld, marked as a copy, unsealed, no data attached (the caller masks the
+    ID number in ``request``)."""
+    context = build_context(request, number=number, identifier=identifier, verify_url=verify_url,
+                            fonts_dir=renderer.fonts_dir, title=province_title or DEFAULT_TITLE,
+                            with_photo=False)  # fmt: skip
     context["public_notice"] = PUBLIC_NOTICE
     return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

@@ -32,6 +32,10 @@ from service.errors import InvalidInput
 from service.registry.db import transaction
 from service.registry.models import Organisation
 from service.registry.orgs import add_org, get_org, list_orgs
+from service.signing.devpki import DevPKI, Org
+from service.signing.devpki_store import ensure_dev_pki, seal_paths
+from service.signing.errors import KeySourceError
+from service.signing.keys import KeySource, close_signer, load_signer, signer_from_pem_bytes
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,6 @@ def key_source_json(source) -> dict:
 
 def key_source_from_json(data: Mapping):
     """The stored JSON back as a ``KeySource`` (not for ``dev``: see :func:`open_signer`)."""
-    from service.signing.keys import KeySource
 
     if data.get("kind") not in ("pem", "pkcs12", "pkcs11"):
         raise InvalidInput(f"not a file or token key source: {data.get('kind')!r}")
@@ -84,8 +87,6 @@ def open_signer(code: str, key_source: Mapping, dev_pki=None, environ: Mapping[s
 
     Raises ``KeySourceError`` (a missing file, a wrong passphrase, an absent token).
     """
-    from service.signing.errors import KeySourceError
-    from service.signing.keys import load_signer, signer_from_pem_bytes
 
     if key_source.get("kind") == "dev":
         if dev_pki is None:
@@ -102,8 +103,6 @@ def check_key_source(code: str, key_source: Mapping, environ: Mapping[str, str] 
     files are checked and a note saying so is returned (the secret may live only in the
     service's environment).
     """
-    from service.signing.errors import KeySourceError
-    from service.signing.keys import close_signer
 
     environ = os.environ if environ is None else environ
     secret_env = key_source.get("secret_env")
@@ -118,9 +117,6 @@ def check_key_source(code: str, key_source: Mapping, environ: Mapping[str, str] 
 
 def read_seal_certificate(org: Organisation, keys_dir: Path, environ: Mapping[str, str] | None = None):
     """The seal certificate (``cryptography``) of an organisation, for listings."""
-    from service.signing.devpki_store import seal_paths
-    from service.signing.errors import KeySourceError
-    from service.signing.keys import close_signer
 
     source = org.key_source or {}
     kind = source.get("kind")
@@ -198,8 +194,6 @@ def ensure_default_orgs(session: Session, settings: Settings, now: datetime) -> 
 def ensure_dev_keys(settings: Settings, sessions: sessionmaker[Session], now: datetime):
     """Create or complete the development PKI for every active organisation with a
     development key (idempotent; CRLs re-issued at ``now``). Returns the ``DevPKI``."""
-    from service.signing.devpki import Org
-    from service.signing.devpki_store import ensure_dev_pki
 
     with _exclusive(settings.data_dir / ".dev-pki.lock"), transaction(sessions) as session:
         ensure_default_orgs(session, settings, now)

@@ -1,0 +1,60 @@
+"""``serve``: the doctor's checks, then the HTTP service (uvicorn, one or more processes)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from service.cli.common import CliError, settings_from_args
+from service.config import Settings
+
+log = logging.getLogger("service.checks")
+
+
+def check_before_serving(settings: Settings) -> None:
+    """The doctor's checks, at start-up: refuse to start when documents would come out
+    wrong; say loudly when they would only come out slowly."""
+    from service.checks import OK, run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        log.log(logging.INFO if check.verdict == OK else logging.ERROR, "%s", check.line())
+    fatal = [c for c in checks if c.fatal]
+    if fatal:
+        raise CliError("cannot serve: " + "; ".join(f"{c.name}: {c.detail}" for c in fatal)
+                       + " (python -m service doctor shows every check)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import build_services, create_app
+    from service.runtime import tune_gc
+
+    tune_gc()
+    settings = settings_from_args(args)
+    check_before_serving(settings)
+    if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
+        settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
+    elif args.public_base_url:
+        settings = settings.model_copy(update={"public_base_url": args.public_base_url})
+    if args.workers <= 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    # Several processes: migrate the registry and create the development keys
+    # once, here, so that the workers do not race to do it.
+    build_services(settings).close()
+    os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url})
+    uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="info")
+    return 0
+
+
+def add_commands(commands, with_data_dir) -> None:
+    serve = with_data_dir(commands.add_parser("serve", help="run the HTTP service"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public-base-url", default=None, help="base of the verification URLs in QR codes")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (one per core suits the scan pages)")
+    serve.set_defaults(func=cmd_serve)
