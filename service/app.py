@@ -4,55 +4,30 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
-from service.api import admin, certificates, verify
-from service.api.security import SecurityHeaders
+from service.api import admin, certificates, health, verify
 from service.api import forms as forms_api
-from service.api import health
+from service.api import organisations as organisations_api
 from service.api.errors import install_error_handlers
 from service.api.openapi import install_openapi
+from service.api.security import SecurityHeaders
+from service.checks import degraded_reasons, speed_checks
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
-from service.verification.pages import Pages
-from service.verification.ratelimit import RateLimiter
-from service.documents.render import Renderer
-from service.certificates.filestore import FileStore
 from service.forms.catalog import all_forms
-from service.certificates.identifiers import validate_pattern
-from service.checks import degraded_reasons, speed_checks
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
-from service.registry.db import open_registry
-from service.services import Services
-from service.verification.scan_cache import ScanCache
-from service.sealing.startup import build_sealer_pool
+from service.services import build_services
+from service.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
-
-
-def build_services(settings: Settings) -> Services:
-    """Everything the routes share. With the embedded default (``ZC_DEV_PKI``) this also
-    creates the development PKI and the contract's two organisations on first start."""
-    validate_pattern(settings.number_pattern)
-    sessions = open_registry(settings)
-    return Services(
-        settings=settings,
-        sessions=sessions,
-        renderer=Renderer(settings.templates_dir, settings.fonts_dir),
-        sealers=build_sealer_pool(settings, sessions, datetime.now(UTC)),
-        files=FileStore(settings.files_dir),
-        pages=Pages(settings.templates_dir),
-        limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
-        scan_cache=ScanCache(settings.scan_cache_seconds),
-    )
 
 
 def check_speed() -> list[str]:
     """The cheap start-up checks (the full set runs in ``serve`` and ``doctor``); what they
     find is logged as an error and reported by ``/healthz`` as ``degraded``."""
-
     reasons = degraded_reasons(speed_checks())
     for reason in reasons:
         log.error("SERVING DEGRADED: %s", reason)
@@ -61,7 +36,6 @@ def check_speed() -> list[str]:
 
 def create_app_from_env() -> FastAPI:
     """For uvicorn's worker processes: settings from the environment (set by ``serve``)."""
-
     tune_gc()
     quiet_libraries()
     return create_app(Settings())
@@ -73,10 +47,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        app.state.workers = WorkerPool(settings)
+        app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
         app.state.degraded = check_speed()
         freeze_startup_objects()
-        yield
-        app.state.services.close()
+        try:
+            yield
+        finally:
+            app.state.workers.close()
+            app.state.services.close()
 
     app = FastAPI(
         title="职称文书与电子证书服务",
@@ -91,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(verify.router)
     app.include_router(admin.router)
+    app.include_router(organisations_api.router)
     install_openapi(
         app,
         models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest],

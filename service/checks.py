@@ -133,13 +133,9 @@ def fontconfig_fonts() -> list[Path]:
 
 
 def pdf_text(pdf: bytes) -> str:
-    import pypdfium2 as pdfium
+    from service.documents.raster import first_page_text
 
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return "".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
+    return first_page_text(pdf) or ""
 
 
 def check_pdfium() -> Check:

@@ -30,6 +30,11 @@ class Limits(BaseSettings):
     # declaration: they get their own, larger limit.
     max_table_rows: int = 10_000  # 10,000 rows: about 14 s and 0.6 GB (bench/results/render.md)
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Pages of one document: checked after layout, before the PDF is written (beyond: 413).
+    max_pages: int = 1000
+    # Uploaded PDFs: what their streams may inflate to, each and all together (beyond: 422).
+    max_inflated_stream_bytes: int = 64 * 1024 * 1024
+    max_inflated_total_bytes: int = 256 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -60,6 +65,26 @@ class Settings(BaseSettings):
     # How long a QR scan's answer is reused; a revocation shows after at most this.
     scan_cache_seconds: float = 3
     limits: Limits = Field(default_factory=Limits)
+
+    # --- work off the event loop ---------------------------------------------------------
+    # Rendering and sealing run in worker processes beside each service process: this many
+    # (default: the number of cores divided among `serve --workers`).
+    work_processes: int | None = None
+    # Requests allowed to wait for a busy worker; beyond them: 503 with Retry-After at once.
+    work_queue: int = 16
+    # The most one render (or issuance) may take; beyond: its worker is stopped, 504.
+    render_timeout_seconds: float = 120
+    # A worker that has grown past this after a task is replaced (big documents leave
+    # memory the allocator keeps): the memory goes back to the system.
+    worker_max_rss_mb: int = 700
+    # Uploaded PDFs checked at once per process (seal validation, ~50-100 ms each).
+    upload_checks_at_once: int = 4
+    # Clients behind these proxies are known by X-Forwarded-For (IPs or CIDRs; none by default).
+    trusted_proxies: tuple[str, ...] = ()
+    # Redis for limits shared by every service process (and, later, the batch queue).
+    redis_url: str | None = None
+    # How often a running service looks for organisations added or changed (orgs add|update).
+    orgs_check_seconds: float = 2.0
 
     # --- seals -----------------------------------------------------------------------
     # The embedded default: a development PKI and in-process TSA under <data_dir>/keys and

@@ -27,6 +27,14 @@ class ServiceError(Exception):
         self.errors = errors or []
         self.headers = headers or {}
 
+    def __reduce__(self):
+        # Errors travel back from worker processes pickled: keep the field errors and headers.
+        return (_rebuild, (type(self), self.message, self.errors, self.headers))
+
+
+def _rebuild(cls: type[ServiceError], message: str, errors: list[FieldError], headers: dict) -> ServiceError:
+    return cls(message, errors=errors, headers=headers)
+
 
 class InvalidInput(ServiceError):
     status = 422

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 
 from service import checks
 from service.checks import DEGRADED, MISSING, OK

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "service"
-FLOWS = {"api", "batches", "certificates", "cli", "contract", "documents", "forms", "registry", "sealing", "signing",
+FLOWS = {"api", "batches", "certificates", "cli", "contract", "documents", "forms", "registry", "sealing", "signing", "workers",
          "verification"}
 ROOT_MODULES = {"__init__", "__main__", "app", "config", "errors", "runtime", "checks", "services"}
 

@@ -170,14 +170,14 @@ def test_orgs_update_key_seal_and_status(tmp_path, capsys):
         org = get_org(session, "UPD")
         assert org.key_source == {"kind": "dev"} and org.seal_bottom_text == "评审专用章" and not org.active
     assert main(["orgs", "update", "--code", "NOPE", "--activate", "--data-dir", data]) == 2
-    assert "no organisation with code NOPE" in capsys.readouterr().err
+    assert "没有代码为 NOPE 的机构" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--code", "X1", "--name", "某单位", "--role", "boss"], "unknown role 'boss'"),
-        (["--code", COMMITTEE.code, "--name", "某单位", "--role", "committee"], f"{COMMITTEE.code} already exists"),
+        (["--code", COMMITTEE.code, "--name", "某单位", "--role", "committee"], f"机构 {COMMITTEE.code} 已存在"),
         (["--code", "X2", "--name", "某单位", "--role", "issuer", "--key-pem", "/nonexistent/seal.key.pem",
           "--cert-pem", "/nonexistent/seal.cert.pem"], "cannot read /nonexistent/seal.key.pem"),
         (["--code", "X3", "--name", "某单位", "--role", "issuer", "--seal-image", "__file__"], "must be a PNG"),
@@ -185,7 +185,7 @@ def test_orgs_update_key_seal_and_status(tmp_path, capsys):
          "choose one key source"),
         (["--code", "X5", "--name", "某单位", "--role", "issuer", "--key-p12", "a.p12", "--passphrase-env", "pw 123"],
          "NAME of an environment variable"),
-        (["--code", "../x", "--name", "某单位", "--role", "issuer", "--no-key"], "must be 1-64 letters"),
+        (["--code", "../x", "--name", "某单位", "--role", "issuer", "--no-key"], "只能由 1-64 个字母"),
     ],
 )
 def test_orgs_add_errors_are_one_line_and_exit_2(tmp_path, argv, message):

@@ -9,12 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from service.api.deps import ServicesDep, read_body, require_role
+from service.api.deps import ServicesDep, WorkersDep, in_worker, read_body, require_role
 from service.api.openapi import json_body
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
-from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate, verification_url
+from service.certificates.document import verification_url
+from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 
@@ -60,11 +61,13 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
 @router.post("", status_code=201, summary="签发职称电子证书", openapi_extra=json_body(CertificateRequest, "certificate"),
              responses={200: {"description": "重复请求：返回此前签发的同一证书"}, 201: {"description": "已签发"},
                         422: {"description": "数据有误"}})
-async def issue(request: Request, services: ServicesDep, key: Platform, idempotency_key: IdempotencyKey = None):
+async def issue(request: Request, services: ServicesDep, workers: WorkersDep, key: Platform,
+                idempotency_key: IdempotencyKey = None):
     body = await read_body(request, services.settings.limits.max_body_bytes)
-    payload = parse_payload(CertificateRequest, body, services.settings.limits)
+    # Parsing decodes and checks the photo: CPU work, off the event loop.
+    payload = await run_in_threadpool(parse_payload, CertificateRequest, body, services.settings.limits)
     issued = await run_in_threadpool(issue_certificate, services, payload, actor=actor_of(key),
-                                     idempotency_key=idempotency_key)
+                                     idempotency_key=idempotency_key, make=in_worker(workers, "certificate"))
     headers = {"Location": f"/api/v1/certificates/{issued.certificate.number}"}
     if issued.replay:
         headers["Idempotent-Replayed"] = "true"
@@ -119,9 +122,9 @@ def forget_scans(services, number: str) -> None:
 
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
-async def reissue(number: str, body: Reissue, services: ServicesDep, key: Staff) -> dict:
+async def reissue(number: str, body: Reissue, services: ServicesDep, workers: WorkersDep, key: Staff) -> dict:
     row = await run_in_threadpool(reissue_certificate, services, number, body.corrections, body.reason,
-                                  actor=actor_of(key))
+                                  actor=actor_of(key), make=in_worker(workers, "certificate"))
     forget_scans(services, number)
     return certificate_json(services, row)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
+from anyio import CapacityLimiter, from_thread
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,12 +15,36 @@ from service.errors import FieldError, Forbidden, InvalidInput, TooLarge, Unauth
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
 from service.services import Services
+from service.workers.pool import WorkerPool
 
 def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_workers(request: Request) -> WorkerPool:
+    return request.app.state.workers
+
+
+WorkersDep = Annotated[WorkerPool, Depends(get_workers)]
+
+
+def upload_limiter(request: Request) -> CapacityLimiter:
+    """The threads uploaded PDFs are checked on (``ZC_UPLOAD_CHECKS_AT_ONCE``): their own,
+    so that uploads never take the threads the scan pages need."""
+    return request.app.state.upload_limiter
+
+
+def in_worker(workers: WorkerPool, task: str):
+    """``task`` as a plain function for code running in a worker thread: each call runs it
+    in a worker process through the event loop (admission and time limits included)."""
+
+    def call(*args, **kwargs):
+        return from_thread.run(partial(workers.run, task, *args, **kwargs))
+
+    return call
 
 
 def _caller(request: Request, services: ServicesDep) -> ApiKey:

@@ -6,15 +6,14 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from service.api.deps import ServicesDep, read_body, read_upload, require_role
+from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, require_role
 from service.api.openapi import json_body, model_schema
-from service.contract.parse import parse_json
-from service.documents.raster import PageOutOfRange, page_count, render_page_png
 from service.errors import FieldError, InvalidInput, NotFound, UnsupportedMedia
-from service.forms.spec import FormSpec, RenderContext, render_blank, render_form
+from service.forms.spec import FormSpec
+from service.services import Services
+from service.workers.tasks import Document, FormSource
 
 Format = Annotated[Literal["pdf", "png"], Query(description="pdf：整份文件；png：第 page 页的预览图")]
 Page = Annotated[int, Query(ge=1, le=10000, description="预览页码（从 1 开始），仅 format=png 时有效")]
@@ -31,62 +30,42 @@ PDF_RESPONSES = {
 }
 
 
-def render_context(settings) -> RenderContext:
-    return RenderContext(settings.fonts_dir, document_date=settings.document_date)
+def document_response(document: Document, filename: str) -> Response:
+    headers = {"X-Page-Count": str(document.page_count)}
+    if document.media_type == "application/pdf":
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return Response(document.content, media_type=document.media_type, headers=headers)
 
 
-def document_response(services, pdf: bytes, filename: str, fmt: str, page: int) -> Response:
-    if fmt == "png":
-        try:
-            png = render_page_png(pdf, page, services.settings.preview_dpi)
-        except PageOutOfRange as exc:
-            message = f"页码超出范围：文件共 {exc.count} 页"
-            raise InvalidInput(message, errors=[FieldError("query.page", message, "page_range")]) from None
-        return Response(png, media_type="image/png", headers={"X-Page-Count": str(page_count(pdf))})
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
-            "X-Page-Count": str(page_count(pdf)),
-        },
-    )
-
-
-async def _payload(request: Request, services, spec: FormSpec):
-    """The validated payload: a JSON body, or for forms that take one, a spreadsheet upload."""
+async def _source(request: Request, services: Services, spec: FormSpec) -> FormSource:
+    """The form's data as received; parsing and validating it is the worker's job."""
     limits = services.settings.limits
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         if spec.upload is None:
             raise UnsupportedMedia(f"{spec.title}只接受 JSON 请求体")
-        return await _upload_payload(request, spec, limits)
-    return spec.validate(parse_json(await read_body(request, limits.max_body_bytes)), limits)
-
-
-async def _upload_payload(request: Request, spec: FormSpec, limits):
-    upload = await read_upload(request, limits.max_upload_bytes, "请以 file 字段上传 .xlsx 或 .csv 文件")
-    meta = upload.fields.get("meta")
-    if meta is None:
-        raise InvalidInput("缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")])
-    return spec.upload(parse_json(meta.encode()), upload.filename, upload.data, limits)
+        upload = await read_upload(request, limits.max_upload_bytes, "请以 file 字段上传 .xlsx 或 .csv 文件")
+        meta = upload.fields.get("meta")
+        if meta is None:
+            raise InvalidInput("缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")])
+        return FormSource("upload", body=upload.data, filename=upload.filename, meta=meta.encode())
+    return FormSource("json", body=await read_body(request, limits.max_body_bytes))
 
 
 def _render_route(spec: FormSpec):
-    async def render(request: Request, services: ServicesDep, format: Format = "pdf", page: Page = 1) -> Response:
-        payload = await _payload(request, services, spec)
-        ctx = render_context(services.settings)
-        pdf = await run_in_threadpool(render_form, services.renderer, spec, payload, ctx)
-        return await run_in_threadpool(document_response, services, pdf, f"{spec.title}.pdf", format, page)
+    async def render(request: Request, services: ServicesDep, workers: WorkersDep, format: Format = "pdf",
+                     page: Page = 1) -> Response:  # fmt: skip
+        source = await _source(request, services, spec)
+        document = await workers.run("form", spec.slug, source, format, page)
+        return document_response(document, f"{spec.title}.pdf")
 
     render.__name__ = f"render_{spec.slug.replace('-', '_')}"
     return render
 
 
 def _blank_route(spec: FormSpec):
-    async def blank(services: ServicesDep, format: Format = "pdf", page: Page = 1) -> Response:
-        ctx = render_context(services.settings)
-        pdf = await run_in_threadpool(render_blank, services.renderer, spec, ctx)
-        return await run_in_threadpool(document_response, services, pdf, f"{spec.title}（空白）.pdf", format, page)
+    async def blank(workers: WorkersDep, format: Format = "pdf", page: Page = 1) -> Response:
+        document = await workers.run("form", spec.slug, FormSource("blank"), format, page)
+        return document_response(document, f"{spec.title}（空白）.pdf")
 
     blank.__name__ = f"blank_{spec.slug.replace('-', '_')}"
     return blank

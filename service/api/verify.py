@@ -9,18 +9,20 @@ import asyncio
 import hashlib
 import json
 import time
+from functools import partial
 from datetime import datetime, timezone
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from service.api.deps import ServicesDep, read_body, read_upload
+from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, upload_limiter
 from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
 from service.registry import certificates as repo
-from service.verification.files import check_uploaded_pdf, ensure_seal_summary, public_copy
+from service.verification.files import check_uploaded_pdf, ensure_seal_summary
 from service.verification.facts import lookup_by_number_and_name, needs_seal_check, public_facts
 
 router = APIRouter(tags=["verification"])
@@ -36,10 +38,7 @@ def _plausible_token(token: str) -> bool:
     return 8 <= len(token) <= 40 and token.replace("-", "").replace("_", "").isalnum()
 
 
-_NEEDS_SEAL_CHECK = {"needs": "seal check"}
-
-
-def token_facts(services, token: str, validate_seals: bool = True) -> dict | None:
+def token_facts(services, token: str) -> dict | None:
     """The public facts behind a QR token (None: no such certificate). One indexed read;
     the seals are validated only on a certificate's first view (then daily)."""
 
@@ -51,8 +50,6 @@ def token_facts(services, token: str, validate_seals: bool = True) -> dict | Non
             return None
         current = repo.current_version(session, cert.number) if cert.status == "superseded" else cert
     if needs_seal_check(cert, datetime.now(timezone.utc)):
-        if not validate_seals:
-            return _NEEDS_SEAL_CHECK
         cert = ensure_seal_summary(services, cert)
     return public_facts(cert, current)
 
@@ -81,11 +78,9 @@ async def _scan(services, token: str, kind: str, build) -> tuple[int, bytes]:
     key = (kind, token)
     answer = services.scan_cache.get(key)
     if answer is None:
-        # One indexed read by primary key: cheaper inline than handed to a thread.
-        # Only a first view (seal validation, ~50 ms) goes to the thread pool.
-        facts = token_facts(services, token, validate_seals=False)
-        if facts == _NEEDS_SEAL_CHECK:
-            facts = await run_in_threadpool(token_facts, services, token)
+        # The registry read (and on a first view the seal validation, ~50 ms) blocks:
+        # a thread of the pool, never the event loop.
+        facts = await run_in_threadpool(token_facts, services, token)
         answer = build(facts)
         services.scan_cache.put(key, answer)
     return answer
@@ -104,18 +99,23 @@ async def scan_page(token: str, request: Request, services: ServicesDep) -> Resp
 
 
 @router.get("/v/{token}/file", include_in_schema=False)
-def scan_file(token: str, request: Request, services: ServicesDep) -> Response:
+async def scan_file(token: str, request: Request, services: ServicesDep, workers: WorkersDep) -> Response:
     """The certificate as the public may see it: photo withheld, ID number masked."""
-
-    cert = None
-    if _plausible_token(token):
-        with services.sessions() as session:
-            cert = repo.find_by_token(session, token)
+    cert = await run_in_threadpool(_find_by_token, services, token) if _plausible_token(token) else None
     if cert is None:
         return _page(services, request, "not_found.html", status=404, message="二维码无效或证书不存在。")
-    response = _cached_response(request, public_copy(services, cert), "application/pdf")
+    if cert.public_pdf_sha256 and services.files.exists(cert.public_pdf_sha256):
+        pdf = await run_in_threadpool(services.files.get, cert.public_pdf_sha256)
+    else:
+        pdf = await workers.run("public_copy", cert.id)  # made once, then kept in the file store
+    response = _cached_response(request, pdf, "application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{cert.number}-public.pdf"'
     return response
+
+
+def _find_by_token(services, token: str):
+    with services.sessions() as session:
+        return repo.find_by_token(session, token)
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -197,12 +197,12 @@ async def _upload_bytes(request: Request, services) -> bytes:
     return await read_body(request, limit)
 
 
-async def _check_upload(services, data: bytes):
-
+async def _check_upload(request: Request, services, data: bytes):
     if not data.lstrip()[:5] == b"%PDF-":
         raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",
                            errors=[FieldError("file", "文件不是 PDF", "not_pdf")])
-    return await run_in_threadpool(check_uploaded_pdf, services, data)
+    # Each check holds a thread for ~100 ms (pyHanko, pdfium): a few at once, on their own capacity.
+    return await to_thread.run_sync(partial(check_uploaded_pdf, services, data), limiter=upload_limiter(request))
 
 
 def upload_json_body(verdict) -> dict:
@@ -222,7 +222,7 @@ def upload_json_body(verdict) -> dict:
                                                         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
 async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
     _limit(services, request)
-    verdict = await _check_upload(services, await _upload_bytes(request, services))
+    verdict = await _check_upload(request, services, await _upload_bytes(request, services))
     return JSONResponse(upload_json_body(verdict), headers={"Cache-Control": "no-store"})
 
 
@@ -246,7 +246,7 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     content_type = request.headers.get("content-type", "")
     try:
         if content_type.startswith("multipart/form-data"):
-            verdict = await _check_upload(services, await _upload_bytes(request, services))
+            verdict = await _check_upload(request, services, await _upload_bytes(request, services))
             facts = public_facts(verdict.certificate, verdict.current) if verdict.certificate else None
             return _page(services, request, "upload_result.html", cache=False, verdict=verdict, f=facts)
         form = await request.form(max_files=0, max_fields=5)

@@ -73,3 +73,9 @@ def make_identifier(*, type_code: str, issuer_uscc: str, serial: str, version: i
 def check_identifier(identifier: str) -> bool:
     body, _, check = identifier.rpartition(".")
     return len(check) == 1 and iso7064_mod37_36(body) == check.upper()
+
+
+def longest_number(pattern: str, committee_code_chars: int) -> str:
+    """The longest number ``pattern`` gives: a committee code of ``committee_code_chars``
+    characters and the largest sequence the pattern's format allows (or a million)."""
+    return format_number(pattern, province="99", year=9999, committee="W" * committee_code_chars, seq=999_999_999)

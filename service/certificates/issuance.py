@@ -10,21 +10,23 @@ most an unused number, which is never handed out again).
 
 from __future__ import annotations
 
-import copy
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.config import Settings
+from service.certificates.document import (
+    MadeDocument, make_document, request_without_photo, stored_request,
+)  # fmt: skip
+from service.certificates.identifiers import format_number, make_identifier, province_of
+from service.certificates.replays import claim, earlier_answer, release, request_digest, scoped, wait_for_other
 from service.contract.certificate import CertificateRequest
-from service.contract.common import Photo
 from service.contract.parse import validate_payload
-from service.documents.certificate import SEAL_AREAS, render_certificate
 from service.errors import Conflict, FieldError, InvalidInput, NotFound
 from service.services import Services
-from service.certificates.identifiers import format_number, make_identifier, province_of
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
@@ -48,33 +50,47 @@ class Issued:
     replay: bool  # an earlier identical request made it
 
 
+Make = Callable[..., MadeDocument]
+
+
 def issue_certificate(services: Services, request: CertificateRequest, *, actor: Actor,
-                      idempotency_key: str | None = None) -> Issued:
-    with services.sessions() as session:
-        existing = repo.find_replay(session, idempotency_key, request.declaration_id)
+                      idempotency_key: str | None = None, make: Make | None = None) -> Issued:
+    """Issue version 1, or answer with what an identical earlier request got.
+
+    ``make`` renders and seals (``make_document`` in this process by default; the API
+    passes one that runs it in a worker process)."""
+    make = make or partial(make_document, services)
+    digest = request_digest(request)
+    while True:
+        existing = earlier_answer(services, request, actor.key_id, idempotency_key, digest)
         if existing is not None:
             return Issued(existing, replay=True)
-        _check_organisations(session, request)
-    number = _allocate_number(services, request)
+        if claim(services, request, actor.key_id, digest):
+            break
+        wait_for_other(services, request.declaration_id)  # a duplicate in flight: its answer is ours
     try:
-        row = _make_version(services, request, number=number, version=1, idempotency_key=idempotency_key)
+        with services.sessions() as session:
+            _check_organisations(session, request)
+        number = _allocate_number(services, request)
+        row = _make_version(services, request, make, number=number, version=1)
+        row.idempotency_key = scoped(actor.key_id, idempotency_key)
+        row.issued_by, row.request_sha256 = actor.key_id, digest
         with transaction(services.sessions) as session:
             session.add(row)
             session.flush()
             repo.add_event(session, row, "issued", str(actor), row.created_at,
                            details={"status": row.status, "pdf_sha256": row.pdf_sha256})
+            repo.drop_claim(session, request.declaration_id)
         return Issued(row, replay=False)
-    except IntegrityError:
-        # The same request, running at the same moment, recorded first: answer with its certificate.
-        with services.sessions() as session:
-            existing = repo.find_replay(session, idempotency_key, request.declaration_id)
-        if existing is None:
-            raise
-        return Issued(existing, replay=True)
+    except BaseException:
+        release(services, request.declaration_id)
+        raise
 
 
-def reissue_certificate(services: Services, number: str, corrections: dict, reason: str, *, actor: Actor) -> Certificate:
+def reissue_certificate(services: Services, number: str, corrections: dict, reason: str, *, actor: Actor,
+                        make: Make | None = None) -> Certificate:
     """A new version (补换证) with the corrected fields; the current one becomes superseded."""
+    make = make or partial(make_document, services)
     with services.sessions() as session:
         current = _current_or_404(session, number)
         if current.status in ("revoked", "superseded"):
@@ -85,7 +101,7 @@ def reissue_certificate(services: Services, number: str, corrections: dict, reas
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
         message = "换发证书不能更改评委会或发证机关"
         raise InvalidInput(message, errors=[FieldError("corrections", message, "immutable")])
-    row = _make_version(services, request, number=number, version=current.version + 1, idempotency_key=None)
+    row = _make_version(services, request, make, number=number, version=current.version + 1)
     try:
         with transaction(services.sessions) as session:
             old = repo.get_version(session, number, current.version)
@@ -143,51 +159,23 @@ def _allocate_number(services: Services, request: CertificateRequest) -> str:
                          year=request.issue_date.year, committee=request.committee.code, seq=seq)
 
 
-def _make_version(services: Services, request: CertificateRequest, *, number: str, version: int,
-                  idempotency_key: str | None) -> Certificate:
+def _make_version(services: Services, request: CertificateRequest, make: Make, *, number: str,
+                  version: int) -> Certificate:  # fmt: skip
     """Render, seal and store one version; returns its (unsaved) row."""
     token = secrets.token_urlsafe(16)
     identifier = make_identifier(type_code=services.settings.identifier_type_code, issuer_uscc=request.issuer.code,
                                  serial=number, version=version)
-    pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
-                             verify_url=verification_url(services.settings, token),
-                             province_title=services.settings.certificate_title)
-    status, level, sealed_at = "pending_seal", None, None
-    if services.sealers.has_key(request.committee.code) and services.sealers.has_key(request.issuer.code):
-        pdf = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
-        status, level, sealed_at = "valid", services.sealers.level, services.clock()
-    photo = request.holder.photo.content
+    made = make(request, number=number, version=version, token=token, identifier=identifier)
     return Certificate(
-        number=number, version=version, identifier=identifier, status=status, token=token,
-        declaration_id=request.declaration_id, idempotency_key=idempotency_key,
+        number=number, version=version, identifier=identifier, token=token,
+        status="valid" if made.seal_level else "pending_seal",
+        declaration_id=request.declaration_id,
         holder_name=request.holder.name, holder_id_number=request.holder.id_number,
         committee_code=request.committee.code, issuer_code=request.issuer.code, issue_date=request.issue_date,
-        request=_request_without_photo(request), photo_sha256=services.files.put(photo) if photo else None,
-        pdf_sha256=services.files.put(pdf), pdf_size=len(pdf), seal_level=level, sealed_at=sealed_at,
-        created_at=services.clock(),
+        request=request_without_photo(request), photo_sha256=services.files.put(request.holder.photo.content),
+        pdf_sha256=services.files.put(made.pdf), pdf_size=len(made.pdf), seal_level=made.seal_level,
+        sealed_at=services.clock() if made.seal_level else None, created_at=services.clock(),
     )
-
-
-def verification_url(settings: Settings, token: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/v/{token}"
-
-
-def _request_without_photo(request: CertificateRequest) -> dict:
-    data = request.model_dump(mode="json")
-    if data["holder"].get("photo"):
-        data["holder"]["photo"] = {"media_type": data["holder"]["photo"]["media_type"], "data_base64": None}
-    return data
-
-
-def stored_request(services: Services, cert: Certificate) -> dict:
-    """The request a version was issued from, its photo back from the file store (checked,
-    not re-encoded): the base of a reissue, the data of a public copy."""
-    data = copy.deepcopy(cert.request)
-    photo = data["holder"].get("photo")
-    if photo is not None and cert.photo_sha256:
-        data["holder"]["photo"] = Photo.from_file(services.files.get(cert.photo_sha256), photo["media_type"],
-                                                  services.settings.limits)
-    return data
 
 
 def _merge(base: dict, corrections: dict) -> dict:

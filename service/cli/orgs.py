@@ -7,6 +7,7 @@ Bad input ends with one line on stderr and exit code 2, nothing half-written.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -15,8 +16,8 @@ from pathlib import Path
 from cryptography.x509.oid import NameOID
 
 from service.cli.common import CliError, print_table, settings_from_args
-from service.registry.db import open_registry, transaction
-from service.registry.orgs import ROLES, add_org, get_org, list_orgs, set_org_active, update_key_source, update_seal_image
+from service.registry.db import open_registry
+from service.registry.orgs import ROLES, list_orgs
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_SOURCES = ("key_pem", "key_p12", "pkcs11_module", "no_key", "dev_key")
@@ -45,7 +46,7 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_add(args: argparse.Namespace) -> int:
-    from service.sealing.orgs import DEV_KEY, default_bottom_text, ensure_dev_keys, store_seal_image
+    from service.sealing.orgs import DEV_KEY, add_organisation
 
     if args.role not in ROLES:
         raise CliError(f"unknown role {args.role!r}: use committee (评委会) or issuer (发证机关)")
@@ -56,17 +57,10 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
             raise CliError("no key source given and the development PKI is off (ZC_DEV_PKI=false): "
                            "give --key-pem, --key-p12 or --pkcs11-module, or --no-key")  # fmt: skip
         key = dict(DEV_KEY)
-    note = _check_key(args.code, key)
-    png = _seal_image(args)
-    bottom = args.seal_bottom_text if args.seal_bottom_text is not None else default_bottom_text(settings, args.role)
-    now = datetime.now(UTC)
-    with transaction(sessions) as session:
-        org = add_org(session, args.code, args.name, args.role, now, key_source=key,
-                      seal_bottom_text=None if png else bottom or None)  # fmt: skip
-        if png is not None:
-            org.seal_image_path = store_seal_image(settings, org.code, png)  # the row rolls back if this fails
-    if key == DEV_KEY:
-        ensure_dev_keys(settings, sessions, now)
+    note = _secret_note(key)
+    org = add_organisation(settings, sessions, code=args.code, name=args.name, role=args.role, key_source=key,
+                           seal_png=_seal_image(args), seal_bottom_text=args.seal_bottom_text,
+                           now=datetime.now(UTC))  # fmt: skip
     print(f"added {org.code} ({org.name}), {org.role}, key: {_key_label(key)}")
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -74,7 +68,7 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
 
 
 def cmd_orgs_update(args: argparse.Namespace) -> int:
-    from service.sealing.orgs import DEV_KEY, ensure_dev_keys, store_seal_image
+    from service.sealing.orgs import DEV_KEY, OrgChange, update_organisation
 
     settings, sessions = _open(args)
     key = _key_source(args)
@@ -82,23 +76,10 @@ def cmd_orgs_update(args: argparse.Namespace) -> int:
         if not settings.dev_pki:
             raise CliError("--dev-key: the development PKI is switched off (ZC_DEV_PKI=false)")
         key = dict(DEV_KEY)
-    note = _check_key(args.code, key)
-    png = _seal_image(args)
-    now = datetime.now(UTC)
-    with transaction(sessions) as session:
-        org = get_org(session, args.code)
-        if org is None:
-            raise CliError(f"no organisation with code {args.code}")
-        if key is not None or args.no_key:
-            update_key_source(session, org.code, key, now)
-        if png is not None:
-            update_seal_image(session, org.code, now, path=store_seal_image(settings, org.code, png), bottom_text=None)
-        elif args.seal_bottom_text is not None or args.generated_seal:
-            update_seal_image(session, org.code, now, path=None, bottom_text=args.seal_bottom_text or None)
-        if args.active is not None:
-            set_org_active(session, org.code, args.active, now)
-    if (org.key_source or {}).get("kind") == "dev" and settings.dev_pki:
-        ensure_dev_keys(settings, sessions, now)
+    note = _secret_note(key)
+    change = OrgChange(key_source=key, remove_key=args.no_key, seal_png=_seal_image(args),
+                       seal_bottom_text=args.seal_bottom_text, generated_seal=args.generated_seal, active=args.active)
+    org = update_organisation(settings, sessions, args.code, change, datetime.now(UTC))
     print(f"updated {org.code} ({org.name}), key: {_key_label(org.key_source)}, active: {org.active}")
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -217,12 +198,12 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _check_key(code: str, key: dict | None) -> str | None:
-    from service.sealing.orgs import check_key_source
-
-    if key is None or key.get("kind") == "dev":
-        return None
-    return check_key_source(code, key)
+def _secret_note(key: dict | None) -> str | None:
+    """A key whose secret is not in this shell's environment is checked by its files only."""
+    secret_env = (key or {}).get("secret_env")
+    if secret_env and secret_env not in os.environ:
+        return f"not opened: ${secret_env} is not set here; it must be set where the service runs"
+    return None
 
 
 def _seal_image(args: argparse.Namespace) -> bytes | None:

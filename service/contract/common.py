@@ -216,6 +216,9 @@ class _Decoded(str):
         decoded.checked = checked
         return decoded
 
+    def __reduce__(self):  # the validated payload travels to worker processes pickled
+        return (_Decoded, (str(self), self.checked))
+
 
 def _check(data: bytes, limits: Limits) -> CheckedPhoto:
     try:

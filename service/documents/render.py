@@ -39,10 +39,25 @@ class PdfOptions:
     pdf_variant: str | None = "pdf/a-3b"
 
 
+class TooManyPages(ValueError):
+    """A document longer than the renderer's page budget (checked after layout, before
+    the far costlier writing of the PDF)."""
+
+    def __init__(self, pages: int, limit: int):
+        super().__init__(f"{pages} pages, more than the limit of {limit}")
+        self.pages = pages
+        self.limit = limit
+
+    def __reduce__(self):
+        return (TooManyPages, (self.pages, self.limit))
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path, fonts_dir: Path, *, isolate_fonts: bool = True):
+    def __init__(self, templates_dir: Path, fonts_dir: Path, *, isolate_fonts: bool = True,
+                 max_pages: int | None = None):  # fmt: skip
         self.templates_dir = templates_dir.resolve()
         self.fonts_dir = fonts_dir.resolve()
+        self.max_pages = max_pages
         # Only the benchmark's baseline turns isolation off, to measure
         # WeasyPrint's default font setup against the shipped fonts.
         if isolate_fonts:
@@ -85,7 +100,10 @@ class Renderer:
         base_dir = self.templates_dir / PurePosixPath(template).parent
         self.fetcher.reset()
         document = HTML(string=html, base_url=base_dir.as_uri() + "/", url_fetcher=self.fetcher)
-        return document.render(font_config=self._fonts())
+        laid_out = document.render(font_config=self._fonts())
+        if self.max_pages is not None and len(laid_out.pages) > self.max_pages:
+            raise TooManyPages(len(laid_out.pages), self.max_pages)
+        return laid_out
 
     def _write(self, document, options: PdfOptions) -> bytes:
         from weasyprint import Attachment

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.registry.models import Certificate, CertificateEvent, NumberSequence
+from service.registry.models import Certificate, CertificateEvent, IssueClaim, NumberSequence
 
 
 def next_sequence(session: Session, committee_code: str, year: int) -> int:
@@ -63,16 +63,32 @@ def find_by_token_row(session: Session, token: str):
     return session.execute(select(Certificate.__table__).where(Certificate.token == token)).first()
 
 
-def find_replay(session: Session, idempotency_key: str | None, declaration_id: str) -> Certificate | None:
-    """The certificate an earlier identical request made, if any (its newest version)."""
-    first = None
-    if idempotency_key:
-        first = session.scalars(select(Certificate).where(Certificate.idempotency_key == idempotency_key)).first()
-    if first is None:
-        first = session.scalars(
-            select(Certificate).where(Certificate.declaration_id == declaration_id, Certificate.version == 1)
-        ).first()
-    return current_version(session, first.number) if first is not None else None
+def by_idempotency_key(session: Session, scoped_key: str) -> Certificate | None:
+    """Version 1 of the certificate issued under ``scoped_key`` ("<api key id>:<key>")."""
+    return session.scalars(select(Certificate).where(Certificate.idempotency_key == scoped_key)).first()
+
+
+def by_declaration(session: Session, declaration_id: str) -> Certificate | None:
+    """Version 1 of the certificate issued for ``declaration_id``."""
+    return session.scalars(
+        select(Certificate).where(Certificate.declaration_id == declaration_id, Certificate.version == 1)
+    ).first()
+
+
+def take_claim(session: Session, declaration_id: str, issued_by: str, request_sha256: str, now: datetime) -> None:
+    """Claim ``declaration_id`` for issuing; the caller's commit fails (IntegrityError) when
+    another request holds it."""
+    session.add(IssueClaim(declaration_id=declaration_id, issued_by=issued_by, request_sha256=request_sha256,
+                           created_at=now))  # fmt: skip
+    session.flush()
+
+
+def get_claim(session: Session, declaration_id: str) -> IssueClaim | None:
+    return session.get(IssueClaim, declaration_id)
+
+
+def drop_claim(session: Session, declaration_id: str) -> None:
+    session.execute(delete(IssueClaim).where(IssueClaim.declaration_id == declaration_id))
 
 
 def holder_certificates(session: Session, id_number: str) -> list[Certificate]:

@@ -90,7 +90,12 @@ class Certificate(Base):
     # The secret in the QR code's URL: 128 random bits, so numbers cannot be enumerated through it.
     token: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
     declaration_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    # "<api key id>:<Idempotency-Key>": a retry is recognised only from the key that sent it.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The API key that asked for version 1, and the SHA-256 of the validated request it
+    # sent: a replay must be the same request from the same caller.
+    issued_by: Mapped[str | None] = mapped_column(String(16))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     holder_name: Mapped[str] = mapped_column(String(100), nullable=False)
     holder_id_number: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
     committee_code: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -129,3 +134,16 @@ class CertificateEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class IssueClaim(Base):
+    """A declaration being issued right now: taken before a number is allocated, so that
+    concurrent duplicates wait for the first instead of each burning a number. Deleted in
+    the transaction that records the certificate (or when issuing fails)."""
+
+    __tablename__ = "issue_claims"
+
+    declaration_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    issued_by: Mapped[str] = mapped_column(String(16), nullable=False)
+    request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

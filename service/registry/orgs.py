@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict, InvalidInput, NotFound
@@ -35,14 +35,14 @@ def add_org(
     """Add an organisation; ``Conflict`` if the code is taken."""
     code, name = code.strip(), name.strip()
     if not CODE_PATTERN.match(code) or code.startswith("."):
-        raise InvalidInput(f"organisation code {code!r} must be 1-64 letters, digits, '_', '.' or '-'")
+        raise InvalidInput(f"机构代码 {code!r} 只能由 1-64 个字母、数字、'_'、'.'、'-' 组成（organisation code）")
     if not name or len(name) > 200:
-        raise InvalidInput("organisation name must be 1-200 characters")
+        raise InvalidInput("机构名称应为 1-200 个字符（organisation name）")
     _check_role(role)
     _check_key_source(key_source)
     _check_bottom_text(seal_bottom_text)
     if get_org(session, code) is not None:
-        raise Conflict(f"organisation {code} already exists")
+        raise Conflict(f"机构 {code} 已存在（organisation exists）")
     org = Organisation(
         code=code, name=name, role=role, key_source=key_source, seal_image_path=seal_image_path,
         seal_bottom_text=seal_bottom_text, active=True, created_at=now,
@@ -95,21 +95,28 @@ def set_org_active(session: Session, code: str, active: bool, now: datetime) -> 
 def _require(session: Session, code: str) -> Organisation:
     org = get_org(session, code)
     if org is None:
-        raise NotFound(f"no organisation with code {code}")
+        raise NotFound(f"没有代码为 {code} 的机构（no organisation）")
     return org
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}: use committee (评委会) or issuer (发证机关)")
+        raise InvalidInput(f"未知角色 {role!r}：应为 committee（评委会）或 issuer（发证机关）")
 
 
 def _check_key_source(key_source: dict | None) -> None:
     if key_source is not None and key_source.get("kind") not in KEY_KINDS:
-        raise InvalidInput(f"unknown key source kind {key_source.get('kind')!r}: use one of {', '.join(KEY_KINDS)}")
+        raise InvalidInput(f"未知密钥来源 {key_source.get('kind')!r}：应为 {'、'.join(KEY_KINDS)} 之一")
 
 
 def _check_bottom_text(text: str | None) -> None:
     # the line under the star holds a dozen characters at most before it turns illegible
     if text is not None and len(text) > 20:
-        raise InvalidInput(f"seal bottom text {text!r} is longer than 20 characters")
+        raise InvalidInput(f"印章下弧文字 {text!r} 超过 20 个字符")
+
+
+def orgs_version(session: Session) -> tuple:
+    """Changes whenever an organisation is added or changed (its key, seal image or
+    status): what a running service compares to know its seals are out of date."""
+    newest = func.max(func.coalesce(Organisation.updated_at, Organisation.created_at))
+    return tuple(session.execute(select(func.count(Organisation.id), newest)).one())

@@ -8,13 +8,13 @@ import json
 import re
 from datetime import datetime, timezone
 
-import pypdfium2 as pdfium
 from sqlalchemy import select
 
-from service.certificates.issuance import stored_request, verification_url
+from service.certificates.document import stored_request, verification_url
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.certificate import render_public_copy
+from service.documents.raster import attachment_data, first_page_text
 
 from service.registry import certificates as repo
 from service.registry.db import transaction
@@ -58,28 +58,16 @@ def check_uploaded_pdf(services: Services, pdf: bytes):
 def identifier_in(pdf: bytes) -> str | None:
     """The certificate identifier a file names: from its attached certificate data, else
     from its printed text, so that an altered copy still says which certificate it claims to be."""
-    try:
-        document = pdfium.PdfDocument(pdf)
-    except pdfium.PdfiumError:
-        return None
-    try:
-        for index in range(document.count_attachments()):
-            attachment = document.get_attachment(index)
-            if attachment.get_name() == "certificate.json":
-                try:
-                    identifier = json.loads(bytes(attachment.get_data())).get("identifier")
-                except (ValueError, AttributeError, pdfium.PdfiumError):
-                    identifier = None
-                if isinstance(identifier, str) and _IDENTIFIER.fullmatch(identifier):
-                    return identifier
-        if len(document) == 0:
-            return None
-        textpage = document[0].get_textpage()
-        text = "".join(textpage.get_text_range().split())
-        textpage.close()
-    finally:
-        document.close()
-    match = _IDENTIFIER.search(text)
+    data = attachment_data(pdf, "certificate.json")
+    if data is not None:
+        try:
+            identifier = json.loads(data).get("identifier")
+        except (ValueError, AttributeError):
+            identifier = None
+        if isinstance(identifier, str) and _IDENTIFIER.fullmatch(identifier):
+            return identifier
+    text = first_page_text(pdf)
+    match = _IDENTIFIER.search("".join(text.split())) if text else None
     return match.group(0).rstrip(".") if match else None
 
 

@@ -1,0 +1,57 @@
+"""One version's file: render the certificate, seal it when both organisations have keys.
+
+Runs wherever the CPU work goes (a worker process for the API, the batch worker itself);
+takes the services and plain data, returns bytes and the seal level.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from service.config import Settings
+from service.contract.certificate import CertificateRequest
+from service.contract.common import Photo
+from service.documents.certificate import SEAL_AREAS, render_certificate
+from service.registry.models import Certificate
+from service.services import Services
+
+
+@dataclass(frozen=True)
+class MadeDocument:
+    pdf: bytes
+    seal_level: str | None  # None: not sealed (an organisation has no key yet): pending_seal
+
+
+def make_document(services: Services, request: CertificateRequest, *, number: str, version: int, token: str,
+                  identifier: str) -> MadeDocument:  # fmt: skip
+    pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
+                             verify_url=verification_url(services.settings, token),
+                             province_title=services.settings.certificate_title)
+    sealers = services.sealers.current()
+    if not (sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)):
+        return MadeDocument(pdf, None)
+    return MadeDocument(sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS), sealers.level)
+
+
+def verification_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/v/{token}"
+
+
+def request_without_photo(request: CertificateRequest) -> dict:
+    """The request as the registry keeps it: the photo's bytes live in the file store."""
+    data = request.model_dump(mode="json")
+    if data["holder"].get("photo"):
+        data["holder"]["photo"] = {"media_type": data["holder"]["photo"]["media_type"], "data_base64": None}
+    return data
+
+
+def stored_request(services: Services, cert: Certificate) -> dict:
+    """The request a version was issued from, its photo back from the file store (checked,
+    not re-encoded): the base of a reissue, the data of a public copy."""
+    data = copy.deepcopy(cert.request)
+    photo = data["holder"].get("photo")
+    if photo is not None and cert.photo_sha256:
+        data["holder"]["photo"] = Photo.from_file(services.files.get(cert.photo_sha256), photo["media_type"],
+                                                  services.settings.limits)
+    return data

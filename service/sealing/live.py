@@ -1,0 +1,104 @@
+"""The seals as the registry has them now: an organisation added or given a key
+(``python -m service orgs add|update``, the admin API) seals the next certificate
+without a restart.
+
+``LiveSealers`` looks at the registry's organisations version at most every
+``ZC_ORGS_CHECK_SECONDS`` and rebuilds its :class:`SealerPool` when it changed. A
+rebuild that fails (a key that does not open) keeps the pool it had and says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.documents.certificate import SealArea
+from service.registry.orgs import orgs_version
+from service.sealing.pool import SealerPool
+from service.sealing.startup import StartupError, build_sealer_pool
+from service.signing.report import ValidationReport
+
+log = logging.getLogger(__name__)
+
+
+class LiveSealers:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
+                 build: Callable[[], SealerPool] | None = None, clock: Callable[[], float] = time.monotonic):  # fmt: skip
+        self._sessions = sessions
+        self._build = build or (lambda: build_sealer_pool(settings, sessions, datetime.now(UTC)))
+        self._interval = settings.orgs_check_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._version = self._read_version()
+        self._pool = self._build()
+        self._checked = clock()
+        self._retired: list[SealerPool] = []
+        self.last_error: str | None = None
+
+    def current(self) -> SealerPool:
+        if self._clock() - self._checked >= self._interval:
+            self._refresh(force=False)
+        return self._pool
+
+    def reload(self) -> SealerPool:
+        """Rebuild now (the admin API's reload); raises ``StartupError`` if it cannot."""
+        self._refresh(force=True, strict=True)
+        return self._pool
+
+    def _refresh(self, force: bool, strict: bool = False) -> None:
+        with self._lock:
+            self._checked = self._clock()
+            version = self._read_version()
+            if version == self._version and not force:
+                return
+            try:
+                pool = self._build()
+            except StartupError as exc:
+                self.last_error = str(exc)
+                log.error("organisations changed but their seals cannot be loaded; sealing as before: %s", exc)
+                if strict:
+                    raise
+                return
+            # The old pool may be sealing on another thread: closed at shutdown, not now.
+            self._retired.append(self._pool)
+            self._pool, self._version, self.last_error = pool, version, None
+            log.info("organisations changed: sealing with %s", ", ".join(pool.codes()) or "no keys")
+
+    def _read_version(self) -> tuple:
+        with self._sessions() as session:
+            return orgs_version(session)
+
+    # --- the pool's calls, on the current pool -------------------------------------------
+
+    @property
+    def level(self) -> str:
+        return self.current().level
+
+    def has_key(self, code: str) -> bool:
+        return self.current().has_key(code)
+
+    def codes(self) -> list[str]:
+        return self.current().codes()
+
+    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
+        return self.current().seal(pdf, committee_code, issuer_code, areas)
+
+    async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
+        return await self.current().async_seal(pdf, committee_code, issuer_code, areas)
+
+    def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
+        return self.current().validate(pdf, strict=strict, at=at)
+
+    async def async_validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
+        return await self.current().async_validate(pdf, strict=strict, at=at)
+
+    def close(self) -> None:
+        for pool in (*self._retired, self._pool):
+            pool.close()
+        self._retired.clear()

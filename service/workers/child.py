@@ -1,0 +1,69 @@
+"""A worker process: receives ``(task, args, kwargs)`` on its pipe, answers
+``(outcome, value, rss_mb)``; builds the services (renderer, seals, registry) on its
+first task and keeps them for its life.
+
+Errors the caller can act on (``ServiceError``, ``SigningError``) travel back as they are;
+anything else is logged here, with its traceback, and answered as ``WorkerFailed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+
+from service.config import Settings
+from service.errors import ServiceError
+from service.signing.errors import SigningError
+
+log = logging.getLogger(__name__)
+
+
+def main(conn, settings: Settings) -> None:
+    from service.runtime import quiet_libraries, tune_gc
+    from service.workers.tasks import TASKS, translate
+
+    tune_gc()
+    quiet_libraries()
+    services = None
+    while True:
+        try:
+            task, args, kwargs = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return  # the service closed the pipe: done
+        except Exception:  # noqa: BLE001 - a message that does not unpickle: answer, stay alive
+            log.exception("worker could not read its task")
+            task, args, kwargs = "(unreadable)", (), {}
+        try:
+            if task not in TASKS:
+                raise ServiceError(f"未知的处理任务：{task}")
+            if services is None:
+                services = _build(settings)
+            outcome, value = "ok", TASKS[task](services, *args, **kwargs)
+        except (ServiceError, SigningError) as exc:
+            outcome, value = "error", exc
+        except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens
+            known = translate(exc)
+            if known is None:
+                log.exception("worker task %s failed", task)
+                known = ServiceError("处理失败：服务内部错误，请稍后重试或联系管理员")
+            outcome, value = "error", known
+        try:
+            conn.send((outcome, value, rss_mb()))
+        except (OSError, BrokenPipeError):
+            return
+
+
+def _build(settings: Settings):
+    from service.services import build_services
+
+    return build_services(settings, migrate=False)
+
+
+def rss_mb() -> int:
+    """This process's resident memory now (not its peak), in MB."""
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize() // (1024 * 1024)
+    except OSError:
+        return 0

@@ -1,0 +1,197 @@
+"""The worker pool: CPU work (layout, rasterising, sealing) in child processes, bounded.
+
+Why processes and not the thread pool: WeasyPrint holds the GIL for seconds on a long
+document and cannot be interrupted; a child process can be stopped when its time is up,
+replaced when a big document has left it with memory the allocator keeps, and its crash
+is not the service's. The event loop only waits on a pipe.
+
+Admission: at most ``size`` tasks run and ``max_waiting`` wait; one more is refused at
+once (``Busy``: 503 with Retry-After) instead of queueing without bound. Workers start on
+first use, from a fork server that has the service's modules imported, so a start costs
+tens of milliseconds plus the worker's own warm-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.config import Settings
+from service.errors import ServiceError, Unavailable
+from service.workers import child
+
+log = logging.getLogger(__name__)
+
+
+class Busy(Unavailable):
+    code = "busy"
+
+
+class TimedOut(ServiceError):
+    status = 504
+    code = "timeout"
+
+
+class WorkerFailed(ServiceError):
+    """The worker died or failed unexpectedly: logged there, answered as a 500 here."""
+
+    code = "worker_failed"
+
+
+def default_size(settings: Settings, service_processes: int = 1) -> int:
+    if settings.work_processes:
+        return settings.work_processes
+    return max(1, (os.cpu_count() or 1) // max(1, service_processes))
+
+
+@dataclass
+class _Slot:
+    """One worker process and the parent's end of its pipe; used by one task at a time."""
+
+    index: int
+    process: multiprocessing.process.BaseProcess | None = None
+    conn: Any = None
+    tasks: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join(timeout=5)
+        if self.conn is not None:
+            self.conn.close()
+        self.process, self.conn, self.tasks = None, None, 0
+
+
+class WorkerPool:
+    def __init__(self, settings: Settings, size: int | None = None, *, max_waiting: int | None = None,
+                 timeout: float | None = None, max_rss_mb: int | None = None):  # fmt: skip
+        self.settings = settings
+        self.size = size or default_size(settings)
+        self.max_waiting = settings.work_queue if max_waiting is None else max_waiting
+        self.timeout = timeout or settings.render_timeout_seconds
+        self.max_rss_mb = max_rss_mb or settings.worker_max_rss_mb
+        self._slots = [_Slot(i) for i in range(self.size)]
+        self._free: asyncio.Queue[_Slot] | None = None
+        self._waiting = 0
+        # Threads that wait on the pipes: their own, so that waiting never takes a thread
+        # the requests that do not render need.
+        self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="worker-pipe")
+        self._closed = False
+
+    # --- the caller's side -------------------------------------------------------------
+
+    async def run(self, task: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run ``task`` (a name in :data:`service.workers.tasks.TASKS`) with ``args`` in a
+        worker; its result, or the ``ServiceError`` it raised, raised here."""
+        free = self._queue()
+        if free.empty() and self._waiting >= self.max_waiting:
+            raise Busy("服务繁忙：文档生成队列已满，请稍后重试", headers={"Retry-After": "5"})
+        self._waiting += 1
+        try:
+            slot = await free.get()
+        finally:
+            self._waiting -= 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._call, slot, task, args, kwargs,
+                                              timeout or self.timeout)
+        finally:
+            free.put_nowait(slot)
+
+    def run_sync(self, task: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """The same from a thread without an event loop (command line, batch runner): waits
+        for a free worker however long the queue."""
+        while True:
+            for slot in self._slots:
+                if slot.lock.acquire(blocking=False):
+                    try:
+                        return self._call(slot, task, args, kwargs, timeout or self.timeout, locked=True)
+                    finally:
+                        slot.lock.release()
+            threading.Event().wait(0.01)
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for s in self._slots if s.lock.locked())
+
+    def close(self) -> None:
+        self._closed = True
+        for slot in self._slots:
+            slot.stop()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def worker_pids(self) -> list[int]:
+        return [s.process.pid for s in self._slots if s.alive()]
+
+    # --- in a pipe thread ----------------------------------------------------------------
+
+    def _queue(self) -> asyncio.Queue[_Slot]:
+        if self._free is None:  # made on first use, inside the running loop
+            self._free = asyncio.Queue()
+            for slot in self._slots:
+                self._free.put_nowait(slot)
+        return self._free
+
+    def _call(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool = False) -> Any:
+        if not locked:
+            slot.lock.acquire()
+        try:
+            if self._closed:
+                raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"})
+            if not slot.alive():
+                slot.stop()
+                self._start(slot)
+            try:
+                slot.conn.send((task, args, kwargs))
+                if not slot.conn.poll(timeout):
+                    log.error("worker %d: %s exceeded %.0f s; stopping it", slot.index, task, timeout)
+                    slot.stop()
+                    raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
+                outcome, value, rss_mb = slot.conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as exc:
+                log.error("worker %d died during %s (%s); starting another", slot.index, task, exc)
+                slot.stop()
+                raise WorkerFailed("处理进程意外退出，请重试；如反复出现请联系管理员") from None
+            slot.tasks += 1
+            if rss_mb > self.max_rss_mb:
+                log.info("worker %d grew to %d MB after %s: replacing it to return the memory", slot.index,
+                         rss_mb, task)  # fmt: skip
+                slot.stop()
+            if outcome == "error":
+                raise value
+            return value
+        finally:
+            if not locked:
+                slot.lock.release()
+
+    def _start(self, slot: _Slot) -> None:
+        context = _context()
+        parent, child_end = context.Pipe()
+        process = context.Process(target=child.main, args=(child_end, self.settings), daemon=True,
+                                  name=f"zc-worker-{slot.index}")  # fmt: skip
+        process.start()
+        child_end.close()
+        slot.process, slot.conn, slot.tasks = process, parent, 0
+
+
+_CONTEXT = None
+
+
+def _context():
+    """A fork server with the service imported: workers start in milliseconds, and never
+    inherit the threads and sockets of the service process (plain fork would)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(["service.workers.child"])
+    return _CONTEXT
