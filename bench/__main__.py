@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["render", "seal", "issue", "verify", "install"]
+BENCHMARKS = ["render", "seal", "issue", "verify", "concurrency", "install"]
 
 
 def main(names: list[str]) -> int:

@@ -150,6 +150,24 @@ def check_pdfium() -> Check:
     return Check(name, OK, f"pypdfium2 {version}: previews and upload checks", True)
 
 
+def check_certificate_layout(settings: Settings) -> Check:
+    """The configured number pattern gives distinct numbers, and the certificate fits the
+    configured title and the longest number and identifier it can get."""
+    from service.certificates.configured import check_configured_certificate
+    from service.certificates.identifiers import PatternError, validate_pattern
+    from service.sealing.startup import StartupError
+
+    name = "certificate layout"
+    try:
+        validate_pattern(settings.number_pattern)
+        check_configured_certificate(settings)
+    except (PatternError, StartupError) as exc:
+        return Check(name, MISSING, str(exc), True)
+    except OSError as exc:  # no fonts to measure with: the fonts check says why
+        return Check(name, MISSING, f"cannot be measured: {exc}", True)
+    return Check(name, OK, f"「{settings.certificate_title}」, numbers like {settings.number_pattern} fit", True)
+
+
 # --- the data the service keeps --------------------------------------------------------------
 
 
@@ -343,6 +361,7 @@ def run_checks(settings: Settings) -> list[Check]:
         check_harfbuzz_subsetting(),
         check_shipped_fonts(settings),
         check_pdfium(),
+        check_certificate_layout(settings),
         check_data_dir(settings),
         check_database(settings),
         check_seal_keys(settings),

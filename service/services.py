@@ -20,7 +20,7 @@ from service.certificates.identifiers import validate_pattern
 from service.registry.db import make_engine, open_registry, session_factory
 from service.sealing.live import LiveSealers
 from service.verification.pages import Pages
-from service.verification.ratelimit import RateLimiter
+from service.verification.ratelimit import RateLimiter, RedisRateLimiter
 from service.verification.scan_cache import ScanCache
 
 
@@ -37,7 +37,8 @@ class Services:
     sealers: LiveSealers
     files: FileStore
     pages: Pages
-    limiter: RateLimiter
+    # per client address: in this process, or shared through Redis (ZC_REDIS_URL)
+    limiter: RateLimiter | RedisRateLimiter
     # QR scan answers for a few seconds (service.api.verify)
     scan_cache: ScanCache
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -48,20 +49,24 @@ class Services:
         self.sessions.kw["bind"].dispose()
 
 
-def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    """Everything the flows share. With the embedded default (``ZC_DEV_PKI``) this also
-    creates the development PKI and the contract's two organisations on first start.
-    ``migrate=False``: a worker process, whose service has migrated the registry already."""
-    validate_pattern(settings.number_pattern)
-    check_configured_certificate(settings)
-    sessions = open_registry(settings) if migrate else session_factory(make_engine(settings.registry_url))
+def build_services(settings: Settings, *, worker: bool = False) -> Services:
+    """Everything the flows share. A service's start checks its configuration (number
+    pattern, certificate layout), migrates the registry and loads the seals, creating
+    the development PKI and the contract's two organisations on first start with the
+    embedded default (``ZC_DEV_PKI``). A worker process (``worker=True``), started by such
+    a service, skips all that and loads its seals when it first seals."""
+    if not worker:
+        validate_pattern(settings.number_pattern)
+        check_configured_certificate(settings)
+    sessions = session_factory(make_engine(settings.registry_url)) if worker else open_registry(settings)
     return Services(
         settings=settings,
         sessions=sessions,
         renderer=Renderer(settings.templates_dir, settings.fonts_dir, max_pages=settings.limits.max_pages),
-        sealers=LiveSealers(settings, sessions),
+        sealers=LiveSealers(settings, sessions, eager=not worker),
         files=FileStore(settings.files_dir),
         pages=Pages(settings.templates_dir),
-        limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
+        limiter=(RedisRateLimiter(settings.redis_url, settings.verify_rate_per_minute, settings.verify_burst)
+                 if settings.redis_url else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)),
         scan_cache=ScanCache(settings.scan_cache_seconds),
     )

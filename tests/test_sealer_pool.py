@@ -142,7 +142,7 @@ def test_threads_share_the_pool(pool):
 def test_roles_and_unknown_orgs_are_refused(pool):
     from service.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="is a issuer, not a committee"):
+    with pytest.raises(InvalidInput, match="登记为发证机关，不能作为评委会签章"):
         pool.seal(make_certificate_pdf(), ISSUER.code, COMMITTEE.code, AREAS)
     with pytest.raises(NoSealKey):
         pool.seal(make_certificate_pdf(), "NOBODY", ISSUER.code, AREAS)

@@ -315,3 +315,58 @@ def test_every_value_is_escaped(env):
     hostile = issue(client, keys, "VERIFY-XSS", holder__name="<script>alert(1)</script>")
     html = client.get(f"/v/{hostile['token']}").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def _broken_signature_pdf() -> bytes:
+    """A PDF that parses but whose signature field's value is a number: pyHanko trips over
+    it only when it reads the signatures."""
+    import io as _io
+
+    objects = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+               b"<< /FT /Sig /T (Committee) /V 42 >>"]
+    out = _io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def test_a_pdf_that_breaks_while_its_seals_are_read_is_a_422_on_both_endpoints(env):
+    client, _ = env
+    broken = _broken_signature_pdf()
+    response = upload(client, broken)
+    assert response.status_code == 422 and "PDF" in response.json()["message"]
+    page = client.post("/verify", files={"file": ("c.pdf", broken, "application/pdf")})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "PDF" in page.text
+
+
+@pytest.mark.parametrize("files, data", [
+    ({"file": ("c.pdf", b"%PDF-1.7 nothing else", "application/pdf")}, None),
+    (None, b"--x\r\nnot a multipart body"),
+])
+def test_the_upload_page_answers_html_whatever_goes_wrong(env, files, data):
+    client, _ = env
+    if files:
+        page = client.post("/verify", files=files)
+    else:
+        page = client.post("/verify", content=data, headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert 400 <= page.status_code < 500
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_the_upload_page_shows_the_uploaded_files_own_seals(env, valid):
+    client, _ = env
+    altered = client.post("/verify", files={"file": ("c.pdf", alter_photo_bytes(valid["pdf"]), "application/pdf")})
+    assert "已被改动" in altered.text
+    assert "验证未通过" in altered.text and "验证通过" not in altered.text.replace("验证未通过", "")
+    assert '<p class="status-text" id="status">有效</p>' not in altered.text
+    genuine = client.post("/verify", files={"file": ("c.pdf", valid["pdf"], "application/pdf")})
+    assert genuine.text.count("验证通过") == 2

@@ -40,8 +40,13 @@ _SIGNING_STATUS = {
 }
 
 
+def signing_status(exc: SigningError) -> tuple[int, str]:
+    """The HTTP status and the Chinese message of a signing-layer error."""
+    return _SIGNING_STATUS.get(exc.code, (500, "签章服务内部错误"))
+
+
 async def _signing_error(request: Request, exc: SigningError) -> JSONResponse:
-    status, message = _SIGNING_STATUS.get(exc.code, (500, "签章服务内部错误"))
+    status, message = signing_status(exc)
     if status >= 500:
         log.error("signing error on %s %s: %s", request.method, request.url.path, exc)
     headers = {"Retry-After": "30"} if status == 503 else None

@@ -9,8 +9,8 @@ import asyncio
 import hashlib
 import json
 import time
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from typing import Annotated
 
 from anyio import to_thread
@@ -18,12 +18,26 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, upload_limiter
-from service.errors import FieldError, InvalidInput, RateLimited, TooLarge
+from service.api.deps import (
+    ServicesDep,
+    WorkersDep,
+    read_body,
+    read_upload,
+    upload_limiter,
+)
+from service.api.errors import signing_status
+from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
 from service.registry import certificates as repo
+from service.signing.errors import SigningError
+from service.verification.facts import (
+    lookup_by_number_and_name,
+    needs_seal_check,
+    public_facts,
+)
 from service.verification.files import check_uploaded_pdf, ensure_seal_summary
-from service.verification.facts import lookup_by_number_and_name, needs_seal_check, public_facts
+from service.verification.ratelimit import client_address
 
 router = APIRouter(tags=["verification"])
 PAGE_CACHE = "public, max-age=60, must-revalidate"
@@ -151,12 +165,10 @@ class Lookup(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=50)]
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _limit(services, request: Request) -> None:
-    wait = services.limiter.take(_client(request))
+    peer = request.client.host if request.client else None
+    client = client_address(peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies)
+    wait = services.limiter.take(client)
     if wait > 0:
         raise RateLimited("查验过于频繁，请稍后再试", headers={"Retry-After": services.limiter.retry_after(wait)})
 
@@ -205,6 +217,19 @@ async def _check_upload(request: Request, services, data: bytes):
     return await to_thread.run_sync(partial(check_uploaded_pdf, services, data), limiter=upload_limiter(request))
 
 
+def upload_facts(verdict) -> dict | None:
+    """What the upload page shows: the certificate the file names, with the seals *of the
+    uploaded file* (never the registry copy's, which would call an altered file's seals
+    valid); no registry status for a file that is not what was issued."""
+    if verdict.certificate is None:
+        return None
+    facts = public_facts(verdict.certificate, verdict.current)
+    facts["seals"] = verdict.summary
+    if verdict.code in ("altered", "unknown_key"):
+        facts["status"], facts["status_text"] = verdict.code, "文件不可信：以下为文件所声称的证书在本服务的登记信息"
+    return facts
+
+
 def upload_json_body(verdict) -> dict:
     body = {"verdict": verdict.code, "message": verdict.message, "certificate": None, "seals": None}
     if verdict.certificate is not None:
@@ -247,12 +272,18 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     try:
         if content_type.startswith("multipart/form-data"):
             verdict = await _check_upload(request, services, await _upload_bytes(request, services))
-            facts = public_facts(verdict.certificate, verdict.current) if verdict.certificate else None
-            return _page(services, request, "upload_result.html", cache=False, verdict=verdict, f=facts)
+            return _page(services, request, "upload_result.html", cache=False, verdict=verdict,
+                         f=upload_facts(verdict))
         form = await request.form(max_files=0, max_fields=5)
         lookup = Lookup(number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-")
-    except (InvalidInput, TooLarge) as exc:
+    except ServiceError as exc:
         return _page(services, request, "verify.html", status=exc.status, cache=False, error=exc.message, number=None)
+    except SigningError as exc:
+        status, message = signing_status(exc)
+        return _page(services, request, "verify.html", status=status, cache=False, error=message, number=None)
+    except StarletteHTTPException as exc:  # a body that is not a form
+        return _page(services, request, "verify.html", status=400, cache=False,
+                     error=f"提交的内容无法读取：{exc.detail}", number=None)
     except ValueError:
         return _page(services, request, "verify.html", status=422, cache=False,
                      error="请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）", number=None)

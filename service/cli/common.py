@@ -38,13 +38,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def run_guarded(func, args: argparse.Namespace) -> int:
     """Run a command; expected failures become one line on stderr and exit code 2."""
+    from service.certificates.identifiers import PatternError
     from service.documents.seal_image import SealImageError
     from service.errors import ServiceError
+    from service.sealing.startup import StartupError
     from service.signing.errors import SigningError
 
     try:
         return func(args)
-    except (CliError, ServiceError, SigningError, SealImageError) as exc:
+    except (CliError, ServiceError, SigningError, SealImageError, StartupError, PatternError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
         return EXIT_USAGE

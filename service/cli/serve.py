@@ -26,10 +26,16 @@ def check_before_serving(settings: Settings) -> None:
                        + " (python -m service doctor shows every check)")
 
 
+# proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer
+# as the client's address; the service decides that itself (ZC_TRUSTED_PROXIES).
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import build_services, create_app
+    from service.app import create_app
+    from service.services import build_services
+    from service.workers.pool import default_size
     from service.runtime import tune_gc
 
     tune_gc()
@@ -40,14 +46,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif args.public_base_url:
         settings = settings.model_copy(update={"public_base_url": args.public_base_url})
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False)
         return 0
     # Several processes: migrate the registry and create the development keys
-    # once, here, so that the workers do not race to do it.
+    # once, here, so that the workers do not race to do it; the cores are shared out
+    # between their render workers.
     build_services(settings).close()
-    os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url})
+    os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
+                       "ZC_WORK_PROCESSES": str(default_size(settings, args.workers))})
     uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+                workers=args.workers, log_level="info", proxy_headers=False)
     return 0
 
 
@@ -56,5 +64,6 @@ def add_commands(commands, with_data_dir) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-base-url", default=None, help="base of the verification URLs in QR codes")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (one per core suits the scan pages)")
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="service processes (default: one per core); each has its own render workers")
     serve.set_defaults(func=cmd_serve)

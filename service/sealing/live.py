@@ -28,23 +28,34 @@ log = logging.getLogger(__name__)
 
 
 class LiveSealers:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, eager: bool = True,
                  build: Callable[[], SealerPool] | None = None, clock: Callable[[], float] = time.monotonic):  # fmt: skip
+        """``eager``: load the seals now (a service's start: a key that does not open stops
+        it); otherwise on first use (a worker that may only ever render forms)."""
         self._sessions = sessions
         self._build = build or (lambda: build_sealer_pool(settings, sessions, datetime.now(UTC)))
         self._interval = settings.orgs_check_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._version = self._read_version()
-        self._pool = self._build()
-        self._checked = clock()
+        self._pool: SealerPool | None = None
         self._retired: list[SealerPool] = []
         self.last_error: str | None = None
+        if eager:
+            self._load()
 
     def current(self) -> SealerPool:
-        if self._clock() - self._checked >= self._interval:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._load()
+        elif self._clock() - self._checked >= self._interval:
             self._refresh(force=False)
         return self._pool
+
+    def _load(self) -> None:
+        self._version = self._read_version()
+        self._pool = self._build()
+        self._checked = self._clock()
 
     def reload(self) -> SealerPool:
         """Rebuild now (the admin API's reload); raises ``StartupError`` if it cannot."""
@@ -53,6 +64,9 @@ class LiveSealers:
 
     def _refresh(self, force: bool, strict: bool = False) -> None:
         with self._lock:
+            if self._pool is None:
+                self._load()
+                return
             self._checked = self._clock()
             version = self._read_version()
             if version == self._version and not force:
@@ -99,6 +113,6 @@ class LiveSealers:
         return await self.current().async_validate(pdf, strict=strict, at=at)
 
     def close(self) -> None:
-        for pool in (*self._retired, self._pool):
+        for pool in (*self._retired, *([self._pool] if self._pool else [])):
             pool.close()
         self._retired.clear()

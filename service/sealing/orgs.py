@@ -78,7 +78,7 @@ def key_source_from_json(data: Mapping):
     """The stored JSON back as a ``KeySource`` (not for ``dev``: see :func:`open_signer`)."""
 
     if data.get("kind") not in ("pem", "pkcs12", "pkcs11"):
-        raise InvalidInput(f"not a file or token key source: {data.get('kind')!r}")
+        raise KeySourceError(f"not a file or token key source: {data.get('kind')!r}")
     fields = {k: (Path(v) if k in _PATH_FIELDS else v) for k, v in data.items() if k in _FIELDS}
     return KeySource(kind=data["kind"], **fields)
 
@@ -163,7 +163,7 @@ def seal_png(settings: Settings, org: Organisation) -> bytes:
         try:
             return check_seal_png(path.read_bytes())
         except (OSError, SealImageError) as exc:
-            raise InvalidInput(f"seal image {path} of organisation {org.code}: {exc}") from exc
+            raise SealImageError(f"seal image {path} of organisation {org.code}: {exc}") from exc
     return render_round_seal(org.name, org.seal_bottom_text, default_seal_font())
 
 

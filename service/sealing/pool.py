@@ -118,7 +118,8 @@ class SealerPool:
     def _for_role(self, code: str, role: str) -> OrgSealer:
         sealer = self.sealer(code)
         if sealer.role != role:
-            raise InvalidInput(f"organisation {code} is a {sealer.role}, not a {role}")
+            roles = {"committee": "评委会", "issuer": "发证机关"}
+            raise InvalidInput(f"机构 {code} 登记为{roles[sealer.role]}，不能作为{roles[role]}签章")
         return sealer
 
     def _request(self, sealer: OrgSealer, field_name: str, kind: str, vc, reason: str | None) -> SealRequest:

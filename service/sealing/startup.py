@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.errors import InvalidInput
+from service.documents.seal_image import SealImageError
 from service.sealing.orgs import ensure_dev_keys, open_signer, seal_png
 from service.registry.orgs import list_orgs
 from service.sealing.pool import OrgSealer, SealerPool, close_signers
@@ -59,7 +59,7 @@ def build_sealer_pool(
         try:
             signers[org.code] = _open(org, dev_pki, environ)
             pngs[org.code] = seal_png(settings, org)
-        except (StartupError, InvalidInput) as exc:
+        except (StartupError, SealImageError) as exc:
             problems.append(f"organisation {org.code} ({org.name}): {exc}")
     try:
         if problems:

@@ -99,6 +99,14 @@ def cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
     )
 
 
+# What reading a damaged or hostile PDF can raise, in pyHanko's parser or below it:
+# zlib.error for a damaged compressed stream, RecursionError for objects that refer to
+# themselves, AssertionError where pyHanko asserts a shape (a signature field whose /V is
+# a number), the rest for structures of the wrong type or shape.
+READ_ERRORS = (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError, zlib.error,
+               EOFError, RecursionError)
+
+
 def open_pdf(pdf_bytes: bytes) -> PdfFileReader:
     if not pdf_bytes[:1024].lstrip().startswith(b"%PDF-"):
         raise InvalidPdfError("not a PDF (no %PDF- header)")
@@ -106,6 +114,5 @@ def open_pdf(pdf_bytes: bytes) -> PdfFileReader:
         reader = PdfFileReader(BytesIO(pdf_bytes))
         reader.root  # noqa: B018 - force the trailer and catalog to parse now
         return reader
-    except (PdfError, ValueError, KeyError, IndexError, TypeError, zlib.error, EOFError) as exc:
-        # zlib.error: a damaged compressed stream (a cross-reference stream, say).
+    except READ_ERRORS as exc:
         raise InvalidPdfError(f"not a readable PDF: {exc}") from exc

@@ -13,10 +13,8 @@ Long-term (archival) validation across expired TSA certificates, ETSI EN 319 102
 from __future__ import annotations
 
 import logging
-import zlib
 from datetime import UTC, datetime
 
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
@@ -26,7 +24,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature, read_cert
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 
 from .errors import InvalidPdfError
-from .pdf_inspect import cert_info, claimed_tst_time, name_part, open_pdf, read_dss, read_signatures, signature_kind
+from .pdf_inspect import (
+    READ_ERRORS, cert_info, claimed_tst_time, name_part, open_pdf, read_dss, read_signatures, signature_kind,
+)  # fmt: skip
 from .report import DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
 from .seal import run_sync
 from .trust import TrustConfig, build_validation_context
@@ -48,8 +48,9 @@ async def async_validate_pdf(
     reader = open_pdf(pdf_bytes)
     try:
         return await _validate(reader, trust, strict, at)
-    except (PdfError, zlib.error, EOFError) as exc:
-        # Damage that only shows when a signature's objects are read.
+    except READ_ERRORS as exc:
+        # Damage that only shows when a signature's objects are read (the same kinds that
+        # opening can meet: an upload must get an answer, never a crash).
         raise InvalidPdfError(f"not a readable PDF: {exc}") from exc
 
 

@@ -20,6 +20,7 @@ from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.services import Services
+from service.verification.inflation import check_inflation
 from service.verification.facts import judge_upload, mask_id, needs_seal_check, seal_summary
 
 _IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
@@ -42,6 +43,8 @@ def ensure_seal_summary(services: Services, cert: Certificate) -> Certificate:
 
 def check_uploaded_pdf(services: Services, pdf: bytes):
     """What an uploaded file is: genuine and current, revoked, superseded, altered, foreign..."""
+    limits = services.settings.limits
+    check_inflation(pdf, limits.max_inflated_stream_bytes, limits.max_inflated_total_bytes)
     report = services.sealers.validate(pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     named = identifier_in(pdf)

@@ -1,16 +1,21 @@
 """A per-client token bucket, in process memory.
 
 Enough for the embedded default (one process); behind several workers each
-counts on its own, so the effective limit is workers × rate: set the rate
-for that, or put the limit in the reverse proxy.
+counts on its own, so the effective limit is workers × rate. With ``ZC_REDIS_URL`` the
+same bucket lives in Redis and every process and machine shares it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -42,3 +47,68 @@ class RateLimiter:
     @staticmethod
     def retry_after(wait: float) -> str:
         return str(max(1, math.ceil(wait)))
+
+
+# The same token bucket kept in Redis, so that every service process (and machine) counts
+# against one limit. One script call per request: read, refill, take, write, expire.
+_TAKE = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local tokens, last = tonumber(state[1]), tonumber(state[2])
+if tokens == nil then tokens, last = burst, now end
+tokens = math.min(burst, tokens + math.max(0, now - last) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """``RateLimiter`` shared through Redis (``ZC_REDIS_URL``). If Redis cannot be reached
+    the request is let through (and logged): a lookup limit must not take the public
+    verification down with it."""
+
+    def __init__(self, url: str, rate_per_minute: float, burst: int, prefix: str = "zc:verify:", clock=time.time):
+        import redis  # only deployments that share limits need the client
+
+        self.rate = rate_per_minute / 60.0
+        self.burst = burst
+        self._prefix = prefix
+        self._clock = clock
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._take = self._redis.register_script(_TAKE)
+        self._errors = (redis.RedisError, OSError)
+
+    def take(self, client: str) -> float:
+        try:
+            return float(self._take(keys=[self._prefix + client], args=[self.rate, self.burst, self._clock()]))
+        except self._errors as exc:
+            log.warning("rate limit not counted: Redis unavailable (%s)", exc)
+            return 0.0
+
+    retry_after = staticmethod(RateLimiter.retry_after)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[str]) -> str:
+    """Who the client is: the peer, unless the peer is a trusted proxy; then the address
+    the proxies saw, read right to left past every trusted hop (as uvicorn's
+    ``--forwarded-allow-ips`` does). A header from anyone else is ignored: it is written
+    by the client and would let it pick a fresh address for every request."""
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+    if not peer or not forwarded_for or not _within(peer, networks):
+        return peer or "unknown"
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _within(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

@@ -57,7 +57,7 @@ def main(conn, settings: Settings) -> None:
 def _build(settings: Settings):
     from service.services import build_services
 
-    return build_services(settings, migrate=False)
+    return build_services(settings, worker=True)
 
 
 def rss_mb() -> int:

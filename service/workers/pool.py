@@ -193,5 +193,5 @@ def _context():
     global _CONTEXT
     if _CONTEXT is None:
         _CONTEXT = multiprocessing.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload(["service.workers.child"])
+        _CONTEXT.set_forkserver_preload(["service.workers.child", "service.workers.tasks"])
     return _CONTEXT
