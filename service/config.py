@@ -30,6 +30,10 @@ class Limits(BaseSettings):
     # declaration: they get their own, larger limit.
     max_table_rows: int = 10_000  # 10,000 rows: about 14 s and 0.6 GB (bench/results/render.md)
     max_upload_bytes: int = 20 * 1024 * 1024
+    # A field the contract does not know: reject (422 naming it, the default) or
+    # ignore (for a province whose platform sends extra fields). ZC_CONTRACT_UNKNOWN_FIELDS.
+    unknown_fields: Literal["reject", "ignore"] = Field(
+        default="reject", validation_alias=AliasChoices("ZC_CONTRACT_UNKNOWN_FIELDS", "unknown_fields"))
 
 
 class Settings(BaseSettings):
