@@ -106,6 +106,14 @@ def test_empty_sections_print_none(renderer, declaration):
     assert "岗位职责情况无" in text
 
 
+def test_the_exception_route_always_prints_its_basis(renderer, declaration):
+    payload = variants.exceptional(declaration)
+    del payload["application"]["exception"]
+    text = pdf_text(render(renderer, payload))
+    assert "二、破格申报依据破格条款无依据说明无佐证材料无三、学历教育" in text
+    assert "破格申报依据" not in pdf_text(render(renderer, declaration))
+
+
 def test_the_photo_is_printed_in_the_basic_data_page(contract_pdf, renderer, declaration):
     assert image_count(contract_pdf, 2) == 1
     declaration["applicant"]["photo"] = None

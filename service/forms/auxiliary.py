@@ -166,31 +166,33 @@ def _missing(path: str, message: str) -> InvalidInput:
     return InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError(path, message, "missing")])
 
 
-def _route_form_parser(route: str, section: str, form: str, missing_message: str):
-    """A parser for a form that only exists for one route (破格, 转评) and needs that route's section."""
+def _route_form_parser(route: str, form: str, section: str | None = None, missing_message: str = ""):
+    """A parser for a form that only exists for one route (破格, 转评), and, when
+    ``section`` is given, cannot be printed without that route's section."""
 
     def parse(data: Any, limits: Limits) -> Declaration:
         d = validate_payload(Declaration, data, limits)
         if d.application.route != route:
             raise _route_error(d.application.route, form, route)
-        if getattr(d.application, section) is None:
+        if section is not None and getattr(d.application, section) is None:
             raise _missing(f"application.{section}", missing_message)
         return d
 
     return parse
 
 
-parse_exception_declaration = _route_form_parser(
-    "破格", "exception", "破格申报审批表",
-    "破格申报须填写破格依据：所依据的评审条件条款（rule）、破格理由（text），以及佐证材料清单（evidence）")
+# A 破格 declaration without its basis still gets its approval form: the basis is
+# then written in by hand, as on the blank form (the unit often settles it on paper).
+parse_exception_declaration = _route_form_parser("破格", "破格申报审批表")
 parse_transfer_declaration = _route_form_parser(
-    "转评", "transfer", "转评申报表",
+    "转评", "转评申报表", "transfer",
     "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），以及取得时间、发证机关、现岗位和转评理由")
 
 
 def exception_context(d: Declaration, ctx: RenderContext) -> dict:
     basis = d.application.exception
-    return {**_common(d, ctx), "basis": basis, "evidence": list(basis.evidence), "o": d.opinions}
+    evidence = list(basis.evidence) if basis is not None else [None] * BLANK_EVIDENCE_ROWS
+    return {**_common(d, ctx), "basis": basis, "evidence": evidence, "o": d.opinions}
 
 
 def exception_blank(ctx: RenderContext) -> dict:
@@ -280,7 +282,7 @@ SPECS = [
     _spec("assessment", "专业技术人员年度及任职期满考核表", assessment_context, assessment_blank,
           "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表"),
     _spec("exception-approval", "破格申报审批表", exception_context, exception_blank,
-          "破格申报审批表：申报类型须为“破格”且填写 application.exception，A4 纵向；有空白表",
+          "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
           parse=parse_exception_declaration),
     _spec("transfer", "转评申报表", transfer_context, transfer_blank,
           "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
