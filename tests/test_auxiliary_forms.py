@@ -360,7 +360,9 @@ def test_long_attachment_list_repeats_its_header_and_keeps_files_whole(renderer,
 def test_pledge_prints_the_seed_manuals_text(renderer):
     text = pdf_text(rendered(renderer, "integrity-pledge", "contract"))
     assert "本人承诺所提交的所有申报评审资料（包括学历、职称、考试、奖项证书及论文、业绩证明等材料）均为真实。" in text
-    assert "如提供虚假的申报资料，本人自愿三年内停止申报任职称资格，并接受政府相关部门的处理。" in text
+    # As the Hubei forms word the sanction (the platform's screen has the slip 「停止申报任职称资格」).
+    assert "如提供虚假的申报资料，本人自愿三年内停止申报职称，并接受政府相关部门的处理。" in text
+    assert "任职称资格" not in text
     assert not re.search(r"[(),]", PLEDGE_TEXT)  # full-width punctuation only
 
 

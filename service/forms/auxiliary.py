@@ -28,9 +28,11 @@ from service.forms.review_form import declaration_date, fill_date, highest_educa
 from service.forms.spec import FormSpec, RenderContext
 
 # The pledge of the Hubei platform (seeds, 个人诚信承诺书), punctuation made full-width.
+# The platform's screen reads 「停止申报任职称资格」, a slip for 「停止申报职称」 (what the
+# sanction is: no declaring for three years), which is how the printed forms word it.
 PLEDGE_TEXT = (
     "本人承诺所提交的所有申报评审资料（包括学历、职称、考试、奖项证书及论文、业绩证明等材料）均为真实。"
-    "如提供虚假的申报资料，本人自愿三年内停止申报任职称资格，并接受政府相关部门的处理。"
+    "如提供虚假的申报资料，本人自愿三年内停止申报职称，并接受政府相关部门的处理。"
 )
 
 # What each checklist line asks the unit to verify (printed under the item).
