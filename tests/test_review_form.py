@@ -122,6 +122,19 @@ def test_the_photo_is_printed_in_the_basic_data_page(contract_pdf, renderer, dec
     assert "照片（二寸）" in pdf_text(without)
 
 
+def test_the_photo_is_two_inch(contract_pdf):
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(contract_pdf)
+    try:
+        (bounds,) = [obj.get_bounds() for obj in document[1].get_objects() if obj.type == raw.FPDF_PAGEOBJ_IMAGE]
+    finally:
+        document.close()
+    left, bottom, right, top = (v * 25.4 / 72 for v in bounds)
+    assert abs(right - left - 35.0) < 0.1 and abs(top - bottom - 49.0) < 0.1
+
+
 def test_teacher_block_only_for_teachers(contract_pdf, renderer, declaration):
     assert "中小学教师信息" not in pdf_text(contract_pdf)
     assert "八、中小学教师信息" in pdf_text(render(renderer, variants.teacher(declaration)))
