@@ -43,7 +43,7 @@ def build_services(settings: Settings) -> Services:
         renderer=Renderer(settings.templates_dir, settings.fonts_dir),
         sealers=build_sealer_pool(settings, sessions, datetime.now(UTC)),
         files=FileStore(settings.files_dir),
-        pages=Pages(settings.templates_dir),
+        pages=Pages(settings.templates_dir, settings.unsealed_notice),
         limiter=RateLimiter(settings.verify_rate_per_minute, settings.verify_burst),
         scan_cache=ScanCache(settings.scan_cache_seconds),
     )

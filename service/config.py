@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     identifier_type_code: str = "ZCZS"
     # The certificate's title; provinces word it differently.
     certificate_title: str = "专业技术资格证书"
+    # Printed on a certificate issued before its organisations have e-seals (pending_seal),
+    # written into its metadata and shown on its verification page; the seal areas stay
+    # clean for a stamp pressed by hand (线下盖章, as the Anhui platform describes it).
+    unsealed_notice: str = "本证书未加盖电子印章，加盖实物印章后有效"
     # 证书查验: lookups and uploads per client address (token bucket, per process).
     verify_rate_per_minute: float = 30
     verify_burst: int = 10

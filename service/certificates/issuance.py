@@ -149,11 +149,13 @@ def _make_version(services: Services, request: CertificateRequest, *, number: st
     token = secrets.token_urlsafe(16)
     identifier = make_identifier(type_code=services.settings.identifier_type_code, issuer_uscc=request.issuer.code,
                                  serial=number, version=version)
+    sealable = services.sealers.has_key(request.committee.code) and services.sealers.has_key(request.issuer.code)
     pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
                              verify_url=verification_url(services.settings, token),
-                             province_title=services.settings.certificate_title)
+                             province_title=services.settings.certificate_title,
+                             unsealed_notice=None if sealable else services.settings.unsealed_notice)
     status, level, sealed_at = "pending_seal", None, None
-    if services.sealers.has_key(request.committee.code) and services.sealers.has_key(request.issuer.code):
+    if sealable:
         pdf = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
         status, level, sealed_at = "valid", services.sealers.level, services.clock()
     photo = request.holder.photo.content
