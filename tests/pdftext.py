@@ -29,9 +29,20 @@ def squash(text: str) -> str:
 _FOOTER = re.compile(r"第\d+页共\d+页")
 
 
+def page_body(text: str) -> str:
+    """A page's text without its margins: the page number, and the title of a section that
+    continues from the page before (（续）), both drawn after the page's content."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and _FOOTER.fullmatch(squash(lines[-1])):
+        lines.pop()
+    if lines and squash(lines[-1]).endswith("（续）"):
+        lines.pop()
+    return squash("".join(lines))
+
+
 def pdf_text(pdf: bytes) -> str:
-    """The whole text, without the page footers that would cut a text flowing across pages."""
-    return "".join(_FOOTER.sub("", squash(text)) for text in page_texts(pdf))
+    """The whole text, without the page margins that would cut a text flowing across pages."""
+    return "".join(page_body(text) for text in page_texts(pdf))
 
 
 def fonts_of_chars(pdf: bytes, chars: str) -> dict[str, set[str]]:
