@@ -198,6 +198,12 @@ def test_wrap_text_follows_chinese_line_breaking_rules():
     assert len(cut) > 1 and "".join(cut) == "W" * 60
 
 
+def test_wrap_text_leaves_no_lone_last_character():
+    width = REGULAR.width_em("武汉市人力资源和社会保障") * 10.5 * 25.4 / 72 + 0.5  # room for 12 of the 13
+    lines = wrap_text("武汉市人力资源和社会保障局", width, 10.5, advances=REGULAR)
+    assert "".join(lines) == "武汉市人力资源和社会保障局" and len(lines) == 2 and len(lines[-1]) >= 2
+
+
 def test_a_title_too_long_for_the_page_is_an_error(renderer, contract_request):
     with pytest.raises(LayoutError):
         render(renderer, contract_request, province_title="专业技术资格证书" * 8)

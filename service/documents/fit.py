@@ -24,6 +24,7 @@ _OPENING = frozenset("（［｛〔【《「『“‘([{")
 BRACKETED_MAX = 10
 _BRACKETED = rf"[（［〔【《「『(\[][^（［〔【《「『(\[）］〕】》」』)\]\s]{{1,{BRACKETED_MAX}}}[）］〕】》」』)\]]"
 _TOKEN = re.compile(rf"{_BRACKETED}|[A-Za-z0-9]+|\s+|.", re.DOTALL)
+_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def _tokens(text: str) -> list[str]:
@@ -43,7 +44,8 @@ def _tokens(text: str) -> list[str]:
 def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
               advances: Advances) -> list[str]:  # fmt: skip
     """Greedy line breaks of ``text`` at ``size_pt`` within ``box_width_mm``; a piece
-    wider than a whole line (a very long number) is cut between characters."""
+    wider than a whole line (a very long number) is cut between characters. The last
+    line is never one lone character when the line before can give it a neighbour."""
     em_mm, room = size_pt * PT_MM, box_width_mm - SLACK_MM
 
     def fits(s: str) -> bool:
@@ -64,6 +66,10 @@ def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: fl
             lines.extend(full)
     if line.strip():
         lines.append(line.strip())
+    if len(lines) > 1 and len(_tokens(lines[-1])) == 1 and _IDEOGRAPH.match(lines[-1]):
+        before = _tokens(lines[-2])
+        if len(before) > 1 and fits(before[-1] + lines[-1]):
+            lines[-2:] = ["".join(before[:-1]).strip(), before[-1] + lines[-1]]
     return lines or [""]
 
 
