@@ -79,12 +79,14 @@ def _scenario(url: str, key: str, callers: list[str], scan_path: str) -> dict:
         health = pool.submit(_watch, url, "/healthz", stop)
         scans = pool.submit(_watch, url, scan_path, stop)
         started = time.perf_counter()
-        results = [pool.submit(_caller, url, key, kind, n) for n, kind in enumerate(callers)]
-        times = {kind: [] for kind in callers}
-        for kind, future in zip(callers, results):
-            times[kind] += future.result()
-        elapsed = time.perf_counter() - started
-        stop.set()
+        try:
+            results = [pool.submit(_caller, url, key, kind, n) for n, kind in enumerate(callers)]
+            times = {kind: [] for kind in callers}
+            for kind, future in zip(callers, results):
+                times[kind] += future.result()
+            elapsed = time.perf_counter() - started
+        finally:
+            stop.set()
     total = sum(len(t) for t in times.values())
     return {"callers": len(callers), "requests": total, "seconds": round(elapsed, 2),
             "requests_per_s": round(total / elapsed, 2),

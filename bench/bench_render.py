@@ -20,6 +20,9 @@ FIRST_RUNS = 5
 SETUPS = ("shipped", "default")
 # Publicity tables: rows → timed runs (each size in its own process, for its peak RSS).
 LISTS = {300: 5, 3000: 3, 10000: 1}
+# Long unbreakable runs (issue 11, item 4): characters per free-text field → timed runs.
+# Ten times the characters should take about ten times as long (it took minutes, quadratically).
+LONG_RUNS = {2000: 2, 20000: 1}
 
 
 def documents() -> dict:
@@ -52,6 +55,25 @@ def publicity_rows(count: int) -> dict:
     base = payload["rows"]
     payload["rows"] = [dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)]
     return payload
+
+
+def long_run_payload(chars: int) -> dict:
+    """The contract's declaration with ``chars`` × W (no break opportunity) in each of the
+    15 free-text fields the review form prints."""
+    from tests.conftest import load_contract
+
+    d = load_contract("declaration.json")
+    run = "W" * chars
+    d["books"] = [{"title": run}]
+    d["projects"] = [{"name": run}]
+    d["opinions"]["recommending"] = {"text": run}
+    d["opinions"]["approval"] = {"text": run}
+    d["opinions"]["committee"] = {"text": run}
+    d["opinions"]["unit"]["text"] = run
+    d["work_summary"] = d["applicant"]["academic_societies"] = d["training"][0]["content"] = run
+    d["papers"][0]["title"] = d["patents"][0]["title"] = d["awards"][0]["name"] = run
+    d["achievements"][0].update(name=run, content_and_role=run, outcome=run)
+    return d
 
 
 def _renderer(setup: str):
@@ -117,6 +139,18 @@ def child_list(setup: str, rows: int) -> dict:
     return {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1), "peak_rss_mb": peak_rss_mb()}
 
 
+def child_long_run(setup: str, chars: int) -> dict:
+    from service.runtime import tune_gc
+
+    tune_gc()
+    renderer = _renderer(setup)
+    slug, payload = documents()["review-form/contract"]
+    _render_fn(renderer, slug, payload, setup)()  # warm-up: fonts, templates
+    render = _render_fn(renderer, "review-form", long_run_payload(chars), setup)
+    times, pdf = time_runs(render, LONG_RUNS[chars], warmup=0)
+    return {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1), "peak_rss_mb": peak_rss_mb()}
+
+
 def main() -> None:
     results = {"machine": machine(), "warm_runs": WARM_RUNS, "setups": {}}
     for setup in SETUPS:
@@ -124,6 +158,9 @@ def main() -> None:
         firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
         lists = {rows: run_child("bench.bench_render", "--list", setup, str(rows)) for rows in LISTS}
         results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts), "lists": lists}
+    # Layout time of long runs depends on the text, not the fonts: the shipped setup only.
+    results["long_runs"] = {chars: run_child("bench.bench_render", "--long-run", "shipped", str(chars))
+                            for chars in LONG_RUNS}
     write_results("render", results, _markdown(results))
 
 
@@ -154,6 +191,12 @@ def _markdown(results: dict) -> str:
             r = results["setups"][setup]["lists"][rows]
             lines.append(f"| {rows} | {setup} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
                          f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
+    lines += ["", "Long unbreakable runs: the review form with N × W (no break opportunity) in each of its 15",
+              "free-text fields, shipped setup, each size in its own fresh process.", "",
+              "| N per field | runs | median s | min–max s | peak RSS MB | PDF KB |", "|---:|---:|---:|---:|---:|---:|"]
+    for chars, r in results["long_runs"].items():
+        lines.append(f"| {chars} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
+                     f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
     lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB (all warm documents) |",
               "|---|---:|---:|"]
     for setup in SETUPS:
@@ -169,5 +212,7 @@ if __name__ == "__main__":
         print(json.dumps(child_warm(setup)))
     elif mode == "--list":
         print(json.dumps(child_list(setup, int(sys.argv[3]))))
+    elif mode == "--long-run":
+        print(json.dumps(child_long_run(setup, int(sys.argv[3]))))
     else:
         print(json.dumps(child_first(setup)))

@@ -78,5 +78,6 @@ def create_app(settings: Settings) -> FastAPI:
             **{slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
             "certificate": settings.templates_dir / "certificates" / "default" / "sample.json",
         },
+        unknown_fields=settings.limits.unknown_fields,
     )
     return app

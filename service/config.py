@@ -35,6 +35,10 @@ class Limits(BaseSettings):
     # Uploaded PDFs: what their streams may inflate to, each and all together (beyond: 422).
     max_inflated_stream_bytes: int = 64 * 1024 * 1024
     max_inflated_total_bytes: int = 256 * 1024 * 1024
+    # A field the contract does not know: reject (422 naming it, the default) or
+    # ignore (for a province whose platform sends extra fields). ZC_CONTRACT_UNKNOWN_FIELDS.
+    unknown_fields: Literal["reject", "ignore"] = Field(
+        default="reject", validation_alias=AliasChoices("ZC_CONTRACT_UNKNOWN_FIELDS", "unknown_fields"))
 
 
 class Settings(BaseSettings):
@@ -59,6 +63,10 @@ class Settings(BaseSettings):
     identifier_type_code: str = "ZCZS"
     # The certificate's title; provinces word it differently.
     certificate_title: str = "专业技术资格证书"
+    # Printed on a certificate issued before its organisations have e-seals (pending_seal),
+    # written into its metadata and shown on its verification page; the seal areas stay
+    # clean for a stamp pressed by hand (线下盖章, as the Anhui platform describes it).
+    unsealed_notice: str = "本证书未加盖电子印章，加盖实物印章后有效"
     # 证书查验: lookups and uploads per client address (token bucket, per process).
     verify_rate_per_minute: float = 30
     verify_burst: int = 10
@@ -85,6 +93,19 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # How often a running service looks for organisations added or changed (orgs add|update).
     orgs_check_seconds: float = 2.0
+    # Where certificate files live: a folder in the data dir, or the registry's database
+    # (for batch workers on several machines without a shared disk).
+    file_store: Literal["directory", "database"] = "directory"
+
+    # --- batch jobs ----------------------------------------------------------------------
+    # QUEUE_URL=redis://...: jobs run on Celery workers (python -m service worker); unset,
+    # in a local pool of worker processes started by serve (or the batch command).
+    queue_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_QUEUE_URL", "QUEUE_URL",
+                                                                              "queue_url"))
+    batch_processes: int | None = None  # local pool size (default: one per core)
+    batch_chunk: int = 20  # items per claim (per Celery task)
+    batch_lease_seconds: float = 120  # an item claimed longer than this by a silent worker is taken over
+    batch_requeue_seconds: float = 60  # Celery: pending items not picked up for this long are sent again
 
     # --- seals -----------------------------------------------------------------------
     # The embedded default: a development PKI and in-process TSA under <data_dir>/keys and

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.certificates.filestore import FileStore
+from service.certificates.filestore import DatabaseFileStore, FileStore
 from service.config import Settings
 from service.documents.render import Renderer
 from service.certificates.configured import check_configured_certificate
@@ -35,7 +35,7 @@ class Services:
     renderer: Renderer
     # every active organisation's key, seal image and style, the TSA and the trust
     sealers: LiveSealers
-    files: FileStore
+    files: FileStore | DatabaseFileStore
     pages: Pages
     # per client address: in this process, or shared through Redis (ZC_REDIS_URL)
     limiter: RateLimiter | RedisRateLimiter
@@ -64,8 +64,8 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         sessions=sessions,
         renderer=Renderer(settings.templates_dir, settings.fonts_dir, max_pages=settings.limits.max_pages),
         sealers=LiveSealers(settings, sessions, eager=not worker),
-        files=FileStore(settings.files_dir),
-        pages=Pages(settings.templates_dir),
+        files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
+        pages=Pages(settings.templates_dir, settings.unsealed_notice),
         limiter=(RedisRateLimiter(settings.redis_url, settings.verify_rate_per_minute, settings.verify_burst)
                  if settings.redis_url else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)),
         scan_cache=ScanCache(settings.scan_cache_seconds),

@@ -29,9 +29,20 @@ def squash(text: str) -> str:
 _FOOTER = re.compile(r"第\d+页共\d+页")
 
 
+def page_body(text: str) -> str:
+    """A page's text without its margins: the page number, and the title of a section that
+    continues from the page before (（续）), both drawn after the page's content."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and _FOOTER.fullmatch(squash(lines[-1])):
+        lines.pop()
+    if lines and squash(lines[-1]).endswith("（续）"):
+        lines.pop()
+    return squash("".join(lines))
+
+
 def pdf_text(pdf: bytes) -> str:
-    """The whole text, without the page footers that would cut a text flowing across pages."""
-    return "".join(_FOOTER.sub("", squash(text)) for text in page_texts(pdf))
+    """The whole text, without the page margins that would cut a text flowing across pages."""
+    return "".join(page_body(text) for text in page_texts(pdf))
 
 
 def fonts_of_chars(pdf: bytes, chars: str) -> dict[str, set[str]]:
@@ -85,3 +96,39 @@ def image_count(pdf: bytes, page: int) -> int:
         return sum(1 for obj in document[page - 1].get_objects() if obj.type == raw.FPDF_PAGEOBJ_IMAGE)
     finally:
         document.close()
+
+
+def ink_of_chars(pdf: bytes, chars: str, scale: float = 6.0) -> dict[str, list[float]]:
+    """For each of ``chars``, how dark each of its occurrences is drawn (0 white to 1 black
+    over the character's box): a bold character carries more ink than the same one regular."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    found: dict[str, list[float]] = {c: [] for c in chars}
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for page in document:
+            image = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+            height = page.get_height()
+            textpage = page.get_textpage()
+            count = textpage.count_chars()
+            rect = raw.FS_RECTF()
+            for index in range(count):
+                code = raw.FPDFText_GetUnicode(textpage, index)
+                if 0xD800 <= code < 0xDC00 and index + 1 < count:
+                    low = raw.FPDFText_GetUnicode(textpage, index + 1)
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                char = chr(code) if code and not 0xDC00 <= code < 0xE000 else ""
+                if char not in found:
+                    continue
+                raw.FPDFText_GetLooseCharBox(textpage, index, ctypes.byref(rect))
+                box = [round(v * scale) for v in (rect.left, height - rect.top, rect.right, height - rect.bottom)]
+                crop = image.crop(box)
+                histogram = crop.histogram()
+                found[char].append(sum((255 - v) * n for v, n in enumerate(histogram)) / (255 * sum(histogram)))
+            textpage.close()
+            page.close()
+    finally:
+        document.close()
+    return found

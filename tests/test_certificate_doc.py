@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import math
 
 import pypdfium2 as pdfium
 import pytest
@@ -18,6 +19,7 @@ from service.documents.certificate import (
     DEFAULT_TITLE,
     INNER_FRAME,
     MM_PT,
+    NOTICE_BOX,
     PAGE_MM,
     PHOTO_BOX,
     QR_BOX,
@@ -29,11 +31,14 @@ from service.documents.certificate import (
     SLOTS,
     Box,
     LayoutError,
+    SEAL_MM,
     field_values,
     fit_text,
+    place,
     render_certificate,
     wrap_text,
 )
+from service.documents.seal_image import STAR_RATIO
 from service.contract.certificate import MAX_CHARS, CertificateRequest
 from service import FONTS_DIR
 from service.documents.tabular import advances_for
@@ -193,6 +198,12 @@ def test_wrap_text_follows_chinese_line_breaking_rules():
     assert len(cut) > 1 and "".join(cut) == "W" * 60
 
 
+def test_wrap_text_leaves_no_lone_last_character():
+    width = REGULAR.width_em("武汉市人力资源和社会保障") * 10.5 * 25.4 / 72 + 0.5  # room for 12 of the 13
+    lines = wrap_text("武汉市人力资源和社会保障局", width, 10.5, advances=REGULAR)
+    assert "".join(lines) == "武汉市人力资源和社会保障局" and len(lines) == 2 and len(lines[-1]) >= 2
+
+
 def test_a_title_too_long_for_the_page_is_an_error(renderer, contract_request):
     with pytest.raises(LayoutError):
         render(renderer, contract_request, province_title="专业技术资格证书" * 8)
@@ -311,10 +322,11 @@ def test_rare_name_characters_render_through_a_face_that_has_them(renderer, name
 # --- no overlap ------------------------------------------------------------------------------
 
 
-def regions(request: CertificateRequest) -> dict[str, tuple[Box, str]]:
+def regions(request: CertificateRequest, notice: str | None = None) -> dict[str, tuple[Box, str]]:
     """Every text on the page: its box and its expected (squashed) text."""
-    values = field_values(request, number=NUMBER, identifier=identifier_for(request), title=DEFAULT_TITLE)
-    found = {slot.key: (slot.box, squash(values[slot.key])) for slot in SLOTS}
+    values = field_values(request, number=NUMBER, identifier=identifier_for(request), title=DEFAULT_TITLE,
+                          notice=notice)  # fmt: skip
+    found = {slot.key: (slot.box, squash(values[slot.key])) for slot in SLOTS if slot.key in values}
     found.update({f"label:{slot.key}": (slot.label_box, squash(slot.label)) for slot in SLOTS if slot.label})
     found["qr-caption"] = (QR_CAPTION_BOX, "扫码查验")
     return found
@@ -357,10 +369,10 @@ def test_layout_boxes_never_meet():
         for other_name, other in (boxes + fixed)[i + 1:]:
             assert not box.intersects(other), (name, other_name)
     assert not SEAL_BOXES["Committee"].intersects(SEAL_BOXES["Issuer"])
-    for seal, own in (("Committee", "committee"), ("Issuer", "issuer")):
+    for seal, own in SEALED.items():
         assert inside(SEAL_BOXES[seal], INNER_FRAME, 0)
         met = {name for name, box in boxes + fixed if box.intersects(SEAL_BOXES[seal])}
-        assert met == {own}, (seal, met)
+        assert met == own, (seal, met)
 
 
 @pytest.mark.parametrize("data", [CONTRACT, LONGEST, WIDEST, SHORTEST], ids=["contract", "longest", "widest", "shortest"])
@@ -383,9 +395,15 @@ def test_every_text_stays_in_its_own_box(renderer, data):
         for other in names[i + 1:]:
             assert not bounds[name].intersects(bounds[other]), (name, other)
         assert not bounds[name].intersects(PHOTO_BOX) and not bounds[name].intersects(QR_BOX), name
-        for seal, own in (("Committee", "committee"), ("Issuer", "issuer")):
-            assert name == own or not bounds[name].intersects(SEAL_BOXES[seal]), (name, seal)
+        for seal, own in SEALED.items():
+            assert name in own or not bounds[name].intersects(SEAL_BOXES[seal]), (name, seal)
     assert bounds["committee"].intersects(SEAL_BOXES["Committee"]) and bounds["issuer"].intersects(SEAL_BOXES["Issuer"])
+    assert bounds["issue_date"].intersects(SEAL_BOXES["Issuer"])
+
+
+# What each seal presses down on (GB/T 9704-2012 7.3.5.1): the signing body's name, and
+# under the 发证机关's seal the issue date.
+SEALED = {"Committee": {"committee"}, "Issuer": {"issuer", "issue_date", "label:issue_date"}}
 
 
 def _union(boxes: list[Box]) -> Box:
@@ -404,6 +422,81 @@ def test_photo_and_qr_code_are_where_the_layout_says(contract_pdf):
     assert len(placed) == 2
     for got, want in zip(sorted(placed, key=lambda b: b[1]), wanted):
         assert all(abs(a - b) < 0.1 for a, b in zip(got, want)), (got, want)
+
+
+# --- the seals: where they press, and what stays legible under them ------------------------
+
+UNSEALED = "本证书未加盖电子印章，加盖实物印章后有效"
+# A committee name of 38 characters with a bracketed level in it (issue 13).
+BRACKETED = "湖北省工程技术系列高级职称评审委员会武汉东湖新技术开发区分会（正高级工程师）"
+
+
+def _star(seal: Box) -> Box:
+    """The bounds of the seal's star: a pentagram of outer radius STAR_RATIO of the diameter,
+    point up (its arms reach sin 72° of that across, its feet cos 36° below the centre)."""
+    radius = STAR_RATIO * SEAL_MM
+    half_width, foot = radius * math.sin(math.radians(72)), radius * math.cos(math.radians(36))
+    cx, cy = seal.x + seal.w / 2, seal.y + seal.h / 2
+    return Box(cx - half_width, cy - radius, 2 * half_width, radius + foot)
+
+
+@pytest.mark.parametrize("data", [CONTRACT, LONGEST, WIDEST], ids=["contract", "longest", "widest"])
+def test_the_seals_press_on_the_names_below_their_star(renderer, data):
+    """GB/T 9704-2012 7.3.5.1: the seal presses down on the signing body's name and the
+    date, which sit slightly below its centre: the star stays above the text."""
+    pdf = render(renderer, request_of(data))
+    printed = glyphs(pdf)
+    for seal, box in SEAL_BOXES.items():
+        star = _star(box)
+        assert not [c for c, g in printed if g.intersects(star)], seal
+        under = [g for _, g in printed if g.intersects(box)]
+        assert under and all(g.y > box.y + box.h / 2 for g in under), seal
+    issuer = SEAL_BOXES["Issuer"]
+    date = [g for c, g in printed if inside(g, SLOT_BY_KEY["issue_date"].box)]
+    assert date and all(g.intersects(issuer) or g.y >= issuer.bottom - 3 for g in date)
+
+
+@pytest.mark.parametrize("name", [BRACKETED, LONGEST["committee"]["name"], WIDEST["committee"]["name"]],
+                         ids=["bracketed", "longest", "widest"])
+def test_long_organisation_names_fit_two_lines_never_broken_inside_brackets(name):
+    for key in ("committee", "issuer"):
+        placed = place(SLOT_BY_KEY[key], name, FONTS_DIR)
+        assert len(placed.lines) <= 2 and "".join(placed.lines) == name.replace(" ", "")
+        for line in placed.lines:
+            assert line.count("（") == line.count("）") and line.count("〔") == line.count("〕"), placed.lines
+
+
+def test_a_name_in_two_lines_breaks_between_its_parts():
+    placed = place(SLOT_BY_KEY["committee"], BRACKETED, FONTS_DIR)
+    assert placed.lines == ("湖北省工程技术系列高级职称评审委员会", "武汉东湖新技术开发区分会（正高级工程师）")
+    placed = place(SLOT_BY_KEY["issuer"], "武汉东湖新技术开发区人力资源和社会保障局（武汉市东湖新技术开发区管理委员会）",
+                   FONTS_DIR)  # fmt: skip
+    assert placed.lines[0].endswith("保障局") and placed.lines[1].startswith("（")
+
+
+def test_an_unsealed_certificate_says_so_in_a_line_and_its_metadata(renderer, contract_request, contract_pdf):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    unsealed = render(renderer, contract_request, unsealed_notice=UNSEALED)
+    assert UNSEALED in squash(page_texts(unsealed)[0]) and UNSEALED not in squash(page_texts(contract_pdf)[0])
+    reader = PdfFileReader(io.BytesIO(unsealed))
+    assert reader.trailer["/Info"]["/Subject"] == UNSEALED
+    assert UNSEALED in reader.root["/Metadata"].data.decode()
+    # The line is in its own box, clear of the seal areas (kept clean for a stamp pressed by hand) ...
+    expected = regions(contract_request, UNSEALED)
+    notice = [g for c, g in glyphs(unsealed) if inside(g, NOTICE_BOX)]
+    assert len(notice) == len(expected["notice"][1])
+    assert not any(g.intersects(seal) for g in notice for seal in SEAL_BOXES.values())
+    # ... and sealed later, the certificate is the same page without it: same number, same QR code.
+    from PIL import ImageChops
+
+    from tests.golden import rasterize
+
+    (with_line,), (without,) = rasterize(unsealed, 100), rasterize(contract_pdf, 100)
+    left, top, right, bottom = ImageChops.difference(with_line, without).getbbox()
+    px = 100 / 25.4
+    assert Box(left / px, top / px, (right - left) / px, (bottom - top) / px).intersects(NOTICE_BOX)
+    assert inside(Box(left / px, top / px, (right - left) / px, (bottom - top) / px), NOTICE_BOX, 0.5)
 
 
 # --- golden images -------------------------------------------------------------------------
@@ -446,6 +539,31 @@ def test_seal_areas_match_the_printed_seal_boxes():
         assert abs((x2 - x1) - 40 * MM_PT) < 0.05 and abs((y2 - y1) - 40 * MM_PT) < 0.05
 
 
+def _colour(pdf: bytes):
+    document = pdfium.PdfDocument(pdf)
+    try:
+        document.init_forms()
+        return document[0].render(scale=150 / 72, may_draw_forms=True).to_pil().convert("RGB")
+    finally:
+        document.close()
+
+
+def test_the_red_of_a_seal_is_multiplied_over_the_text(pool, contract_pdf, contract_request):
+    """Ink on paper: under the seals, the names and the date stay black, never painted red."""
+    sealed = pool.seal(contract_pdf, contract_request.committee.code, contract_request.issuer.code, SEAL_AREAS)
+    before, after = _colour(contract_pdf), _colour(sealed)
+    px = 150 / 25.4
+    black = reddened = 0
+    for box in SEAL_BOXES.values():
+        for y in range(round(box.y * px), round(box.bottom * px)):
+            for x in range(round(box.x * px), round(box.right * px)):
+                if sum(before.getpixel((x, y))) < 150:  # text, before sealing
+                    black += 1
+                    r, g, b = after.getpixel((x, y))
+                    reddened += r > 140 and g < 90
+    assert black > 500 and reddened == 0, (black, reddened)
+
+
 def test_sealed_certificate_validates_with_seals_on_the_names(pool, contract_pdf, contract_request):
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -461,10 +579,11 @@ def test_sealed_certificate_validates_with_seals_on_the_names(pool, contract_pdf
     rects = {name: tuple(float(v) for v in ref.get_object()["/Rect"]) for name, _, ref in enumerate_sig_fields(reader)}
     for name, rect in SEAL_RECTS.items():
         assert all(abs(a - b) < 0.01 for a, b in zip(rects[name], rect)), (name, rects[name], rect)
-    # The seals sit on the organisations' names as printed: centre on centre.
+    # The seals sit on the organisations' names as printed: centred across, the names
+    # below the seal's centre.
     printed = glyphs(contract_pdf)
     for seal, key in (("Committee", "committee"), ("Issuer", "issuer")):
         name = _union([g for _, g in printed if inside(g, SLOT_BY_KEY[key].box)])
         box = SEAL_BOXES[seal]
         assert abs(name.x + name.w / 2 - (box.x + box.w / 2)) < 1.5, seal
-        assert abs(name.y + name.h / 2 - (box.y + box.h / 2)) < 1.5, seal
+        assert box.y + box.h / 2 < name.y < box.bottom, seal

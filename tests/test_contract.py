@@ -12,12 +12,14 @@ import pytest
 from pydantic import ValidationError
 from PIL import Image
 
-from service.config import Limits
+from service.config import Limits, Settings
+from service.contract.certificate import CertificateRequest
 from service.contract.declaration import Declaration
+from service.contract.tables import PreReviewPublicity, ResultPublicity
 from service.contract.parse import parse_payload, validate_payload
 from service.errors import InvalidInput
 from tests import variants
-from tests.conftest import auth
+from tests.conftest import auth, load_contract
 
 
 def errors_of(payload, limits: Limits | None = None) -> dict[str, str]:
@@ -58,10 +60,54 @@ def test_blank_optional_strings_are_absent_but_blank_required_ones_fail(declarat
     assert errors_of(declaration) == {"applicant.name": "不能为空"}
 
 
-def test_unknown_fields_are_ignored(declaration):
-    declaration["applicant"]["wechat"] = "zhangsan"
-    declaration["new_section_2025"] = {"anything": 1}
-    validate_payload(Declaration, declaration, Limits())
+def _misnamed_teacher_fields(declaration) -> dict:
+    """A teacher declaration whose platform named three fields its own way (issue 13)."""
+    payload = variants.teacher(declaration)
+    info = payload["teacher_info"]
+    info["staffing"] = info.pop("staffing_category")
+    info["teaching_since"] = info.pop("teaching_start")
+    info["teaching_stage"] = info.pop("school_stage")
+    return payload
+
+
+def test_unknown_fields_are_named_with_the_field_most_likely_meant(declaration):
+    payload = _misnamed_teacher_fields(declaration)
+    payload["applicant"]["wechat"] = "zhangsan"
+    payload["papers"][0]["impact"] = 2.1
+    payload["new_section_2025"] = {"anything": 1}
+    assert errors_of(payload) == {
+        "teacher_info.staffing": "未知字段 teacher_info.staffing，是否应为 staffing_category？",
+        "teacher_info.teaching_since": "未知字段 teacher_info.teaching_since，是否应为 teaching_start？",
+        "teacher_info.teaching_stage": "未知字段 teacher_info.teaching_stage，是否应为 school_stage？",
+        "applicant.wechat": "未知字段 applicant.wechat：接口约定中没有该字段，请删除或核对字段名",
+        "papers[0].impact": "未知字段 papers[0].impact：接口约定中没有该字段，请删除或核对字段名",
+        "new_section_2025": "未知字段 new_section_2025：接口约定中没有该字段，请删除或核对字段名",
+    }
+
+
+def test_unknown_fields_are_reported_with_the_other_errors(declaration):
+    payload = _misnamed_teacher_fields(declaration)
+    payload["applicant"]["gender"] = "M"
+    assert set(errors_of(payload)) == {"applicant.gender", "teacher_info.staffing", "teacher_info.teaching_since",
+                                       "teacher_info.teaching_stage"}
+
+
+def test_a_province_may_have_unknown_fields_ignored(declaration, monkeypatch):
+    payload = _misnamed_teacher_fields(declaration)
+    payload["teacher_info"]["school_stage"] = "初中"
+    model = validate_payload(Declaration, payload, Limits(unknown_fields="ignore"))
+    assert model.teacher_info.school_stage == "初中" and model.teacher_info.staffing_category is None
+    monkeypatch.setenv("ZC_CONTRACT_UNKNOWN_FIELDS", "ignore")
+    assert Settings().limits.unknown_fields == "ignore"
+    # Ignoring unknown fields never hides a bad known one.
+    payload["applicant"]["gender"] = "M"
+    assert errors_of(payload, Limits(unknown_fields="ignore")) == {"applicant.gender": "应为以下之一：男、女"}
+
+
+def test_the_contract_examples_have_no_unknown_field():
+    for name, model in (("declaration.json", Declaration), ("certificate-request.json", CertificateRequest),
+                        ("publicity-pre-review.json", PreReviewPublicity), ("publicity-result.json", ResultPublicity)):
+        validate_payload(model, load_contract(name), Limits())
 
 
 def test_every_bad_field_is_named_by_its_json_path_in_chinese(declaration):
@@ -227,3 +273,23 @@ def test_contract_model_is_immutable(declaration):
     model = validate_payload(Declaration, copy.deepcopy(declaration), Limits())
     with pytest.raises(ValidationError, match="frozen"):
         model.applicant.name = "李四"
+
+
+def test_api_names_an_unknown_field_and_the_schema_forbids_them(client, keys, declaration):
+    payload = _misnamed_teacher_fields(declaration)
+    response = client.post("/api/v1/forms/review-form", json=payload, headers=auth(keys["platform"]))
+    assert response.status_code == 422
+    assert {"path": "teacher_info.staffing", "message": "未知字段 teacher_info.staffing，是否应为 staffing_category？",
+            "type": "unknown_field"} in response.json()["errors"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["TeacherInfo"]["additionalProperties"] is False
+    assert schemas["CertificateRequest"]["additionalProperties"] is False
+
+
+def test_the_schema_allows_extra_fields_where_they_are_ignored(tmp_path):
+    from service.app import create_app
+
+    # The schema is built without starting the app.
+    settings = Settings(data_dir=tmp_path / "data", limits=Limits(unknown_fields="ignore"))
+    schemas = create_app(settings).openapi()["components"]["schemas"]
+    assert "additionalProperties" not in schemas["TeacherInfo"]

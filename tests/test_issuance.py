@@ -25,6 +25,7 @@ from service.registry.models import Certificate, CertificateEvent
 from service.registry.orgs import add_org
 from service.registry.db import transaction
 from tests.conftest import auth, load_contract, make_key
+from tests.pdftext import pdf_text
 
 
 @pytest.fixture
@@ -174,6 +175,11 @@ def test_organisation_without_a_key_leaves_the_certificate_pending_seal(any_db_s
         assert body["number"].startswith("9342024340001")
         pdf = client.get(body["pdf_url"], headers=auth(keys["platform"])).content
         assert client.app.state.services.sealers.validate(pdf).seals == ()
+        # It says so, on the page and in its metadata, and so does its verification page.
+        notice = settings.unsealed_notice
+        assert notice in pdf_text(pdf)
+        page = client.get(body["verification_url"].split(settings.public_base_url.rstrip("/"))[1]).text
+        assert "待签章" in page and notice in page
 
 
 def test_unregistered_or_misnamed_organisations_are_refused(app_env, request_body):
@@ -259,7 +265,7 @@ def test_cmyk_palette_and_rotated_photos_are_accepted(app_env, request_body):
 
 
 def test_rare_characters_and_long_names_on_the_certificate(app_env, request_body):
-    from tests.pdftext import fonts_of_chars, pdf_text
+    from tests.pdftext import fonts_of_chars
 
     client, settings, keys = app_env
     request_body["holder"]["name"] = "刘䶮王𠇔" + "欧阳" * 10

@@ -106,12 +106,33 @@ def test_empty_sections_print_none(renderer, declaration):
     assert "岗位职责情况无" in text
 
 
+def test_the_exception_route_always_prints_its_basis(renderer, declaration):
+    payload = variants.exceptional(declaration)
+    del payload["application"]["exception"]
+    text = pdf_text(render(renderer, payload))
+    assert "二、破格申报依据破格条款无依据说明无佐证材料无三、学历教育" in text
+    assert "破格申报依据" not in pdf_text(render(renderer, declaration))
+
+
 def test_the_photo_is_printed_in_the_basic_data_page(contract_pdf, renderer, declaration):
     assert image_count(contract_pdf, 2) == 1
     declaration["applicant"]["photo"] = None
     without = render(renderer, declaration)
     assert image_count(without, 2) == 0
     assert "照片（二寸）" in pdf_text(without)
+
+
+def test_the_photo_is_two_inch(contract_pdf):
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    document = pdfium.PdfDocument(contract_pdf)
+    try:
+        (bounds,) = [obj.get_bounds() for obj in document[1].get_objects() if obj.type == raw.FPDF_PAGEOBJ_IMAGE]
+    finally:
+        document.close()
+    left, bottom, right, top = (v * 25.4 / 72 for v in bounds)
+    assert abs(right - left - 35.0) < 0.1 and abs(top - bottom - 49.0) < 0.1
 
 
 def test_teacher_block_only_for_teachers(contract_pdf, renderer, declaration):

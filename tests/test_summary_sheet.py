@@ -17,7 +17,7 @@ from service.forms import summary_sheet
 from service.forms.spec import RenderContext
 from tests import variants
 from tests.golden import assert_matches_golden
-from tests.pdftext import pdf_text, squash
+from tests.pdftext import fonts_of_chars, ink_of_chars, pdf_text, squash
 
 
 def render(renderer, payload):
@@ -83,3 +83,27 @@ def test_summary_sheet_matches_golden(renderer, declaration, case):
     payload = declaration if case == "contract" else variants.many_rows(copy.deepcopy(declaration), 60)
     pdf, _ = render(renderer, payload)
     assert_matches_golden(pdf, f"summary-sheet/{case}")
+
+
+def test_a_bold_name_is_one_weight_with_rare_characters(renderer, declaration):
+    declaration["applicant"]["name"] = "欧阳䶮龑"
+    pdf, _ = render(renderer, declaration)
+    # 龑 is not in the main face: the fallback, which has no bold, is emboldened.
+    fonts = fonts_of_chars(pdf, "欧龑")
+    assert all(name.endswith("-Bold") for name in fonts["欧"] | fonts["龑"]), fonts
+
+
+def test_synthetic_bold_adds_the_ink_of_a_bold_face(renderer):
+    from datetime import datetime, timezone
+
+    from service.documents.render import PdfOptions
+
+    html = ('<html lang="zh-CN"><body style="font-size: 30pt"><p>欧阳䶮龑𠇔</p>'
+            '<p style="font-weight: bold">欧阳䶮龑𠇔</p></body></html>')
+    options = PdfOptions(date=datetime(2024, 1, 1, tzinfo=timezone.utc), pdf_variant=None)
+    pdf = renderer.html_to_pdf(html, template="forms/review-form/form.html", options=options)
+    ink = ink_of_chars(pdf, "欧阳龑𠇔")
+    noto = min(ink[c][1] / ink[c][0] for c in "欧阳")  # the main face's own bold
+    for char in "龑𠇔":
+        regular, bold = ink[char]
+        assert noto * 0.85 < bold / regular < 1.9, (char, regular, bold, noto)

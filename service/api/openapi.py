@@ -10,6 +10,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service.contract.unknown import open_schema
+
 _REF = "#/components/schemas/{model}"
 
 
@@ -42,8 +44,9 @@ def model_schema(model) -> dict:
     return model.json_schema(ref_template=_REF)
 
 
-def install_openapi(app: FastAPI, models: list, examples: dict[str, Path]) -> None:
-    """Publish ``models`` under components and attach ``examples`` (name → JSON file)."""
+def install_openapi(app: FastAPI, models: list, examples: dict[str, Path], unknown_fields: str = "reject") -> None:
+    """Publish ``models`` under components and attach ``examples`` (name → JSON file);
+    ``additionalProperties: false`` unless the service ignores unknown fields."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -51,7 +54,7 @@ def install_openapi(app: FastAPI, models: list, examples: dict[str, Path]) -> No
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in models:
-            schema_of_model = model_schema(model)
+            schema_of_model = model_schema(model) if unknown_fields == "reject" else open_schema(model_schema(model))
             components.update(schema_of_model.pop("$defs", {}))
             components[_name(model)] = schema_of_model
         for path_item in schema.get("paths", {}).values():

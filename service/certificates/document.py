@@ -25,11 +25,14 @@ class MadeDocument:
 
 def make_document(services: Services, request: CertificateRequest, *, number: str, version: int, token: str,
                   identifier: str) -> MadeDocument:  # fmt: skip
+    sealers = services.sealers.current()
+    sealable = sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)
+    # Unsealed, the certificate says so (and stays clean for a physical stamp).
     pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
                              verify_url=verification_url(services.settings, token),
-                             province_title=services.settings.certificate_title)
-    sealers = services.sealers.current()
-    if not (sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)):
+                             province_title=services.settings.certificate_title,
+                             unsealed_notice=None if sealable else services.settings.unsealed_notice)
+    if not sealable:
         return MadeDocument(pdf, None)
     return MadeDocument(sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS), sealers.level)
 

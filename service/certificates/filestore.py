@@ -1,4 +1,5 @@
-"""A content-addressed store for certificate PDFs and photos, under the data dir.
+"""Content-addressed stores for certificate PDFs and photos: a folder under the data dir
+(the embedded default) or the registry's database.
 
 A file's name is its SHA-256, so storing is idempotent, a file never changes
 once written, and the registry's hash is the proof of what was issued.
@@ -10,6 +11,13 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.registry.db import transaction
+from service.registry.models import StoredFile
 
 
 class FileStore:
@@ -46,3 +54,34 @@ class FileStore:
 
     def exists(self, digest: str) -> bool:
         return self.path_of(digest).exists()
+
+
+class DatabaseFileStore:
+    """The same store kept in the registry's database (``ZC_FILE_STORE=database``): workers
+    on several machines share the PostgreSQL registry but no disk. Each put is its own
+    short transaction, committed before the certificate that names it."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self._sessions = sessions
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        if self.exists(digest):
+            return digest
+        try:
+            with transaction(self._sessions) as session:
+                session.add(StoredFile(sha256=digest, size=len(data), data=data))
+        except IntegrityError:
+            pass  # stored at the same moment by another worker: the same bytes
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        with self._sessions() as session:
+            data = session.scalar(select(StoredFile.data).where(StoredFile.sha256 == digest))
+        if data is None:
+            raise FileNotFoundError(f"no stored file {digest}")
+        return bytes(data)
+
+    def exists(self, digest: str) -> bool:
+        with self._sessions() as session:
+            return session.scalar(select(StoredFile.sha256).where(StoredFile.sha256 == digest)) is not None

@@ -40,10 +40,12 @@ def limits_of(info: ValidationInfo) -> Limits:
 
 
 class ContractModel(BaseModel):
-    """Base of every contract model: unknown fields are ignored (the platform
-    adds fields over time), values are immutable once validated."""
+    """Base of every contract model: values are immutable once validated, and a
+    field the model does not declare is an error (silently dropping a misnamed
+    field loses archive data; ``service.contract.unknown`` names it and suggests
+    the field meant, or drops it when ``ZC_CONTRACT_UNKNOWN_FIELDS=ignore``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
+
+from service.documents.typeset import typeset_html
 
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -93,6 +96,11 @@ def cut(text, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
+def typeset(html) -> Markup:
+    """A rendered block of a form with the typesetting rules applied (service.documents.typeset)."""
+    return Markup(typeset_html(str(html)))
+
+
 def make_environment(root) -> jinja2.Environment:
     """The Jinja2 environment of the service's templates (documents and pages alike):
     autoescaped, strict about undefined names, with the filters below."""
@@ -118,5 +126,6 @@ def install(env: jinja2.Environment) -> None:
         paragraphs=paragraphs,
         spread=spread,
         cut=cut,
+        typeset=typeset,
     )
     env.globals.update(period=period)

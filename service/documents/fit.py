@@ -20,11 +20,16 @@ SLACK_MM = 0.3
 # opening punctuation never ends one.
 _CLOSING = frozenset("，。、；：？！）］｝〕】》」』”’…—·％‰,.;:?!)]}%")
 _OPENING = frozenset("（［｛〔【《「『“‘([{")
-_TOKEN = re.compile(r"[A-Za-z0-9]+|\s+|.", re.DOTALL)
+# A short bracketed group is one piece: 「（正高级工程师）」 and 〔2024〕 never break inside.
+BRACKETED_MAX = 10
+_BRACKETED = rf"[（［〔【《「『(\[][^（［〔【《「『(\[）］〕】》」』)\]\s]{{1,{BRACKETED_MAX}}}[）］〕】》」』)\]]"
+_TOKEN = re.compile(rf"{_BRACKETED}|[A-Za-z0-9]+|\s+|.", re.DOTALL)
+_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def _tokens(text: str) -> list[str]:
-    """Unbreakable pieces: Latin words and numbers whole, punctuation glued to its neighbour."""
+    """Unbreakable pieces: Latin words and numbers whole, short bracketed groups whole,
+    punctuation glued to its neighbour."""
     tokens: list[str] = []
     glue = False
     for piece in _TOKEN.findall(text):
@@ -39,7 +44,8 @@ def _tokens(text: str) -> list[str]:
 def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
               advances: Advances) -> list[str]:  # fmt: skip
     """Greedy line breaks of ``text`` at ``size_pt`` within ``box_width_mm``; a piece
-    wider than a whole line (a very long number) is cut between characters."""
+    wider than a whole line (a very long number) is cut between characters. The last
+    line is never one lone character when the line before can give it a neighbour."""
     em_mm, room = size_pt * PT_MM, box_width_mm - SLACK_MM
 
     def fits(s: str) -> bool:
@@ -60,7 +66,58 @@ def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: fl
             lines.extend(full)
     if line.strip():
         lines.append(line.strip())
+    if len(lines) > 1 and len(_tokens(lines[-1])) == 1 and _IDEOGRAPH.match(lines[-1]):
+        before = _tokens(lines[-2])
+        if len(before) > 1 and fits(before[-1] + lines[-1]):
+            lines[-2:] = ["".join(before[:-1]).strip(), before[-1] + lines[-1]]
     return lines or [""]
+
+
+# The end of a part of an organisation's name (…保障局 | 武汉分会): the best place to
+# break a name in two, as the beginning of a bracketed part is.
+_NAME_PART_ENDS = frozenset("省市区县镇乡局厅委会院所校司部办处站心级")
+PART_BREAK_BONUS_EM = 3.5
+
+
+def two_lines(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
+              advances: Advances) -> tuple[list[str], bool] | None:  # fmt: skip
+    """``text`` in two lines that fit, as even as the breaking rules allow, a break between
+    two parts of a name preferred (a line up to 3.5 em longer is worth it); and whether the
+    break is such a one. None when no break gives two lines that fit."""
+    em_mm, room = size_pt * PT_MM, box_width_mm - SLACK_MM
+    tokens = _tokens(" ".join(text.split()))
+
+    def width(s: str) -> float:
+        return (advances.width_em(s) + tracking_em * len(s)) * em_mm
+
+    best, best_score = None, None
+    for index in range(1, len(tokens)):
+        first, second = "".join(tokens[:index]).strip(), "".join(tokens[index:]).strip()
+        if not first or not second:
+            continue
+        longer = max(width(first), width(second))
+        if longer > room:
+            continue
+        part_break = first[-1] in _NAME_PART_ENDS or second[0] in _OPENING
+        score = longer - (PART_BREAK_BONUS_EM * em_mm if part_break else 0.0)
+        if best_score is None or score < best_score:
+            best, best_score = ([first, second], part_break), score
+    return best
+
+
+def name_in_two_lines(text: str, box_width_mm: float, size_pt: float, min_pt: float, *, tracking_em: float = 0.0,
+                      advances: Advances) -> tuple[float, list[str]] | None:  # fmt: skip
+    """A name that needs two lines at ``size_pt``: broken between two of its parts if that
+    fits at most 1 pt smaller (a step down rather than 保障 | 局), else as evenly as it fits."""
+    fit = {"tracking_em": tracking_em, "advances": advances}
+    size = size_pt
+    while size >= max(min_pt, size_pt - 1.0):
+        found = two_lines(text, box_width_mm, size, **fit)
+        if found is not None and found[1]:
+            return size, found[0]
+        size = round(size - FIT_STEP_PT, 2)
+    found = two_lines(text, box_width_mm, size_pt, **fit)
+    return (size_pt, found[0]) if found is not None else None
 
 
 def _cut(piece: str, fits) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from service.documents import filters
 from service.documents.fetcher import SafeURLFetcher
 from service.documents.fonts import isolate_fontconfig
+from service.documents.synthetic_bold import embolden_synthetic_faces
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class Renderer:
             pdf_variant=options.pdf_variant,
             attachments=attachments or None,
             uncompressed_pdf=False,
-            finisher=_dedupe_associated_files,
+            finisher=_finish,
         )
         self._written += 1
         if len(document.pages) > LARGE_DOCUMENT_PAGES or self._written % COLLECT_EVERY == 0:
@@ -159,6 +160,11 @@ def _drop_page_numbers(page) -> None:
     box = page._page_box  # WeasyPrint keeps the laid-out page here until it is drawn
     box.children = [child for child in box.children
                     if not (isinstance(child, MarginBox) and child.at_keyword == "@bottom-center")]
+
+
+def _finish(document, pdf) -> None:
+    embolden_synthetic_faces(document, pdf)
+    _dedupe_associated_files(document, pdf)
 
 
 def _dedupe_associated_files(document, pdf) -> None:

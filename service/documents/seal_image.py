@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,8 +19,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 SEAL_RED = (215, 0, 15)
 SUPERSAMPLE = 3
-MAX_ARC_DEGREES = 240.0
-MIN_WIDTH_SCALE = 0.5  # narrower than this and a character stops being legible
+# The name's arc: up to 240° with characters at least half as wide as high (长宋体);
+# a name too long for that at the smallest legible height (MIN_ARC_TEXT_MM) gets
+# up to 300° and characters down to 0.4 of their height, rather than smaller ones.
+ARC_STEPS = ((240.0, 0.5), (300.0, 0.4))
+MIN_ARC_TEXT_MM = 2.5  # the smallest name a clerk reads on a printed seal
+STAR_RATIO = 0.16  # the star's outer radius, of the seal's diameter
 SHIPPED_FONT = Path(__file__).resolve().parents[2] / "fonts" / "NotoSerifSC-Bold.otf"
 SYSTEM_FONT = Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc")
 
@@ -55,9 +60,8 @@ def render_round_seal(
     mask = Image.new("L", (big, big), 0)
     _draw_ring(mask)
     _draw_star(mask)
-    _draw_arc_text(mask, name, Path(font_path))
-    if bottom_text and bottom_text.strip():
-        _draw_bottom_text(mask, bottom_text.strip(), Path(font_path))
+    for legend in legend_masks(name, bottom_text, Path(font_path), big, diameter_mm):
+        mask.paste(255, (0, 0), legend)
     alpha = mask.resize((size, size), Image.Resampling.LANCZOS)
     image = Image.new("RGBA", (size, size), SEAL_RED + (0,))
     image.putalpha(alpha)
@@ -107,7 +111,7 @@ def _draw_ring(mask: Image.Image) -> None:
 def _draw_star(mask: Image.Image) -> None:
     big = mask.width
     cx = cy = big / 2
-    outer = big * 0.16
+    outer = big * STAR_RATIO
     inner = outer * 0.382  # golden ratio: the proportion of a regular pentagram
     points = []
     for k in range(10):
@@ -117,34 +121,72 @@ def _draw_star(mask: Image.Image) -> None:
     ImageDraw.Draw(mask).polygon(points, fill=255)
 
 
-def _draw_arc_text(mask: Image.Image, name: str, font_path: Path) -> None:
-    big = mask.width
+def legend_masks(org_name: str, bottom_text: str | None, font_path: Path, big: int,
+                 diameter_mm: float) -> list[Image.Image]:  # fmt: skip
+    """The seal's legends, each on a mask of its own (``big`` pixels square): the name on
+    the arc, and the line under the star when there is one."""
+    name = "".join(org_name.split())
+    arc = Image.new("L", (big, big), 0)
+    _draw_arc_text(arc, name, font_path, diameter_mm)
+    masks = [arc]
+    if bottom_text and bottom_text.strip():
+        line = Image.new("L", (big, big), 0)
+        _draw_bottom_text(line, bottom_text.strip(), font_path)
+        masks.append(line)
+    return masks
+
+
+@dataclass(frozen=True)
+class ArcLayout:
+    height: float  # of a character, in pixels of the mask
+    width_scale: float  # a character's width, of its height
+    span: float  # degrees of arc the name takes
+    radius: float  # of the characters' centres, in pixels
+
+
+def arc_layout(count: int, big: float, diameter_mm: float) -> ArcLayout:
+    """How ``count`` characters sit on the arc of a seal ``big`` pixels wide."""
     inner_edge = big / 2 - big * 0.01 - big * 0.03 - big * 0.025  # ring margin, ring, gap
-    n = len(name)
-    height = big * 0.13
-    width_scale = 1.0
-    # Shrink gracefully: first narrow the characters (like 长宋体 on real seals), then,
-    # past MIN_WIDTH_SCALE, make them smaller as well.
-    for _ in range(40):
-        radius = inner_edge - height / 2
-        natural = math.degrees(height * 1.08 / radius)
-        span = min(MAX_ARC_DEGREES, n * natural)
-        step_arc = math.radians(span / n) * radius
-        width_scale = min(1.0, step_arc * 0.86 / height)  # 14 % gap between characters
-        if width_scale >= MIN_WIDTH_SCALE:
+    floor = big * MIN_ARC_TEXT_MM / diameter_mm
+    for max_span, min_scale in ARC_STEPS:
+        height = big * 0.13
+        # Shrink gracefully: first narrow the characters (like 长宋体 on real seals), then,
+        # past the step's narrowest, make them smaller as well, never below the floor.
+        while True:
+            radius = inner_edge - height / 2
+            natural = math.degrees(height * 1.08 / radius)
+            span = min(max_span, count * natural)
+            step_arc = math.radians(span / count) * radius
+            width_scale = min(1.0, step_arc * 0.86 / height)  # 14 % gap between characters
+            if width_scale >= min_scale or height * 0.95 < floor:
+                break
+            height *= 0.95
+        if width_scale >= min_scale:
             break
-        height *= 0.95
     # Short names would huddle at the top: spread them over at least ~150 degrees.
-    if n > 1:
-        span = max(span, min(150.0, n * natural * 1.6))
-    step = span / n
-    font = _font(str(font_path), round(height))
+    if count > 1:
+        span = max(span, min(150.0, count * natural * 1.6))
+    return ArcLayout(height, width_scale, span, radius)
+
+
+def arc_text_mm(org_name: str, diameter_mm: float = 40) -> float:
+    """The height of the name's characters on a seal of ``diameter_mm``, in mm."""
+    count = len("".join(org_name.split()))
+    return arc_layout(count, 1000.0, diameter_mm).height * diameter_mm / 1000.0
+
+
+def _draw_arc_text(mask: Image.Image, name: str, font_path: Path, diameter_mm: float) -> None:
+    big = mask.width
+    n = len(name)
+    layout = arc_layout(n, big, diameter_mm)
+    step = layout.span / n
+    font = _font(str(font_path), round(layout.height))
     for i, char in enumerate(name):
-        angle = -span / 2 + step * (i + 0.5)
-        glyph = _glyph(char, font, round(height), width_scale)
+        angle = -layout.span / 2 + step * (i + 0.5)
+        glyph = _glyph(char, font, round(layout.height), layout.width_scale)
         rotated = glyph.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=True)
-        x = big / 2 + radius * math.sin(math.radians(angle)) - rotated.width / 2
-        y = big / 2 - radius * math.cos(math.radians(angle)) - rotated.height / 2
+        x = big / 2 + layout.radius * math.sin(math.radians(angle)) - rotated.width / 2
+        y = big / 2 - layout.radius * math.cos(math.radians(angle)) - rotated.height / 2
         mask.paste(255, (round(x), round(y)), rotated)
 
 

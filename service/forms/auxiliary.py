@@ -22,15 +22,19 @@ from service.contract.declaration import (
     check_results_of,
 )
 from service.contract.parse import validate_payload
+from service.documents.columns import Fitter
+from service.documents.tabular import advances_for
 from service.errors import FieldError, InvalidInput
 from service.forms.blank import BLANK
 from service.forms.review_form import declaration_date, fill_date, highest_education
 from service.forms.spec import FormSpec, RenderContext
 
 # The pledge of the Hubei platform (seeds, 个人诚信承诺书), punctuation made full-width.
+# The platform's screen reads 「停止申报任职称资格」, a slip for 「停止申报职称」 (what the
+# sanction is: no declaring for three years), which is how the printed forms word it.
 PLEDGE_TEXT = (
     "本人承诺所提交的所有申报评审资料（包括学历、职称、考试、奖项证书及论文、业绩证明等材料）均为真实。"
-    "如提供虚假的申报资料，本人自愿三年内停止申报任职称资格，并接受政府相关部门的处理。"
+    "如提供虚假的申报资料，本人自愿三年内停止申报职称，并接受政府相关部门的处理。"
 )
 
 # What each checklist line asks the unit to verify (printed under the item).
@@ -47,6 +51,11 @@ BLANK_EVIDENCE_ROWS = 4
 BLANK_ATTACHMENT_ROWS = 18
 
 
+def _fitter(ctx: RenderContext) -> Fitter:
+    """Sets a name a step smaller rather than break it (auxiliary.css: cells padded 1.6 mm)."""
+    return Fitter(advances_for(ctx.main_font), padding_mm=1.6)
+
+
 def _common(d: Declaration, ctx: RenderContext) -> dict:
     """What every auxiliary form prints of the applicant."""
     return {
@@ -54,11 +63,12 @@ def _common(d: Declaration, ctx: RenderContext) -> dict:
         "title0": d.current_titles[0] if d.current_titles else None,
         "highest": highest_education(d),
         "fill_date": fill_date(d, ctx),
+        "fit": _fitter(ctx),
     }
 
 
-def _blank_common() -> dict:
-    return {"d": BLANK, "title0": None, "highest": None, "fill_date": None}
+def _blank_common(ctx: RenderContext) -> dict:
+    return {"d": BLANK, "title0": None, "highest": None, "fill_date": None, "fit": _fitter(ctx)}
 
 
 # --- 单位审核意见表 ------------------------------------------------------------
@@ -95,7 +105,7 @@ def unit_review_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def unit_review_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "checks": check_lines(None), "opinion": None, "review": None}
+    return {**_blank_common(ctx), "checks": check_lines(None), "opinion": None, "review": None}
 
 
 # --- 年度及任职期满考核表 --------------------------------------------------------
@@ -147,7 +157,7 @@ def _tallies(a) -> list[tuple[str, int | None]]:
 
 
 def assessment_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "a": None, "post": None, "term_start": None, "term_end": None, "reviews": [],
+    return {**_blank_common(ctx), "a": None, "post": None, "term_start": None, "term_end": None, "reviews": [],
             "summary": None, "achievements_text": None, "achievements": [], "tallies": _tallies(None),
             "grade_options": ASSESSMENT_GRADES, "grade": None}
 
@@ -166,35 +176,37 @@ def _missing(path: str, message: str) -> InvalidInput:
     return InvalidInput("提交的数据有 1 处错误，请按提示修改", errors=[FieldError(path, message, "missing")])
 
 
-def _route_form_parser(route: str, section: str, form: str, missing_message: str):
-    """A parser for a form that only exists for one route (破格, 转评) and needs that route's section."""
+def _route_form_parser(route: str, form: str, section: str | None = None, missing_message: str = ""):
+    """A parser for a form that only exists for one route (破格, 转评), and, when
+    ``section`` is given, cannot be printed without that route's section."""
 
     def parse(data: Any, limits: Limits) -> Declaration:
         d = validate_payload(Declaration, data, limits)
         if d.application.route != route:
             raise _route_error(d.application.route, form, route)
-        if getattr(d.application, section) is None:
+        if section is not None and getattr(d.application, section) is None:
             raise _missing(f"application.{section}", missing_message)
         return d
 
     return parse
 
 
-parse_exception_declaration = _route_form_parser(
-    "破格", "exception", "破格申报审批表",
-    "破格申报须填写破格依据：所依据的评审条件条款（rule）、破格理由（text），以及佐证材料清单（evidence）")
+# A 破格 declaration without its basis still gets its approval form: the basis is
+# then written in by hand, as on the blank form (the unit often settles it on paper).
+parse_exception_declaration = _route_form_parser("破格", "破格申报审批表")
 parse_transfer_declaration = _route_form_parser(
-    "转评", "transfer", "转评申报表",
+    "转评", "转评申报表", "transfer",
     "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），以及取得时间、发证机关、现岗位和转评理由")
 
 
 def exception_context(d: Declaration, ctx: RenderContext) -> dict:
     basis = d.application.exception
-    return {**_common(d, ctx), "basis": basis, "evidence": list(basis.evidence), "o": d.opinions}
+    evidence = list(basis.evidence) if basis is not None else [None] * BLANK_EVIDENCE_ROWS
+    return {**_common(d, ctx), "basis": basis, "evidence": evidence, "o": d.opinions}
 
 
 def exception_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "basis": None, "evidence": [None] * BLANK_EVIDENCE_ROWS, "o": BLANK}
+    return {**_blank_common(ctx), "basis": None, "evidence": [None] * BLANK_EVIDENCE_ROWS, "o": BLANK}
 
 
 def transfer_context(d: Declaration, ctx: RenderContext) -> dict:
@@ -202,7 +214,7 @@ def transfer_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def transfer_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "tr": BLANK, "o": BLANK}
+    return {**_blank_common(ctx), "tr": BLANK, "o": BLANK}
 
 
 # --- 附件一览表 -----------------------------------------------------------------
@@ -242,7 +254,7 @@ def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def attachment_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "groups": [], "file_count": None, "total_bytes": None,
+    return {**_blank_common(ctx), "groups": [], "file_count": None, "total_bytes": None,
             "blank_rows": BLANK_ATTACHMENT_ROWS}
 
 
@@ -254,7 +266,7 @@ def pledge_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def pledge_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(), "pledge": PLEDGE_TEXT}
+    return {**_blank_common(ctx), "pledge": PLEDGE_TEXT}
 
 
 # --- the specs ----------------------------------------------------------------
@@ -280,7 +292,7 @@ SPECS = [
     _spec("assessment", "专业技术人员年度及任职期满考核表", assessment_context, assessment_blank,
           "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表"),
     _spec("exception-approval", "破格申报审批表", exception_context, exception_blank,
-          "破格申报审批表：申报类型须为“破格”且填写 application.exception，A4 纵向；有空白表",
+          "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
           parse=parse_exception_declaration),
     _spec("transfer", "转评申报表", transfer_context, transfer_blank,
           "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",

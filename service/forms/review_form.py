@@ -6,6 +6,9 @@ import base64
 from datetime import date
 
 from service.contract.declaration import Declaration, Education
+from service.documents.columns import Fitter
+from service.documents.tabular import advances_for
+from service.forms.review_tables import review_tables
 from service.forms.spec import FormSpec, RenderContext
 
 TITLE = "专业技术资格评审表"
@@ -43,12 +46,15 @@ def photo_data_uri(d: Declaration) -> str | None:
 
 
 def build_context(d: Declaration, ctx: RenderContext) -> dict:
+    fit = Fitter(advances_for(ctx.main_font))
     return {
         "d": d,
         "form_title": TITLE,
         "fill_date": fill_date(d, ctx),
         "highest": highest_education(d),
         "photo_uri": photo_data_uri(d),
+        "tables": review_tables(d, fit),
+        "fit": fit,
     }
 
 

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Index,
+    LargeBinary,
     CheckConstraint,
     Date,
     DateTime,
@@ -96,6 +98,11 @@ class Certificate(Base):
     # sent: a replay must be the same request from the same caller.
     issued_by: Mapped[str | None] = mapped_column(String(16))
     request_sha256: Mapped[str | None] = mapped_column(String(64))
+    # pending_seal: the same certificate without the unsealed notice, ready to be sealed
+    # by a batch job as it is (no second layout; same number, same QR code).
+    sealable_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # B-LTA: when the newest timestamp's TSA certificate expires (a renewal is due before).
+    archive_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     holder_name: Mapped[str] = mapped_column(String(100), nullable=False)
     holder_id_number: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
     committee_code: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -147,3 +154,82 @@ class IssueClaim(Base):
     issued_by: Mapped[str] = mapped_column(String(16), nullable=False)
     request_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class BatchJob(Base):
+    """A staff or platform job: seal, issue or renew many certificates. Its items are the
+    truth of its progress; the job row holds what was asked and where it stands."""
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('seal', 'issue', 'renew')", name="ck_batch_jobs_kind"),
+        CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="ck_batch_jobs_state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
+    params: Mapped[dict] = mapped_column(JSON, nullable=False)
+    # The same job asked for again (Idempotency-Key, or the command line run again) is this one.
+    job_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_by: Mapped[str] = mapped_column(String(40), nullable=False)  # role:key id
+    engine: Mapped[str] = mapped_column(String(10), nullable=False)  # local | celery
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BatchItem(Base):
+    """One certificate of a job. Claimed with a lease by whoever works on it; finished in
+    the same transaction as the certificate it changes, so a crash either did it or not."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "seq", name="uq_batch_items_job_seq"),
+        Index("ix_batch_items_job_state", "job_id", "state"),
+        CheckConstraint("state IN ('pending', 'done', 'failed', 'cancelled')", name="ck_batch_items_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("batch_jobs.id"), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    target: Mapped[str] = mapped_column(String(200), nullable=False)  # a certificate number or a declaration id
+    payload: Mapped[dict | None] = mapped_column(JSON)  # an issue job's certificate request
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int | None] = mapped_column(Integer)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StaffSession(Base):
+    """A staff member signed in to the staff pages with their key: the cookie holds a
+    random token (only its hash is kept), the forms carry the CSRF token."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    csrf: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class StoredFile(Base):
+    """Content-addressed files kept in the database (``ZC_FILE_STORE=database``): for
+    workers on several machines that share the registry but no disk."""
+
+    __tablename__ = "stored_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

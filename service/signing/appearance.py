@@ -20,6 +20,7 @@ from pyhanko.stamp import StaticStampStyle
 from .errors import SealingError
 
 _XOBJECT_NAME = "/Seal"
+_BLEND_NAME = "/SealInk"
 
 
 class PrecompressedImage(PdfContent):
@@ -42,8 +43,15 @@ class PrecompressedImage(PdfContent):
         image = self._stream(self._rgb, "/DeviceRGB")
         image[pdf_name("/SMask")] = smask
         self.set_resource(ResourceType.XOBJECT, pdf_name(_XOBJECT_NAME), writer.add_object(image))
+        # The red is multiplied into what lies under it, as ink on paper: the organisation's
+        # name and the date under the seal stay black and legible (normal blending would
+        # paint them over in red).
+        multiply = generic.DictionaryObject({pdf_name("/Type"): pdf_name("/ExtGState"),
+                                             pdf_name("/BM"): pdf_name("/Multiply")})
+        self.set_resource(ResourceType.EXT_G_STATE, pdf_name(_BLEND_NAME), multiply)
         # images live in the unit square; scale to the box (pyHanko's layout fits the box)
-        return b"q %d 0 0 %d 0 0 cm %s Do Q" % (self.width, self.height, _XOBJECT_NAME.encode())
+        return b"q %s gs %d 0 0 %d 0 0 cm %s Do Q" % (_BLEND_NAME.encode(), self.width, self.height,
+                                                       _XOBJECT_NAME.encode())
 
     def _stream(self, data: bytes, colour_space: str) -> generic.StreamObject:
         return generic.StreamObject(

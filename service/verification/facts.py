@@ -20,7 +20,7 @@ from service.registry.models import Certificate
 BEIJING = timezone(timedelta(hours=8), "CST")
 STATUS_TEXT = {
     "valid": "有效",
-    "pending_seal": "有效（电子印章待加盖）",
+    "pending_seal": "待签章",
     "revoked": "已撤销",
     "superseded": "已换发",
 }

@@ -6,14 +6,18 @@ import io
 import math
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageFilter
 
 from service.documents.seal_image import (
+    MIN_ARC_TEXT_MM,
     SealImageError,
+    arc_text_mm,
     check_seal_png,
     default_seal_font,
+    legend_masks,
     render_round_seal,
 )
+from service.contract.certificate import MAX_CHARS
 
 COMMITTEE = "某某省工程技术系列高级职称评审委员会"
 VERY_LONG = "中华人民共和国某某自治区某某市某某县人力资源和社会保障局职称改革工作领导小组办公室"
@@ -109,3 +113,15 @@ def test_caller_png_is_checked_and_normalised(font):
         check_seal_png(small.getvalue())
     with pytest.raises(SealImageError):
         check_seal_png(b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024))
+
+
+@pytest.mark.parametrize("length", [24, 39, 45, MAX_CHARS["committee_name"]])
+def test_long_names_keep_a_legible_legend_clear_of_the_bottom_line(font, length):
+    """The longest names the contract allows (60 characters) stay at least 2.5 mm high on
+    a 40 mm seal, and never run into the 职称评审专用章 line."""
+    name = (VERY_LONG * 2)[:length]
+    assert arc_text_mm(name) >= MIN_ARC_TEXT_MM
+    arc, line = legend_masks(name, "职称评审专用章", font, 1500, 40)
+    touching = ImageChops.multiply(arc.point(lambda v: 255 if v > 32 else 0),
+                                   line.filter(ImageFilter.MaxFilter(9)).point(lambda v: 255 if v > 32 else 0))
+    assert touching.getbbox() is None

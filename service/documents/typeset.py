@@ -1,0 +1,77 @@
+"""Line-breaking rules the layout engine does not know, applied to a form's HTML before layout.
+
+Pango breaks Chinese text between any two ideographs (UAX #14) and, in a cell
+too narrow for a word, anywhere at all. A typesetter would not break
+「工程师（中 / 级）」 or leave 「局」 alone on the last line of 「…社会保障 / 局」,
+and a run of characters with no break opportunity (20,000 × W) makes WeasyPrint
+lay out its whole remaining text again for every line (quadratic time). So, in
+the text of the page (never in tags or attributes):
+
+- a short bracketed group is joined by WORD JOINERs (U+2060): 「（中级）」, 「（万元）」;
+- the last two ideographs of a text are joined, so no line of a field is one lone
+  character (避头尾 keeps the punctuation after them attached already);
+- a long run without a break opportunity gets a ZERO WIDTH SPACE (U+200B) every
+  few characters: it breaks, and the layout stays linear in the text's length.
+
+Both characters are default-ignorable: Pango gives them no glyph, so the PDF's
+text layer holds exactly the input. Numbers and codes need nothing: UAX #14 never
+breaks inside a run of digits and letters, and the forms give them the room (and
+a smaller type) they need (``service.documents.columns``).
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD_JOINER = "\u2060"
+ZERO_WIDTH_SPACE = "\u200b"
+
+# Ideographs: CJK Unified Ideographs with Extension A, compatibility ideographs, and
+# the supplementary planes' extensions.
+_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A run of this many characters that are neither ideographs nor spaces (Latin words,
+# digits, punctuation, entities) has no break opportunity a form can rely on.
+LONG_RUN = 24
+CHUNK = 6  # ... and breaks every CHUNK characters
+BRACKETED_MAX = 8  # characters inside the brackets of a group kept whole
+
+# A text and the tag before it. The one-line rows of long lists (tabular.py: white-space:
+# pre, measured to fit their columns) never wrap, and are left as they are.
+_TEXT = re.compile(r"(<[^>]*>)([^<]+)(?=<)")
+_NO_WRAP = '<td class="line"'
+
+_UNIT = r"(?:&#?\w+;|[^\s&<" + _IDEOGRAPH + r"])"  # one character of a run; an entity is one
+_LONG_RUN = re.compile(_UNIT + "{%d,}" % LONG_RUN)
+_RUN_UNIT = re.compile(_UNIT)
+_BRACKETED = re.compile(r"[（〔【《「(\[]([^（）〔〕【】《》「」()\[\]\s<&]{1,%d})[）〕】》」)\]]" % BRACKETED_MAX)
+# The last two ideographs of a text, and whatever punctuation follows them.
+_LAST_TWO = re.compile("([" + _IDEOGRAPH + "])([" + _IDEOGRAPH + r"][^\s" + _IDEOGRAPH + r"]*\s*)$")
+
+
+def typeset_html(html: str) -> str:
+    """``html`` with the line-breaking rules above applied to its text."""
+    return _TEXT.sub(_typeset_text, html)
+
+
+def _typeset_text(match: re.Match) -> str:
+    tag, text = match.groups()
+    if text.isspace() or tag.startswith(_NO_WRAP):
+        return match.group(0)
+    text = _LONG_RUN.sub(_break_run, text)
+    text = _BRACKETED.sub(_join, text)
+    text = _LAST_TWO.sub(lambda m: m.group(1) + WORD_JOINER + m.group(2), text)
+    return tag + text
+
+
+def _break_run(match: re.Match) -> str:
+    units = _RUN_UNIT.findall(match.group(0))
+    return ZERO_WIDTH_SPACE.join("".join(units[i:i + CHUNK]) for i in range(0, len(units), CHUNK))
+
+
+def _join(match: re.Match) -> str:
+    return WORD_JOINER.join(match.group(0))
+
+
+def plain(text: str) -> str:
+    """``text`` without the characters ``typeset_html`` inserts (for measuring and tests)."""
+    return text.replace(WORD_JOINER, "").replace(ZERO_WIDTH_SPACE, "")
