@@ -9,6 +9,7 @@ from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from service.api import admin, certificates, health, verify
+from service.api import batches as batches_api
 from service.api import forms as forms_api
 from service.api import organisations as organisations_api
 from service.api.errors import install_error_handlers
@@ -20,6 +21,7 @@ from service.contract.certificate import CertificateRequest
 from service.forms.catalog import all_forms
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
+from service.batches.engine import Coordinator
 from service.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -49,11 +51,17 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.services = build_services(settings)
         app.state.workers = WorkerPool(settings)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
+        # Batch jobs: a pool of their own, at a lower priority than the requests.
+        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5)
+        app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
+        app.state.coordinator.start()
         app.state.degraded = check_speed()
         freeze_startup_objects()
         try:
             yield
         finally:
+            app.state.coordinator.stop()
+            app.state.batch_pool.close()
             app.state.workers.close()
             app.state.services.close()
 
@@ -71,9 +79,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(verify.router)
     app.include_router(admin.router)
     app.include_router(organisations_api.router)
+    app.include_router(batches_api.router)
     install_openapi(
         app,
-        models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest],
+        models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest,
+                batches_api.JOB_REQUEST],
         examples={
             **{slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
             "certificate": settings.templates_dir / "certificates" / "default" / "sample.json",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated, get_args, get_origin
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -35,7 +36,10 @@ def _name(model) -> str:
     """A model class, or a TypeAdapter of a union (named after its members)."""
     if isinstance(model, type):
         return model.__name__
-    return "Or".join(member.__name__ for member in getattr(model, "_type").__args__)
+    union = getattr(model, "_type")
+    if get_origin(union) is Annotated:  # a discriminated union: Annotated[A | B, Field(...)]
+        union = get_args(union)[0]
+    return "Or".join(member.__name__ for member in get_args(union))
 
 
 def model_schema(model) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import datetime
 
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
@@ -21,6 +22,9 @@ from service.services import Services
 class MadeDocument:
     pdf: bytes
     seal_level: str | None  # None: not sealed (an organisation has no key yet): pending_seal
+    # Unsealed: the same page without the unsealed notice, for a batch job to seal as it is.
+    sealable_pdf: bytes | None = None
+    archive_until: datetime | None = None  # B-LTA: when the timestamp's TSA certificate expires
 
 
 def make_document(services: Services, request: CertificateRequest, *, number: str, version: int, token: str,
@@ -33,8 +37,18 @@ def make_document(services: Services, request: CertificateRequest, *, number: st
                              province_title=services.settings.certificate_title,
                              unsealed_notice=None if sealable else services.settings.unsealed_notice)
     if not sealable:
-        return MadeDocument(pdf, None)
-    return MadeDocument(sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS), sealers.level)
+        return MadeDocument(pdf, None, sealable_pdf=render_sealable(services, request, number=number, token=token,
+                                                                    identifier=identifier))  # fmt: skip
+    sealed = sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
+    return MadeDocument(sealed, sealers.level, archive_until=sealers.archive_until if sealers.level == "B-LTA" else None)
+
+
+def render_sealable(services: Services, request: CertificateRequest, *, number: str, token: str,
+                    identifier: str) -> bytes:  # fmt: skip
+    """The certificate as it is sealed: no unsealed notice; same number, QR code and data."""
+    return render_certificate(services.renderer, request, number=number, identifier=identifier,
+                              verify_url=verification_url(services.settings, token),
+                              province_title=services.settings.certificate_title)
 
 
 def verification_url(settings: Settings, token: str) -> str:

@@ -175,6 +175,8 @@ def _make_version(services: Services, request: CertificateRequest, make: Make, *
         request=request_without_photo(request), photo_sha256=services.files.put(request.holder.photo.content),
         pdf_sha256=services.files.put(made.pdf), pdf_size=len(made.pdf), seal_level=made.seal_level,
         sealed_at=services.clock() if made.seal_level else None, created_at=services.clock(),
+        sealable_pdf_sha256=services.files.put(made.sealable_pdf) if made.sealable_pdf else None,
+        archive_until=made.archive_until,
     )
 
 

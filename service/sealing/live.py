@@ -106,6 +106,9 @@ class LiveSealers:
     async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
         return await self.current().async_seal(pdf, committee_code, issuer_code, areas)
 
+    def add_archive_timestamp(self, pdf: bytes) -> bytes:
+        return self.current().add_archive_timestamp(pdf)
+
     def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
         return self.current().validate(pdf, strict=strict, at=at)
 

@@ -30,7 +30,10 @@ from service.errors import InvalidInput, Unavailable
 from service.signing.appearance import build_seal_style
 from service.signing.keys import close_signer
 from service.signing.report import ValidationReport
-from service.signing.seal import SealField, SealRequest, add_seal_fields, async_seal_certificate, run_sync
+from service.signing.pdf_inspect import timestamper_valid_until
+from service.signing.seal import (
+    SealField, SealRequest, add_seal_fields, async_add_archive_timestamp, async_seal_certificate, run_sync,
+)  # fmt: skip
 from service.signing.trust import build_validation_context
 from service.signing.validate import async_validate_pdf, validate_pdf
 
@@ -103,6 +106,16 @@ class SealerPool:
         first = self._request(committee, committee_field.name, "certify", vc, committee_reason)
         second = self._request(issuer, issuer_field.name, "approve", vc, issuer_reason)
         return await async_seal_certificate(with_fields, first, second, self.level)
+
+    def add_archive_timestamp(self, pdf: bytes) -> bytes:
+        """A B-LTA document renewed: the revocation data of every seal and a new document
+        timestamp, in one incremental revision; every earlier signature stays valid."""
+        return run_sync(async_add_archive_timestamp(pdf, self._validation_context(), self.timestamper))
+
+    @property
+    def archive_until(self) -> datetime | None:
+        """When this pool's timestamps stop proving anything (its TSA certificate expires)."""
+        return timestamper_valid_until(self.timestamper)
 
     def validate(self, pdf: bytes, strict: bool = False, at: datetime | None = None) -> ValidationReport:
         """The validation report of ``pdf`` against the pool's trust."""

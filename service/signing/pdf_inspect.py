@@ -116,3 +116,20 @@ def open_pdf(pdf_bytes: bytes) -> PdfFileReader:
         return reader
     except READ_ERRORS as exc:
         raise InvalidPdfError(f"not a readable PDF: {exc}") from exc
+
+
+def archive_valid_until(pdf_bytes: bytes) -> datetime | None:
+    """When the newest document timestamp's TSA certificate expires: a B-LTA document
+    needs a fresh archive timestamp before then. None without a document timestamp."""
+    embedded, _ = read_signatures(open_pdf(pdf_bytes))
+    stamps = [e for e in embedded if e.sig_object_type == "/DocTimeStamp"]
+    if not stamps:
+        return None
+    return stamps[-1].signer_cert["tbs_certificate"]["validity"]["not_after"].native
+
+
+def timestamper_valid_until(timestamper) -> datetime | None:
+    """The expiry of a timestamper's own certificate, when it is known before it answers
+    (the development TSA's; a remote TSA's shows in its tokens)."""
+    cert = getattr(timestamper, "tsa_cert", None)
+    return cert["tbs_certificate"]["validity"]["not_after"].native if cert is not None else None

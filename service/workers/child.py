@@ -19,10 +19,12 @@ from service.signing.errors import SigningError
 log = logging.getLogger(__name__)
 
 
-def main(conn, settings: Settings) -> None:
+def main(conn, settings: Settings, nice: int = 0) -> None:
     from service.runtime import quiet_libraries, tune_gc
     from service.workers.tasks import TASKS, translate
 
+    if nice:
+        os.nice(nice)
     tune_gc()
     quiet_libraries()
     services = None

@@ -74,8 +74,10 @@ class _Slot:
 
 class WorkerPool:
     def __init__(self, settings: Settings, size: int | None = None, *, max_waiting: int | None = None,
-                 timeout: float | None = None, max_rss_mb: int | None = None):  # fmt: skip
+                 timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0):  # fmt: skip
+        """``nice``: the workers' scheduling priority (a batch pool yields to the requests)."""
         self.settings = settings
+        self.nice = nice
         self.size = size or default_size(settings)
         self.max_waiting = settings.work_queue if max_waiting is None else max_waiting
         self.timeout = timeout or settings.render_timeout_seconds
@@ -177,7 +179,7 @@ class WorkerPool:
     def _start(self, slot: _Slot) -> None:
         context = _context()
         parent, child_end = context.Pipe()
-        process = context.Process(target=child.main, args=(child_end, self.settings), daemon=True,
+        process = context.Process(target=child.main, args=(child_end, self.settings, self.nice), daemon=True,
                                   name=f"zc-worker-{slot.index}")  # fmt: skip
         process.start()
         child_end.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.batches.work import run_items
 from service.certificates.document import make_document
 from service.contract.parse import parse_json
 from service.documents.raster import PageOutOfRange, page_count, render_page_png
@@ -72,6 +73,7 @@ TASKS: dict[str, Callable] = {
     "form": form_document,
     "certificate": make_document,
     "public_copy": public_copy_of,
+    "batch": run_items,
 }
 
 

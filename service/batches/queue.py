@@ -1,0 +1,94 @@
+"""Celery: batch items on workers that may sit on many machines (``QUEUE_URL``).
+
+A task is a chunk of one job's items. Tasks are acknowledged late and rejected when their
+worker is lost, so a killed worker's chunk goes back to the queue; each task leases its
+items before working (a chunk sent twice is worked once) and closes the job when it
+finishes the last item. The registry holds the truth; the queue only carries hints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from functools import lru_cache
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from service.config import Settings
+
+log = logging.getLogger(__name__)
+QUEUE = "zc-batches"
+TASK = "zc.batch_chunk"
+_services = None
+
+
+@lru_cache(maxsize=4)
+def celery_app(queue_url: str) -> Celery:
+    app = Celery("zhicheng", broker=queue_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=QUEUE,
+        broker_connection_retry_on_startup=True,
+        # A chunk's items are leased for batch_lease_seconds; a task seen as lost after an
+        # hour goes back to the queue (Redis's visibility timeout).
+        broker_transport_options={"visibility_timeout": 3600},
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True)(_run_chunk)
+    return app
+
+
+def send_chunks(settings: Settings, job_id: str, item_ids: list[int]) -> None:
+    app = celery_app(settings.queue_url)
+    size = settings.batch_chunk
+    for start in range(0, len(item_ids), size):
+        app.send_task(TASK, args=[job_id, item_ids[start:start + size]], queue=QUEUE)
+
+
+def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:
+    from datetime import timedelta
+
+    from service.batches.progress import settle
+    from service.batches.work import run_items
+    from service.registry import batches as repo
+    from service.registry.db import transaction
+
+    services = _worker_services()
+    owner = f"celery:{socket.gethostname()}:{os.getpid()}"
+    now = services.clock()
+    with transaction(services.sessions) as session:
+        ids = repo.claim(session, job_id, owner, now, now + timedelta(seconds=services.settings.batch_lease_seconds),
+                         len(item_ids), ids=item_ids)  # fmt: skip
+    result = run_items(services, job_id, ids, owner)
+    settle(services, job_id)
+    return {"done": result.done, "failed": result.failed, "skipped": result.skipped + len(item_ids) - len(ids)}
+
+
+def _worker_services():
+    global _services
+    if _services is None:  # the first task of a process that missed worker_process_init
+        _load_services()
+    return _services
+
+
+@worker_process_init.connect
+def _load_services(**_) -> None:
+    """Each worker process keeps the renderer, the keys and the seal images loaded."""
+    global _services
+    from service.runtime import quiet_libraries, tune_gc
+    from service.services import build_services
+
+    tune_gc()
+    quiet_libraries()
+    _services = build_services(Settings(), worker=True)
+
+
+@worker_process_shutdown.connect
+def _close_services(**_) -> None:
+    if _services is not None:
+        _services.close()

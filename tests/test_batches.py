@@ -1,0 +1,197 @@
+"""Batch jobs on the embedded default (SQLite, the local pool): seal, issue, renew, cancel,
+progress, archive, and exactly once whatever stops half-way."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.app import create_app
+from service.config import Settings
+from service.registry.db import open_registry, transaction
+from service.registry.models import Certificate, CertificateEvent
+from service.registry.orgs import add_org
+from tests.conftest import auth, load_contract, make_key
+
+COMMITTEE = ("430001", "湖南省工程技术中级专业技术职务任职资格评审委员会")
+
+
+def request_for(declaration_id: str, committee=COMMITTEE) -> dict:
+    body = load_contract("certificate-request.json")
+    body["declaration_id"] = declaration_id
+    body["committee"]["code"], body["committee"]["name"] = committee
+    return body
+
+
+def add_keyless_committee(settings: Settings) -> None:
+    with transaction(open_registry(settings)) as session:
+        add_org(session, *COMMITTEE, "committee", datetime.now(UTC), key_source=None,
+                seal_bottom_text="职称评审专用章")
+
+
+def give_key(client, keys) -> None:
+    response = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=auth(keys["admin"]),
+                            json={"key_source": {"kind": "dev"}})
+    assert response.status_code == 200
+    assert client.post("/api/v1/organisations/reload", headers=auth(keys["admin"])).status_code == 200
+
+
+def wait_for(client, keys, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.get(f"/api/v1/batches/{job_id}", headers=auth(keys["staff"])).json()
+        if status["state"] in ("done", "failed", "cancelled"):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def env(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_processes=2, batch_chunk=5)
+    add_keyless_committee(settings)
+    with TestClient(create_app(settings)) as client:
+        keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
+        yield client, settings, keys
+
+
+def issue_pending(client, keys, count: int, prefix: str = "PEND") -> list[str]:
+    numbers = []
+    for i in range(count):
+        response = client.post("/api/v1/certificates", json=request_for(f"{prefix}-{i:04d}"),
+                               headers=auth(keys["platform"]))
+        assert response.status_code == 201 and response.json()["status"] == "pending_seal", response.text
+        numbers.append(response.json()["number"])
+    return numbers
+
+
+def test_a_seal_job_seals_every_pending_certificate_once(env):
+    client, settings, keys = env
+    numbers = issue_pending(client, keys, 12)
+    give_key(client, keys)
+    created = client.post("/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0], "year": 2024},
+                          headers=auth(keys["staff"]))
+    assert created.status_code == 202, created.text
+    job = created.json()
+    assert job["total"] == 12 and job["state"] in ("queued", "running")
+    done = wait_for(client, keys, job["id"])
+    assert done["state"] == "done" and done["done"] == 12 and done["failed"] == 0
+    services = client.app.state.services
+    with services.sessions() as session:
+        rows = session.scalars(select(Certificate).where(Certificate.number.in_(numbers))).all()
+        sealed_events = session.scalar(select(func.count()).select_from(CertificateEvent)
+                                       .where(CertificateEvent.action == "sealed"))  # fmt: skip
+    assert {r.status for r in rows} == {"valid"} and sealed_events == 12
+    pdf = services.files.get(rows[0].pdf_sha256)
+    report = services.sealers.validate(pdf)
+    assert report.valid and len(report.seals) == 2
+    # the sealed file is the sealable one (no unsealed notice), same number and QR
+    from tests.pdftext import pdf_text
+
+    text = pdf_text(pdf)
+    assert rows[0].number in text.replace(" ", "") and "未加盖电子印章" not in text
+    page = client.get("/v/" + rows[0].token)
+    assert "有效" in page.text and "待签章" not in page.text
+    # run again: nothing changes
+    again = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers}, headers=auth(keys["staff"]))
+    rerun = wait_for(client, keys, again.json()["id"])
+    assert rerun["done"] == 12
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CertificateEvent)
+                              .where(CertificateEvent.action == "sealed")) == 12  # fmt: skip
+
+
+def test_an_issue_job_issues_the_good_and_names_the_bad(env):
+    client, settings, keys = env
+    good = [request_for(f"SEASON-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会"))
+            for i in range(5)]
+    bad = copy.deepcopy(good[0])
+    bad["declaration_id"] = "SEASON-BAD"
+    bad["holder"]["birth_date"] = "2024-02-30"
+    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in [*good[:2], bad, *good[2:]])
+    created = client.post("/api/v1/batches", content=lines.encode(), headers={
+        **auth(keys["platform"]), "Content-Type": "application/x-ndjson"})
+    assert created.status_code == 202, created.text
+    done = wait_for(client, keys, created.json()["id"])
+    assert done["done"] == 5 and done["failed"] == 1
+    (failure,) = done["failures"]
+    assert failure["item"] == "SEASON-BAD" and "holder.birth_date" in failure["reason"]
+    archive = client.get(f"/api/v1/batches/{done['id']}/archive", headers=auth(keys["staff"]))
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as files:
+        manifest = json.loads(files.read("manifest.json"))
+        assert len(manifest["certificates"]) == 5
+        import hashlib
+
+        for entry in manifest["certificates"]:
+            assert hashlib.sha256(files.read(entry["file"])).hexdigest() == entry["sha256"]
+            assert entry["holder"] == "张三"
+    # the same season sent again as a job: replays, nothing new
+    again = client.post("/api/v1/batches", json={"kind": "issue", "requests": good}, headers=auth(keys["platform"]))
+    rerun = wait_for(client, keys, again.json()["id"])
+    with client.app.state.services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Certificate)) == 5
+    assert rerun["done"] == 5
+
+
+def test_platform_keys_may_only_issue(env):
+    client, _, keys = env
+    response = client.post("/api/v1/batches", json={"kind": "seal", "numbers": ["1"]}, headers=auth(keys["platform"]))
+    assert response.status_code == 403
+
+
+def test_bad_jobs_are_named(env):
+    client, _, keys = env
+    for body, path in (({"kind": "stamp"}, "kind"), ({"kind": "renew", "days": 0}, "days"),
+                       ({"kind": "seal", "numbers": ["1"], "year": 2024}, "(body)"), ([1], "kind"),
+                       ({"kind": "issue", "requests": []}, "requests")):
+        response = client.post("/api/v1/batches", json=body, headers=auth(keys["staff"]))
+        assert response.status_code == 422, response.text
+        assert any(path in e["path"] for e in response.json()["errors"]), response.json()
+    assert client.get("/api/v1/batches/nope", headers=auth(keys["staff"])).status_code == 404
+
+
+def test_the_same_idempotency_key_gets_the_same_job(env):
+    client, _, keys = env
+    headers = {**auth(keys["staff"]), "Idempotency-Key": "season-2024"}
+    first = client.post("/api/v1/batches", json={"kind": "seal", "numbers": ["9"]}, headers=headers)
+    second = client.post("/api/v1/batches", json={"kind": "seal", "numbers": ["9"]}, headers=headers)
+    assert first.status_code == 202 and second.status_code == 200 and first.json()["id"] == second.json()["id"]
+
+
+def test_events_stream_progress_to_the_end(env):
+    client, _, keys = env
+    numbers = issue_pending(client, keys, 6, "SSE")
+    give_key(client, keys)
+    job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers}, headers=auth(keys["staff"])).json()
+    events = []
+    with client.stream("GET", f"/api/v1/batches/{job['id']}/events", headers=auth(keys["staff"])) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                events.append(line.split(":", 1)[1].strip())
+            elif line.startswith("data:") and events[-1] == "progress":
+                events[-1] = ("progress", json.loads(line[5:])["done"])
+    assert events[-1] == "end"
+    progress = [done for kind, done in events[:-1]]
+    assert progress == sorted(progress) and progress[-1] == 6
+
+
+def test_cancel_stops_a_job(env):
+    client, settings, keys = env
+    numbers = issue_pending(client, keys, 30, "CANCEL")
+    # no key yet: every item would fail; cancel before the coordinator gets far
+    job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers}, headers=auth(keys["staff"])).json()
+    cancelled = client.post(f"/api/v1/batches/{job['id']}/cancel", headers=auth(keys["staff"]))
+    assert cancelled.status_code == 200
+    final = wait_for(client, keys, job["id"])
+    assert final["state"] == "cancelled" and final["cancelled"] + final["done"] + final["failed"] == 30
+    assert client.post(f"/api/v1/batches/{job['id']}/cancel", headers=auth(keys["staff"])).status_code == 422
