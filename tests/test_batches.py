@@ -195,3 +195,86 @@ def test_cancel_stops_a_job(env):
     final = wait_for(client, keys, job["id"])
     assert final["state"] == "cancelled" and final["cancelled"] + final["done"] + final["failed"] == 30
     assert client.post(f"/api/v1/batches/{job['id']}/cancel", headers=auth(keys["staff"])).status_code == 422
+
+
+def test_a_renew_job_renews_what_expires_soon_under_a_frozen_clock(tmp_path):
+    from datetime import timedelta
+
+    from service.batches.jobs import RenewJob, create_job
+    from service.batches.progress import job_status, settle
+    from service.batches.work import run_items
+    from service.registry import batches as repo
+    from service.services import build_services
+
+    settings = Settings(data_dir=tmp_path / "data", seal_level="B-LTA")
+    with TestClient(create_app(settings)) as client:
+        key = make_key(settings, "platform")
+        issued = [client.post("/api/v1/certificates", json=request_for(f"LTA-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会")),
+                              headers=auth(key)).json() for i in range(3)]
+    assert {i["seal_level"] for i in issued} == {"B-LTA"}
+    services = build_services(settings)
+    try:
+        with services.sessions() as session:
+            until = session.scalar(select(func.min(Certificate.archive_until)))
+        assert until is not None
+        # Far from the TSA certificate's end: nothing is due.
+        early = create_job(services, RenewJob(kind="renew", days=30), created_by="staff:test", engine="local")[0]
+        assert early.total == 0
+        # A month before it ends, with 90 days of warning: all three are due.
+        frozen = (until if until.tzinfo else until.replace(tzinfo=UTC)) - timedelta(days=30)
+        services.clock = lambda: frozen
+        job = create_job(services, RenewJob(kind="renew", days=90), created_by="staff:test", engine="local")[0]
+        assert job.total == 3
+        with transaction(services.sessions) as session:
+            ids = repo.claim(session, job.id, "test", frozen, frozen + timedelta(minutes=5), 10)
+        before = {i["number"]: client_pdf(services, i["number"]) for i in issued}
+        result = run_items(services, job.id, ids, "test")
+        assert result.done == 3
+        settle(services, job.id)
+        status = job_status(services, job.id)
+        assert status["state"] == "done" and status["done"] == 3
+        for number, old in before.items():
+            new = client_pdf(services, number)
+            assert new != old and new.startswith(old)  # an incremental update: the earlier bytes untouched
+            report = services.sealers.validate(new)
+            assert report.valid and len(report.seals) == 2 and len(report.document_timestamps) == 2
+        with services.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(CertificateEvent)
+                                  .where(CertificateEvent.action == "renewed")) == 3  # fmt: skip
+    finally:
+        services.close()
+
+
+def client_pdf(services, number: str) -> bytes:
+    from service.registry import certificates as certificate_repo
+
+    with services.sessions() as session:
+        return services.files.get(certificate_repo.current_version(session, number).pdf_sha256)
+
+
+def test_the_command_line_runs_a_job_and_continues_it(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.served import ROOT
+
+    settings = Settings(data_dir=tmp_path / "data", seal_level="B-T")
+    add_keyless_committee(settings)
+    with TestClient(create_app(settings)) as client:
+        keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
+        numbers = issue_pending(client, keys, 8, "CLI")
+        give_key(client, keys)
+    run = [sys.executable, "-m", "service", "batch", "seal", "--committee", COMMITTEE[0], "--data-dir",
+           str(settings.data_dir)]
+    done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "created" in done.stderr and "done: 8 done, 0 failed" in done.stderr
+    assert "张/s" in done.stderr or "it/s" in done.stderr  # the progress bar's rate
+    again = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "continued" in again.stderr
+    listing = subprocess.run([sys.executable, "-m", "service", "batch", "list", "--data-dir", str(settings.data_dir)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "8/8" in listing.stdout
+    with open_registry(settings)() as session:
+        assert {c.status for c in session.scalars(select(Certificate))} == {"valid"}
+        assert len(numbers) == 8

@@ -156,8 +156,9 @@ class Coordinator:
             except Exception as exc:  # noqa: BLE001 - a worker died or timed out: its items go back
                 log.error("batch %s: a chunk of %d items was interrupted (%s); they will be retried", job_id,
                           len(ids), exc)  # fmt: skip
-                with transaction(self.services.sessions) as session:
-                    repo.release(session, ids, self.owner)
+            # Whatever the chunk left undone (a cancel, a crash) is free again at once.
+            with transaction(self.services.sessions) as session:
+                repo.release(session, ids, self.owner)
             settle(self.services, job_id)
 
     # --- Celery ---------------------------------------------------------------------------

@@ -64,7 +64,11 @@ def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:
     with transaction(services.sessions) as session:
         ids = repo.claim(session, job_id, owner, now, now + timedelta(seconds=services.settings.batch_lease_seconds),
                          len(item_ids), ids=item_ids)  # fmt: skip
-    result = run_items(services, job_id, ids, owner)
+    try:
+        result = run_items(services, job_id, ids, owner)
+    finally:
+        with transaction(services.sessions) as session:
+            repo.release(session, ids, owner)  # what a cancel left: free for the job to close
     settle(services, job_id)
     return {"done": result.done, "failed": result.failed, "skipped": result.skipped + len(item_ids) - len(ids)}
 
