@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from service.api import admin, certificates, health, verify
 from service.api import batches as batches_api
+from service.api import staff as staff_api
+from service.api.staff import install_sign_in_redirect
 from service.api import forms as forms_api
 from service.api import organisations as organisations_api
 from service.api.errors import install_error_handlers
@@ -80,6 +82,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(organisations_api.router)
     app.include_router(batches_api.router)
+    app.include_router(staff_api.router)
+    install_sign_in_redirect(app)
     install_openapi(
         app,
         models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest,

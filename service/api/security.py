@@ -16,6 +16,10 @@ PAGE_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
     "cross-origin-opener-policy": "same-origin",
 }
+# The staff pages run one script of this service (live progress) and listen to its events.
+STAFF_HEADERS = {**PAGE_HEADERS, "content-security-policy": (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
 API_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 
@@ -25,6 +29,7 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp):
         self.app = app
         self._pages = [(k.encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
+        self._staff = [(k.encode(), v.encode()) for k, v in STAFF_HEADERS.items()]
         self._api = [(k.encode(), v.encode()) for k, v in API_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -34,6 +39,7 @@ class SecurityHeaders:
         path = scope.get("path", "")
         # The API explorer (/docs) needs its own scripts: it gets the API's headers.
         explorer = path.startswith(("/docs", "/redoc"))
+        staff = path.startswith("/staff")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -42,7 +48,7 @@ class SecurityHeaders:
                 # The strict policy is for our HTML pages; a PDF opened in the
                 # browser's viewer would be blocked by it.
                 html = present.get(b"content-type", b"").startswith(b"text/html") and not explorer
-                extra = self._pages if html else self._api
+                extra = (self._staff if staff else self._pages) if html else self._api
                 message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 

@@ -138,12 +138,15 @@ def favicon() -> Response:
     return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/static/verify.css", include_in_schema=False)
-def stylesheet(request: Request, services: ServicesDep) -> Response:
-    headers = {"ETag": services.pages.stylesheet_etag, "Cache-Control": "public, max-age=86400"}
-    if request.headers.get("if-none-match") == services.pages.stylesheet_etag:
+@router.get("/static/{name}", include_in_schema=False)
+def static_file(name: str, request: Request, services: ServicesDep) -> Response:
+    found = services.pages.static.get(name)
+    if found is None:
+        return Response(status_code=404)
+    headers = {"ETag": found.etag, "Cache-Control": "public, max-age=86400"}
+    if request.headers.get("if-none-match") == found.etag:
         return Response(status_code=304, headers=headers)
-    return Response(services.pages.stylesheet, media_type="text/css; charset=utf-8", headers=headers)
+    return Response(found.data, media_type=found.media_type, headers=headers)
 
 
 @router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验")

@@ -1,0 +1,184 @@
+"""``/staff``: the batch jobs in a browser, for the staff of a committee's office.
+
+Sign in once with a staff key; a session cookie (HttpOnly, SameSite=Strict, path /staff)
+carries the rest, and every form carries the session's CSRF token. The pages: what waits
+for seals per committee and year, a seal job started from there, its live progress
+(Server-Sent Events; one small script from this service), its failures and archive.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from service.api.batches import archive as archive_route
+from service.api.batches import progress_events
+from service.api.deps import ServicesDep
+from service.batches.engine import engine_name
+from service.batches.jobs import SealJob, create_job, pending_by_committee_and_year, request_cancel
+from service.batches.progress import OUTCOME_CN, job_status
+from service.errors import ServiceError
+from service.registry import batches as repo
+from service.registry.api_keys import find_api_key
+from service.registry.db import transaction
+from service.registry.staff_sessions import close_session, find_session, open_session
+from service.services import Services
+from service.verification.ratelimit import client_address
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+COOKIE = "zc_staff"
+LIFETIME = timedelta(hours=8)
+STATE_CN = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败", "cancelled": "已取消"}
+KIND_CN = {"seal": "加盖印章", "issue": "批量签发", "renew": "续期时间戳"}
+
+
+class SignIn(Exception):
+    """No live sign-in: to the sign-in page."""
+
+
+class StaffUser:
+    def __init__(self, key_id: str, role: str, csrf: str, token: str):
+        self.key_id, self.role, self.csrf, self.token = key_id, role, csrf, token
+
+    @property
+    def scope(self) -> str:
+        return f"{self.role}:{self.key_id}"
+
+
+def staff_user(request: Request, services: ServicesDep) -> StaffUser:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise SignIn()
+    with services.sessions() as session:
+        found = find_session(session, token, datetime.now(UTC))
+    if found is None:
+        raise SignIn()
+    staff, key = found
+    return StaffUser(key.key_id, key.role, staff.csrf, token)
+
+
+StaffDep = Annotated[StaffUser, Depends(staff_user)]
+
+
+async def _form(request: Request, user: StaffUser) -> dict:
+    form = await request.form(max_files=0, max_fields=20)
+    if not hmac.compare_digest(str(form.get("csrf", "")), user.csrf):
+        raise ServiceError("表单已过期，请刷新页面后重试")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _page(services: Services, template: str, status: int = 200, **context) -> HTMLResponse:
+    html = services.pages.render(f"staff/{template}", states=STATE_CN, kinds=KIND_CN, outcomes=OUTCOME_CN, **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _see(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- signing in and out ---------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(services: ServicesDep) -> HTMLResponse:
+    return _page(services, "login.html", user=None, error=None)
+
+
+@router.post("/login")
+async def login(request: Request, services: ServicesDep) -> Response:
+    peer = request.client.host if request.client else None
+    client = client_address(peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies)
+    if services.limiter.take("staff-login:" + client) > 0:
+        return _page(services, "login.html", status=429, user=None, error="尝试过于频繁，请稍后再试")
+    form = await request.form(max_files=0, max_fields=5)
+    presented = str(form.get("key", "")).strip()
+
+    def sign_in():
+        with transaction(services.sessions) as session:
+            key = find_api_key(session, presented) if presented else None
+            if key is None or key.role not in ("staff", "admin"):
+                return None
+            return open_session(session, key, datetime.now(UTC), LIFETIME)
+
+    opened = await run_in_threadpool(sign_in)
+    if opened is None:
+        return _page(services, "login.html", status=401, user=None, error="密钥无效，或不是工作人员（staff）密钥")
+    token, _ = opened
+    response = _see("/staff/batches")
+    response.set_cookie(COOKIE, token, max_age=int(LIFETIME.total_seconds()), path="/staff", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, services: ServicesDep, user: StaffDep) -> Response:
+    await _form(request, user)
+    with transaction(services.sessions) as session:
+        close_session(session, user.token)
+    response = _see("/staff/login")
+    response.delete_cookie(COOKIE, path="/staff")
+    return response
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+@router.get("/batches")
+def batches_page(services: ServicesDep, user: StaffDep) -> HTMLResponse:
+    pending = pending_by_committee_and_year(services)
+    with services.sessions() as session:
+        jobs = [(job, repo.counts(session, job.id)) for job in repo.recent_jobs(session, limit=20)]
+        session.expunge_all()
+    return _page(services, "batches.html", user=user, pending=pending, jobs=jobs, error=None)
+
+
+@router.post("/batches")
+async def start_seal_job(request: Request, services: ServicesDep, user: StaffDep) -> Response:
+    form = await _form(request, user)
+    numbers = [n.strip() for n in form.get("numbers", "").replace(",", "\n").splitlines() if n.strip()]
+    try:
+        job_request = SealJob(kind="seal", numbers=numbers or None, committee=form.get("committee") or None,
+                              issuer=form.get("issuer") or None,
+                              year=int(form["year"]) if form.get("year", "").isdigit() else None)  # fmt: skip
+    except ValueError as exc:
+        return _page(services, "batches.html", status=422, user=user, pending=[], jobs=[], error=str(exc))
+    job, _ = await run_in_threadpool(create_job, services, job_request, created_by=user.scope,
+                                     engine=engine_name(services))  # fmt: skip
+    request.app.state.coordinator.wake()
+    return _see(f"/staff/batches/{job.id}")
+
+
+@router.get("/batches/{job_id}")
+def job_page(job_id: str, services: ServicesDep, user: StaffDep) -> HTMLResponse:
+    return _page(services, "job.html", user=user, error=None, job=job_status(services, job_id, failures=500))
+
+
+@router.post("/batches/{job_id}/cancel")
+async def cancel_job(job_id: str, request: Request, services: ServicesDep, user: StaffDep) -> Response:
+    await _form(request, user)
+    await run_in_threadpool(request_cancel, services, job_id)
+    request.app.state.coordinator.wake()
+    return _see(f"/staff/batches/{job_id}")
+
+
+@router.get("/batches/{job_id}/events")
+async def job_events(job_id: str, services: ServicesDep, user: StaffDep) -> StreamingResponse:
+    await run_in_threadpool(job_status, services, job_id)
+    return StreamingResponse(progress_events(services, job_id), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})
+
+
+@router.get("/batches/{job_id}/archive")
+def job_archive(job_id: str, services: ServicesDep, user: StaffDep) -> StreamingResponse:
+    return archive_route(job_id, services, None)
+
+
+def install_sign_in_redirect(app) -> None:
+    @app.exception_handler(SignIn)
+    async def _to_sign_in(request: Request, exc: SignIn) -> Response:
+        return _see("/staff/login")
