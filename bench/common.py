@@ -25,6 +25,7 @@ def summarize(seconds: list[float]) -> dict:
         "runs": len(ms),
         "median_ms": round(statistics.median(ms), 2),
         "p95_ms": round(ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))], 2),
+        "p99_ms": round(ms[min(len(ms) - 1, int(round(0.99 * (len(ms) - 1))))], 2),
         "min_ms": round(ms[0], 2),
         "max_ms": round(ms[-1], 2),
         "iqr_ms": round(quartiles[2] - quartiles[0], 2),

@@ -22,6 +22,7 @@ from service.errors import FieldError, InvalidInput, NotFound
 from service.registry import batches as repo
 from service.registry.db import transaction
 from service.registry.models import BatchJob, Certificate
+from service.registry.orgs import list_orgs
 from service.services import Services
 
 MAX_ITEMS = 100_000
@@ -139,8 +140,10 @@ def pending_by_committee_and_year(services: Services) -> list[dict]:
         year = extract("year", current.c.issue_date)
         rows = session.execute(select(current.c.committee_code, current.c.issuer_code, year, func.count())
                                .group_by(current.c.committee_code, current.c.issuer_code, year)
-                               .order_by(current.c.committee_code, year))  # fmt: skip
-        return [{"committee": c, "issuer": i, "year": int(y), "pending": n} for c, i, y, n in rows]
+                               .order_by(current.c.committee_code, year)).all()  # fmt: skip
+        names = {org.code: org.name for org in list_orgs(session)}
+    return [{"committee": c, "committee_name": names.get(c, ""), "issuer": i, "issuer_name": names.get(i, ""),
+             "year": int(y), "pending": n} for c, i, y, n in rows]
 
 
 def get_job_or_404(session: Session, job_id: str) -> BatchJob:

@@ -1,0 +1,291 @@
+"""1,000 ``pending_seal`` certificates sealed (two seals, B-T), three ways, same run:
+
+* a sequential loop in one process (the baseline: the same item code, one after another);
+* the local pool, driven by ``python -m service serve`` (embedded default, SQLite), while
+  ``/healthz`` and a QR scan page are fetched every 50 ms;
+* Celery with two worker processes on this machine (this machine's Redis as the queue).
+
+The 1,000 certificates are issued once (a committee without a key, then given one) and the
+data dir copied for each run, so every run starts from the same registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import ROOT, machine, summarize, versions_line, write_results
+
+COUNT = int(os.environ.get("BENCH_BATCH_COUNT", "1000"))
+COMMITTEE = ("430001", "湖南省工程技术中级专业技术职务任职资格评审委员会")
+REDIS = "redis://127.0.0.1:6379/13"
+BASE_ENV = {"ZC_SEAL_LEVEL": "B-T", "ZC_ORGS_CHECK_SECONDS": "1", "ZC_BATCH_CHUNK": "20"}
+
+
+def _cli(*args: str, env: dict) -> str:
+    return subprocess.run([sys.executable, "-m", "service", *args], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _serve(data_dir: Path, env: dict):
+    from bench.bench_install import _free_port
+
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--workers", "1", "--port", str(port),
+                                "--data-dir", str(data_dir)], cwd=ROOT, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("serve did not start")
+
+
+def _wait(url: str, key: str, job_id: str) -> dict:
+    while True:
+        status = httpx.get(f"{url}/api/v1/batches/{job_id}", headers={"Authorization": f"Bearer {key}"},
+                           timeout=30).json()
+        if status["state"] in ("done", "failed", "cancelled"):
+            return status
+        time.sleep(0.2)
+
+
+def prepare(data_dir: Path) -> None:
+    """``COUNT`` pending certificates, and their committee given a key afterwards."""
+    env = {**BASE_ENV, "ZC_DATA_DIR": str(data_dir)}
+    _cli("orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee", "--no-key",
+         "--data-dir", str(data_dir), env=env)
+    process, url = _serve(data_dir, BASE_ENV)
+    try:
+        key = _cli("api-keys", "create", "--role", "platform", "--data-dir", str(data_dir), env=env).split()[-1]
+        request = json.loads((ROOT / "tests/data/contract/certificate-request.json").read_text("utf-8"))
+        request["committee"]["code"], request["committee"]["name"] = COMMITTEE
+        lines = "\n".join(json.dumps({**request, "declaration_id": f"BENCH-{i:05d}"}, ensure_ascii=False)
+                          for i in range(COUNT))
+        job = httpx.post(f"{url}/api/v1/batches", content=lines.encode(), timeout=120,
+                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}).json()
+        status = _wait(url, key, job["id"])
+        assert status["done"] == COUNT, status
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    _cli("orgs", "update", "--code", COMMITTEE[0], "--dev-key", "--data-dir", str(data_dir), env=env)
+
+
+def _numbers(data_dir: Path) -> list[str]:
+    from service.config import Settings
+    from service.registry.db import open_registry
+    from service.registry.models import Certificate
+
+    with open_registry(Settings(data_dir=data_dir))() as session:
+        return list(session.scalars(Certificate.__table__.select().with_only_columns(Certificate.number)
+                                    .where(Certificate.status == "pending_seal")))
+
+
+def run_sequential(data_dir: Path) -> dict:
+    """The same item code, one certificate after another, in this process."""
+    code = f"""
+import json, resource, time
+from datetime import timedelta
+from service.config import Settings
+from service.services import build_services
+from service.batches.jobs import SealJob, create_job
+from service.batches.work import run_items
+from service.registry import batches as repo
+from service.registry.db import transaction
+from service.runtime import tune_gc
+tune_gc()  # as every worker process does
+services = build_services(Settings(data_dir=r"{data_dir}", seal_level="B-T"))
+job, _ = create_job(services, SealJob(kind="seal", committee="{COMMITTEE[0]}"), created_by="bench:seq", engine="local")
+started = time.perf_counter()
+with transaction(services.sessions) as session:
+    now = services.clock()
+    ids = repo.claim(session, job.id, "seq", now, now + timedelta(hours=1), 100000)
+result = run_items(services, job.id, ids, "seq")
+seconds = time.perf_counter() - started
+print(json.dumps({{"done": result.done, "seconds": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **BASE_ENV}, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return {**result, "per_second": round(result["done"] / result["seconds"], 2), "workers": 1}
+
+
+class _Sampler:
+    """Peak RSS of the worker processes, and the latency of /healthz and a scan page, meanwhile."""
+
+    def __init__(self, url: str | None, pids_of, scan_path: str | None):
+        self.url, self.pids_of, self.scan_path = url, pids_of, scan_path
+        self.rss: dict[int, float] = {}
+        self.health: list[float] = []
+        self.scan: list[float] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._memory)]
+        if url:
+            self._threads.append(threading.Thread(target=self._latency))
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _memory(self):
+        while not self._stop.is_set():
+            for pid in self.pids_of():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            self.rss[pid] = max(self.rss.get(pid, 0.0), int(line.split()[1]) / 1024)
+                except OSError:
+                    pass
+            time.sleep(0.2)
+
+    def _latency(self):
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                for path, out in (("/healthz", self.health), (self.scan_path, self.scan)):
+                    started = time.perf_counter()
+                    client.get(path)
+                    out.append(time.perf_counter() - started)
+                time.sleep(0.05)
+
+
+def _niced(pid: int) -> list[int]:
+    from tests.batch_helpers import niced_workers
+
+    return niced_workers(pid)
+
+
+def _scan_path(data_dir: Path) -> str:
+    from service.config import Settings
+    from service.registry.db import open_registry
+    from service.registry.models import Certificate
+
+    with open_registry(Settings(data_dir=data_dir))() as session:
+        return "/v/" + session.scalars(Certificate.__table__.select().with_only_columns(Certificate.token).limit(1)).first()
+
+
+def run_local(data_dir: Path) -> dict:
+    process, url = _serve(data_dir, BASE_ENV)
+    try:
+        env = {**BASE_ENV, "ZC_DATA_DIR": str(data_dir)}
+        key = _cli("api-keys", "create", "--role", "staff", "--data-dir", str(data_dir), env=env).split()[-1]
+        httpx.get(url + _scan_path(data_dir), timeout=30)  # its seal check, once
+        with _Sampler(url, lambda: _niced(process.pid), _scan_path(data_dir)) as sampler:
+            started = time.perf_counter()
+            job = httpx.post(f"{url}/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0]},
+                             headers={"Authorization": f"Bearer {key}"}, timeout=60).json()
+            status = _wait(url, key, job["id"])
+            seconds = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return {"done": status["done"], "seconds": seconds, "per_second": round(status["done"] / seconds, 2),
+            "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1),
+            "healthz": summarize(sampler.health), "scan_page": summarize(sampler.scan)}
+
+
+def run_celery(data_dir: Path) -> dict:
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
+    env = {**BASE_ENV, "QUEUE_URL": REDIS}
+    process, url = _serve(data_dir, env)
+    workers = [subprocess.Popen([sys.executable, "-m", "service", "worker", "--concurrency", "1", "--data-dir",
+                                 str(data_dir)], cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(2)]  # fmt: skip
+    try:
+        key = _cli("api-keys", "create", "--role", "staff", "--data-dir", str(data_dir),
+                   env={**env, "ZC_DATA_DIR": str(data_dir)}).split()[-1]
+        time.sleep(8)  # the workers connect and load their keys
+
+        def pool_pids():
+            from tests.served import _descendants
+
+            return [pid for w in workers for pid in _descendants(w.pid)]
+
+        with _Sampler(None, pool_pids, None) as sampler:
+            started = time.perf_counter()
+            job = httpx.post(f"{url}/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0]},
+                             headers={"Authorization": f"Bearer {key}"}, timeout=60).json()
+            status = _wait(url, key, job["id"])
+            seconds = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+        process.terminate()
+        process.wait(timeout=60)
+    return {"done": status["done"], "seconds": seconds, "per_second": round(status["done"] / seconds, 2),
+            "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1)}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="zc-bench-batch-") as tmp:
+        prepared = Path(tmp) / "prepared"
+        prepare(prepared)
+        assert len(_numbers(prepared)) == COUNT
+        runs = {}
+        for name, run in (("sequential", run_sequential), ("local_pool", run_local), ("celery_2_workers", run_celery)):
+            copy = Path(tmp) / name
+            shutil.copytree(prepared, copy)
+            runs[name] = run(copy)
+            assert runs[name]["done"] == COUNT, (name, runs[name])
+    local, sequential, celery = runs["local_pool"], runs["sequential"], runs["celery_2_workers"]
+    results = {"machine": machine(), "count": COUNT, "runs": runs,
+               "local_vs_sequential": round(local["per_second"] / sequential["per_second"], 2),
+               "celery_vs_local": round(celery["per_second"] / local["per_second"], 2)}
+    write_results("batch", results, _markdown(results))
+
+
+def _markdown(r: dict) -> str:
+    m = r["machine"]
+    rows = []
+    for name, run in r["runs"].items():
+        rows.append(f"| {name} | {run['workers']} | {run['seconds']:.1f} | {run['per_second']} | "
+                    f"{run.get('peak_rss_mb_per_worker', run.get('peak_rss_mb', 0)):.0f} |")
+    local = r["runs"]["local_pool"]
+    return "\n".join([
+        "# Batch sealing benchmark",
+        "",
+        f"{m['date']}, {m['cpu']} ({m['cores']} cores). {r['count']} `pending_seal` certificates sealed with both "
+        "seals at B-T (the sealable copy kept at issuance, sealed as it is; file store, registry and audit event per "
+        "certificate), from copies of one prepared data dir (SQLite), in one run: a sequential loop in one "
+        "process, the local pool of `serve` (one worker per core), Celery with two worker processes (Redis on this "
+        "machine).",
+        versions_line(m),
+        "",
+        "| engine | workers | seconds | certificates/s | peak RSS per worker MB |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+        f"Local pool / sequential: **{r['local_vs_sequential']}×**; Celery / local pool: **{r['celery_vs_local']}×**.",
+        f"While the local pool ran: `/healthz` p99 {local['healthz']['p99_ms']} ms (median "
+        f"{local['healthz']['median_ms']}, max {local['healthz']['max_ms']}), QR scan page p99 "
+        f"{local['scan_page']['p99_ms']} ms (median {local['scan_page']['median_ms']}, max {local['scan_page']['max_ms']})"
+        f" ({local['healthz']['runs']} samples each, one every 50 ms).",
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    main()
