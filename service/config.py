@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # ZC_DATABASE_URL, or DATABASE_URL (the conventional name); the first wins.
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_DATABASE_URL", "DATABASE_URL",
                                                                                  "database_url"))
+    # SQLite: how long a write waits for another writer's lock (beyond: 503, nothing changed).
+    database_busy_seconds: float = 30
     public_base_url: str = "http://127.0.0.1:8000"
     templates_dir: Path = TEMPLATES_DIR
     fonts_dir: Path = FONTS_DIR
@@ -85,8 +87,10 @@ class Settings(BaseSettings):
     # A worker that has grown past this after a task is replaced (big documents leave
     # memory the allocator keeps): the memory goes back to the system.
     worker_max_rss_mb: int = 700
-    # Uploaded PDFs checked at once per process (seal validation, ~50-100 ms each).
-    upload_checks_at_once: int = 4
+    # Uploaded PDFs checked at once per process (in the worker processes: seal validation,
+    # ~50-100 ms each), and the most one check may take (beyond: 504, the worker replaced).
+    upload_checks_at_once: int = 2
+    upload_timeout_seconds: float = 30
     # Clients behind these proxies are known by X-Forwarded-For (IPs or CIDRs; none by default).
     trusted_proxies: tuple[str, ...] = ()
     # Redis for limits shared by every service process (and, later, the batch queue).

@@ -79,3 +79,15 @@ class RateLimited(ServiceError):
 class Unavailable(ServiceError):
     status = 503
     code = "unavailable"
+
+
+class StorageUnavailable(Unavailable):
+    """The file store cannot take a file (disk full, read-only, gone): nothing is recorded."""
+
+    code = "storage_unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The registry cannot be reached or is locked: nothing was changed."""
+
+    code = "database_unavailable"

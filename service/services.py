@@ -58,7 +58,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
     if not worker:
         validate_pattern(settings.number_pattern)
         check_configured_certificate(settings)
-    sessions = session_factory(make_engine(settings.registry_url)) if worker else open_registry(settings)
+    sessions = session_factory(make_engine(settings.registry_url, settings.database_busy_seconds)) if worker else open_registry(settings)
     return Services(
         settings=settings,
         sessions=sessions,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from service.certificates.document import verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
+from service.verification.facts import REVOCATION_CATEGORIES
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
@@ -49,7 +50,8 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
         "pdf_size": cert.pdf_size,
         "seal_level": cert.seal_level,
         "sealed_at": cert.sealed_at.isoformat() if cert.sealed_at else None,
-        "revoked": {"at": cert.revoked_at.isoformat(), "reason": cert.revoked_reason} if cert.revoked_at else None,
+        "revoked": {"at": cert.revoked_at.isoformat(), "category": cert.revoked_category,
+                    "reason": cert.revoked_reason} if cert.revoked_at else None,
         "created_at": cert.created_at.isoformat(),
     }
     if versions is not None:
@@ -111,7 +113,9 @@ class Reissue(BaseModel):
 
 
 class Revoke(BaseModel):
-    reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因")]
+    category: Literal[tuple(REVOCATION_CATEGORIES)] = Field(
+        "other", description="公开显示的撤销原因类别：" + "；".join(f"{k}（{v}）" for k, v in REVOCATION_CATEGORIES.items()))
+    reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因（仅内部留存，不公开）")]
 
 
 def forget_scans(services, number: str) -> None:
@@ -131,7 +135,7 @@ async def reissue(number: str, body: Reissue, services: ServicesDep, workers: Wo
 
 @router.post("/{number}/revoke", summary="撤销证书")
 def revoke(number: str, body: Revoke, services: ServicesDep, key: Staff) -> dict:
-    row = revoke_certificate(services, number, body.reason, actor=actor_of(key))
+    row = revoke_certificate(services, number, body.reason, actor=actor_of(key), category=body.category)
     forget_scans(services, number)
     return certificate_json(services, row)
 

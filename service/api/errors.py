@@ -8,10 +8,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.contract.errors import field_errors_from_list
-from service.errors import ServiceError
+from service.errors import DatabaseUnavailable, ServiceError
 from service.signing.errors import SigningError
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
+async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+    # Connection refused or killed, or SQLite locked past its timeout: nothing was changed
+    # (the transaction rolled back); the pool drops the dead connection, so it recovers.
+    log.error("registry unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+    return await _service_error(request, DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"}))
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal_error", "服务内部错误，请稍后重试或联系管理员"), status_code=500)
@@ -80,4 +88,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SigningError, _signing_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)
     app.add_exception_handler(Exception, _unexpected)

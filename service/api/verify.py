@@ -10,10 +10,8 @@ import hashlib
 import json
 import time
 from datetime import datetime, timezone
-from functools import partial
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -36,7 +34,7 @@ from service.verification.facts import (
     needs_seal_check,
     public_facts,
 )
-from service.verification.files import check_uploaded_pdf, ensure_seal_summary
+from service.verification.files import UploadAnswer, ensure_seal_summary
 from service.verification.ratelimit import client_address
 
 router = APIRouter(tags=["verification"])
@@ -212,37 +210,15 @@ async def _upload_bytes(request: Request, services) -> bytes:
     return await read_body(request, limit)
 
 
-async def _check_upload(request: Request, services, data: bytes):
+async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer:
     if not data.lstrip()[:5] == b"%PDF-":
         raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",
                            errors=[FieldError("file", "文件不是 PDF", "not_pdf")])
-    # Each check holds a thread for ~100 ms (pyHanko, pdfium): a few at once, on their own capacity.
-    return await to_thread.run_sync(partial(check_uploaded_pdf, services, data), limiter=upload_limiter(request))
-
-
-def upload_facts(verdict) -> dict | None:
-    """What the upload page shows: the certificate the file names, with the seals *of the
-    uploaded file* (never the registry copy's, which would call an altered file's seals
-    valid); no registry status for a file that is not what was issued."""
-    if verdict.certificate is None:
-        return None
-    facts = public_facts(verdict.certificate, verdict.current)
-    facts["seals"] = verdict.summary
-    if verdict.code in ("altered", "unknown_key"):
-        facts["status"], facts["status_text"] = verdict.code, "文件不可信：以下为文件所声称的证书在本服务的登记信息"
-    return facts
-
-
-def upload_json_body(verdict) -> dict:
-    body = {"verdict": verdict.code, "message": verdict.message, "certificate": None, "seals": None}
-    if verdict.certificate is not None:
-        with_current = verdict.current
-        body["certificate"] = public_facts(verdict.certificate, with_current)
-    if verdict.report is not None:
-        body["seals"] = [{"role": s["role"], "signer": s["signer"], "time": s["time"], "valid": s["valid"]}
-                         for s in verdict.summary["seals"]]
-        body["document_valid"] = verdict.summary["valid"]
-    return body
+    # In a worker process (killed past its time budget, its memory its own), a few at a
+    # time: public uploads never crowd out the platform's documents.
+    async with upload_limiter(request):
+        return await request.app.state.workers.run("upload_check", data, admitted=True,
+                                                   timeout=services.settings.upload_timeout_seconds)
 
 
 @router.post("/api/v1/verify/upload", summary="上传证书 PDF 查验",
@@ -250,8 +226,8 @@ def upload_json_body(verdict) -> dict:
                                                         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
 async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
     _limit(services, request)
-    verdict = await _check_upload(request, services, await _upload_bytes(request, services))
-    return JSONResponse(upload_json_body(verdict), headers={"Cache-Control": "no-store"})
+    answer = await _check_upload(request, services, await _upload_bytes(request, services))
+    return JSONResponse(answer.json(), headers={"Cache-Control": "no-store"})
 
 
 # --- the pages for lookup and upload ------------------------------------------------
@@ -274,9 +250,9 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     content_type = request.headers.get("content-type", "")
     try:
         if content_type.startswith("multipart/form-data"):
-            verdict = await _check_upload(request, services, await _upload_bytes(request, services))
-            return _page(services, request, "upload_result.html", cache=False, verdict=verdict,
-                         f=upload_facts(verdict))
+            answer = await _check_upload(request, services, await _upload_bytes(request, services))
+            return _page(services, request, "upload_result.html", cache=False, verdict=answer,
+                         f=answer.page_facts())
         form = await request.form(max_files=0, max_fields=5)
         lookup = Lookup(number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-")
     except ServiceError as exc:

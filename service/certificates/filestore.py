@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.errors import StorageUnavailable
 from service.registry.db import transaction
 from service.registry.models import StoredFile
 
@@ -30,11 +31,20 @@ class FileStore:
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
-        """Store ``data``; returns its SHA-256 (hex)."""
+        """Store ``data``; returns its SHA-256 (hex). ``StorageUnavailable`` when the disk
+        will not take it (full, read-only): the caller records nothing."""
         digest = hashlib.sha256(data).hexdigest()
         path = self.path_of(digest)
         if path.exists():
             return digest
+        try:
+            self._write(path, data)
+        except OSError as exc:
+            raise StorageUnavailable(f"证书文件无法保存（{exc.strerror or exc}）：存储空间不足或不可写，请稍后重试",
+                                     headers={"Retry-After": "60"}) from exc
+        return digest
+
+    def _write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target and rename: a crash never leaves half a file under a digest's name.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
@@ -47,7 +57,6 @@ class FileStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        return digest
 
     def get(self, digest: str) -> bytes:
         return self.path_of(digest).read_bytes()

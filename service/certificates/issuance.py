@@ -10,6 +10,7 @@ most an unused number, which is never handed out again).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.registry.orgs import get_org
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def issue_certificate(services: Services, request: CertificateRequest, *, actor:
         if claim(services, request, actor.key_id, digest):
             break
         wait_for_other(services, request.declaration_id)  # a duplicate in flight: its answer is ours
+    number = None
     try:
         with services.sessions() as session:
             _check_organisations(session, request)
@@ -82,8 +87,10 @@ def issue_certificate(services: Services, request: CertificateRequest, *, actor:
                            details={"status": row.status, "pdf_sha256": row.pdf_sha256})
             repo.drop_claim(session, request.declaration_id)
         return Issued(row, replay=False)
-    except BaseException:
+    except BaseException as exc:
         release(services, request.declaration_id)
+        if number is not None:
+            _record_unused(services, number, actor, exc)
         raise
 
 
@@ -120,7 +127,10 @@ def reissue_certificate(services: Services, number: str, corrections: dict, reas
     return row
 
 
-def revoke_certificate(services: Services, number: str, reason: str, *, actor: Actor) -> Certificate:
+def revoke_certificate(services: Services, number: str, reason: str, *, actor: Actor,
+                       category: str = "other") -> Certificate:
+    """Revoke the current version: ``category`` (one of REVOCATION_CATEGORIES) is what the
+    public sees; ``reason``, staff's own words, stays internal."""
     with transaction(services.sessions) as session:
         current = _current_or_404(session, number)
         if current.status == "revoked":
@@ -129,7 +139,8 @@ def revoke_certificate(services: Services, number: str, reason: str, *, actor: A
         current.status = "revoked"
         current.revoked_at = now
         current.revoked_reason = reason
-        repo.add_event(session, current, "revoked", str(actor), now, reason)
+        current.revoked_category = category
+        repo.add_event(session, current, "revoked", str(actor), now, reason, {"category": category})
         return current
 
 
@@ -157,6 +168,16 @@ def _allocate_number(services: Services, request: CertificateRequest) -> str:
         seq = repo.next_sequence(session, request.committee.code, request.issue_date.year)
     return format_number(services.settings.number_pattern, province=province_of(request.committee.code),
                          year=request.issue_date.year, committee=request.committee.code, seq=seq)
+
+
+def _record_unused(services: Services, number: str, actor: Actor, cause: BaseException) -> None:
+    """A number allocated for a certificate that was not made: never reused, so say why."""
+    reason = getattr(cause, "message", None) or f"{type(cause).__name__}: {cause}"
+    try:
+        with transaction(services.sessions) as session:
+            repo.add_number_event(session, number, "unused", str(actor), services.clock(), reason[:1000])
+    except Exception:  # noqa: BLE001 - the registry itself may be what failed; the log keeps it then
+        log.error("certificate number %s was allocated but not used (%s); recording that failed too", number, reason)
 
 
 def _make_version(services: Services, request: CertificateRequest, make: Make, *, number: str,

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.registry.models import Certificate, CertificateEvent, IssueClaim, NumberSequence
+from service.registry.models import Certificate, CertificateEvent, IssueClaim, NumberEvent, NumberSequence
 
 
 def next_sequence(session: Session, committee_code: str, year: int) -> int:
@@ -107,6 +107,13 @@ def add_event(session: Session, certificate: Certificate, action: str, actor: st
               reason: str | None = None, details: dict | None = None) -> CertificateEvent:
     event = CertificateEvent(certificate_id=certificate.id, number=certificate.number, version=certificate.version,
                              action=action, actor=actor, reason=reason, details=details, at=at)
+    session.add(event)
+    return event
+
+
+def add_number_event(session: Session, number: str, action: str, actor: str, at: datetime,
+                     reason: str | None = None) -> NumberEvent:
+    event = NumberEvent(number=number, action=action, actor=actor, reason=reason, at=at)
     session.add(event)
     return event
 

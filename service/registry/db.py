@@ -16,9 +16,11 @@ from service.config import Settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_seconds: float = 30) -> Engine:
+    """``busy_seconds``: how long a SQLite writer waits for another's lock before giving
+    up (the request then answers 503)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it doubles the round trips of the one-query scan page. A
@@ -50,7 +52,7 @@ def migrate(engine: Engine) -> None:
 def open_registry(settings: Settings) -> sessionmaker[Session]:
     """The registry of ``settings``, its schema migrated (the data dir created first)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.registry_url)
+    engine = make_engine(settings.registry_url, settings.database_busy_seconds)
     migrate(engine)
     return session_factory(engine)
 

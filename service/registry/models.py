@@ -122,7 +122,8 @@ class Certificate(Base):
     public_pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)  # staff's words: internal
+    revoked_category: Mapped[str | None] = mapped_column(String(32))  # what the public page says
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
@@ -233,3 +234,18 @@ class StoredFile(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class NumberEvent(Base):
+    """A certificate number that was allocated but never made a certificate (issuing failed
+    after numbering: the TSA down, the disk full...). Numbers are never reused, so every gap
+    in a committee's sequence is explained here."""
+
+    __tablename__ = "number_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(String(20), nullable=False)  # unused
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

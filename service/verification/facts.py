@@ -25,6 +25,15 @@ STATUS_TEXT = {
     "superseded": "已换发",
 }
 SEAL_ROLES = {"certify": "评委会", "approve": "发证机关"}
+# Why a certificate was revoked, as the public may read it: a fixed category. What staff
+# wrote in their own words stays in the registry and the audit log.
+REVOCATION_CATEGORIES = {
+    "materials_falsified": "申报材料弄虚作假",
+    "improperly_obtained": "违反规定取得",
+    "information_error": "证书信息有误",
+    "holder_request": "持证人申请注销",
+    "other": "其他原因",
+}
 SEAL_RECHECK = timedelta(days=1)
 
 
@@ -91,8 +100,9 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
         "superseded_by": None,
     }
     if cert.status == "revoked":
+        category = cert.revoked_category or "other"
         facts["revoked"] = {"date": cert.revoked_at.date().isoformat() if cert.revoked_at else None,
-                            "reason": cert.revoked_reason}
+                            "category": category, "reason": REVOCATION_CATEGORIES.get(category, "其他原因")}
     if cert.status == "superseded" and current is not None and current.id != cert.id:
         facts["superseded_by"] = {"number": current.number, "version": current.version,
                                   "url": f"{base_url}/v/{current.token}", "status": current.status}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -15,14 +16,14 @@ from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.certificate import render_public_copy
 from service.documents.raster import attachment_data, first_page_text
-
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.services import Services
 from service.verification.inflation import check_inflation
-from service.verification.facts import judge_upload, mask_id, needs_seal_check, seal_summary
+from service.verification.facts import judge_upload, mask_id, needs_seal_check, public_facts, seal_summary
 
+log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
 
 
@@ -41,7 +42,36 @@ def ensure_seal_summary(services: Services, cert: Certificate) -> Certificate:
         return row
 
 
-def check_uploaded_pdf(services: Services, pdf: bytes):
+@dataclass(frozen=True)
+class UploadAnswer:
+    """What an upload is, as plain data (it is made in a worker process): the verdict, the
+    public facts of the certificate the file names (if any), the file's own seals."""
+
+    verdict: str
+    message: str
+    certificate: dict | None
+    seals: dict | None  # seal_summary of the uploaded file
+
+    def json(self) -> dict:
+        body = {"verdict": self.verdict, "message": self.message, "certificate": self.certificate, "seals": None}
+        if self.seals is not None:
+            body["seals"] = [{k: s[k] for k in ("role", "signer", "time", "valid")} for s in self.seals["seals"]]
+            body["document_valid"] = self.seals["valid"]
+        return body
+
+    def page_facts(self) -> dict | None:
+        """The facts the upload page shows: with the seals *of the uploaded file* (never the
+        registry copy's, which would call an altered file's seals valid), and no registry
+        status for a file that is not what was issued."""
+        if self.certificate is None:
+            return None
+        facts = {**self.certificate, "seals": self.seals}
+        if self.verdict in ("altered", "unknown_key"):
+            facts["status"], facts["status_text"] = self.verdict, "文件不可信：以下为文件所声称的证书在本服务的登记信息"
+        return facts
+
+
+def check_uploaded_pdf(services: Services, pdf: bytes) -> UploadAnswer:
     """What an uploaded file is: genuine and current, revoked, superseded, altered, foreign..."""
     limits = services.settings.limits
     check_inflation(pdf, limits.max_inflated_stream_bytes, limits.max_inflated_total_bytes)
@@ -54,8 +84,11 @@ def check_uploaded_pdf(services: Services, pdf: bytes):
         if named:
             by_number = session.scalars(select(Certificate).where(Certificate.identifier == named)).first()
         verdict = judge_upload(report, by_hash, by_number)
-        current = repo.current_version(session, verdict.certificate.number) if verdict.certificate else None
-    return dataclasses.replace(verdict, current=current, summary=seal_summary(report))
+        facts = None
+        if verdict.certificate is not None:
+            facts = public_facts(verdict.certificate, repo.current_version(session, verdict.certificate.number))
+    log.info("upload checked: %s%s", verdict.code, f" ({verdict.certificate.number})" if verdict.certificate else "")
+    return UploadAnswer(verdict.code, verdict.message, facts, seal_summary(report))
 
 
 def identifier_in(pdf: bytes) -> str | None:

@@ -92,11 +92,14 @@ class WorkerPool:
 
     # --- the caller's side -------------------------------------------------------------
 
-    async def run(self, task: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    async def run(self, task: str, *args: Any, timeout: float | None = None, admitted: bool = False,
+                  **kwargs: Any) -> Any:
         """Run ``task`` (a name in :data:`service.workers.tasks.TASKS`) with ``args`` in a
-        worker; its result, or the ``ServiceError`` it raised, raised here."""
+        worker; its result, or the ``ServiceError`` it raised, raised here. ``admitted``: the
+        caller is bounded already (public uploads, a few at a time) and waits its turn
+        instead of counting against the queue."""
         free = self._queue()
-        if free.empty() and self._waiting >= self.max_waiting:
+        if free.empty() and self._waiting >= self.max_waiting and not admitted:
             raise Busy("服务繁忙：文档生成队列已满，请稍后重试", headers={"Retry-After": "5"})
         self._waiting += 1
         try:

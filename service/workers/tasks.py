@@ -12,16 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from service.batches.work import run_items
 from service.certificates.document import make_document
 from service.contract.parse import parse_json
 from service.documents.raster import PageOutOfRange, page_count, render_page_png
 from service.documents.render import TooManyPages
-from service.errors import FieldError, InvalidInput, ServiceError, TooLarge
+from service.errors import (
+    DatabaseUnavailable,
+    FieldError,
+    InvalidInput,
+    ServiceError,
+    TooLarge,
+)
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
 from service.services import Services
-from service.verification.files import public_copy
+from service.verification.files import check_uploaded_pdf, public_copy
 
 
 @dataclass(frozen=True)
@@ -74,11 +82,14 @@ TASKS: dict[str, Callable] = {
     "certificate": make_document,
     "public_copy": public_copy_of,
     "batch": run_items,
+    "upload_check": check_uploaded_pdf,
 }
 
 
 def translate(exc: Exception) -> ServiceError | None:
-    """The pure core's own errors as the answers a caller can act on."""
+    """The pure core's own errors (and a registry out of reach) as answers a caller can act on."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
     if isinstance(exc, TooManyPages):
         message = (f"文档排版后共 {exc.pages} 页，超过上限 {exc.limit} 页（ZC_LIMIT_MAX_PAGES）："
                    "请拆分后分批提交，或缩短过长的内容")
