@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     batch_chunk: int = 20  # items per claim (per Celery task)
     batch_lease_seconds: float = 120  # an item claimed longer than this by a silent worker is taken over
     batch_requeue_seconds: float = 60  # Celery: pending items not picked up for this long are sent again
+    batch_item_timeout_seconds: float = 60  # the most one item may take; its worker is then stopped
+    batch_max_attempts: int = 3  # an item interrupted this often (timeouts, crashes) fails with the reason
 
     # --- seals -----------------------------------------------------------------------
     # The embedded default: a development PKI and in-process TSA under <data_dir>/keys and

@@ -142,10 +142,10 @@ def test_revoked_and_superseded_on_a_phone(server, phone):
     base, keys = server
     staff = {"Authorization": f"Bearer {keys['staff']}"}
     revoked, pdf = issue(base, keys, "BROWSER-REVOKED")
-    httpx.post(f"{base}/api/v1/certificates/{revoked['number']}/revoke", json={"reason": "材料造假"}, headers=staff)
+    httpx.post(f"{base}/api/v1/certificates/{revoked['number']}/revoke", json={"category": "materials_falsified", "reason": "内部记录：材料造假"}, headers=staff)
     phone.goto(qr_url(pdf))
     assert phone.inner_text("#status") == "已撤销"
-    assert "材料造假" in phone.inner_text("main")
+    assert "申报材料弄虚作假" in phone.inner_text("main") and "内部记录" not in phone.inner_text("main")
     screenshot(phone, "revoked")
 
     old, old_pdf = issue(base, keys, "BROWSER-OLD")

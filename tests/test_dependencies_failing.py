@@ -199,3 +199,35 @@ def test_lookups_go_on_when_the_shared_rate_limit_is_out_of_reach(tmp_path, capl
     assert answer.status_code == 200 and answer.json()["found"] is False
     assert "Redis unavailable" in caplog.text
 
+
+
+def test_a_batch_item_past_its_time_budget_fails_with_its_reason_and_the_job_goes_on(tmp_path):
+    """The timestamp authority hangs for longer than an item may take: the worker is
+    stopped, the item tried again, then failed with the reason; the pool still works."""
+    from tests.test_batches import add_keyless_committee, give_key, issue_pending, wait_for
+
+    base = Settings(data_dir=tmp_path / "data")
+    ensure_dev_keys(base, open_registry(base), datetime.now(UTC))
+    tsa = TimestampAuthority(base.keys_dir)
+    settings = base.model_copy(update={
+        "tsa_url": tsa.url, "tsa_timeout": 60, "seal_level": "B-T", "batch_processes": 1, "batch_chunk": 1,
+        "batch_item_timeout_seconds": 2, "batch_max_attempts": 2})
+    add_keyless_committee(settings)
+    try:
+        with TestClient(create_app(settings)) as client:
+            keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
+            numbers = issue_pending(client, keys, 2, "BUDGET")
+            give_key(client, keys)
+            tsa.mode = "hang"
+            job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers[:1]},
+                              headers=auth(keys["staff"])).json()
+            failed = wait_for(client, keys, job["id"], timeout=90)
+            assert failed["state"] == "done" and failed["failed"] == 1, failed
+            assert "时限" in failed["failures"][0]["reason"]
+            tsa.mode = "up"
+            job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers},
+                              headers=auth(keys["staff"])).json()
+            done = wait_for(client, keys, job["id"], timeout=90)
+            assert done["done"] == 2 and done["failed"] == 0, done
+    finally:
+        tsa.close()

@@ -16,6 +16,16 @@ from tests.conftest import auth, load_contract, make_key
 from tests.pdftext import image_count, pdf_text
 
 FULL_ID = "420106198905261525"
+
+
+class _AnyTime(str):
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and len(other) >= 19 and other[4] == "-" and "T" in other
+
+    __hash__ = str.__hash__
+
+
+ANY_TIME = _AnyTime("<time>")
 MASKED_ID = "420106********1525"
 
 
@@ -99,9 +109,17 @@ def test_revoked_and_superseded(env):
     client, keys = env
     staff = auth(keys["staff"])
     revoked = issue(client, keys, "VERIFY-REVOKED")
-    client.post(f"/api/v1/certificates/{revoked['number']}/revoke", json={"reason": "申报材料弄虚作假"}, headers=staff)
+    internal = "业绩证明系伪造，见纪检函〔2024〕3号，联系人王某 13800000000"
+    client.post(f"/api/v1/certificates/{revoked['number']}/revoke", headers=staff,
+                json={"category": "materials_falsified", "reason": internal})
     page = client.get(f"/v/{revoked['token']}").text
     assert "已撤销" in page and "申报材料弄虚作假" in page and datetime.now(UTC).date().isoformat() in page
+    # the public sees the category; staff's own words stay internal
+    assert internal not in page and internal not in client.get(f"/api/v1/verify/token/{revoked['token']}").text
+    assert client.get(f"/api/v1/certificates/{revoked['number']}", headers=auth(keys["platform"])).json()[
+        "revoked"] == {"at": ANY_TIME, "category": "materials_falsified", "reason": internal}
+    assert client.post(f"/api/v1/certificates/{revoked['number']}/revoke", headers=staff,
+                       json={"category": "because", "reason": "x" * 5}).status_code == 422
 
     old = issue(client, keys, "VERIFY-OLD")
     new = client.post(f"/api/v1/certificates/{old['number']}/reissue", headers=staff,

@@ -34,7 +34,7 @@ from service.verification.facts import (
     needs_seal_check,
     public_facts,
 )
-from service.verification.files import UploadAnswer, ensure_seal_summary
+from service.verification.files import UploadAnswer
 from service.verification.ratelimit import client_address
 
 router = APIRouter(tags=["verification"])
@@ -50,20 +50,28 @@ def _plausible_token(token: str) -> bool:
     return 8 <= len(token) <= 40 and token.replace("-", "").replace("_", "").isalnum()
 
 
-def token_facts(services, token: str) -> dict | None:
-    """The public facts behind a QR token (None: no such certificate). One indexed read;
-    the seals are validated only on a certificate's first view (then daily)."""
-
-    if not _plausible_token(token):
-        return None
+def _read_token(services, token: str):
+    """(the version a QR token names, the current version), or None. One indexed read."""
     with services.sessions() as session:
         cert = repo.find_by_token_row(session, token)
         if cert is None:
             return None
         current = repo.current_version(session, cert.number) if cert.status == "superseded" else cert
-    if needs_seal_check(cert, datetime.now(timezone.utc)):
-        cert = ensure_seal_summary(services, cert)
-    return public_facts(cert, current)
+    return cert, current
+
+
+async def token_facts(request: Request, services, token: str) -> dict | None:
+    """The public facts behind a QR token (None: no such certificate). The registry read in
+    a thread; the seals validated only on a certificate's first view (then daily), in a
+    worker process within the validation time budget."""
+    if not _plausible_token(token):
+        return None
+    found = await run_in_threadpool(_read_token, services, token)
+    if found is not None and needs_seal_check(found[0], datetime.now(timezone.utc)):
+        await request.app.state.workers.run("seal_check", found[0].id, admitted=True,
+                                            timeout=services.settings.upload_timeout_seconds)
+        found = await run_in_threadpool(_read_token, services, token)
+    return public_facts(*found) if found is not None else None
 
 
 def _page(services, request: Request, template: str, status: int = 200, cache: bool = True, **context) -> Response:
@@ -81,7 +89,7 @@ def _cached_response(request: Request, body: bytes, media_type: str, status: int
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
-async def _scan(services, token: str, kind: str, build) -> tuple[int, bytes]:
+async def _scan(request: Request, services, token: str, kind: str, build) -> tuple[int, bytes]:
     """(status, body) of a scan answer, from a cache a few seconds long.
 
     A printed certificate is scanned again and again: the answer is the same
@@ -90,9 +98,7 @@ async def _scan(services, token: str, kind: str, build) -> tuple[int, bytes]:
     key = (kind, token)
     answer = services.scan_cache.get(key)
     if answer is None:
-        # The registry read (and on a first view the seal validation, ~50 ms) blocks:
-        # a thread of the pool, never the event loop.
-        facts = await run_in_threadpool(token_facts, services, token)
+        facts = await token_facts(request, services, token)
         answer = build(facts)
         services.scan_cache.put(key, answer)
     return answer
@@ -106,7 +112,7 @@ async def scan_page(token: str, request: Request, services: ServicesDep) -> Resp
                 "not_found.html", message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。").encode()
         return 200, services.pages.render("certificate.html", f=facts, file_url=f"/v/{token}/file").encode()
 
-    status, body = await _scan(services, token, "page", build)
+    status, body = await _scan(request, services, token, "page", build)
     return _cached_response(request, body, "text/html; charset=utf-8", status)
 
 
@@ -154,7 +160,7 @@ async def scan_json(token: str, request: Request, services: ServicesDep) -> Resp
             return 404, json.dumps({"found": False, "message": "二维码无效或证书不存在"}, ensure_ascii=False).encode()
         return 200, json.dumps({"found": True, **facts}, ensure_ascii=False).encode()
 
-    status, body = await _scan(services, token, "json", build)
+    status, body = await _scan(request, services, token, "json", build)
     return _cached_response(request, body, "application/json", status)
 
 

@@ -29,6 +29,7 @@ from service.workers.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 LOCAL_PREFIX = "local:"
+EXHAUSTED = "多次处理均超时或中断（每项时限 ZC_BATCH_ITEM_TIMEOUT_SECONDS），已停止重试；请检查签章密钥与时间戳服务后重新提交"
 
 
 def engine_name(services: Services) -> str:
@@ -130,7 +131,9 @@ class Coordinator:
                 ids = self._claim(job_id)
                 if not ids:
                     break
-                in_flight[executor.submit(self.pool.run_sync, "batch", job_id, ids, self.owner)] = (job_id, ids)
+                budget = self.settings.batch_item_timeout_seconds * len(ids)
+                in_flight[executor.submit(self.pool.run_sync, "batch", job_id, ids, self.owner,
+                                          timeout=budget)] = (job_id, ids)  # fmt: skip
         if in_flight:
             self._collect(in_flight, block=True)
             return True
@@ -142,8 +145,10 @@ class Coordinator:
             job = repo.get_job(session, job_id)
             if job is None or job.cancel_requested or job.state in repo.TERMINAL:
                 return []
-            return repo.claim(session, job_id, self.owner, now, now + timedelta(seconds=self.settings.batch_lease_seconds),
-                              self.settings.batch_chunk)  # fmt: skip
+            repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
+            until = now + timedelta(seconds=self.settings.batch_lease_seconds)
+            return repo.claim(session, job_id, self.owner, now, until, self.settings.batch_chunk,
+                              max_attempts=self.settings.batch_max_attempts)  # fmt: skip
 
     def _collect(self, in_flight: dict, block: bool) -> None:
         if not in_flight:
@@ -176,6 +181,7 @@ class Coordinator:
                 job = repo.get_job(session, job_id)
                 if job is None or job.cancel_requested:
                     continue
+                repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
                 ids = repo.free_items(session, job_id, now, sent_before=cutoff)
                 if ids:
                     send_chunks(self.settings, job_id, ids)

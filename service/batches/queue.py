@@ -24,10 +24,17 @@ TASK = "zc.batch_chunk"
 _services = None
 
 
+def celery_app(settings: Settings) -> Celery:
+    return _app(settings.queue_url, settings.batch_item_timeout_seconds * settings.batch_chunk + 30)
+
+
 @lru_cache(maxsize=4)
-def celery_app(queue_url: str) -> Celery:
+def _app(queue_url: str, time_limit: float) -> Celery:
     app = Celery("zhicheng", broker=queue_url)
     app.conf.update(
+        # A chunk past its budget is stopped (its process replaced); its items come back
+        # and, interrupted batch_max_attempts times, fail with the reason.
+        task_time_limit=time_limit,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -44,7 +51,7 @@ def celery_app(queue_url: str) -> Celery:
 
 
 def send_chunks(settings: Settings, job_id: str, item_ids: list[int]) -> None:
-    app = celery_app(settings.queue_url)
+    app = celery_app(settings)
     size = settings.batch_chunk
     for start in range(0, len(item_ids), size):
         app.send_task(TASK, args=[job_id, item_ids[start:start + size]], queue=QUEUE)
@@ -63,7 +70,7 @@ def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:
     now = services.clock()
     with transaction(services.sessions) as session:
         ids = repo.claim(session, job_id, owner, now, now + timedelta(seconds=services.settings.batch_lease_seconds),
-                         len(item_ids), ids=item_ids)  # fmt: skip
+                         len(item_ids), ids=item_ids, max_attempts=services.settings.batch_max_attempts)  # fmt: skip
     try:
         result = run_items(services, job_id, ids, owner)
     finally:

@@ -143,7 +143,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     build_services(settings).close()  # migrate and check before any task arrives
     os.environ["ZC_DATA_DIR"] = str(settings.data_dir.resolve())  # the worker processes read their settings
     concurrency = args.concurrency or settings.batch_processes or os.cpu_count() or 1
-    celery_app(settings.queue_url).worker_main(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency",
+    celery_app(settings).worker_main(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency",
                                                 str(concurrency), "--queues", QUEUE, "--without-gossip",
                                                 "--without-mingle", "--hostname", f"zc-worker-{os.getpid()}@%h"])
     return 0

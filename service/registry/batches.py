@@ -63,15 +63,17 @@ def _free(now: datetime):
 
 
 def claim(session: Session, job_id: str, owner: str, now: datetime, until: datetime, limit: int,
-          ids: Sequence[int] | None = None) -> list[int]:  # fmt: skip
-    """Lease up to ``limit`` free items of ``job_id`` (or exactly ``ids``, those still free)."""
+          ids: Sequence[int] | None = None, max_attempts: int | None = None) -> list[int]:  # fmt: skip
+    """Lease up to ``limit`` free items of ``job_id`` (or exactly ``ids``, those still free),
+    leaving those already tried ``max_attempts`` times."""
+    claimable = _free(now) if max_attempts is None else and_(_free(now), BatchItem.attempts < max_attempts)
     if ids is None:
-        ids = list(session.scalars(select(BatchItem.id).where(BatchItem.job_id == job_id, _free(now))
+        ids = list(session.scalars(select(BatchItem.id).where(BatchItem.job_id == job_id, claimable)
                                    .order_by(BatchItem.seq).limit(limit)))  # fmt: skip
     if not ids:
         return []
     won = session.scalars(
-        update(BatchItem).where(BatchItem.id.in_(ids), _free(now))
+        update(BatchItem).where(BatchItem.id.in_(ids), claimable)
         .values(lease_owner=owner, lease_until=until, attempts=BatchItem.attempts + 1)
         .returning(BatchItem.id)
     )
@@ -147,3 +149,12 @@ def results(session: Session, job_id: str) -> list[BatchItem]:
 def first_and_last_finish(session: Session, job_id: str) -> tuple[datetime | None, datetime | None]:
     return tuple(session.execute(select(func.min(BatchItem.finished_at), func.max(BatchItem.finished_at))
                                  .where(BatchItem.job_id == job_id, BatchItem.state.in_(("done", "failed")))).one())
+
+
+def fail_exhausted(session: Session, job_id: str, max_attempts: int, now: datetime, reason: str) -> int:
+    """Fail the free items that were taken ``max_attempts`` times and never finished: each
+    attempt ended in a timeout or a crash, and another would end the same way."""
+    result = session.execute(update(BatchItem).where(BatchItem.job_id == job_id, _free(now),
+                                                     BatchItem.attempts >= max_attempts)
+                             .values(state="failed", reason=reason, finished_at=now))  # fmt: skip
+    return result.rowcount

@@ -101,11 +101,12 @@ class WorkerPool:
         free = self._queue()
         if free.empty() and self._waiting >= self.max_waiting and not admitted:
             raise Busy("服务繁忙：文档生成队列已满，请稍后重试", headers={"Retry-After": "5"})
-        self._waiting += 1
+        counted = not admitted
+        self._waiting += counted
         try:
             slot = await free.get()
         finally:
-            self._waiting -= 1
+            self._waiting -= counted
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._call, slot, task, args, kwargs,

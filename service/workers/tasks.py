@@ -28,8 +28,9 @@ from service.errors import (
 )
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
+from service.registry.models import Certificate
 from service.services import Services
-from service.verification.files import check_uploaded_pdf, public_copy
+from service.verification.files import check_uploaded_pdf, ensure_seal_summary, public_copy
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,18 @@ def form_document(services: Services, slug: str, source: FormSource, fmt: str, p
 
 
 def public_copy_of(services: Services, certificate_id: int) -> bytes:
-    from service.registry.models import Certificate
-
     with services.sessions() as session:
         cert = session.get(Certificate, certificate_id)
         session.expunge(cert)
     return public_copy(services, cert)
+
+
+def check_stored_seals(services: Services, certificate_id: int) -> None:
+    """A certificate's own file validated for its verification page (first view, then daily)."""
+    with services.sessions() as session:
+        cert = session.get(Certificate, certificate_id)
+        session.expunge(cert)
+    ensure_seal_summary(services, cert)
 
 
 TASKS: dict[str, Callable] = {
@@ -83,6 +90,7 @@ TASKS: dict[str, Callable] = {
     "public_copy": public_copy_of,
     "batch": run_items,
     "upload_check": check_uploaded_pdf,
+    "seal_check": check_stored_seals,
 }
 
 
