@@ -222,7 +222,7 @@ def test_a_batch_item_past_its_time_budget_fails_with_its_reason_and_the_job_goe
             job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers[:1]},
                               headers=auth(keys["staff"])).json()
             failed = wait_for(client, keys, job["id"], timeout=90)
-            assert failed["state"] == "done" and failed["failed"] == 1, failed
+            assert failed["state"] == "failed" and failed["failed"] == 1, failed
             assert "时限" in failed["failures"][0]["reason"]
             tsa.mode = "up"
             job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers},

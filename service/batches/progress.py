@@ -52,7 +52,9 @@ def settle(services: Services, job_id: str) -> BatchJob:
             repo.cancel_pending(session, job_id, now)
         counts = repo.counts(session, job_id)
         if counts.get("pending", 0) == 0:
-            job.state = "cancelled" if job.cancel_requested else "done"
+            # failed: not one item could be done (each failure says why); done otherwise.
+            nothing_done = counts.get("failed", 0) and not counts.get("done", 0)
+            job.state = "cancelled" if job.cancel_requested else ("failed" if nothing_done else "done")
             job.finished_at = now
         return job
 
