@@ -120,20 +120,19 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
     for code, label in ((cert.committee_code, "评委会"), (cert.issuer_code, "发证机关")):
         if not sealers.has_key(code):
             raise ItemFailed(f"{label}（代码 {code}）尚无可用的电子印章，请先为其配置密钥")
-    sealed = sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
-    digest = services.files.put(sealed)  # written (atomically) before any row names it
+    sealed = services.sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
+    digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
     now = services.clock()
     with transaction(services.sessions) as session:
         changed = session.execute(
             update(Certificate).where(Certificate.id == cert.id, Certificate.status == "pending_seal").values(
-                status="valid", pdf_sha256=digest, pdf_size=len(sealed), seal_level=sealers.level, sealed_at=now,
-                archive_until=sealers.archive_until if sealers.level == "B-LTA" else None,
-                seal_summary=None, seal_checked_at=None, public_pdf_sha256=None)
+                status="valid", pdf_sha256=digest, pdf_size=len(sealed.pdf), seal_level=sealed.level, sealed_at=now,
+                archive_until=sealed.archive_until, seal_summary=None, seal_checked_at=None, public_pdf_sha256=None)
         ).rowcount
         if changed:
             repo.add_event(session, cert, "sealed", _actor(job), now,
                            details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256,
-                                    "level": sealers.level})  # fmt: skip
+                                    "level": sealed.level})  # fmt: skip
         _finish(session, item, owner, now, outcome="sealed" if changed else "already_sealed", number=cert.number,
                 version=cert.version, pdf_sha256=digest if changed else None)  # fmt: skip
 

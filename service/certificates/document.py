@@ -39,8 +39,8 @@ def make_document(services: Services, request: CertificateRequest, *, number: st
     if not sealable:
         return MadeDocument(pdf, None, sealable_pdf=render_sealable(services, request, number=number, token=token,
                                                                     identifier=identifier))  # fmt: skip
-    sealed = sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
-    return MadeDocument(sealed, sealers.level, archive_until=sealers.archive_until if sealers.level == "B-LTA" else None)
+    sealed = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
+    return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until)
 
 
 def render_sealable(services: Services, request: CertificateRequest, *, number: str, token: str,

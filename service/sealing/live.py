@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,9 +23,17 @@ from service.documents.certificate import SealArea
 from service.registry.orgs import orgs_version
 from service.sealing.pool import SealerPool
 from service.sealing.startup import StartupError, build_sealer_pool
+from service.signing.errors import KeySourceError
 from service.signing.report import ValidationReport
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    pdf: bytes
+    level: str  # B-T | B-LTA
+    archive_until: datetime | None  # B-LTA: when its timestamp's TSA certificate expires
 
 
 class LiveSealers:
@@ -100,8 +109,21 @@ class LiveSealers:
     def codes(self) -> list[str]:
         return self.current().codes()
 
-    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
-        return self.current().seal(pdf, committee_code, issuer_code, areas)
+    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> Sealed:
+        """Both seals on ``pdf``, with the keys as they are now. A key token that failed (taken
+        out, its session gone stale) is opened again once, in case it is back; if it is not,
+        ``KeySourceError`` (503: try later) and nothing is sealed."""
+        pool = self.current()
+        try:
+            sealed = pool.seal(pdf, committee_code, issuer_code, areas)
+        except KeySourceError as first:
+            log.error("a seal key failed (%s); opening the keys again", first)
+            try:
+                pool = self.reload()
+            except StartupError as exc:
+                raise KeySourceError(f"{first}; the keys cannot be opened again yet: {exc}") from exc
+            sealed = pool.seal(pdf, committee_code, issuer_code, areas)
+        return Sealed(sealed, pool.level, pool.archive_until if pool.level == "B-LTA" else None)
 
     async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
         return await self.current().async_seal(pdf, committee_code, issuer_code, areas)

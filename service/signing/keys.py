@@ -175,12 +175,22 @@ def _load_pkcs11(source: KeySource, pin: bytes | None, chain: list) -> Signer:
         raise KeySourceError("PKCS#11 support needs pyHanko[pkcs11] (python-pkcs11)") from exc
     if pin is None:
         raise KeySourceError(f"PKCS#11 PIN variable {source.secret_env!r} is not set")
+    def open_session():
+        return open_pkcs11_session(str(source.module_path), token_criteria=TokenCriteria(label=source.token_label),
+                                   user_pin=pin.decode("utf-8"))  # fmt: skip
+
     try:
-        session = open_pkcs11_session(
-            str(source.module_path),
-            token_criteria=TokenCriteria(label=source.token_label),
-            user_pin=pin.decode("utf-8"),
-        )
+        try:
+            session = open_session()
+        except PKCS11Error as exc:
+            if "No token matching" not in str(exc):
+                raise
+            # A token put back in: some modules (SoftHSM2) list tokens only when initialised.
+            # Initialise the module again and look once more.
+            import pkcs11
+
+            pkcs11.lib(str(source.module_path)).reinitialize()
+            session = open_session()
     except (PKCS11Error, OSError, RuntimeError) as exc:
         raise KeySourceError(f"cannot open PKCS#11 token {source.token_label!r}: {exc!r}") from exc
     signer = PKCS11Signer(

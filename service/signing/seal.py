@@ -35,7 +35,7 @@ from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 
-from .errors import InvalidPdfError, SealingError, SigningError, TimestampError
+from .errors import KeySourceError, InvalidPdfError, SealingError, SigningError, TimestampError
 from .tsa import timestamper_time
 
 Kind = Literal["certify", "approve"]
@@ -214,9 +214,24 @@ async def _async_sign_bt(pdf_bytes: bytes, request: SealRequest) -> bytes:
         await post_sign.post_signature_processing(output)
     except TimestampRequestError as exc:
         raise TimestampError(f"the time-stamping authority failed for {request.field_name!r}: {exc}") from exc
+    except TOKEN_ERRORS as exc:
+        # The token was removed, its session went stale, the device stopped answering.
+        raise KeySourceError(f"the key token failed while sealing {request.field_name!r}: "
+                             f"{type(exc).__name__} {exc}".strip()) from exc
     except (PdfError, PyHankoSigningError, OSError, ValueError) as exc:
         raise SealingError(f"sealing field {request.field_name!r} failed: {exc}") from exc
     return output.getvalue()
+
+
+def _token_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from pkcs11.exceptions import PKCS11Error  # python-pkcs11: with pyHanko's pkcs11 extra
+    except ImportError:
+        return ()
+    return (PKCS11Error,)
+
+
+TOKEN_ERRORS = _token_errors()
 
 
 def _doc_ts_reserved(timestamper: TimeStamper) -> int:
