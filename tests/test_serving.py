@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import load_contract
+from tests.pdfbuild import handmade_pdf
 from tests.served import serve
 
 
@@ -362,18 +363,7 @@ def bomb_pdf(inflated_mb: int, as_attachment: bool = False) -> bytes:
         b"<< " + kind + b"/Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n" + stream
         + b"\nendstream",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return handmade_pdf(objects)
 
 
 @pytest.mark.parametrize("attachment", [False, True])

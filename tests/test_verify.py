@@ -13,6 +13,7 @@ from service import FONTS_DIR
 from service.app import create_app
 from service.config import Settings
 from tests.conftest import auth, load_contract, make_key
+from tests.pdfbuild import handmade_pdf
 from tests.pdftext import image_count, pdf_text
 
 FULL_ID = "420106198905261525"
@@ -338,22 +339,11 @@ def test_every_value_is_escaped(env):
 def _broken_signature_pdf() -> bytes:
     """A PDF that parses but whose signature field's value is a number: pyHanko trips over
     it only when it reads the signatures."""
-    import io as _io
-
     objects = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
                b"<< /FT /Sig /T (Committee) /V 42 >>"]
-    out = _io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return handmade_pdf(objects)
 
 
 def test_a_pdf_that_breaks_while_its_seals_are_read_is_a_422_on_both_endpoints(env):
