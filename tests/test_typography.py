@@ -149,6 +149,11 @@ def test_a_value_shrinks_a_step_before_it_wraps():
     assert smallest(9.0) <= size < 9.0 and FIT.width_mm("大学本科", size) <= room
     assert "font-size" not in FIT.cell("大学本科", room * 2, 9.0)
     assert FIT.cell("大学本科", room * 0.5, 9.0) == "大学本科"  # more than a step: it wraps
+    # A code shrinks as far as it must and never wraps; one too long even then breaks
+    # rather than run into the next column.
+    code = FIT.cell("9422016000301000188", room, 8.0, "code")
+    assert "white-space:nowrap" in code and "font-size" in code
+    assert "nowrap" not in FIT.cell("9422016000301000188" * 5, room, 8.0, "code")
     # Free text wraps; a name far too long for a step smaller is broken between its parts.
     assert "font-size" not in FIT.cell("化工" * 20, room, 9.0, "text")
     cell = FIT.cell("武汉市工程技术初级评审委员会", FIT.width_mm("武汉市工程技术初级", 9.0) + 1, 9.0, "name")

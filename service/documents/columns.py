@@ -117,7 +117,9 @@ class Fitter:
                 return self._name_lines(lines, room_mm, size_pt)
             if not code:
                 return html
-            sizes = [CODE_MIN_PT]
+            # A code too long for its column even at the smallest size: smallest, and
+            # broken where it must be rather than run into the next column.
+            return Markup('<span style="font-size:{}pt">{}</span>').format(f"{CODE_MIN_PT:g}", html)
         size = min(sizes)
         style = "" if size >= size_pt else f"font-size:{size:g}pt"
         if code:
