@@ -35,6 +35,11 @@ BOLD_EM = 1.02  # ... a little wider than the regular face measures
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-/:]*$")
 
 
+def size_class(size_pt: float) -> str:
+    """The class that sets ``size_pt`` (common.css: .fs600 … .fs1050, in steps of 0.25 pt)."""
+    return f"fs{round(size_pt * 100)}"
+
+
 def smallest(size_pt: float) -> float:
     """The smallest size a value of ``size_pt`` is set at before it wraps: a step smaller."""
     return math.ceil(size_pt * MIN_SCALE / STEP_PT - 1e-9) * STEP_PT
@@ -102,31 +107,37 @@ class Fitter:
         return size if size >= floor else None
 
     def cell(self, value, room_mm: float, size_pt: float, kind: str = "one") -> Markup:
-        """``value`` (lines separated by ``\\n``) for a cell ``room_mm`` wide inside its padding:
-        as it is when every line fits, else a step smaller, else as it is (it wraps).
-        A code (digits and letters, no spaces) never wraps: it shrinks as far as it must.
-        Free text (``kind="text"``) is left to wrap."""
+        """``value`` fitted (see ``fitted``), the size as a span's class: for a cell whose
+        element the template writes itself."""
+        html, css = self.fitted(value, room_mm, size_pt, kind)
+        return Markup('<span class="{}">{}</span>').format(css, html) if css else html
+
+    def fitted(self, value, room_mm: float, size_pt: float, kind: str = "one") -> tuple[Markup, str]:
+        """``value`` (lines separated by ``\\n``) for a cell ``room_mm`` wide inside its padding,
+        and the classes that set it: as it is when every line fits, else a step smaller,
+        else as it is (it wraps). A code (digits and letters, no spaces) never wraps: it
+        shrinks as far as it must. Free text (``kind="text"``) is left to wrap. Classes,
+        not style attributes: WeasyPrint parses every style attribute on every render."""
         lines = [] if value is None else str(value).split("\n")
         html = Markup("<br>").join(escape(line) for line in lines)
         if not any(lines) or kind == "text":
-            return html
+            return html, ""
         code = kind == "code" or all(_CODE.match(line) for line in lines)
         sizes = [self.size_for(line, room_mm, size_pt, code) for line in lines]
         if any(s is None for s in sizes):
             if kind == "name":
                 return self._name_lines(lines, room_mm, size_pt)
             if not code:
-                return html
+                return html, ""
             # A code too long for its column even at the smallest size: smallest, and
             # broken where it must be rather than run into the next column.
-            return Markup('<span style="font-size:{}pt">{}</span>').format(f"{CODE_MIN_PT:g}", html)
+            return html, size_class(CODE_MIN_PT)
         size = min(sizes)
-        style = "" if size >= size_pt else f"font-size:{size:g}pt"
-        if code:
-            style = (style + ";" if style else "") + "white-space:nowrap"
-        return Markup('<span style="{}">{}</span>').format(style, html) if style else html
+        if size >= size_pt:
+            return html, ""  # it fits as it is (and a code does not break inside by itself)
+        return html, size_class(size) + (" nowrap" if code else "")
 
-    def _name_lines(self, lines: list[str], room_mm: float, size_pt: float) -> Markup:
+    def _name_lines(self, lines: list[str], room_mm: float, size_pt: float) -> tuple[Markup, str]:
         """Names too long for one line, each broken in two where a typesetter would break a
         name (…初级 | 评审委员会, …保障局 | （…）), a step smaller if that is what it takes."""
         broken, sizes = [], []
@@ -140,7 +151,7 @@ class Fitter:
                 sizes.append(found[0])
         html = Markup("<br>").join(escape(line) for line in broken)
         size = min(sizes)
-        return Markup('<span style="font-size:{}pt">{}</span>').format(f"{size:g}", html) if size < size_pt else html
+        return html, size_class(size) if size < size_pt else ""
 
     def room(self, widths: list[float], table_mm: float, start: int, span: int = 1) -> float:
         """The width inside the padding of a cell of a table with ``widths`` (percent) that
@@ -155,7 +166,8 @@ class Fitter:
             fitted = []
             for column, width, value in zip(columns, widths, row):
                 room = width / 100 * table_mm - 2 * self.padding_mm
-                fitted.append(Cell(self.cell(value, room, column.size_pt, column.kind), column.css))
+                html, css = self.fitted(value, room, column.size_pt, column.kind)
+                fitted.append(Cell(html, " ".join(filter(None, [column.css, css]))))
             cells.append(tuple(fitted))
         flow = tuple(sum(len(str(v)) for v in row if v is not None) > FLOW_CHARS for row in rows)
         return Table(columns, tuple(widths), tuple(cells), flow)
