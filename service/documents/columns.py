@@ -29,6 +29,7 @@ MIN_SCALE = 0.8  # a value shrinks to 80 % of its size before it wraps (9 pt →
 CODE_MIN_PT = 6.0  # a code shrinks further, to this, rather than break
 STEP_PT = 0.25
 SLACK_MM = 0.6  # Pango's rounding, and the room a line needs not to touch the rule
+RULES_MM = 0.25  # a cell's rules (0.6 pt right, a hairline left) are inside its column
 MAX_ONE_LINE = 0.34  # no one-line column takes more than this share of the table
 HEADER_PT = 9.0  # the headings of a list (common.css: table.grid th), bold
 BOLD_EM = 1.02  # ... a little wider than the regular face measures
@@ -156,7 +157,7 @@ class Fitter:
     def room(self, widths: list[float], table_mm: float, start: int, span: int = 1) -> float:
         """The width inside the padding of a cell of a table with ``widths`` (percent) that
         starts at column ``start`` and spans ``span`` columns."""
-        return sum(widths[start:start + span]) / 100 * table_mm - 2 * self.padding_mm
+        return sum(widths[start:start + span]) / 100 * table_mm - 2 * self.padding_mm - RULES_MM
 
     def table(self, columns: tuple[Col, ...], rows: list[list], table_mm: float) -> Table:
         """The rows (each a list of values, ``None`` for empty) in columns fitted to their content."""
@@ -165,7 +166,7 @@ class Fitter:
         for row in rows:
             fitted = []
             for column, width, value in zip(columns, widths, row):
-                room = width / 100 * table_mm - 2 * self.padding_mm
+                room = width / 100 * table_mm - 2 * self.padding_mm - RULES_MM
                 html, css = self.fitted(value, room, column.size_pt, column.kind)
                 fitted.append(Cell(html, " ".join(filter(None, [column.css, css]))))
             cells.append(tuple(fitted))
@@ -176,7 +177,7 @@ class Fitter:
 def fit_widths(columns: tuple[Col, ...], rows: list[list], table_mm: float, fitter: Fitter) -> list[float]:
     """Percent widths: one-line and code columns sized to their content, name and text
     columns sharing the rest, names first served with what they need a step smaller."""
-    pad = 2 * fitter.padding_mm + SLACK_MM
+    pad = 2 * fitter.padding_mm + RULES_MM + SLACK_MM
     base = [c.share / 100 * table_mm for c in columns]
     # A heading keeps to one line where its share allows, else to two.
     floor = [max(_header_min(c, fitter), min(_header_width(c, fitter), b - pad)) + pad for c, b in zip(columns, base)]
