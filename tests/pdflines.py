@@ -136,14 +136,16 @@ def lone_character_lines(pdf: bytes) -> list[str]:
 
 
 def split_numbers(pdf: bytes) -> list[str]:
-    """Fields where a run of digits (or a code of letters and digits) goes on over a line break."""
+    """Fields where a number or a code (letters and digits, maybe joined by - / .) goes on
+    over a line break."""
     found = []
     for f in fields(text_lines(pdf)):
         for upper, lower in zip(f.lines, f.lines[1:]):
-            tail = re.search(r"[0-9A-Za-z]+$", upper.text)
+            # A code: letters and digits, joined by - / . (11-1954/TQ, 1000-6613, 2016.12.20).
+            tail = re.search(r"[0-9A-Za-z][0-9A-Za-z./-]*$", upper.text)
             if re.match(r"^\d+[.、．]\s", lower.text):
                 continue  # the next item of a numbered list, not the rest of this line
-            head = re.match(r"^[0-9A-Za-z]+", lower.text)
+            head = re.match(r"^[0-9A-Za-z./-]*[0-9A-Za-z]", lower.text)
             if tail and head and re.search(r"\d", tail.group() + head.group()):
                 found.append(f"p{upper.page}: {f.text}")
     return found

@@ -29,10 +29,16 @@ MIN_SCALE = 0.8  # a value shrinks to 80 % of its size before it wraps (9 pt →
 CODE_MIN_PT = 6.0  # a code shrinks further, to this, rather than break
 STEP_PT = 0.25
 SLACK_MM = 0.6  # Pango's rounding, and the room a line needs not to touch the rule
+RULES_MM = 0.25  # a cell's rules (0.6 pt right, a hairline left) are inside its column
 MAX_ONE_LINE = 0.34  # no one-line column takes more than this share of the table
 HEADER_PT = 9.0  # the headings of a list (common.css: table.grid th), bold
 BOLD_EM = 1.02  # ... a little wider than the regular face measures
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-/:]*$")
+
+
+def size_class(size_pt: float) -> str:
+    """The class that sets ``size_pt`` (common.css: .fs600 … .fs1050, in steps of 0.25 pt)."""
+    return f"fs{round(size_pt * 100)}"
 
 
 def smallest(size_pt: float) -> float:
@@ -102,29 +108,37 @@ class Fitter:
         return size if size >= floor else None
 
     def cell(self, value, room_mm: float, size_pt: float, kind: str = "one") -> Markup:
-        """``value`` (lines separated by ``\\n``) for a cell ``room_mm`` wide inside its padding:
-        as it is when every line fits, else a step smaller, else as it is (it wraps).
-        A code (digits and letters, no spaces) never wraps: it shrinks as far as it must.
-        Free text (``kind="text"``) is left to wrap."""
+        """``value`` fitted (see ``fitted``), the size as a span's class: for a cell whose
+        element the template writes itself."""
+        html, css = self.fitted(value, room_mm, size_pt, kind)
+        return Markup('<span class="{}">{}</span>').format(css, html) if css else html
+
+    def fitted(self, value, room_mm: float, size_pt: float, kind: str = "one") -> tuple[Markup, str]:
+        """``value`` (lines separated by ``\\n``) for a cell ``room_mm`` wide inside its padding,
+        and the classes that set it: as it is when every line fits, else a step smaller,
+        else as it is (it wraps). A code (digits and letters, no spaces) never wraps: it
+        shrinks as far as it must. Free text (``kind="text"``) is left to wrap. Classes,
+        not style attributes: WeasyPrint parses every style attribute on every render."""
         lines = [] if value is None else str(value).split("\n")
         html = Markup("<br>").join(escape(line) for line in lines)
         if not any(lines) or kind == "text":
-            return html
+            return html, ""
         code = kind == "code" or all(_CODE.match(line) for line in lines)
         sizes = [self.size_for(line, room_mm, size_pt, code) for line in lines]
         if any(s is None for s in sizes):
             if kind == "name":
                 return self._name_lines(lines, room_mm, size_pt)
             if not code:
-                return html
-            sizes = [CODE_MIN_PT]
+                return html, ""
+            # A code too long for its column even at the smallest size: smallest, and
+            # broken where it must be rather than run into the next column.
+            return html, size_class(CODE_MIN_PT)
         size = min(sizes)
-        style = "" if size >= size_pt else f"font-size:{size:g}pt"
-        if code:
-            style = (style + ";" if style else "") + "white-space:nowrap"
-        return Markup('<span style="{}">{}</span>').format(style, html) if style else html
+        if size >= size_pt:
+            return html, ""  # it fits as it is (and a code does not break inside by itself)
+        return html, size_class(size) + (" nowrap" if code else "")
 
-    def _name_lines(self, lines: list[str], room_mm: float, size_pt: float) -> Markup:
+    def _name_lines(self, lines: list[str], room_mm: float, size_pt: float) -> tuple[Markup, str]:
         """Names too long for one line, each broken in two where a typesetter would break a
         name (…初级 | 评审委员会, …保障局 | （…）), a step smaller if that is what it takes."""
         broken, sizes = [], []
@@ -138,12 +152,12 @@ class Fitter:
                 sizes.append(found[0])
         html = Markup("<br>").join(escape(line) for line in broken)
         size = min(sizes)
-        return Markup('<span style="font-size:{}pt">{}</span>').format(f"{size:g}", html) if size < size_pt else html
+        return html, size_class(size) if size < size_pt else ""
 
     def room(self, widths: list[float], table_mm: float, start: int, span: int = 1) -> float:
         """The width inside the padding of a cell of a table with ``widths`` (percent) that
         starts at column ``start`` and spans ``span`` columns."""
-        return sum(widths[start:start + span]) / 100 * table_mm - 2 * self.padding_mm
+        return sum(widths[start:start + span]) / 100 * table_mm - 2 * self.padding_mm - RULES_MM
 
     def table(self, columns: tuple[Col, ...], rows: list[list], table_mm: float) -> Table:
         """The rows (each a list of values, ``None`` for empty) in columns fitted to their content."""
@@ -152,8 +166,9 @@ class Fitter:
         for row in rows:
             fitted = []
             for column, width, value in zip(columns, widths, row):
-                room = width / 100 * table_mm - 2 * self.padding_mm
-                fitted.append(Cell(self.cell(value, room, column.size_pt, column.kind), column.css))
+                room = width / 100 * table_mm - 2 * self.padding_mm - RULES_MM
+                html, css = self.fitted(value, room, column.size_pt, column.kind)
+                fitted.append(Cell(html, " ".join(filter(None, [column.css, css]))))
             cells.append(tuple(fitted))
         flow = tuple(sum(len(str(v)) for v in row if v is not None) > FLOW_CHARS for row in rows)
         return Table(columns, tuple(widths), tuple(cells), flow)
@@ -162,7 +177,7 @@ class Fitter:
 def fit_widths(columns: tuple[Col, ...], rows: list[list], table_mm: float, fitter: Fitter) -> list[float]:
     """Percent widths: one-line and code columns sized to their content, name and text
     columns sharing the rest, names first served with what they need a step smaller."""
-    pad = 2 * fitter.padding_mm + SLACK_MM
+    pad = 2 * fitter.padding_mm + RULES_MM + SLACK_MM
     base = [c.share / 100 * table_mm for c in columns]
     # A heading keeps to one line where its share allows, else to two.
     floor = [max(_header_min(c, fitter), min(_header_width(c, fitter), b - pad)) + pad for c, b in zip(columns, base)]

@@ -10,8 +10,9 @@ the text of the page (never in tags or attributes):
 - a short bracketed group is joined by WORD JOINERs (U+2060): 「（中级）」, 「（万元）」;
 - the last two ideographs of a text are joined, so no line of a field is one lone
   character (避头尾 keeps the punctuation after them attached already);
-- a long run without a break opportunity gets a ZERO WIDTH SPACE (U+200B) every
-  few characters: it breaks, and the layout stays linear in the text's length.
+- a long run without a break opportunity gets a ZERO WIDTH SPACE (U+200B) every few
+  characters, inside a span without ligatures (a ligature across the break would lose
+  its letters in the text layer): it breaks, and layout stays linear in its length.
 
 Both characters are default-ignorable: Pango gives them no glyph, so the PDF's
 text layer holds exactly the input. Numbers and codes need nothing: UAX #14 never
@@ -40,9 +41,10 @@ BRACKETED_MAX = 8  # characters inside the brackets of a group kept whole
 _TEXT = re.compile(r"(<[^>]*>)([^<]+)(?=<)")
 _NO_WRAP = '<td class="line"'
 
-_UNIT = r"(?:&#?\w+;|[^\s&<" + _IDEOGRAPH + r"])"  # one character of a run; an entity is one
-_LONG_RUN = re.compile(_UNIT + "{%d,}" % LONG_RUN)
-_RUN_UNIT = re.compile(_UNIT)
+_CHARACTER = re.compile(r"&#?\w+;|.", re.DOTALL)  # one character of the text; an entity is one
+_BREAKS = re.compile(r"[\s" + _IDEOGRAPH + "]")  # characters with a break opportunity around them
+# A cheap test first: a long run is at least LONG_RUN characters of the source in a row.
+_MAYBE_LONG = re.compile(r"[^\s" + _IDEOGRAPH + "]{%d,}" % LONG_RUN)
 _BRACKETED = re.compile(r"[（〔【《「(\[]([^（）〔〕【】《》「」()\[\]\s<&]{1,%d})[）〕】》」)\]]" % BRACKETED_MAX)
 # The last two ideographs of a text, and whatever punctuation follows them.
 _LAST_TWO = re.compile("([" + _IDEOGRAPH + "])([" + _IDEOGRAPH + r"][^\s" + _IDEOGRAPH + r"]*\s*)$")
@@ -57,15 +59,31 @@ def _typeset_text(match: re.Match) -> str:
     tag, text = match.groups()
     if text.isspace() or tag.startswith(_NO_WRAP):
         return match.group(0)
-    text = _LONG_RUN.sub(_break_run, text)
+    if _MAYBE_LONG.search(text):
+        text = _break_long_runs(text)
     text = _BRACKETED.sub(_join, text)
     text = _LAST_TWO.sub(lambda m: m.group(1) + WORD_JOINER + m.group(2), text)
     return tag + text
 
 
-def _break_run(match: re.Match) -> str:
-    units = _RUN_UNIT.findall(match.group(0))
-    return ZERO_WIDTH_SPACE.join("".join(units[i:i + CHUNK]) for i in range(0, len(units), CHUNK))
+def _break_long_runs(text: str) -> str:
+    """``text`` with every run of ``LONG_RUN`` characters or more that has no break
+    opportunity (an entity counts as one character, and is never cut) broken every
+    ``CHUNK`` characters, in a span without ligatures."""
+    out, run = [], []
+    for unit in _CHARACTER.findall(text) + [" "]:
+        if len(unit) == 1 and _BREAKS.match(unit):
+            out.append(_broken(run) if len(run) >= LONG_RUN else "".join(run))
+            out.append(unit)
+            run = []
+        else:
+            run.append(unit)
+    return "".join(out)[:-1]
+
+
+def _broken(units: list[str]) -> str:
+    chunks = ("".join(units[i:i + CHUNK]) for i in range(0, len(units), CHUNK))
+    return '<span class="run">' + ZERO_WIDTH_SPACE.join(chunks) + "</span>"
 
 
 def _join(match: re.Match) -> str:
