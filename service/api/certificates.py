@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep, WorkersDep, in_worker, read_body, require_role
 from service.api.openapi import json_body
+from service.api.strict_body import StrictJsonRoute
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
@@ -19,7 +20,7 @@ from service.certificates.issuance import Actor, issue_certificate, reissue_cert
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 
-router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
+router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,

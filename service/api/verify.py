@@ -11,13 +11,12 @@ import json
 import time
 from datetime import datetime, timezone
 from functools import partial
-from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.deps import (
@@ -28,6 +27,8 @@ from service.api.deps import (
     upload_limiter,
 )
 from service.api.errors import signing_status
+from service.api.strict_body import StrictJsonRoute
+from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
 from service.registry import certificates as repo
 from service.signing.errors import SigningError
@@ -39,7 +40,7 @@ from service.verification.facts import (
 from service.verification.files import check_uploaded_pdf, ensure_seal_summary
 from service.verification.ratelimit import client_address
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(tags=["verification"], route_class=StrictJsonRoute)
 PAGE_CACHE = "public, max-age=60, must-revalidate"
 # Every lookup answers after at least this long, found or not, so that timing tells nothing.
 LOOKUP_FLOOR_S = 0.05
@@ -163,9 +164,14 @@ async def scan_json(token: str, request: Request, services: ServicesDep) -> Resp
 # --- lookup by number + name ----------------------------------------------------
 
 
+LookupNumber = identifier_text(40)
+
+
 class Lookup(BaseModel):
-    number: Annotated[str, Field(min_length=1, max_length=40)]
-    name: Annotated[str, Field(min_length=1, max_length=50)]
+    # As the certificate spells them: visible characters only, NFC (a name with a hidden
+    # direction override would otherwise miss the certificate it names).
+    number: LookupNumber
+    name: Name
 
 
 def _limit(services, request: Request) -> None:
