@@ -34,6 +34,7 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
 # HTTP); this is where they get one.
 _SIGNING_STATUS = {
     "invalid_pdf": (422, "文件不是可读取的 PDF"),
+    "encrypted_pdf": (422, "文件已加密，无法查验印章：请上传本服务签发的证书 PDF 原件"),
     "timestamp_failed": (503, "时间戳服务暂时不可用，请稍后重试"),
     "key_source": (503, "签章密钥暂时不可用，请联系管理员"),
     "sealing_failed": (500, "加盖电子印章失败，请联系管理员"),
