@@ -150,7 +150,12 @@ def static_file(name: str, request: Request, services: ServicesDep) -> Response:
     return Response(found.data, media_type=found.media_type, headers=headers)
 
 
-@router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验")
+NOT_FOUND_JSON = {404: {"description": "二维码无效或证书不存在", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["found", "message"],
+    "properties": {"found": {"const": False}, "message": {"type": "string", "minLength": 1}}}}}}}
+
+
+@router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验", responses=NOT_FOUND_JSON)
 async def scan_json(token: str, request: Request, services: ServicesDep) -> Response:
     def build(facts):
         if facts is None:
