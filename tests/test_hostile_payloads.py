@@ -25,7 +25,7 @@ def env(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("hostile") / "data", seal_level="B-T",
                         verify_rate_per_minute=6000, verify_burst=1000)
     with TestClient(create_app(settings)) as client:
-        keys = {role: make_key(settings, role) for role in ("platform", "staff")}
+        keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
         yield client, keys
 
 
@@ -305,3 +305,11 @@ def test_the_worker_pool_survived_the_corpus(env, declaration):
     response = client.post("/api/v1/forms/review-form", json=declaration, headers=auth(keys["platform"]))
     assert response.status_code == 200
     assert copy.deepcopy(declaration) == declaration
+
+
+def test_an_organisation_code_of_odd_characters_is_named_in_chinese(env):
+    client, keys = env
+    response = client.post("/api/v1/organisations", json={"code": "è\U00042956", "name": "某单位", "role": "issuer",
+                                                          "no_key": True}, headers=auth(keys["admin"]))
+    body = hostile.assert_clear_refusal(response, 422, "code", "机构代码")
+    assert "organisation" not in response.text
