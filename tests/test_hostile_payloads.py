@@ -313,3 +313,49 @@ def test_an_organisation_code_of_odd_characters_is_named_in_chinese(env):
                                                           "no_key": True}, headers=auth(keys["admin"]))
     body = hostile.assert_clear_refusal(response, 422, "code", "机构代码")
     assert "organisation" not in response.text
+
+
+def _string_leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, (*path, index))
+    elif isinstance(value, str) and path[-1] not in ("data_base64", "media_type"):
+        yield path
+
+
+def test_markup_in_every_text_field_of_a_declaration_prints_verbatim_or_not_at_all(env, declaration):
+    """Each text field the contract takes as free text gets markup around a tag of its own;
+    the review form prints each tag with its markup exactly as sent, or not at all (a field
+    the form does not show): never half of it, never interpreted."""
+    from service.config import Limits
+    from service.contract.declaration import Declaration
+    from service.contract.parse import validate_payload
+    from service.errors import InvalidInput
+    from tests.pdftext import pdf_text
+
+    client, keys = env
+    sent = {}
+    for index, path in enumerate(_string_leaves(declaration)):
+        trial = copy.deepcopy(declaration)
+        target = trial
+        for key in path[:-1]:
+            target = target[key]
+        value = f"<i>K{index}Q</i>{{{{7*7}}}}"
+        target[path[-1]] = value
+        try:
+            validate_payload(Declaration, trial, Limits())
+        except InvalidInput:
+            continue  # a date, a choice, an ID number: not free text
+        declaration = trial
+        sent[f"K{index}Q"] = value
+    assert len(sent) > 40
+    response = client.post("/api/v1/forms/review-form", json=declaration, headers=auth(keys["platform"]))
+    assert response.status_code == 200, response.text[:500]
+    text = "".join(pdf_text(response.content).split())
+    printed = [tag for tag in sent if tag in text]
+    assert len(printed) > 30
+    for tag in printed:
+        assert text.count(sent[tag]) == text.count(tag), tag  # every occurrence with its markup around it
