@@ -359,3 +359,11 @@ def test_markup_in_every_text_field_of_a_declaration_prints_verbatim_or_not_at_a
     assert len(printed) > 30
     for tag in printed:
         assert text.count(sent[tag]) == text.count(tag), tag  # every occurrence with its markup around it
+
+
+def test_a_version_number_too_large_for_the_database_is_a_422(env):
+    # Found by the fuzzer: SQLite cannot hold it, and the query answered 500.
+    client, keys = env
+    response = client.get("/api/v1/certificates/942024420001000001/pdf", params={"version": "18470881280625582052212736"},
+                          headers=auth(keys["platform"]))
+    hostile.assert_clear_refusal(response, 422, "query.version", "不能大于")

@@ -95,7 +95,7 @@ def read_certificate(number: str, services: ServicesDep, key: Platform) -> dict:
 @router.get("/{number}/pdf", summary="证书 PDF 文件", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 def certificate_pdf(number: str, services: ServicesDep, key: Platform,
-                    version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                    version: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> Response:
     with services.sessions() as session:
         cert = repo.get_version(session, number, version) if version else repo.current_version(session, number)
     if cert is None:
