@@ -15,6 +15,7 @@ from service.api.staff import install_sign_in_redirect
 from service.api import forms as forms_api
 from service.api import organisations as organisations_api
 from service.api.errors import install_error_handlers
+from service.api.explorer import install_explorer
 from service.api.openapi import install_openapi
 from service.api.security import SecurityHeaders
 from service.checks import degraded_reasons, speed_checks
@@ -72,6 +73,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="生成职称评审表册、一览表、公示表等 PDF 文书；签发、加盖电子印章并查验职称电子证书。",
         lifespan=lifespan,
+        docs_url=None,  # served by install_explorer, without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
@@ -84,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(batches_api.router)
     app.include_router(staff_api.router)
     install_sign_in_redirect(app)
+    install_explorer(app)
     install_openapi(
         app,
         models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest,

@@ -186,3 +186,18 @@ def test_upload_of_a_genuine_and_an_altered_pdf(server, phone, tmp_path):
         phone.click("#upload-form button")
         assert expected in phone.inner_text("#verdict")
         screenshot(phone, f"upload-{path.stem}")
+
+
+def test_the_api_explorer_works_offline_under_its_policy(server, phone):
+    """/docs draws every operation from this service's own files: nothing from a CDN (the
+    fixture fails on any request elsewhere), and no script or style the policy blocks."""
+    base, _ = server
+    violations = []
+    phone.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    response = phone.goto(f"{base}/docs")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    phone.wait_for_selector(".opblock", timeout=30_000)
+    assert phone.locator(".opblock").count() >= 20
+    assert "职称文书与电子证书服务" in phone.locator(".info .title").inner_text()
+    screenshot(phone, "api-explorer")
+    assert violations == []

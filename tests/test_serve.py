@@ -38,7 +38,12 @@ def test_serve_starts_and_answers(tmp_path):
                 time.sleep(0.3)
         assert response.json() == {"status": "ok"}
         assert (data_dir / "registry.sqlite3").is_file()  # everything it writes is under the data dir
-        assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        docs = httpx.get(f"http://127.0.0.1:{port}/docs")
+        assert docs.status_code == 200
+        assert "server" not in docs.headers  # no "Server: uvicorn" telling what runs here
+        assert "https://" not in docs.text and "//cdn" not in docs.text  # the explorer loads nothing from outside
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "start.js"):
+            assert httpx.get(f"http://127.0.0.1:{port}/docs/assets/{asset}").status_code == 200
         key = make_key(Settings(data_dir=data_dir), "platform")
         rendered = httpx.post(f"http://127.0.0.1:{port}/api/v1/forms/review-form", json=load_contract("declaration.json"),
                               headers={"Authorization": f"Bearer {key}"}, timeout=60)

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep, require_role
+from service.api.strict_body import StrictJsonRoute
 from service.errors import NotFound
 from service.registry.api_keys import create_api_key, list_api_keys, revoke_api_key
 from service.registry.db import transaction
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["admin"], dependencies=[Depends(require_role("admin"))])
+router = APIRouter(prefix="/api/v1/api-keys", tags=["admin"], dependencies=[Depends(require_role("admin"))],
+                   route_class=StrictJsonRoute)
 
 
 class NewKey(BaseModel):

@@ -66,11 +66,7 @@ def _issue_from_lines(data: bytes) -> IssueJob:
     for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            message = f"第 {number} 行不是合法的 JSON：第 {exc.colno} 列附近有误"
-            raise InvalidInput(message, errors=[FieldError(f"line {number}", message, "json_invalid")]) from None
+        value = parse_json(line.encode(), where=f"line {number}", what=f"第 {number} 行")
         if not isinstance(value, dict):
             message = f"第 {number} 行应为一个证书签发请求（JSON 对象）"
             raise InvalidInput(message, errors=[FieldError(f"line {number}", message, "dict_type")])

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep, WorkersDep, in_worker, read_body, require_role
 from service.api.openapi import json_body
+from service.api.strict_body import StrictJsonRoute
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
@@ -20,7 +21,7 @@ from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 from service.verification.facts import REVOCATION_CATEGORIES
 
-router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
+router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
@@ -96,7 +97,7 @@ def read_certificate(number: str, services: ServicesDep, key: Platform) -> dict:
 @router.get("/{number}/pdf", summary="证书 PDF 文件", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 def certificate_pdf(number: str, services: ServicesDep, key: Platform,
-                    version: Annotated[int | None, Query(ge=1)] = None) -> Response:
+                    version: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> Response:
     with services.sessions() as session:
         cert = repo.get_version(session, number, version) if version else repo.current_version(session, number)
     if cert is None:

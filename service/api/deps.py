@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.strict_body import refuse_encoded
 from service.errors import FieldError, Forbidden, InvalidInput, TooLarge, Unauthorized
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
@@ -72,7 +73,9 @@ def require_role(*roles: str):
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) past ``limit`` bytes before reading it all."""
+    """The request body, refusing (413) past ``limit`` bytes before reading it all, and
+    refusing a compressed one (415)."""
+    refuse_encoded(request)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -101,6 +104,7 @@ async def read_upload(request: Request, limit: int, missing_file: str) -> Upload
 
     Refused before reading when the declared length is too large, and while
     reading past ``limit``; a malformed body or a missing file is a 422."""
+    refuse_encoded(request)
     too_large = f"上传文件过大：最多 {limit // 1048576} MB"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the other fields

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.strict_body import BodyRefused
 from service.contract.errors import field_errors_from_list
 from service.errors import DatabaseUnavailable, ServiceError
 from service.signing.errors import SigningError
@@ -34,6 +35,7 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
 # HTTP); this is where they get one.
 _SIGNING_STATUS = {
     "invalid_pdf": (422, "文件不是可读取的 PDF"),
+    "encrypted_pdf": (422, "文件已加密，无法查验印章：请上传本服务签发的证书 PDF 原件"),
     "timestamp_failed": (503, "时间戳服务暂时不可用，请稍后重试"),
     "key_source": (503, "签章密钥暂时不可用，请联系管理员"),
     "sealing_failed": (500, "加盖电子印章失败，请联系管理员"),
@@ -55,15 +57,23 @@ async def _signing_error(request: Request, exc: SigningError) -> JSONResponse:
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = field_errors_from_list(exc.errors())
+    # A body's fields by their path inside the body, as the contract's own errors name them.
+    errors = field_errors_from_list([{**e, "loc": tuple(e["loc"])[1:] if tuple(e["loc"])[:1] == ("body",) else e["loc"]}
+                                     for e in exc.errors()])
     return JSONResponse(
         error_body("invalid_input", f"请求有 {len(errors)} 处错误，请按提示修改", [e.to_dict() for e in errors]),
         status_code=422,
     )
 
 
+async def _body_refused(request: Request, exc: BodyRefused) -> JSONResponse:
+    return await _service_error(request, exc.error)
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    messages = {404: "没有这个地址", 405: "不支持该请求方法"}
+    # Starlette's and FastAPI's own refusals carry English details: say them in Chinese.
+    messages = {400: "请求无法解析：请求体应为 UTF-8 编码的合法 JSON", 404: "没有这个地址", 405: "不支持该请求方法",
+                413: "请求体过大", 415: "不支持该请求内容类型"}
     return JSONResponse(
         error_body("http_error", messages.get(exc.status_code, str(exc.detail))),
         status_code=exc.status_code,
@@ -87,6 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(SigningError, _signing_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(BodyRefused, _body_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from service.api.deps import ServicesDep, require_role
+from service.api.strict_body import StrictJsonRoute
 from service.documents.seal_image import SealImageError
 from service.errors import FieldError, InvalidInput, Unavailable
 from service.registry.models import Organisation
@@ -27,7 +28,8 @@ from service.sealing.orgs import DEV_KEY, OrgChange, add_organisation, seal_imag
 from service.sealing.startup import StartupError
 from service.signing.errors import KeySourceError
 
-router = APIRouter(prefix="/api/v1/organisations", tags=["admin"], dependencies=[Depends(require_role("admin"))])
+router = APIRouter(prefix="/api/v1/organisations", tags=["admin"], dependencies=[Depends(require_role("admin"))],
+                   route_class=StrictJsonRoute)
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100,
                                description="保存口令或 PIN 的环境变量名（不是口令本身）")]
 

@@ -20,6 +20,12 @@ PAGE_HEADERS = {
 STAFF_HEADERS = {**PAGE_HEADERS, "content-security-policy": (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
+# The API explorer (/docs): Swagger UI's scripts and stylesheet, all served from here
+# (service.api.explorer); it sets style attributes from its scripts, and fetches the schema
+# and tries requests against this origin only.
+EXPLORER_HEADERS = {**PAGE_HEADERS, "content-security-policy": (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
 API_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 
@@ -30,6 +36,7 @@ class SecurityHeaders:
         self.app = app
         self._pages = [(k.encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
         self._staff = [(k.encode(), v.encode()) for k, v in STAFF_HEADERS.items()]
+        self._explorer = [(k.encode(), v.encode()) for k, v in EXPLORER_HEADERS.items()]
         self._api = [(k.encode(), v.encode()) for k, v in API_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,8 +44,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        # The API explorer (/docs) needs its own scripts: it gets the API's headers.
-        explorer = path.startswith(("/docs", "/redoc"))
+        explorer = path == "/docs"
         staff = path.startswith("/staff")
 
         async def send_with_headers(message: Message) -> None:
@@ -47,8 +53,9 @@ class SecurityHeaders:
                 present = {name.lower(): value for name, value in headers}
                 # The strict policy is for our HTML pages; a PDF opened in the
                 # browser's viewer would be blocked by it.
-                html = present.get(b"content-type", b"").startswith(b"text/html") and not explorer
-                extra = (self._staff if staff else self._pages) if html else self._api
+                html = present.get(b"content-type", b"").startswith(b"text/html")
+                page = self._explorer if explorer else self._staff if staff else self._pages
+                extra = page if html else self._api
                 message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)
 

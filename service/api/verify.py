@@ -10,12 +10,11 @@ import hashlib
 import json
 import time
 from datetime import datetime, timezone
-from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.deps import (
@@ -26,6 +25,8 @@ from service.api.deps import (
     upload_limiter,
 )
 from service.api.errors import signing_status
+from service.api.strict_body import StrictJsonRoute
+from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
 from service.registry import certificates as repo
 from service.signing.errors import SigningError
@@ -37,7 +38,7 @@ from service.verification.facts import (
 from service.verification.files import UploadAnswer
 from service.verification.ratelimit import client_address
 
-router = APIRouter(tags=["verification"])
+router = APIRouter(tags=["verification"], route_class=StrictJsonRoute)
 PAGE_CACHE = "public, max-age=60, must-revalidate"
 # Every lookup answers after at least this long, found or not, so that timing tells nothing.
 LOOKUP_FLOOR_S = 0.05
@@ -153,7 +154,12 @@ def static_file(name: str, request: Request, services: ServicesDep) -> Response:
     return Response(found.data, media_type=found.media_type, headers=headers)
 
 
-@router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验")
+NOT_FOUND_JSON = {404: {"description": "二维码无效或证书不存在", "content": {"application/json": {"schema": {
+    "type": "object", "required": ["found", "message"],
+    "properties": {"found": {"const": False}, "message": {"type": "string", "minLength": 1}}}}}}}
+
+
+@router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验", responses=NOT_FOUND_JSON)
 async def scan_json(token: str, request: Request, services: ServicesDep) -> Response:
     def build(facts):
         if facts is None:
@@ -167,9 +173,14 @@ async def scan_json(token: str, request: Request, services: ServicesDep) -> Resp
 # --- lookup by number + name ----------------------------------------------------
 
 
+LookupNumber = identifier_text(40)
+
+
 class Lookup(BaseModel):
-    number: Annotated[str, Field(min_length=1, max_length=40)]
-    name: Annotated[str, Field(min_length=1, max_length=50)]
+    # As the certificate spells them: visible characters only, NFC (a name with a hidden
+    # direction override would otherwise miss the certificate it names).
+    number: LookupNumber
+    name: Name
 
 
 def _limit(services, request: Request) -> None:

@@ -28,6 +28,7 @@ def check_before_serving(settings: Settings) -> None:
 
 # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer
 # as the client's address; the service decides that itself (ZC_TRUSTED_PROXIES).
+# server_header=False: no "Server: uvicorn" telling every visitor what to attack.
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -46,7 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif args.public_base_url:
         settings = settings.model_copy(update={"public_base_url": args.public_base_url})
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False)
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False,
+                    server_header=False)
         return 0
     # Several processes: migrate the registry and create the development keys
     # once, here, so that the workers do not race to do it; the cores are shared out
@@ -55,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
                        "ZC_WORK_PROCESSES": str(default_size(settings, args.workers))})
     uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", proxy_headers=False)
+                workers=args.workers, log_level="info", proxy_headers=False, server_header=False)
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from service.contract.common import GENDERS, LEVELS, ContractModel, Day, Photo, short_text
+from service.contract.common import GENDERS, LEVELS, ContractModel, Day, Photo, identifier_text
 
 # How each field is bounded; the layout is checked against exactly these.
 MAX_CHARS = {
@@ -47,21 +47,23 @@ _ID_18 = re.compile(r"^\d{17}[\dXx]$")
 _USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
-PersonName = short_text(MAX_CHARS["name"])
-IdType = short_text(MAX_CHARS["id_type"])
-IdNumber = short_text(MAX_CHARS["id_number"])
-WorkUnit = short_text(MAX_CHARS["work_unit"])
-Series = short_text(MAX_CHARS["series"])
-Specialty = short_text(MAX_CHARS["specialty"])
-TitleName = short_text(MAX_CHARS["title"])
-Nature = short_text(MAX_CHARS["nature"])
-DocNumber = short_text(MAX_CHARS["approval_doc_no"])
-OrgCode = short_text(MAX_CHARS["committee_code"])
-OrgName = short_text(MAX_CHARS["committee_name"])
-IssuerName = short_text(MAX_CHARS["issuer_name"])
-Region = short_text(MAX_CHARS["region"])
-Organizer = short_text(MAX_CHARS["organizer"])
-DeclarationId = short_text(MAX_CHARS["declaration_id"])
+# Everything on the certificate is a name, a number or a code: printed on one page,
+# searched by the public, compared by the registry; no invisible character in any.
+PersonName = identifier_text(MAX_CHARS["name"])
+IdType = identifier_text(MAX_CHARS["id_type"])
+IdNumber = identifier_text(MAX_CHARS["id_number"])
+WorkUnit = identifier_text(MAX_CHARS["work_unit"])
+Series = identifier_text(MAX_CHARS["series"])
+Specialty = identifier_text(MAX_CHARS["specialty"])
+TitleName = identifier_text(MAX_CHARS["title"])
+Nature = identifier_text(MAX_CHARS["nature"])
+DocNumber = identifier_text(MAX_CHARS["approval_doc_no"])
+OrgCode = identifier_text(MAX_CHARS["committee_code"])
+OrgName = identifier_text(MAX_CHARS["committee_name"])
+IssuerName = identifier_text(MAX_CHARS["issuer_name"])
+Region = identifier_text(MAX_CHARS["region"])
+Organizer = identifier_text(MAX_CHARS["organizer"])
+DeclarationId = identifier_text(MAX_CHARS["declaration_id"])
 
 
 class Holder(ContractModel):

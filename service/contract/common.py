@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from service.config import Limits
+from service.contract.characters import describe, invisible_in, normalise, unprintable_in
 from service.documents.photo import CheckedPhoto, PhotoError, check_photo
 
 _DEFAULT_LIMITS = Limits()
@@ -76,24 +77,42 @@ def _check_text(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _reject_control_chars(value: str) -> str:
-    # Control characters (other than line breaks and tabs) cannot be printed
-    # and usually mean a copy-paste accident in the platform's form.
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        raise PydanticCustomError("control_chars", "含有无法打印的控制字符，请删除后再提交")
+def _printable(value: str) -> str:
+    # Controls, lone surrogates and direction overrides cannot be printed faithfully
+    # (service.contract.characters says why); the rest is NFC-normalised.
+    char = unprintable_in(value)
+    if char is not None:
+        raise PydanticCustomError("control_chars", "含有无法打印或会改变文字顺序的字符 {char}，请删除后再提交",
+                                  {"char": describe(char)})
+    return normalise(value)
+
+
+def _visible(value: str) -> str:
+    # Names, numbers and codes are printed, searched and compared: every character must show.
+    char = invisible_in(value)
+    if char is not None:
+        raise PydanticCustomError("invisible_chars", "含有不可见字符 {char}（姓名、编号、代码中不允许），请删除后再提交",
+                                  {"char": describe(char)})
     return value
 
 
-Text = Annotated[str, AfterValidator(_reject_control_chars), AfterValidator(_check_text)]
+Text = Annotated[str, AfterValidator(_printable), AfterValidator(_check_text)]
 """Free text: any length up to the configured limit."""
 
 
 def short_text(max_chars: int) -> Any:
-    """A one-line value (a name, a number) with a fixed upper bound."""
-    return Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_reject_control_chars)]
+    """A one-line value (a title, a unit) with a fixed upper bound."""
+    return Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_printable)]
 
 
-Name = short_text(50)
+def identifier_text(max_chars: int) -> Any:
+    """A name, number or code: one line, every character visible."""
+    return Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_printable),
+                     AfterValidator(_visible)]
+
+
+Name = identifier_text(50)
+Code = identifier_text(100)
 Short = short_text(100)
 Line = short_text(200)
 
@@ -222,9 +241,10 @@ class _Decoded(str):
         return (_Decoded, (str(self), self.checked))
 
 
-def _check(data: bytes, limits: Limits) -> CheckedPhoto:
+def _check(data: bytes, limits: Limits, declared: str | None) -> CheckedPhoto:
     try:
-        return check_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px)
+        return check_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px,
+                           declared=declared)
     except PhotoError as exc:
         raise PydanticCustomError("photo", str(exc)) from None
 
@@ -250,7 +270,8 @@ class Photo(ContractModel):
             data = base64.b64decode("".join(value.split()), validate=True)
         except (binascii.Error, ValueError):
             raise PydanticCustomError("photo", "照片不是合法的 Base64 编码") from None
-        return _Decoded(value, _check(data, limits))
+        # media_type is validated first (field order): compare it with what the file is.
+        return _Decoded(value, _check(data, limits, info.data.get("media_type")))
 
     @model_validator(mode="after")
     def _keep_what_was_decoded(self) -> Photo:
@@ -264,7 +285,7 @@ class Photo(ContractModel):
         """A photo already in the file store (a reissue, a public copy): checked again,
         never re-encoded; ``data_base64`` stays empty."""
         photo = cls.model_construct(media_type=media_type, data_base64="")
-        photo._checked = _check(content, limits)
+        photo._checked = _check(content, limits, media_type)
         return photo
 
     @property

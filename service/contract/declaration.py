@@ -19,6 +19,7 @@ from service.contract.common import (
     LEVELS,
     ROUTES,
     ContractModel,
+    Code,
     Day,
     Line,
     Month,
@@ -35,7 +36,7 @@ _ID_18 = re.compile(r"^\d{17}[\dXx]$")
 
 
 class Committee(ContractModel):
-    code: Short
+    code: Code
     name: Line
     region: Short | None = None
     organizer: Line | None = None
@@ -49,7 +50,7 @@ class Plan(ContractModel):
 
 class Unit(ContractModel):
     name: Line
-    uscc: Short | None = None
+    uscc: Code | None = None
     region: Line | None = None
 
 
@@ -70,7 +71,7 @@ class TransferInfo(ContractModel):
     original_level: Short | None = None
     original_approved_on: Day | None = None
     original_issuer: Line | None = None
-    original_certificate_no: Short | None = None
+    original_certificate_no: Code | None = None
     new_post: Short | None = None
     new_post_start: Day | None = None
     years_in_post: int | None = Field(default=None, ge=0, le=80)
@@ -100,7 +101,7 @@ class Applicant(ContractModel):
     birth_date: Day
     birthplace: Line | None = None
     id_type: Short = "居民身份证"
-    id_number: Short
+    id_number: Code
     political_status: Short | None = None
     health: Short | None = None
     work_start_date: Month | None = None
@@ -110,7 +111,7 @@ class Applicant(ContractModel):
     administrative_post: Line | None = None
     academic_societies: Text | None = None
     foreign_language: Line | None = None
-    phone: Short | None = None
+    phone: Code | None = None
     photo: Photo | None = None
 
     @field_validator("id_number")
@@ -136,7 +137,7 @@ class Appointment(ContractModel):
 
 
 class CurrentTitle(ContractModel):
-    certificate_no: Short | None = None
+    certificate_no: Code | None = None
     series: Short | None = None
     specialty: Short | None = None
     title: Short
@@ -161,7 +162,7 @@ class Education(ContractModel):
     degree: Short | None = None
     study_mode: Short | None = None
     length_years: float | None = Field(default=None, ge=0, le=20)
-    certificate_no: Short | None = None
+    certificate_no: Code | None = None
 
     @model_validator(mode="after")
     def _order(self) -> "Education":
@@ -364,7 +365,7 @@ class UnitReview(ContractModel):
 
     checks: rows(ReviewCheck)
     handler: Name | None = None  # 经办人
-    phone: Short | None = None
+    phone: Code | None = None
 
     @field_validator("checks")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,7 +49,21 @@ _MESSAGES: dict[str, str] = {
     "union_tag_not_found": "缺少类型字段 {discriminator}",
     "base64_decode": "不是合法的 Base64 编码",
     "url_parsing": "不是合法的网址",
+    "string_unicode": "应为文字",
+    "int_too_big": "数值过大",
+    "finite_number": "应为有限的数字",
+    "float_finite_number": "应为有限的数字",
+    "uuid_parsing": "格式不正确",
+    "bytes_type": "应为文字",
+    "is_instance_of": "类型不正确",
+    "no_such_attribute": "不认识的字段",
+    "dict_attributes_type": "应为对象",
+    "frozen_instance": "不可修改",
 }
+
+
+_CJK = re.compile("[\u3400-\u9fff]")
+_FALLBACK = "取值不符合要求，请按接口说明（/docs）填写"
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -69,8 +84,10 @@ def format_path(loc: tuple[Any, ...]) -> str:
 def _message(error: dict) -> str:
     template = _MESSAGES.get(error["type"])
     if template is None:
-        # A custom error: pydantic has already formatted our Chinese message.
-        return error["msg"].removeprefix("Value error, ")
+        message = error["msg"].removeprefix("Value error, ")
+        # A custom error: pydantic has already formatted our Chinese message. Any other
+        # (a pydantic type this table lacks) must not reach a clerk in English.
+        return message if _CJK.search(message) else _FALLBACK
     ctx = error.get("ctx") or {}
     try:
         return template.format(**{k: _readable(v) for k, v in ctx.items()})

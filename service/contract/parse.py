@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from service.config import Limits
 from service.contract.errors import field_errors_from_list
+from service.contract.strict_json import load_json
 from service.contract.tables import TooManyRows
 from service.contract.unknown import UNKNOWN, drop_unknown, unknown_field_error
 from service.errors import FieldError, InvalidInput, TooLarge
@@ -16,14 +16,10 @@ from service.errors import FieldError, InvalidInput, TooLarge
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_json(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise InvalidInput("请求体应为 UTF-8 编码的 JSON", errors=[FieldError("(body)", "请求体应为 UTF-8 编码的 JSON", "json_invalid")]) from None
-    except json.JSONDecodeError as exc:
-        message = f"请求体不是合法的 JSON：第 {exc.lineno} 行第 {exc.colno} 列附近有误"
-        raise InvalidInput(message, errors=[FieldError("(body)", message, "json_invalid")]) from None
+def parse_json(body: bytes, where: str = "(body)", what: str = "请求体") -> object:
+    """``body`` as JSON, read strictly (``service.contract.strict_json``): depth, numbers,
+    duplicate keys and lone surrogates are refused with a 422 naming where they are."""
+    return load_json(body, where, what)
 
 
 def validate_payload(model: type[M], data: object, limits: Limits, path_prefix: str = "") -> M:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from service.contract.common import GENDERS, ContractModel, Day, Line, Month, Name, Short, Text, check_period, limits_of
+from service.contract.common import GENDERS, Code, ContractModel, Day, Line, Month, Name, Short, Text, check_period, limits_of
 from service.contract.declaration import Declaration
 
 
@@ -54,8 +54,8 @@ class Period(ContractModel):
 
 class Contact(ContractModel):
     text: Text | None = None
-    phone: Short | None = None
-    supervision_phone: Short | None = None
+    phone: Code | None = None
+    supervision_phone: Code | None = None
     address: Line | None = None
     email: Short | None = None
 

@@ -8,10 +8,14 @@ forms and certificates print, so nothing decodes the photo again.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import simplejpeg
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # 2-inch ID photo: 35 × 49 mm at 300 dpi.
 PHOTO_MM = (35.0, 49.0)
@@ -37,9 +41,9 @@ class CheckedPhoto:
     fitted_jpeg: bytes = field(repr=False)
 
 
-def check_photo(data: bytes, *, max_bytes: int, max_side: int) -> CheckedPhoto:
-    """Decode ``data`` once: refuse what is not a usable JPEG or PNG (``PhotoError``, in
-    Chinese), and fit what is to the photo box."""
+def check_photo(data: bytes, *, max_bytes: int, max_side: int, declared: str | None = None) -> CheckedPhoto:
+    """Decode ``data`` fully: refuse what is not a usable JPEG or PNG, or not the type
+    ``declared`` (``PhotoError``, in Chinese), and fit what is to the photo box."""
     if len(data) > max_bytes:
         raise PhotoError(f"照片文件过大：最多 {max_bytes // (1024 * 1024)} MB，当前 {len(data) / 1048576:.1f} MB")
     try:
@@ -52,11 +56,12 @@ def check_photo(data: bytes, *, max_bytes: int, max_side: int) -> CheckedPhoto:
                     raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
                 if image.format not in _FORMATS:
                     raise PhotoError("照片应为 JPEG 或 PNG 格式")
-                # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole
-                # process, so load() alone no longer notices a cut-off file.
+                if declared is not None and declared != _FORMATS[image.format]:
+                    raise PhotoError(f"照片类型与声明不符：media_type 为 {declared}，"
+                                     f"文件实际是 {image.format} 图片，请改正 media_type 或重新导出照片")
                 if not _ends_properly(data, image.format):
                     raise PhotoError("照片文件已损坏或不完整，请重新上传（文件结尾缺失）")
-                image.load()
+                _decode_strictly(image, data)
                 checked = CheckedPhoto(data, _FORMATS[image.format], image.size[0], image.size[1], _fit(image))
     except PhotoError:
         raise
@@ -67,6 +72,47 @@ def check_photo(data: bytes, *, max_bytes: int, max_side: int) -> CheckedPhoto:
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{type(exc).__name__}）") from None
     return checked
+
+
+# WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process when it is
+# imported: load() then fills what is missing with black instead of failing. The check
+# turns it off while it decodes (one photo at a time per process, so that the flag is
+# restored exactly as found); the worker processes render in the same thread, never
+# while a photo is being checked.
+_STRICT_DECODING = threading.Lock()
+
+
+@contextmanager
+def _strict_pillow() -> Iterator[None]:
+    with _STRICT_DECODING:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
+def _decode_strictly(image: Image.Image, data: bytes) -> None:
+    """Decode every pixel, refusing a file the decoder had to patch up.
+
+    Pillow hides libjpeg's warnings: a JPEG cut short with an end marker appended
+    decodes without an error into a photo grey from the cut downwards. libjpeg-turbo,
+    called by simplejpeg with ``strict=True``, reports that warning as an error."""
+    if image.format == "JPEG":
+        try:
+            simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True)
+        except ValueError as exc:
+            raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{_jpeg_problem(str(exc))}）") from None
+    with _strict_pillow():
+        image.load()
+
+
+def _jpeg_problem(message: str) -> str:
+    # libjpeg's messages, in the words a clerk can pass on.
+    if "premature end" in message.lower():
+        return "JPEG 数据提前结束"
+    return "JPEG 数据有误"
 
 
 def _ends_properly(data: bytes, fmt: str) -> bool:

@@ -66,6 +66,9 @@ def first_page_text(pdf: bytes) -> str | None:
                 return textpage.get_text_range()
             finally:
                 textpage.close()
+        except pdfium.PdfiumError:
+            # A page tree that loops or names no page: counted, but no page loads.
+            return None
         finally:
             document.close()
 
@@ -81,10 +84,9 @@ def attachment_data(pdf: bytes, name: str) -> bytes | None:
             for index in range(document.count_attachments()):
                 attachment = document.get_attachment(index)
                 if attachment.get_name() == name:
-                    try:
-                        return bytes(attachment.get_data())
-                    except pdfium.PdfiumError:
-                        return None
+                    return bytes(attachment.get_data())
+            return None
+        except pdfium.PdfiumError:
             return None
         finally:
             document.close()

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, FieldError, InvalidInput, NotFound
 from service.registry.models import Organisation
 
 ROLES = ("committee", "issuer")
@@ -35,9 +35,11 @@ def add_org(
     """Add an organisation; ``Conflict`` if the code is taken."""
     code, name = code.strip(), name.strip()
     if not CODE_PATTERN.match(code) or code.startswith("."):
-        raise InvalidInput(f"机构代码 {code!r} 只能由 1-64 个字母、数字、'_'、'.'、'-' 组成（organisation code）")
+        message = "机构代码只能由 1-64 个字母、数字、'_'、'.'、'-' 组成，且不能以 '.' 开头"
+        raise InvalidInput(message, errors=[FieldError("code", message, "org_code")])
     if not name or len(name) > 200:
-        raise InvalidInput("机构名称应为 1-200 个字符（organisation name）")
+        message = "机构名称应为 1-200 个字符"
+        raise InvalidInput(message, errors=[FieldError("name", message, "org_name")])
     _check_role(role)
     _check_key_source(key_source)
     _check_bottom_text(seal_bottom_text)

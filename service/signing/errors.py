@@ -37,6 +37,12 @@ class InvalidPdfError(SigningError):
     code = "invalid_pdf"
 
 
+class EncryptedPdfError(InvalidPdfError):
+    """The input is an encrypted PDF: its seals cannot be read without the password."""
+
+    code = "encrypted_pdf"
+
+
 class TimestampError(SigningError):
     """The time-stamping authority could not be reached or answered badly."""
 

@@ -18,7 +18,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from .errors import InvalidPdfError
+from .errors import EncryptedPdfError, InvalidPdfError
 from .report import CertificateInfo
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,15 @@ def open_pdf(pdf_bytes: bytes) -> PdfFileReader:
         raise InvalidPdfError("not a PDF (no %PDF- header)")
     try:
         reader = PdfFileReader(BytesIO(pdf_bytes))
-        reader.root  # noqa: B018 - force the trailer and catalog to parse now
-        return reader
+        encrypted = reader.encrypted
+        if not encrypted:
+            reader.root  # noqa: B018 - force the trailer and catalog to parse now
     except READ_ERRORS as exc:
         raise InvalidPdfError(f"not a readable PDF: {exc}") from exc
+    if encrypted:
+        # Issued certificates are never encrypted: say so rather than "unreadable".
+        raise EncryptedPdfError("an encrypted PDF")
+    return reader
 
 
 def archive_valid_until(pdf_bytes: bytes) -> datetime | None:
