@@ -26,6 +26,10 @@ class Reason:
 class Seal:
     reasons: tuple = ()
 
+    @property
+    def trusted(self) -> bool:  # as the validator says: a chain to a trusted root
+        return not any(r.code == "untrusted" for r in self.reasons)
+
 
 @dataclass
 class Report:
@@ -55,7 +59,11 @@ def test_altered_and_foreign_files():
     changed_after = Report(seals=(Seal(),), unpermitted_changes=True, valid=False)
     assert judge_upload(changed_after, None, Cert()).code == "altered"
     foreign = Report(seals=(Seal((Reason("untrusted"),)),), valid=False)
-    assert judge_upload(foreign, None, None).code == "unknown_key"
+    assert judge_upload(foreign, None, Cert()).code == "not_issued_here"  # whatever number it names
+    ours_revoked = Report(seals=(Seal((Reason("revoked"),)),), valid=False)
+    assert judge_upload(ours_revoked, None, Cert()).code == "unknown_key"
+    mixed = Report(seals=(Seal(), Seal((Reason("untrusted"),))), valid=False)
+    assert judge_upload(mixed, None, Cert()).code == "unknown_key"
     assert judge_upload(Report(), None, None).code == "not_issued_here"
 
 

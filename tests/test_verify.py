@@ -247,7 +247,7 @@ def test_upload_revoked_superseded_foreign_and_unsealed(env, tmp_path):
 
     # Sealed by a key of another PKI: not trusted here.
     foreign = _seal_with_foreign_pki(client.app.state.services, generate_dev_pki)
-    assert upload(client, foreign).json()["verdict"] == "unknown_key"
+    assert upload(client, foreign).json()["verdict"] == "not_issued_here"
 
     form = client.post("/api/v1/forms/integrity-pledge", json=load_contract("declaration.json"),
                        headers=auth(keys["platform"])).content

@@ -162,7 +162,11 @@ def judge_upload(report, by_hash: Certificate | None, by_number: Certificate | N
     codes = {reason.code for reason in report.reasons} | {r.code for s in report.seals for r in s.reasons}
     if report.seals and ("altered" in codes or report.unpermitted_changes):
         return UploadVerdict("altered", by_number, report)
+    if report.seals and not any(seal.trusted for seal in report.seals):
+        # Sealed, but by no key this service trusts (a key made elsewhere): not ours.
+        return UploadVerdict("not_issued_here", None, report)
     if report.seals and codes & {"untrusted", "revoked", "expired"}:
+        # One of our keys, revoked or expired, or our seal beside a stranger's.
         return UploadVerdict("unknown_key", by_number, report)
     if report.seals and report.valid and by_number is not None:
         # Our seals, intact, on a file with later permitted updates (a validation

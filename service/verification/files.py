@@ -42,6 +42,10 @@ def ensure_seal_summary(services: Services, cert: Certificate) -> Certificate:
         return row
 
 
+UNTRUSTED = ("altered", "unknown_key")
+CLAIMED = "文件不可信：以下为文件所声称的证书在本服务的登记信息"
+
+
 @dataclass(frozen=True)
 class UploadAnswer:
     """What an upload is, as plain data (it is made in a worker process): the verdict, the
@@ -53,7 +57,11 @@ class UploadAnswer:
     seals: dict | None  # seal_summary of the uploaded file
 
     def json(self) -> dict:
-        body = {"verdict": self.verdict, "message": self.message, "certificate": self.certificate, "seals": None}
+        certificate = self.certificate
+        if certificate is not None and self.verdict in UNTRUSTED:
+            # The file is not what was issued: the registry's facts are only what it claims.
+            certificate = {**certificate, "genuine": False, "status": self.verdict, "status_text": CLAIMED}
+        body = {"verdict": self.verdict, "message": self.message, "certificate": certificate, "seals": None}
         if self.seals is not None:
             body["seals"] = [{k: s[k] for k in ("role", "signer", "time", "valid")} for s in self.seals["seals"]]
             body["document_valid"] = self.seals["valid"]
@@ -66,8 +74,8 @@ class UploadAnswer:
         if self.certificate is None:
             return None
         facts = {**self.certificate, "seals": self.seals}
-        if self.verdict in ("altered", "unknown_key"):
-            facts["status"], facts["status_text"] = self.verdict, "文件不可信：以下为文件所声称的证书在本服务的登记信息"
+        if self.verdict in UNTRUSTED:
+            facts["status"], facts["status_text"], facts["genuine"] = self.verdict, CLAIMED, False
         return facts
 
 
