@@ -25,7 +25,7 @@ from service.forms.catalog import all_forms
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
 from service.batches.engine import Coordinator
-from service.workers.pool import WorkerPool
+from service.workers.pool import WorkerPool, warm_up_in_background
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        warm_up_in_background()
         app.state.workers = WorkerPool(settings)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
         # Batch jobs: a pool of their own, at a lower priority than the requests.

