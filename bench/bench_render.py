@@ -13,7 +13,8 @@ import os
 import sys
 import time
 
-from bench.common import machine, peak_rss_mb, run_child, summarize, time_runs, versions_line, write_results
+from bench.common import (baselines, checkouts, machine, peak_rss_mb, run_child, summarize, time_runs, versions_line,
+                          write_results)
 
 WARM_RUNS = 25
 FIRST_RUNS = 5
@@ -151,8 +152,23 @@ def child_long_run(setup: str, chars: int) -> dict:
     return {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1), "peak_rss_mb": peak_rss_mb()}
 
 
+def compare_with_baselines(refs: dict[str, str]) -> dict:
+    """The warm documents (shipped setup) rendered by each earlier commit, in a checkout of
+    its own, between two runs of this one, so that a drift of the machine shows."""
+    out = {"refs": refs, "runs": {}}
+    with checkouts(refs) as trees:
+        out["runs"]["this commit"] = run_child("bench.bench_render", "--warm", "shipped")
+        for label, tree in trees.items():
+            out["runs"][label] = run_child("bench.bench_render", "--warm", "shipped", cwd=tree)
+        out["runs"]["this commit, again"] = run_child("bench.bench_render", "--warm", "shipped")
+    return out
+
+
 def main() -> None:
     results = {"machine": machine(), "warm_runs": WARM_RUNS, "setups": {}}
+    refs = baselines()
+    if refs:
+        results["baselines"] = compare_with_baselines(refs)
     for setup in SETUPS:
         warm = run_child("bench.bench_render", "--warm", setup)
         firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
@@ -197,6 +213,7 @@ def _markdown(results: dict) -> str:
     for chars, r in results["long_runs"].items():
         lines.append(f"| {chars} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
                      f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
+    lines += _baseline_lines(results.get("baselines"))
     lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB (all warm documents) |",
               "|---|---:|---:|"]
     for setup in SETUPS:
@@ -204,6 +221,23 @@ def _markdown(results: dict) -> str:
         lines.append(f"| {setup} | {first['median_ms'] / 1000:.2f} ({first['min_ms'] / 1000:.2f}–"
                      f"{first['max_ms'] / 1000:.2f}) | {results['setups'][setup]['warm']['peak_rss_mb']} |")
     return "\n".join(lines) + "\n"
+
+
+def _baseline_lines(baselines: dict | None) -> list[str]:
+    if not baselines:
+        return []
+    runs = baselines["runs"]
+    labels = list(runs)
+    refs = ", ".join(f"`{label}` = {ref}" for label, ref in baselines["refs"].items())
+    lines = ["", f"This commit beside earlier ones ({refs}), shipped setup, warm median ms, each in a fresh",
+             "process and a checkout of its own, this commit measured before and after them:", "",
+             "| document | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    names = [n for n in runs[labels[0]] if n != "peak_rss_mb" and all(n in r for r in runs.values())]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(str(runs[label][name]["median_ms"]) for label in labels) + " |")
+    total = {label: sum(runs[label][n]["median_ms"] for n in names) for label in labels}
+    lines.append("| **sum of medians** | " + " | ".join(f"**{total[label]:.0f}**" for label in labels) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, machine, summarize, versions_line, write_results
+from bench.common import ROOT, baselines, checkouts, machine, summarize, versions_line, write_results
 
 DURATION = "30s"
 CONNECTIONS = 64
@@ -46,13 +46,13 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, env: dict):
+    def __init__(self, data_dir: Path, env: dict, cwd: Path = ROOT):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--port", str(self.port), "--workers", "2",
-             "--data-dir", str(data_dir)], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+             "--data-dir", str(data_dir)], cwd=cwd, env=self.env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -69,9 +69,9 @@ class Server:
         self.process.wait(timeout=60)
 
 
-def _key(data_dir: Path, env: dict, role: str) -> str:
+def _key(data_dir: Path, env: dict, role: str, cwd: Path = ROOT) -> str:
     out = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir",
-                          str(data_dir)], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
+                          str(data_dir)], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True,
                          check=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -164,9 +164,45 @@ def run_backend(backend: str, tmp: Path) -> dict:
     return results
 
 
+def upload_times(tree: Path, data_dir: Path) -> dict:
+    """The upload check of a certificate the checkout ``tree`` issued itself (SQLite), one at a time."""
+    from tests.conftest import load_contract
+
+    env = {"ZC_VERIFY_RATE_PER_MINUTE": "1000000", "ZC_VERIFY_BURST": "100000"}
+    server = Server(data_dir, env, cwd=tree)
+    try:
+        headers = {"Authorization": f"Bearer {_key(data_dir, env, 'platform', cwd=tree)}"}
+        with httpx.Client(base_url=server.base, headers=headers, timeout=120) as client:
+            issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json")).json()
+            pdf = client.get(issued["pdf_url"]).content
+            times = []
+            for _ in range(UPLOADS + 2):
+                start = time.perf_counter()
+                answer = client.post("/api/v1/verify/upload", files={"file": ("c.pdf", pdf, "application/pdf")})
+                times.append(time.perf_counter() - start)
+                assert answer.status_code == 200 and answer.json()["verdict"] == "genuine_current", answer.text
+    finally:
+        server.stop()
+    return summarize(times[2:])
+
+
+def compare_uploads(refs: dict[str, str], tmp: Path) -> dict:
+    """Upload checks by earlier commits beside this one (measured before and after them)."""
+    out = {"refs": refs, "runs": {}}
+    with checkouts(refs) as trees:
+        out["runs"]["this commit"] = upload_times(ROOT, tmp / "baseline-this")
+        for label, tree in trees.items():
+            out["runs"][label] = upload_times(tree, tmp / f"baseline-{label}")
+        out["runs"]["this commit, again"] = upload_times(ROOT, tmp / "baseline-this-again")
+    return out
+
+
 def main() -> None:
     results = {"machine": machine(), "duration": DURATION, "connections": CONNECTIONS, "backends": {}}
     with tempfile.TemporaryDirectory() as tmp:
+        refs = baselines()
+        if refs:
+            results["upload_baselines"] = compare_uploads(refs, Path(tmp))
         for backend in ("sqlite", "postgresql"):
             try:
                 results["backends"][backend] = run_backend(backend, Path(tmp))
@@ -209,6 +245,15 @@ def _markdown(results: dict) -> str:
         uploads.append(f"| {backend} | {u['runs']} | {u['median_ms']} | {u['p95_ms']} | {u['min_ms']}–{u['max_ms']} |")
     lines += ["", "Upload check of a two-seal B-LTA certificate (`POST /api/v1/verify/upload`, one at a time):", "",
               "| backend | runs | median ms | p95 ms | min–max ms |", "|---|---:|---:|---:|---:|", *uploads, ""]
+    if "upload_baselines" in results:
+        base = results["upload_baselines"]
+        refs = ", ".join(f"`{label}` = {ref}" for label, ref in base["refs"].items())
+        lines += [f"The same upload check beside earlier commits ({refs}; SQLite, each checkout issuing its own "
+                  "certificate; this commit measured before and after them):", "",
+                  "| commit | runs | median ms | p95 ms | min–max ms |", "|---|---:|---:|---:|---:|"]
+        for label, u in base["runs"].items():
+            lines.append(f"| {label} | {u['runs']} | {u['median_ms']} | {u['p95_ms']} | {u['min_ms']}–{u['max_ms']} |")
+        lines.append("")
     return "\n".join(lines)
 
 

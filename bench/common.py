@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,11 +50,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def run_child(module: str, *args: str, env: dict | None = None) -> dict:
-    """Run ``python -m module args`` in a fresh process; it prints one JSON object last."""
+def run_child(module: str, *args: str, env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run ``python -m module args`` in a fresh process; it prints one JSON object last.
+    ``cwd``: another checkout of the project (its ``service`` and ``bench`` come first)."""
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
     )
     if result.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{result.stderr[-4000:]}")
@@ -93,3 +95,28 @@ def write_results(name: str, data: dict, markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
     (RESULTS / f"{name}.md").write_text(markdown, "utf-8")
     print(markdown)
+
+
+def baselines() -> dict[str, str]:
+    """Earlier commits to measure beside this one, in the same run:
+    ``BENCH_BASELINES="label=ref label=ref"`` (render and upload figures)."""
+    return dict(pair.split("=", 1) for pair in os.environ.get("BENCH_BASELINES", "").split())
+
+
+@contextmanager
+def checkouts(refs: dict[str, str]):
+    """label → a temporary checkout (git worktree) of each ref, removed afterwards."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="zc-bench-baseline-") as tmp:
+        trees = {}
+        try:
+            for label, ref in refs.items():
+                trees[label] = Path(tmp) / label
+                subprocess.run(["git", "worktree", "add", "--detach", "-q", str(trees[label]), ref], cwd=ROOT,
+                               check=True)  # fmt: skip
+            yield trees
+        finally:
+            for tree in trees.values():
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+
