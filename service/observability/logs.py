@@ -10,6 +10,7 @@ import logging
 import logging.config
 
 from service.observability.context import current_request_id
+from service.runtime import QUIET_LOGGERS
 
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -63,6 +64,8 @@ def logging_config(format: str = "json", level: str = "INFO") -> dict:
             "uvicorn.access": {"handlers": [], "propagate": True},
             # one line per migration step on every command drowns the one line that matters
             "alembic": {"level": "WARNING"},
+            # quiet from the start, in every process (uvicorn's import the app before it is built)
+            **{name: {"level": "WARNING"} for name in QUIET_LOGGERS},
         },
     }
 
