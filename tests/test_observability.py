@@ -287,3 +287,25 @@ def test_a_served_requests_log_lines_all_carry_its_id(tmp_path, declaration):
     ids = [e["request_id"] for e in events if e["logger"] == "service.access"]
     assert len(ids) == len(set(ids))
     assert not any(e["logger"] == "uvicorn.access" for e in events)  # replaced by the service's own line
+
+
+def test_several_served_processes_answer_one_scrape_for_all(tmp_path):
+    """``serve --workers 2``: whichever process a scrape reaches, it counts every process's
+    requests (prometheus_client's multiprocess files under the data dir)."""
+    served = serve(tmp_path, "--workers", "2", env={"ZC_WORK_PROCESSES": "1", "ZC_BATCH_PROCESSES": "1"})
+    try:
+        admin = {"Authorization": f"Bearer {served.key('admin')}"}
+        before = parse(httpx.get(f"{served.url}/metrics", headers=admin, timeout=30).text)
+        for _ in range(30):  # a new connection each: the processes share the listening socket
+            assert httpx.get(f"{served.url}/healthz", timeout=30).status_code == 200
+        scrapes = []
+        for _ in range(4):
+            scrapes.append(parse(httpx.get(f"{served.url}/metrics", headers=admin, timeout=30).text))
+        assert len(list((served.data_dir / "metrics").glob("counter_*.db"))) >= 2  # a file per process
+        for samples in scrapes:
+            moved = (value(samples, "zc_http_requests_total", route="/healthz", method="GET", status="200")
+                     - value(before, "zc_http_requests_total", route="/healthz", method="GET", status="200"))
+            assert moved >= 30, moved  # never one process's share only
+            assert ("zc_worker_queue_depth", frozenset({("pool", "requests")})) in samples
+    finally:
+        served.stop()

@@ -95,6 +95,7 @@ class WorkerPool:
         # the requests that do not render need.
         self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="worker-pipe")
         self._closed = False
+        self._publish()  # the queue's gauges from the start, at zero
 
     # --- the caller's side -------------------------------------------------------------
 
