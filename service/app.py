@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from service.api import admin, certificates, health, verify
+from service.api import metrics as metrics_api
 from service.api import batches as batches_api
 from service.api import staff as staff_api
 from service.api.staff import install_sign_in_redirect
@@ -22,6 +24,8 @@ from service.checks import degraded_reasons, speed_checks
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.forms.catalog import all_forms
+from service.observability.metrics import build_registry, start_server
+from service.observability.middleware import RequestContext
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
 from service.batches.engine import Coordinator
@@ -37,6 +41,11 @@ def check_speed() -> list[str]:
     for reason in reasons:
         log.error("SERVING DEGRADED: %s", reason)
     return reasons
+
+
+def serves_metrics_elsewhere() -> bool:
+    """Set by ``serve`` for its uvicorn processes when it serves ``ZC_METRICS_PORT`` itself."""
+    return os.environ.get("ZC_METRICS_SERVED_BY_PARENT") == "1"
 
 
 def create_app_from_env() -> FastAPI:
@@ -56,14 +65,23 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.workers = WorkerPool(settings)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
-        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5)
+        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5, name="batch")
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
         app.state.degraded = check_speed()
+        app.state.metrics_registry = build_registry(app.state.services.sessions)
+        # A port of its own for /metrics; with several serve processes the first process
+        # (serve itself) holds it instead (service.cli.serve).
+        metrics_server = (start_server(app.state.metrics_registry, settings.metrics_port, settings.metrics_host)
+                          if settings.metrics_port is not None and not serves_metrics_elsewhere() else None)
+        app.state.metrics_server = metrics_server
         freeze_startup_objects()
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
             app.state.coordinator.stop()
             app.state.batch_pool.close()
             app.state.workers.close()
@@ -79,11 +97,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext)  # added last: outermost, so the id and the timing cover the rest
     app.include_router(health.router)
     app.include_router(forms_api.build_router(forms))
     app.include_router(certificates.router)
     app.include_router(verify.router)
     app.include_router(admin.router)
+    if settings.metrics_port is None:
+        app.include_router(metrics_api.router)
     app.include_router(organisations_api.router)
     app.include_router(batches_api.router)
     app.include_router(staff_api.router)

@@ -101,6 +101,17 @@ class Settings(BaseSettings):
     # (for batch workers on several machines without a shared disk).
     file_store: Literal["directory", "database"] = "directory"
 
+    # --- logs and metrics (docs/operations.md) ---------------------------------------
+    # json: one JSON object per line (the default of serve and worker); text: for people.
+    # Unset: json for serve and worker, text for the other commands.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Unset: GET /metrics on the service's own port, for admin keys. Set: /metrics on this
+    # port instead (plain HTTP, no key: bind it where only Prometheus reaches), and the
+    # service's own /metrics answers 404.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
     # --- batch jobs ----------------------------------------------------------------------
     # QUEUE_URL=redis://...: jobs run on Celery workers (python -m service worker); unset,
     # in a local pool of worker processes started by serve (or the batch command).

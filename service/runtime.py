@@ -25,8 +25,12 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+# WeasyPrint logs a line per layout step at INFO (``weasyprint.progress``), fontTools one
+# per subset table: they drown the service's own lines.
+QUIET_LOGGERS = ("weasyprint.progress", "fontTools")
+
+
 def quiet_libraries() -> None:
-    """WeasyPrint logs a line per layout step at INFO (``weasyprint.progress``), fontTools
-    one per subset table: they drown the service's own lines. Raise them to WARNING."""
-    for name in ("weasyprint.progress", "fontTools"):
+    """Raise the chatty libraries' loggers to WARNING."""
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

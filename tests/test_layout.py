@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "service"
 FLOWS = {"api", "batches", "certificates", "cli", "contract", "documents", "forms", "registry", "sealing", "signing", "workers",
-         "verification"}
+         "verification", "observability"}
 ROOT_MODULES = {"__init__", "__main__", "app", "config", "errors", "runtime", "checks", "services"}
 
 
@@ -80,6 +80,16 @@ def test_the_pure_core_does_not_reach_for_the_edges():
     for name, path in mods.items():
         if name.startswith(("service.documents", "service.signing")):
             bad = {m for m in top_level_imports(path, set(mods)) if m.startswith(edges)}
+            assert not bad, (name, bad)
+
+
+def test_the_pure_core_knows_nothing_of_logs_and_metrics():
+    """Request ids, log lines and metrics live at the edges (service.observability): the
+    pure core renders, signs and validates the same whoever watches."""
+    mods = modules()
+    for name, path in mods.items():
+        if name.startswith(("service.documents", "service.signing", "service.forms", "service.contract")):
+            bad = {m for m in top_level_imports(path, set(mods)) if m.startswith("service.observability")}
             assert not bad, (name, bad)
 
 

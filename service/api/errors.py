@@ -1,5 +1,7 @@
 """Every error leaves the service as JSON of one shape:
-``{"error": code, "message": text, "errors": [{"path", "message", "type"}]}``."""
+``{"error": code, "message": text, "errors": [{"path", "message", "type"}], "request_id": id}``,
+with the request id in its ``X-Request-ID`` header too (an unexpected exception is answered
+outside the request-id middleware), and counted by its code (``zc_errors_total``)."""
 
 from __future__ import annotations
 
@@ -14,17 +16,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.api.strict_body import BodyRefused
 from service.contract.errors import field_errors_from_list
 from service.errors import DatabaseUnavailable, ServiceError
+from service.observability.context import current_request_id
+from service.observability.metrics import count_error
 from service.signing.errors import SigningError
 
 log = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, errors: list[dict] | None = None) -> dict:
-    return {"error": code, "message": message, "errors": errors or []}
+    return {"error": code, "message": message, "errors": errors or [], "request_id": current_request_id()}
+
+
+def error_response(body: dict, status_code: int, headers: dict | None = None) -> JSONResponse:
+    """An error body as the answer: counted by its code, the request id in a header."""
+    count_error(body["error"])
+    headers = dict(headers or {})
+    if body.get("request_id"):
+        headers.setdefault("X-Request-ID", body["request_id"])
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return JSONResponse(
+    return error_response(
         error_body(exc.code, exc.message, [e.to_dict() for e in exc.errors]),
         status_code=exc.status,
         headers=exc.headers,
@@ -53,14 +66,14 @@ async def _signing_error(request: Request, exc: SigningError) -> JSONResponse:
     if status >= 500:
         log.error("signing error on %s %s: %s", request.method, request.url.path, exc)
     headers = {"Retry-After": "30"} if status == 503 else None
-    return JSONResponse(error_body(exc.code, message), status_code=status, headers=headers)
+    return error_response(error_body(exc.code, message), status_code=status, headers=headers)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     # A body's fields by their path inside the body, as the contract's own errors name them.
     errors = field_errors_from_list([{**e, "loc": tuple(e["loc"])[1:] if tuple(e["loc"])[:1] == ("body",) else e["loc"]}
                                      for e in exc.errors()])
-    return JSONResponse(
+    return error_response(
         error_body("invalid_input", f"请求有 {len(errors)} 处错误，请按提示修改", [e.to_dict() for e in errors]),
         status_code=422,
     )
@@ -74,7 +87,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     # Starlette's and FastAPI's own refusals carry English details: say them in Chinese.
     messages = {400: "请求无法解析：请求体应为 UTF-8 编码的合法 JSON", 404: "没有这个地址", 405: "不支持该请求方法",
                 413: "请求体过大", 415: "不支持该请求内容类型"}
-    return JSONResponse(
+    return error_response(
         error_body("http_error", messages.get(exc.status_code, str(exc.detail))),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
@@ -90,7 +103,7 @@ async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body("internal_error", "服务内部错误，请稍后重试或联系管理员"), status_code=500)
+    return error_response(error_body("internal_error", "服务内部错误，请稍后重试或联系管理员"), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -53,7 +53,7 @@ def model_schema(model) -> dict:
 # HTTPValidationError ({"detail": [...]}) is never what a 422 carries.
 ERROR_SCHEMA = {
     "type": "object",
-    "required": ["error", "message", "errors"],
+    "required": ["error", "message", "errors", "request_id"],
     "properties": {
         "error": {"type": "string", "description": "错误代码（英文，稳定）"},
         "message": {"type": "string", "minLength": 1, "description": "给办事人员看的中文说明"},
@@ -66,6 +66,7 @@ ERROR_SCHEMA = {
                                "message": {"type": "string", "minLength": 1}, "type": {"type": "string"}},
             },
         },
+        "request_id": {"type": "string", "description": "本次请求的编号（同响应头 X-Request-ID），日志与审计记录据此关联"},
     },
 }
 _ERROR_RESPONSE = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}

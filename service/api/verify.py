@@ -28,6 +28,7 @@ from service.api.errors import signing_status
 from service.api.strict_body import StrictJsonRoute
 from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
+from service.observability.metrics import count_verdict
 from service.registry import certificates as repo
 from service.signing.errors import SigningError
 from service.verification.facts import (
@@ -97,12 +98,19 @@ async def _scan(request: Request, services, token: str, kind: str, build) -> tup
     until its status changes, and a revocation shows within SCAN_CACHE_SECONDS
     (the page itself says CDNs may keep it for a minute)."""
     key = (kind, token)
-    answer = services.scan_cache.get(key)
-    if answer is None:
+    cached = services.scan_cache.get(key)
+    if cached is None:
         facts = await token_facts(request, services, token)
-        answer = build(facts)
-        services.scan_cache.put(key, answer)
-    return answer
+        cached = (*build(facts), _verdict_of(facts))  # the verdict kept for the metrics
+        services.scan_cache.put(key, cached)
+    status, body, verdict = cached
+    count_verdict(verdict, "scan")
+    return status, body
+
+
+def _verdict_of(facts: dict | None) -> str:
+    """A lookup's or a scan's verdict: the certificate's status, or not_found."""
+    return "not_found" if facts is None else str(facts.get("status") or "unknown")
 
 
 @router.get("/v/{token}", response_class=HTMLResponse, summary="扫码查验页面", include_in_schema=False)
@@ -211,6 +219,7 @@ async def _lookup(services, number: str, name: str) -> dict | None:
 async def lookup_json(body: Lookup, request: Request, services: ServicesDep) -> JSONResponse:
     _limit(services, request)
     facts = await _lookup(services, body.number, body.name)
+    count_verdict(_verdict_of(facts), "lookup")
     if facts is None:
         return JSONResponse({"found": False, "message": "未查到匹配的证书，请核对证书编号和姓名"},
                             headers={"Cache-Control": "no-store"})
@@ -234,8 +243,10 @@ async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer
     # In a worker process (killed past its time budget, its memory its own), a few at a
     # time: public uploads never crowd out the platform's documents.
     async with upload_limiter(request):
-        return await request.app.state.workers.run("upload_check", data, admitted=True,
-                                                   timeout=services.settings.upload_timeout_seconds)
+        answer = await request.app.state.workers.run("upload_check", data, admitted=True,
+                                                     timeout=services.settings.upload_timeout_seconds)
+    count_verdict(answer.verdict, "upload")
+    return answer
 
 
 @router.post("/api/v1/verify/upload", summary="上传证书 PDF 查验",
@@ -284,6 +295,7 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
         return _page(services, request, "verify.html", status=422, cache=False,
                      error="请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）", number=None)
     facts = await _lookup(services, lookup.number, lookup.name)
+    count_verdict(_verdict_of(facts), "lookup")
     if facts is None:
         return _page(services, request, "lookup_miss.html", cache=False)
     return _page(services, request, "certificate.html", cache=False, f=facts, file_url=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -19,11 +20,14 @@ from sqlalchemy import and_, extract, func, select
 from sqlalchemy.orm import Session, aliased
 
 from service.errors import FieldError, InvalidInput, NotFound
+from service.observability.context import current_request_id
 from service.registry import batches as repo
 from service.registry.db import transaction
 from service.registry.models import BatchJob, Certificate
 from service.registry.orgs import list_orgs
 from service.services import Services
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS = 100_000
 
@@ -85,13 +89,20 @@ def create_job(services: Services, request: SealJob | IssueJob | RenewJob, *, cr
         session.add(job)
         session.flush()
         job.total = repo.add_items(session, job.id, _items(session, request, services.clock()))
+        log.info("batch job %s created: %s, %d items, by %s", job.id, job.kind, job.total, created_by,
+                 extra={"job_id": job.id})
         return job, True
 
 
 def _params(request) -> dict:
+    """What was asked, and the id of the request that asked: the job's items are worked
+    under it, so that their log lines and audit events join the request's."""
     if isinstance(request, IssueJob):
-        return {"kind": "issue", "requests": len(request.requests)}
-    return request.model_dump(mode="json", exclude_none=True)
+        params = {"kind": "issue", "requests": len(request.requests)}
+    else:
+        params = request.model_dump(mode="json", exclude_none=True)
+    request_id = current_request_id()
+    return {**params, "request_id": request_id} if request_id else params
 
 
 def _items(session: Session, request, now: datetime):
@@ -161,4 +172,8 @@ def request_cancel(services: Services, job_id: str) -> BatchJob:
             raise InvalidInput(f"任务已结束（{job.state}），无法取消",
                                errors=[FieldError("path.id", "任务已结束", "job_finished")])  # fmt: skip
         job.cancel_requested = True
+        request_id = current_request_id()
+        if request_id:  # a new dict: the JSON column sees the change
+            job.params = {**job.params, "cancel_request_id": request_id}
+        log.info("batch job %s: cancel requested", job_id, extra={"job_id": job_id})
         return job

@@ -22,6 +22,7 @@ from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.certificate import SEAL_AREAS
 from service.errors import ServiceError
+from service.observability.context import bound_request_id, current_request_id
 from service.registry import batches as items_repo
 from service.registry import certificates as repo
 from service.registry.db import transaction
@@ -54,6 +55,14 @@ def run_items(services: Services, job_id: str, item_ids: list[int], owner: str) 
     with services.sessions() as session:
         job = session.get(BatchJob, job_id)
         session.expunge(job)
+    # The items are worked under the id of the request that created the job: their log
+    # lines and audit events join that request's.
+    with bound_request_id((job.params or {}).get("request_id") or current_request_id()):
+        return _run_items(services, job, item_ids, owner)
+
+
+def _run_items(services: Services, job: BatchJob, item_ids: list[int], owner: str) -> ChunkResult:
+    job_id = job.id
     done = failed = skipped = 0
     for item_id in item_ids:
         with services.sessions() as session:

@@ -63,7 +63,7 @@ def cmd_batch_run(args: argparse.Namespace) -> int:
                               job_key=job_key_of(request, None, scope))  # fmt: skip
     print(f"job {job.id} ({job.kind}, {job.total} certificates) {'created' if created else 'continued'}",
           file=sys.stderr)
-    pool = WorkerPool(services.settings, services.settings.batch_processes) if job.engine == "local" else None
+    pool = WorkerPool(services.settings, services.settings.batch_processes, name="batch") if job.engine == "local" else None
     coordinator = Coordinator(services, pool, poll_seconds=0.2)
     coordinator.start()
     try:
@@ -143,9 +143,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     build_services(settings).close()  # migrate and check before any task arrives
     os.environ["ZC_DATA_DIR"] = str(settings.data_dir.resolve())  # the worker processes read their settings
     concurrency = args.concurrency or settings.batch_processes or os.cpu_count() or 1
-    celery_app(settings).worker_main(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency",
-                                                str(concurrency), "--queues", QUEUE, "--without-gossip",
-                                                "--without-mingle", "--hostname", f"zc-worker-{os.getpid()}@%h"])
+    app = celery_app(settings)
+    app.conf.worker_hijack_root_logger = False  # its lines go through the service's JSON (or text) lines
+    app.worker_main(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
+                     "--queues", QUEUE, "--without-gossip", "--without-mingle",
+                     "--hostname", f"zc-worker-{os.getpid()}@%h"])
     return 0
 
 

@@ -33,6 +33,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "log_format", None) is not None:  # chosen by the command (service.cli.main)
+        overrides["log_format"] = args.log_format
     return Settings(**overrides)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 
 from service.cli.common import CliError, settings_from_args
 from service.config import Settings
@@ -29,36 +30,75 @@ def check_before_serving(settings: Settings) -> None:
 # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer
 # as the client's address; the service decides that itself (ZC_TRUSTED_PROXIES).
 # server_header=False: no "Server: uvicorn" telling every visitor what to attack.
+# access_log=False: the service writes one access line per request itself, with the route
+# template and the request id (service.observability.middleware); log_config: uvicorn's own
+# lines in the service's format, in each of its processes.
+UVICORN = {"proxy_headers": False, "server_header": False, "access_log": False}
+
+
+def prepare_multiprocess_metrics(settings: Settings) -> None:
+    """Several service processes: prometheus_client keeps each one's metrics in files under
+    the data dir, emptied at start (a previous run's counts would add up with this one's),
+    so that a scrape of any process sees them all. Set before prometheus_client is imported
+    here or in the processes uvicorn starts."""
+    path = (settings.data_dir / "metrics").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.workers > 1:
+        prepare_multiprocess_metrics(settings)
+
     import uvicorn
 
     from service.app import create_app
+    from service.observability.logs import logging_config
     from service.services import build_services
     from service.workers.pool import default_size
     from service.runtime import tune_gc
 
     tune_gc()
-    settings = settings_from_args(args)
+    log_format = settings.log_format or "json"
+    log_config = logging_config(log_format, settings.log_level)
     check_before_serving(settings)
     if args.public_base_url is None and settings.public_base_url == "http://127.0.0.1:8000":
         settings = settings.model_copy(update={"public_base_url": f"http://{args.host}:{args.port}"})
     elif args.public_base_url:
         settings = settings.model_copy(update={"public_base_url": args.public_base_url})
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False,
-                    server_header=False)
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config,
+                    **UVICORN)
         return 0
     # Several processes: migrate the registry and create the development keys
     # once, here, so that the workers do not race to do it; the cores are shared out
     # between their render workers.
     build_services(settings).close()
     os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
-                       "ZC_WORK_PROCESSES": str(default_size(settings, args.workers))})
-    uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", proxy_headers=False, server_header=False)
+                       "ZC_WORK_PROCESSES": str(default_size(settings, args.workers)),
+                       "ZC_LOG_FORMAT": log_format, "ZC_LOG_LEVEL": settings.log_level})
+    metrics_server = _serve_metrics_here(settings)
+    try:
+        uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="info", log_config=log_config, **UVICORN)
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
     return 0
+
+
+def _serve_metrics_here(settings: Settings):
+    """``ZC_METRICS_PORT`` with several processes: one port, held by this process, which
+    reads every process's metrics files (the processes themselves leave it alone)."""
+    if settings.metrics_port is None:
+        return None
+    from service.observability.metrics import build_registry, start_server
+    from service.registry.db import open_registry
+
+    os.environ["ZC_METRICS_SERVED_BY_PARENT"] = "1"
+    return start_server(build_registry(open_registry(settings)), settings.metrics_port, settings.metrics_host)
 
 
 def add_commands(commands, with_data_dir) -> None:

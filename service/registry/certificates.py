@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.observability.context import current_request_id
 from service.registry.models import Certificate, CertificateEvent, IssueClaim, NumberEvent, NumberSequence
 
 
@@ -105,6 +106,11 @@ def holder_certificates(session: Session, id_number: str) -> list[Certificate]:
 
 def add_event(session: Session, certificate: Certificate, action: str, actor: str, at: datetime,
               reason: str | None = None, details: dict | None = None) -> CertificateEvent:
+    """An audit event; its details carry the request id of the work at hand (the HTTP
+    request, or the request that created a batch job), joining it to the logs."""
+    request_id = current_request_id()
+    if request_id is not None:
+        details = {**(details or {}), "request_id": request_id}
     event = CertificateEvent(certificate_id=certificate.id, number=certificate.number, version=certificate.version,
                              action=action, actor=actor, reason=reason, details=details, at=at)
     session.add(event)

@@ -17,11 +17,11 @@ class ScanCache:
         self._answers: TTLCache = TTLCache(maxsize=maxsize, ttl=seconds)
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> tuple[int, bytes] | None:
+    def get(self, key: tuple[str, str]) -> tuple | None:
         with self._lock:
             return self._answers.get(key)
 
-    def put(self, key: tuple[str, str], answer: tuple[int, bytes]) -> None:
+    def put(self, key: tuple[str, str], answer: tuple) -> None:
         with self._lock:
             self._answers[key] = answer
 

@@ -2,7 +2,8 @@
 ``(outcome, value, rss_mb)``; builds the services (renderer, seals, registry) on its
 first task and keeps them for its life.
 
-Errors the caller can act on (``ServiceError``, ``SigningError``) travel back as they are;
+The request id the task was sent with is the context's while it runs, so that the
+worker's log lines join the request's. Errors the caller can act on (``ServiceError``, ``SigningError``) travel back as they are;
 anything else is logged here, with its traceback, and answered as ``WorkerFailed``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import time
 
 from service.config import Settings
 from service.errors import ServiceError
@@ -20,40 +22,55 @@ log = logging.getLogger(__name__)
 
 
 def main(conn, settings: Settings, nice: int = 0) -> None:
+    from service.observability.context import bound_request_id
+    from service.observability.logs import configure_logging
     from service.runtime import quiet_libraries, tune_gc
-    from service.workers.tasks import TASKS, translate
 
+    # A process of a fork server: it inherits no logging set-up from the service.
+    configure_logging(settings.log_format or "json", settings.log_level)
     if nice:
         os.nice(nice)
     tune_gc()
     quiet_libraries()
-    services = None
+    state = {"services": None}
     while True:
         try:
-            task, args, kwargs = conn.recv()
+            task, args, kwargs, request_id = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return  # the service closed the pipe: done
         except Exception:  # noqa: BLE001 - a message that does not unpickle: answer, stay alive
             log.exception("worker could not read its task")
-            task, args, kwargs = "(unreadable)", (), {}
-        try:
-            if task not in TASKS:
-                raise ServiceError(f"未知的处理任务：{task}")
-            if services is None:
-                services = _build(settings)
-            outcome, value = "ok", TASKS[task](services, *args, **kwargs)
-        except (ServiceError, SigningError) as exc:
-            outcome, value = "error", exc
-        except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens
-            known = translate(exc)
-            if known is None:
-                log.exception("worker task %s failed", task)
-                known = ServiceError("处理失败：服务内部错误，请稍后重试或联系管理员")
-            outcome, value = "error", known
+            task, args, kwargs, request_id = "(unreadable)", (), {}, None
+        with bound_request_id(request_id):
+            started = time.perf_counter()
+            outcome, value = _run(state, settings, task, args, kwargs)
+            log.info("task %s %s in %.0f ms", task, "done" if outcome == "ok" else "failed",
+                     (time.perf_counter() - started) * 1000, extra={"task": task, "outcome": outcome})
         try:
             conn.send((outcome, value, rss_mb()))
         except (OSError, BrokenPipeError):
             return
+
+
+def _run(state: dict, settings: Settings, task: str, args: tuple, kwargs: dict) -> tuple[str, object]:
+    """(``ok``, the task's value) or (``error``, what the caller is to raise)."""
+    from service.workers.tasks import TASKS, translate
+
+    services = state["services"]
+    try:
+        if task not in TASKS:
+            raise ServiceError(f"未知的处理任务：{task}")
+        if services is None:
+            services = state["services"] = _build(settings)
+        return "ok", TASKS[task](services, *args, **kwargs)
+    except (ServiceError, SigningError) as exc:
+        return "error", exc
+    except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens
+        known = translate(exc)
+        if known is None:
+            log.exception("worker task %s failed", task)
+            known = ServiceError("处理失败：服务内部错误，请稍后重试或联系管理员")
+        return "error", known
 
 
 def _build(settings: Settings):

@@ -19,12 +19,15 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.config import Settings
 from service.errors import ServiceError, Unavailable
+from service.observability import metrics
+from service.observability.context import bound_request_id, current_request_id
 from service.workers import child
 
 log = logging.getLogger(__name__)
@@ -75,10 +78,13 @@ class _Slot:
 
 class WorkerPool:
     def __init__(self, settings: Settings, size: int | None = None, *, max_waiting: int | None = None,
-                 timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0):  # fmt: skip
-        """``nice``: the workers' scheduling priority (a batch pool yields to the requests)."""
+                 timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0,
+                 name: str = "requests"):  # fmt: skip
+        """``nice``: the workers' scheduling priority (a batch pool yields to the requests);
+        ``name``: the pool's label in the metrics."""
         self.settings = settings
         self.nice = nice
+        self.name = name
         self.size = size or default_size(settings)
         self.max_waiting = settings.work_queue if max_waiting is None else max_waiting
         self.timeout = timeout or settings.render_timeout_seconds
@@ -90,6 +96,7 @@ class WorkerPool:
         # the requests that do not render need.
         self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="worker-pipe")
         self._closed = False
+        self._publish()  # the queue's gauges from the start, at zero
 
     # --- the caller's side -------------------------------------------------------------
 
@@ -104,14 +111,17 @@ class WorkerPool:
             raise Busy("服务繁忙：文档生成队列已满，请稍后重试", headers={"Retry-After": "5"})
         counted = not admitted
         self._waiting += counted
+        self._publish()
         try:
             slot = await free.get()
         finally:
             self._waiting -= counted
+            self._publish()
         try:
             loop = asyncio.get_running_loop()
+            # The request's id travels with the task (run_in_executor does not carry the context).
             return await loop.run_in_executor(self._threads, self._call, slot, task, args, kwargs,
-                                              timeout or self.timeout)
+                                              timeout or self.timeout, False, current_request_id())
         finally:
             free.put_nowait(slot)
 
@@ -122,7 +132,8 @@ class WorkerPool:
             for slot in self._slots:
                 if slot.lock.acquire(blocking=False):
                     try:
-                        return self._call(slot, task, args, kwargs, timeout or self.timeout, locked=True)
+                        return self._call(slot, task, args, kwargs, timeout or self.timeout, locked=True,
+                                          request_id=current_request_id())
                     finally:
                         slot.lock.release()
             threading.Event().wait(0.01)
@@ -149,19 +160,33 @@ class WorkerPool:
                 self._free.put_nowait(slot)
         return self._free
 
-    def _call(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool = False) -> Any:
+    def _publish(self) -> None:
+        metrics.set_queue(self.name, self._waiting, self.busy)
+
+    def _call(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool = False,
+              request_id: str | None = None) -> Any:
+        with bound_request_id(request_id):  # this thread's log lines join the request's too
+            return self._call_bound(slot, task, args, kwargs, timeout, locked, request_id)
+
+    def _call_bound(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool,
+                    request_id: str | None) -> Any:
         if not locked:
             slot.lock.acquire()
+        self._publish()
+        started = time.perf_counter()
+        outcome, value = "crashed", None
         try:
             if self._closed:
+                outcome = "refused"
                 raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"})
             if not slot.alive():
                 slot.stop()
                 self._start(slot)
             try:
-                slot.conn.send((task, args, kwargs))
+                slot.conn.send((task, args, kwargs, request_id))
                 if not slot.conn.poll(timeout):
                     log.error("worker %d: %s exceeded %.0f s; stopping it", slot.index, task, timeout)
+                    outcome = "timeout"
                     slot.stop()
                     raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
                 outcome, value, rss_mb = slot.conn.recv()
@@ -178,8 +203,10 @@ class WorkerPool:
                 raise value
             return value
         finally:
+            metrics.count_task(self.name, task, args, outcome, value, time.perf_counter() - started)
             if not locked:
                 slot.lock.release()
+            self._publish()
 
     def _start(self, slot: _Slot) -> None:
         context = _context()
