@@ -159,6 +159,23 @@ def test_the_audit_trail_of_issue_reissue_and_revoke_carries_each_request_id(app
         ("issued", "issue-1"), ("superseded", "reissue-2"), ("reissued", "reissue-2"), ("revoked", "revoke-3")]
 
 
+def test_the_access_log_names_routes_not_tokens_or_numbers(app, caplog):
+    client, keys = app
+    issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"),
+                         headers=auth(keys["platform"]))
+    assert issued.status_code == 201, issued.text
+    number, token = issued.json()["number"], issued.json()["verification_url"].rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO, logger="service.access"):
+        assert client.get(f"/v/{token}").status_code == 200
+        assert client.get(f"/api/v1/certificates/{number}", headers=auth(keys["platform"])).status_code == 200
+        assert client.get("/no/such/page").status_code == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "service.access"]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("GET /v/{token} 200") and lines[1].startswith("GET /api/v1/certificates/{number} 200")
+    assert lines[2].startswith("GET /no/such/page 404")  # no route: the path, for finding what was asked
+    assert not any(token in line or number in line for line in lines)
+
+
 def test_a_batch_job_keeps_the_request_ids_that_created_and_cancelled_it(app):
     client, keys = app
     staff = auth(keys["staff"])
