@@ -145,3 +145,46 @@ def test_paths_inside_the_payload_are_never_read(renderer, declaration):
     text = pdf_text(pdf)
     assert "/etc/passwd" in text and "../../../../etc/passwd" in text
     assert SECRET not in text
+
+
+def test_template_stylesheets_are_parsed_once_and_read_again_when_changed(tmp_path, monkeypatch):
+    import os
+
+    import weasyprint
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "page.html").write_text(
+        '<html><head><link rel="stylesheet" href="a.css"><link rel="stylesheet" href="b.css"></head>'
+        "<body><p>正文</p></body></html>", "utf-8")
+    (templates / "a.css").write_text("p { color: red; font-size: 30pt; }", "utf-8")
+    (templates / "b.css").write_text("p { color: blue; }", "utf-8")  # later link wins, as in a browser
+    parsed = []
+    real = weasyprint.CSS
+    monkeypatch.setattr(weasyprint, "CSS", lambda *a, **k: parsed.append(k.get("url")) or real(*a, **k))
+    renderer = Renderer(templates, SETTINGS.fonts_dir)
+    options = PdfOptions(date=midnight(_day()))
+    first = renderer.render_pdf("page.html", {}, options)
+    assert renderer.render_pdf("page.html", {}, options) == first
+    assert [Path(url).name for url in parsed] == ["a.css", "b.css"]  # once each, in link order
+    assert b"0 0 1 rg" in _content(first) and b"1 0 0 rg" not in _content(first)  # blue: b.css came last
+
+    (templates / "b.css").write_text("p { color: lime; }", "utf-8")
+    stat = (templates / "b.css").stat()
+    os.utime(templates / "b.css", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    changed = renderer.render_pdf("page.html", {}, options)
+    assert b"0 1 0 rg" in _content(changed) and [Path(url).name for url in parsed][-1] == "b.css"
+
+
+def _content(pdf: bytes) -> bytes:
+    """The PDF's decompressed content streams, where fill colours are set (``r g b rg``)."""
+    import re
+    import zlib
+
+    out = b""
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
+        try:
+            out += zlib.decompress(stream)
+        except zlib.error:
+            pass
+    return out
