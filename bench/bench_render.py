@@ -169,6 +169,12 @@ def main() -> None:
     refs = baselines()
     if refs:
         results["baselines"] = compare_with_baselines(refs)
+    if os.environ.get("BENCH_RENDER_BASELINES_ONLY"):  # the comparison alone, in a file of its own
+        head = ["# Rendering beside earlier commits", "", f"{results['machine']['date']}, {results['machine']['cpu']} "
+                f"({results['machine']['cores']} cores). {WARM_RUNS} warm runs per document after one warm-up.",
+                versions_line(results["machine"])]
+        write_results("render-baselines", results, "\n".join(head + _baseline_lines(results.get("baselines"))) + "\n")
+        return
     for setup in SETUPS:
         warm = run_child("bench.bench_render", "--warm", setup)
         firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
