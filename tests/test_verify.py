@@ -84,6 +84,13 @@ def test_scan_page_security_and_cache_headers(env, valid):
     assert "<script" not in page.text and "http://" not in page.text.replace(client.base_url.host, "")
     css = client.get("/static/verify.css")
     assert css.status_code == 200 and "url(" not in css.text and "@import" not in css.text
+    assert css.headers["content-type"].startswith("text/css") and css.headers["cache-control"].startswith("public")
+    assert client.get("/static/verify.css", headers={"If-None-Match": css.headers["etag"]}).status_code == 304
+    assert client.get("/static/nothing.css").status_code == 404
+    explorer_asset = client.get("/docs/assets/swagger-ui.css")
+    assert explorer_asset.status_code == 200 and explorer_asset.headers["etag"] != css.headers["etag"]
+    assert client.get("/docs/assets/swagger-ui.css",
+                      headers={"If-None-Match": explorer_asset.headers["etag"]}).status_code == 304
 
 
 def test_unknown_or_forged_token_is_404(env, valid):

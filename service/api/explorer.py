@@ -18,6 +18,8 @@ from importlib.resources import files
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
+from service.api.static import held_file_response
+
 DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 
@@ -82,10 +84,4 @@ def install_explorer(app: FastAPI) -> None:
 
     @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
     def asset(name: str, request: Request) -> Response:
-        found = explorer_assets().get(name)
-        if found is None:
-            return Response(status_code=404)
-        headers = {"ETag": found.etag, "Cache-Control": "public, max-age=86400"}
-        if request.headers.get("if-none-match") == found.etag:
-            return Response(status_code=304, headers=headers)
-        return Response(found.data, media_type=found.media_type, headers=headers)
+        return held_file_response(explorer_assets().get(name), request)

@@ -26,6 +26,7 @@ from service.api.deps import (
 )
 from service.api.errors import signing_status
 from service.api.strict_body import StrictJsonRoute
+from service.api.static import held_file_response
 from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
 from service.observability.metrics import count_verdict
@@ -153,13 +154,7 @@ def favicon() -> Response:
 
 @router.get("/static/{name}", include_in_schema=False)
 def static_file(name: str, request: Request, services: ServicesDep) -> Response:
-    found = services.pages.static.get(name)
-    if found is None:
-        return Response(status_code=404)
-    headers = {"ETag": found.etag, "Cache-Control": "public, max-age=86400"}
-    if request.headers.get("if-none-match") == found.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(found.data, media_type=found.media_type, headers=headers)
+    return held_file_response(services.pages.static.get(name), request)
 
 
 NOT_FOUND_JSON = {404: {"description": "二维码无效或证书不存在", "content": {"application/json": {"schema": {
