@@ -212,6 +212,7 @@ def test_the_counters_move(app, declaration):
     assert miss.status_code == 200 and miss.json()["found"] is False
     assert client.get("/v/not-a-token-at-all").status_code == 404
     assert client.get("/no/such/path/123").status_code == 404
+    assert client.request("BREW", "/healthz").status_code == 405  # any token is a method to HTTP
     after = scrape(client, keys["admin"])
 
     def moved(name, **labels):
@@ -223,6 +224,8 @@ def test_the_counters_move(app, declaration):
     assert moved("zc_http_requests_total", route="/v/{token}", method="GET", status="404") == 1
     assert moved("zc_http_requests_total", route="unmatched", method="GET", status="404") == 1
     assert not any(dict(labels).get("route", "").startswith(("/no/", "/v/not")) for _, labels in after)
+    assert moved("zc_http_requests_total", route="/healthz", method="other", status="405") == 1
+    assert not any(dict(labels).get("method") == "BREW" for _, labels in after)
     assert moved("zc_http_request_duration_seconds_count", route=form) == 2
     assert moved("zc_renders_total", kind="review-form") == 1
     assert moved("zc_worker_tasks_total", pool="requests", task="form", outcome="ok") == 1
