@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     queue_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_QUEUE_URL", "QUEUE_URL",
                                                                               "queue_url"))
     batch_processes: int | None = None  # local pool size (default: one per core)
+    batch_warm: bool = True  # the coordinating service starts its batch workers and loads their seals at once
     batch_chunk: int = 20  # items per claim (per Celery task)
     batch_lease_seconds: float = 120  # an item claimed longer than this by a silent worker is taken over
     batch_requeue_seconds: float = 60  # Celery: pending items not picked up for this long are sent again

@@ -34,7 +34,9 @@ def declaration(contract_declaration) -> dict:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+    # Batch workers start on the first job here, not with every test's app (ZC_BATCH_WARM;
+    # the batch tests keep the default).
+    return Settings(data_dir=tmp_path / "data", batch_warm=False)
 
 
 @pytest.fixture(scope="session")

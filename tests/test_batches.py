@@ -109,6 +109,29 @@ def test_a_seal_job_seals_every_pending_certificate_once(env):
                               .where(CertificateEvent.action == "sealed")) == 12  # fmt: skip
 
 
+def test_the_batch_workers_start_with_their_seals_loaded(tmp_path):
+    """The coordinating service starts its batch workers and loads their keys and seal
+    images at once (``ZC_BATCH_WARM``), so that a job's first item does not wait for them."""
+    from service.observability.metrics import WORKER_TASKS
+
+    warm_ok = WORKER_TASKS.labels("batch", "warm_sealing", "ok")
+    before = warm_ok._value.get()
+    settings = Settings(data_dir=tmp_path / "warm", seal_level="B-T", batch_processes=2)
+    with TestClient(create_app(settings)) as client:
+        pool = client.app.state.batch_pool
+        deadline = time.monotonic() + 60
+        while warm_ok._value.get() < before + 2:
+            assert time.monotonic() < deadline, (pool.worker_pids(), pool.busy)
+            time.sleep(0.05)
+        assert len(pool.worker_pids()) == 2
+    # with it off, nothing starts before the first job
+    cold = Settings(data_dir=tmp_path / "cold", seal_level="B-T", batch_processes=2, batch_warm=False)
+    with TestClient(create_app(cold)) as client:
+        time.sleep(1)
+        assert client.app.state.batch_pool.worker_pids() == []
+    assert warm_ok._value.get() == before + 2
+
+
 def test_an_issue_job_issues_the_good_and_names_the_bad(env):
     client, settings, keys = env
     good = [request_for(f"SEASON-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会"))

@@ -83,6 +83,8 @@ class Coordinator:
     def _run(self) -> None:
         while not self._stop.is_set() and not self._take_lock():
             self._stop.wait(5)  # another process coordinates; take over if it goes
+        if self.pool is not None and self.settings.batch_warm and not self._stop.is_set():
+            self.pool.start_in_background("warm_sealing")  # a job then begins at once
         size = self.pool.size if self.pool is not None else 1
         in_flight: dict[Future, tuple[str, list[int]]] = {}
         with ThreadPoolExecutor(size, thread_name_prefix="batch-chunk") as executor:

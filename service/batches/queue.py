@@ -97,6 +97,10 @@ def _load_services(**_) -> None:
     tune_gc()
     quiet_libraries()
     _services = build_services(Settings(), worker=True)
+    try:
+        _services.sealers.current().warm()  # keys, TSA and seal images loaded before the first task
+    except Exception as exc:  # noqa: BLE001 - then the first task loads them, and says what fails
+        log.warning("batch worker: loading the seals at start failed (%s)", exc)
 
 
 @worker_process_shutdown.connect

@@ -125,9 +125,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             _finish(session, item, owner, services.clock(), outcome="already_sealed", number=cert.number,
                     version=cert.version, pdf_sha256=cert.pdf_sha256)  # fmt: skip
         return
-    sealers = services.sealers.current()
     for code, label in ((cert.committee_code, "评委会"), (cert.issuer_code, "发证机关")):
-        if not sealers.has_key(code):
+        if not services.sealers.has_key(code):  # asks the registry when not loaded here
             raise ItemFailed(f"{label}（代码 {code}）尚无可用的电子印章，请先为其配置密钥")
     sealed = services.sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it

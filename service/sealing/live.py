@@ -104,7 +104,13 @@ class LiveSealers:
         return self.current().level
 
     def has_key(self, code: str) -> bool:
-        return self.current().has_key(code)
+        """Whether ``code`` can seal now. A key not loaded here may have been given a
+        moment ago (another process's admin call): the registry is asked before saying no,
+        so that a worker loaded earlier does not fail a job for ``orgs_check_seconds``."""
+        if self.current().has_key(code):
+            return True
+        self._refresh(force=False)
+        return self._pool.has_key(code)
 
     def codes(self) -> list[str]:
         return self.current().codes()

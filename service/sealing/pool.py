@@ -32,7 +32,7 @@ from service.signing.keys import close_signer
 from service.signing.report import ValidationReport
 from service.signing.pdf_inspect import timestamper_valid_until
 from service.signing.seal import (
-    SealField, SealRequest, add_seal_fields, async_add_archive_timestamp, async_seal_certificate, run_sync,
+    SealField, SealRequest, async_add_archive_timestamp, async_seal_certificate, run_sync,
 )  # fmt: skip
 from service.signing.trust import build_validation_context
 from service.signing.validate import async_validate_pdf, validate_pdf
@@ -72,6 +72,13 @@ class SealerPool:
         self._fixed_time = fixed_time
         self._local = threading.local()
 
+    def warm(self) -> int:
+        """Build this thread's stamp styles for every organisation now (a batch worker at
+        start), not on its first certificate. Returns how many."""
+        for sealer in self._sealers.values():
+            self._style(sealer)
+        return len(self._sealers)
+
     def has_key(self, code: str) -> bool:
         """Whether ``code`` is an active organisation with a loaded key."""
         return code in self._sealers
@@ -102,10 +109,9 @@ class SealerPool:
         issuer = self._for_role(issuer_code, "issuer")
         vc = self._validation_context() if self.level == "B-LTA" else None
         committee_field, issuer_field = (SealField(a.name, a.page, a.rect) for a in areas)
-        with_fields = add_seal_fields(pdf, [committee_field, issuer_field])
         first = self._request(committee, committee_field.name, "certify", vc, committee_reason)
         second = self._request(issuer, issuer_field.name, "approve", vc, issuer_reason)
-        return await async_seal_certificate(with_fields, first, second, self.level)
+        return await async_seal_certificate(pdf, first, second, self.level, new_fields=(committee_field, issuer_field))
 
     def add_archive_timestamp(self, pdf: bytes) -> bytes:
         """A B-LTA document renewed: the revocation data of every seal and a new document

@@ -68,12 +68,17 @@ class _Slot:
         return self.process is not None and self.process.is_alive()
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.join(timeout=5)
-        if self.conn is not None:
-            self.conn.close()
+        # Taken first: the pool's close() may stop a slot whose task thread stops it too.
+        process, conn = self.process, self.conn
         self.process, self.conn, self.tasks = None, None, 0
+        if process is not None:
+            process.kill()
+            process.join(timeout=5)
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass  # closed by the other one
 
 
 class WorkerPool:
@@ -138,6 +143,24 @@ class WorkerPool:
                         slot.lock.release()
             threading.Event().wait(0.01)
 
+    def start_in_background(self, task: str) -> list[threading.Thread]:
+        """Start every worker now and run ``task`` (a warm-up) in each, from threads of
+        their own; a caller meanwhile waits for the worker as it would for a busy one."""
+
+        def start(slot: _Slot) -> None:
+            with slot.lock:
+                try:
+                    self._call(slot, task, (), {}, self.timeout, locked=True)
+                except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the work to the first task
+                    log.warning("%s worker %d: %s at start failed (%s); it runs on the first task instead",
+                                self.name, slot.index, task, exc)  # fmt: skip
+
+        threads = [threading.Thread(target=start, args=(slot,), name=f"{self.name}-warm-{slot.index}", daemon=True)
+                   for slot in self._slots]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        return threads
+
     @property
     def busy(self) -> int:
         return sum(1 for s in self._slots if s.lock.locked())
@@ -182,17 +205,20 @@ class WorkerPool:
             if not slot.alive():
                 slot.stop()
                 self._start(slot)
+            conn = slot.conn  # the slot's own may be closed under it at shutdown: then OSError here
             try:
-                slot.conn.send((task, args, kwargs, request_id))
-                if not slot.conn.poll(timeout):
+                conn.send((task, args, kwargs, request_id))
+                if not conn.poll(timeout):
                     log.error("worker %d: %s exceeded %.0f s; stopping it", slot.index, task, timeout)
                     outcome = "timeout"
                     slot.stop()
                     raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
-                outcome, value, rss_mb = slot.conn.recv()
+                outcome, value, rss_mb = conn.recv()
             except (EOFError, OSError, BrokenPipeError) as exc:
-                log.error("worker %d died during %s (%s); starting another", slot.index, task, exc)
                 slot.stop()
+                if self._closed:  # the service is stopping and stopped it
+                    raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"}) from None
+                log.error("worker %d died during %s (%s); starting another", slot.index, task, exc)
                 raise WorkerFailed("处理进程意外退出，请重试；如反复出现请联系管理员") from None
             slot.tasks += 1
             if rss_mb > self.max_rss_mb:

@@ -84,11 +84,17 @@ def check_stored_seals(services: Services, certificate_id: int) -> None:
     ensure_seal_summary(services, cert)
 
 
+def warm_sealing(services: Services) -> int:
+    """Load the keys, the TSA and the seal images now, before the first item needs them."""
+    return services.sealers.current().warm()
+
+
 TASKS: dict[str, Callable] = {
     "form": form_document,
     "certificate": make_document,
     "public_copy": public_copy_of,
     "batch": run_items,
+    "warm_sealing": warm_sealing,
     "upload_check": check_uploaded_pdf,
     "seal_check": check_stored_seals,
 }

@@ -46,6 +46,27 @@ def test_both_seals_reach_b_lta(kit, sealed_lta):
     assert not report.unpermitted_changes and not report.changes_after_last_signature
 
 
+def test_fields_created_in_the_committee_seals_own_revision(kit):
+    """The service's path: no separate revision for the empty fields, the same seals."""
+    for level in ("B-T", "B-LTA"):
+        doc = seal_certificate(make_certificate_pdf(), kit.committee(level), kit.issuer(level), level,
+                               new_fields=FIELDS)  # fmt: skip
+        report = validate_pdf(doc, kit.trust, strict=level == "B-LTA", at=FROZEN)
+        assert report.verdict == "valid", report.reasons
+        assert [s.field_name for s in report.seals] == ["Committee", "Issuer"]
+        committee, issuer = report.seals
+        assert committee.kind == "certify" and committee.docmdp == "FILL_FORMS"
+        assert committee.modification_level == "FORM_FILLING" and issuer.intact
+        # original, seal 1 with both fields, seal 2 (, DSS + document timestamp)
+        assert report.revisions == (3 if level == "B-T" else 4)
+        reader = PdfFileReader(BytesIO(doc))
+        first = reader.embedded_regular_signatures[0]
+        assert first.signed_revision == 1  # the fields are inside what the committee signed
+    with pytest.raises(SealingError):
+        seal_certificate(make_certificate_pdf(), kit.committee(), kit.issuer(), "B-T",
+                         new_fields=[SealField("Committee", 3, (0, 0, 10, 10))])  # fmt: skip
+
+
 def test_lta_strict_mode_is_satisfied(kit, sealed_lta):
     report = validate_pdf(sealed_lta, kit.trust, strict=True, at=FROZEN)
     assert report.verdict == "valid", report.reasons
