@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,7 +240,8 @@ def run_local(data_dir: Path) -> dict:
         process.wait(timeout=60)
     return {"done": status["done"], "seconds": seconds, "per_second": round(status["done"] / seconds, 2),
             "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1),
-            "healthz": summarize(sampler.health), "scan_page": summarize(sampler.scan)}
+            "healthz": summarize(sampler.health), "scan_page": summarize(sampler.scan),
+            "healthz_seconds": sampler.health, "scan_page_seconds": sampler.scan}
 
 
 def run_celery(data_dir: Path) -> dict:
@@ -278,31 +280,59 @@ def run_celery(data_dir: Path) -> dict:
             "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1)}
 
 
+ENGINES = (("sequential", run_sequential), ("local_pool", run_local), ("celery_2_workers", run_celery))
+
+
 def main() -> None:
+    rounds = int(os.environ.get("BENCH_BATCH_ROUNDS", "3"))
+    runs: dict[str, list[dict]] = {name: [] for name, _ in ENGINES}
     with tempfile.TemporaryDirectory(prefix="zc-bench-batch-") as tmp:
         prepared = Path(tmp) / "prepared"
         prepare(prepared)
         assert len(_numbers(prepared)) == COUNT
-        runs = {}
-        for name, run in (("sequential", run_sequential), ("local_pool", run_local), ("celery_2_workers", run_celery)):
-            copy = Path(tmp) / name
-            shutil.copytree(prepared, copy)
-            runs[name] = run(copy)
-            assert runs[name]["done"] == COUNT, (name, runs[name])
-    local, sequential, celery = runs["local_pool"], runs["sequential"], runs["celery_2_workers"]
-    results = {"machine": machine(), "count": COUNT, "runs": runs,
+        # The engines take turns, round after round, so that the machine's drift reaches
+        # each of them alike; every run starts from its own copy of the prepared registry.
+        for round_no in range(rounds):
+            for name, run in ENGINES:
+                copy = Path(tmp) / f"{name}-{round_no}"
+                shutil.copytree(prepared, copy)
+                result = run(copy)
+                assert result["done"] == COUNT, (name, result)
+                runs[name].append(result)
+                shutil.rmtree(copy)
+    summary = {name: _summary(results) for name, results in runs.items()}
+    for result in runs["local_pool"]:  # the latencies are in the summary, pooled
+        del result["healthz_seconds"], result["scan_page_seconds"]
+    local, sequential, celery = summary["local_pool"], summary["sequential"], summary["celery_2_workers"]
+    results = {"machine": machine(), "count": COUNT, "rounds": rounds, "runs": runs, "summary": summary,
                "local_vs_sequential": round(local["per_second"] / sequential["per_second"], 2),
-               "celery_vs_local": round(celery["per_second"] / local["per_second"], 2)}
+               "celery_vs_local": round(celery["per_second"] / local["per_second"], 2),
+               "local_vs_sequential_by_round": [round(lo["per_second"] / se["per_second"], 2)
+                                                for lo, se in zip(runs["local_pool"], runs["sequential"])]}
     write_results("batch", results, _markdown(results))
+
+
+def _summary(results: list[dict]) -> dict:
+    seconds = sorted(r["seconds"] for r in results)
+    median = statistics.median(seconds)
+    summary = {"workers": results[0]["workers"], "median_seconds": round(median, 2), "min_seconds": round(seconds[0], 2),
+               "max_seconds": round(seconds[-1], 2), "per_second": round(COUNT / median, 2),
+               "peak_rss_mb_per_worker": round(max(r.get("peak_rss_mb_per_worker", r.get("peak_rss_mb", 0))
+                                                   for r in results), 1)}  # fmt: skip
+    if "healthz_seconds" in results[0]:
+        for name in ("healthz", "scan_page"):
+            summary[name] = summarize([t for r in results for t in r[f"{name}_seconds"]])
+    return summary
 
 
 def _markdown(r: dict) -> str:
     m = r["machine"]
     rows = []
-    for name, run in r["runs"].items():
-        rows.append(f"| {name} | {run['workers']} | {run['seconds']:.1f} | {run['per_second']} | "
-                    f"{run.get('peak_rss_mb_per_worker', run.get('peak_rss_mb', 0)):.0f} |")
-    local = r["runs"]["local_pool"]
+    for name, run in r["summary"].items():
+        rows.append(f"| {name} | {run['workers']} | {run['median_seconds']:.1f} | {run['min_seconds']:.1f}–"
+                    f"{run['max_seconds']:.1f} | {run['per_second']} | {run['peak_rss_mb_per_worker']:.0f} |")
+    local = r["summary"]["local_pool"]
+    by_round = ", ".join(f"{x}×" for x in r["local_vs_sequential_by_round"])
     return "\n".join([
         "# Batch sealing benchmark",
         "",
@@ -310,18 +340,20 @@ def _markdown(r: dict) -> str:
         "seals at B-T (the sealable copy kept at issuance, sealed as it is; file store, registry and audit event per "
         "certificate), from copies of one prepared data dir (SQLite), in one run: a sequential loop in one "
         "process, the local pool of `serve` (one worker per core), Celery with two worker processes (Redis on this "
-        "machine).",
+        f"machine). {r['rounds']} rounds, the three taking turns in each; the median run of each, and the fastest "
+        "and slowest.",
         versions_line(m),
         "",
-        "| engine | workers | seconds | certificates/s | peak RSS per worker MB |",
-        "|---|---:|---:|---:|---:|",
+        "| engine | workers | median s | min–max s | certificates/s (median) | peak RSS per worker MB |",
+        "|---|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        f"Local pool / sequential: **{r['local_vs_sequential']}×**; Celery / local pool: **{r['celery_vs_local']}×**.",
+        f"Local pool / sequential (medians): **{r['local_vs_sequential']}×** (round by round: {by_round}); "
+        f"Celery / local pool: **{r['celery_vs_local']}×**.",
         f"While the local pool ran: `/healthz` p99 {local['healthz']['p99_ms']} ms (median "
         f"{local['healthz']['median_ms']}, max {local['healthz']['max_ms']}), QR scan page p99 "
         f"{local['scan_page']['p99_ms']} ms (median {local['scan_page']['median_ms']}, max {local['scan_page']['max_ms']})"
-        f" ({local['healthz']['runs']} samples each, one every 50 ms).",
+        f" ({local['healthz']['runs']} samples each, one every 50 ms over one kept-alive connection, all rounds).",
         "",
     ])
 

@@ -301,3 +301,27 @@ def test_the_command_line_runs_a_job_and_continues_it(tmp_path):
     with open_registry(settings)() as session:
         assert {c.status for c in session.scalars(select(Certificate))} == {"valid"}
         assert len(numbers) == 8
+
+
+def test_the_last_chunks_of_a_job_are_shared_out(tmp_path):
+    """Claims take ``batch_chunk`` items, fewer towards the end, so that the workers finish
+    together instead of one doing a whole last chunk alone; every item is claimed once."""
+    from types import SimpleNamespace
+
+    from service.batches.engine import Coordinator
+    from service.batches.jobs import SealJob, create_job
+    from service.services import build_services
+
+    services = build_services(Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_chunk=20))
+    try:
+        job, _ = create_job(services, SealJob(kind="seal", numbers=[f"N{i:03d}" for i in range(120)]),
+                            created_by="test", engine="local")  # fmt: skip
+        coordinator = Coordinator(services, SimpleNamespace(size=2))  # two workers: four chunks in flight
+        sizes, claimed = [], []
+        while ids := coordinator._claim(job.id):
+            sizes.append(len(ids))
+            claimed += ids
+        assert sizes == [20, 20, 20, 15, 12, 9, 6, 5, 4, 3, 2, 1, 1, 1, 1]
+        assert len(claimed) == len(set(claimed)) == 120
+    finally:
+        services.close()

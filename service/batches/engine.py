@@ -74,7 +74,7 @@ class Coordinator:
         if not self._take_lock():
             raise ServiceError("另一个进程正在执行批量任务（服务或另一条 batch 命令）")
         in_flight: dict = {}
-        with ThreadPoolExecutor(self.pool.size) as executor:
+        with ThreadPoolExecutor(2 * self.pool.size) as executor:
             while not self._stop.is_set() and self._tick(executor, in_flight):
                 pass
 
@@ -85,7 +85,7 @@ class Coordinator:
             self._stop.wait(5)  # another process coordinates; take over if it goes
         if self.pool is not None and self.settings.batch_warm and not self._stop.is_set():
             self.pool.start_in_background("warm_sealing")  # a job then begins at once
-        size = self.pool.size if self.pool is not None else 1
+        size = 2 * self.pool.size if self.pool is not None else 1  # a worker's chunk and the next one
         in_flight: dict[Future, tuple[str, list[int]]] = {}
         with ThreadPoolExecutor(size, thread_name_prefix="batch-chunk") as executor:
             while not self._stop.is_set():
@@ -128,8 +128,12 @@ class Coordinator:
         if self.pool is None or not local:
             return bool(in_flight) or bool(local)
         self._collect(in_flight, block=False)
+        # Two chunks per worker, the one it works on and the next, claimed and waiting for it:
+        # a worker that finishes a chunk starts the next at once instead of idling while this
+        # thread (which shares the API's process and the registry's write lock) settles and
+        # claims. A waiting chunk's time budget starts when a worker takes it.
         for job_id in local:  # oldest job first; a newer one gets the workers the older leaves
-            while len(in_flight) < self.pool.size:
+            while len(in_flight) < 2 * self.pool.size:
                 ids = self._claim(job_id)
                 if not ids:
                     break
@@ -147,10 +151,18 @@ class Coordinator:
             job = repo.get_job(session, job_id)
             if job is None or job.cancel_requested or job.state in repo.TERMINAL:
                 return []
-            repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
             until = now + timedelta(seconds=self.settings.batch_lease_seconds)
-            return repo.claim(session, job_id, self.owner, now, until, self.settings.batch_chunk,
-                              max_attempts=self.settings.batch_max_attempts)  # fmt: skip
+            ids = repo.claim(session, job_id, self.owner, now, until, self._chunk(session, job_id, now),
+                             max_attempts=self.settings.batch_max_attempts)  # fmt: skip
+            if not ids:  # what is free but not claimable was tried too often: it fails, with the reason
+                repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
+            return ids
+
+    def _chunk(self, session, job_id: str, now) -> int:
+        """``batch_chunk`` items, fewer towards the end of a job: its last chunks are shared
+        out among the workers instead of one worker finishing a whole chunk alone."""
+        slots = 2 * (self.pool.size if self.pool is not None else 1)
+        return max(1, min(self.settings.batch_chunk, -(-repo.free_count(session, job_id, now) // slots)))
 
     def _collect(self, in_flight: dict, block: bool) -> None:
         if not in_flight:
@@ -159,14 +171,16 @@ class Coordinator:
         for future in finished:
             job_id, ids = in_flight.pop(future)
             try:
-                future.result()
+                result = future.result()
             except Exception as exc:  # noqa: BLE001 - a worker died or timed out: its items go back
                 log.error("batch %s: a chunk of %d items was interrupted (%s); they will be retried", job_id,
                           len(ids), exc)  # fmt: skip
-            # Whatever the chunk left undone (a cancel, a crash) is free again at once.
-            with transaction(self.services.sessions) as session:
-                repo.release(session, ids, self.owner)
-            settle(self.services, job_id)
+                result = None
+            if result is None or result.done + result.failed < len(ids):
+                # Whatever the chunk left undone (a cancel, a crash) is free again at once.
+                with transaction(self.services.sessions) as session:
+                    repo.release(session, ids, self.owner)
+            # The next round settles the job (closes it when this was its last chunk).
 
     # --- Celery ---------------------------------------------------------------------------
 

@@ -58,6 +58,12 @@ def leased(session: Session, job_id: str, now: datetime) -> int:
         BatchItem.job_id == job_id, BatchItem.state == "pending", BatchItem.lease_until >= now)) or 0
 
 
+def free_count(session: Session, job_id: str, now: datetime) -> int:
+    """Items nobody holds and nobody has finished."""
+    return session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.job_id == job_id,
+                                                                            _free(now))) or 0  # fmt: skip
+
+
 def _free(now: datetime):
     return and_(BatchItem.state == "pending", or_(BatchItem.lease_until.is_(None), BatchItem.lease_until < now))
 

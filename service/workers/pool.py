@@ -101,6 +101,7 @@ class WorkerPool:
         # the requests that do not render need.
         self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="worker-pipe")
         self._closed = False
+        self._slot_freed = threading.Condition()  # run_sync's callers wait on it for a worker
         self._publish()  # the queue's gauges from the start, at zero
 
     # --- the caller's side -------------------------------------------------------------
@@ -140,20 +141,28 @@ class WorkerPool:
                         return self._call(slot, task, args, kwargs, timeout or self.timeout, locked=True,
                                           request_id=current_request_id())
                     finally:
-                        slot.lock.release()
-            threading.Event().wait(0.01)
+                        self._release(slot)
+            with self._slot_freed:
+                self._slot_freed.wait(0.01)  # woken when a slot frees; the timeout covers a wake-up missed
+
+    def _release(self, slot: _Slot) -> None:
+        slot.lock.release()
+        with self._slot_freed:
+            self._slot_freed.notify()
 
     def start_in_background(self, task: str) -> list[threading.Thread]:
         """Start every worker now and run ``task`` (a warm-up) in each, from threads of
         their own; a caller meanwhile waits for the worker as it would for a busy one."""
 
         def start(slot: _Slot) -> None:
-            with slot.lock:
-                try:
-                    self._call(slot, task, (), {}, self.timeout, locked=True)
-                except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the work to the first task
-                    log.warning("%s worker %d: %s at start failed (%s); it runs on the first task instead",
-                                self.name, slot.index, task, exc)  # fmt: skip
+            slot.lock.acquire()
+            try:
+                self._call(slot, task, (), {}, self.timeout, locked=True)
+            except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the work to the first task
+                log.warning("%s worker %d: %s at start failed (%s); it runs on the first task instead",
+                            self.name, slot.index, task, exc)  # fmt: skip
+            finally:
+                self._release(slot)
 
         threads = [threading.Thread(target=start, args=(slot,), name=f"{self.name}-warm-{slot.index}", daemon=True)
                    for slot in self._slots]  # fmt: skip
@@ -231,7 +240,7 @@ class WorkerPool:
         finally:
             metrics.count_task(self.name, task, args, outcome, value, time.perf_counter() - started)
             if not locked:
-                slot.lock.release()
+                self._release(slot)
             self._publish()
 
     def _start(self, slot: _Slot) -> None:
