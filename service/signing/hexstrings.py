@@ -19,7 +19,7 @@ import re
 
 from pyhanko.pdf_utils import generic
 
-_ORIGINAL = generic.read_hex_string_from_stream
+ORIGINAL = generic.read_hex_string_from_stream  # pyHanko's own
 _WHITESPACE = b" \n\r\t\f\x00"  # pyhanko.pdf_utils.misc.PDF_WHITESPACE
 _PLAIN = re.compile(rb"[0-9A-Fa-f \n\r\t\f\x00]*")
 _FIRST, _CHUNK = 4096, 64 * 1024  # most hex strings are short (/ID); /Contents takes a second read
@@ -41,7 +41,7 @@ def read_hex_string(stream):
     data = b"".join(parts) if len(parts) > 1 else head
     if end < 0 or data[:1] != b"<" or not _PLAIN.fullmatch(data, 1, end):
         stream.seek(start)
-        return _ORIGINAL(stream)
+        return ORIGINAL(stream)
     digits = data[1:end].translate(None, _WHITESPACE)
     stream.seek(start + end + 1)
     if len(digits) % 2:

@@ -29,7 +29,7 @@ def _outcome(reader, data: bytes, start: int):
 @given(prefix=st.binary(max_size=8), body=st.lists(HEXISH, max_size=60).map(bytes), suffix=st.binary(max_size=12))
 def test_same_answer_as_pyhanko(prefix, body, suffix):
     data = prefix + b"<" + body + suffix
-    assert _outcome(hexstrings.read_hex_string, data, len(prefix)) == _outcome(hexstrings._ORIGINAL, data, len(prefix))
+    assert _outcome(hexstrings.read_hex_string, data, len(prefix)) == _outcome(hexstrings.ORIGINAL, data, len(prefix))
 
 
 @pytest.mark.parametrize(
