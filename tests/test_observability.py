@@ -213,6 +213,11 @@ def test_the_counters_move(app, declaration):
     assert client.get("/v/not-a-token-at-all").status_code == 404
     assert client.get("/no/such/path/123").status_code == 404
     assert client.request("BREW", "/healthz").status_code == 405  # any token is a method to HTTP
+    # the public page's errors are counted as the API's are
+    page = client.post("/verify", data={"number": "9" * 60, "name": "张三"})
+    assert page.status_code == 422 and "最多 40 个字符" in page.text
+    broken = client.post("/verify", content=b"not a pdf", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert broken.status_code == 422 and "<form" in broken.text  # the page again, with the reason
     after = scrape(client, keys["admin"])
 
     def moved(name, **labels):
@@ -229,7 +234,7 @@ def test_the_counters_move(app, declaration):
     assert moved("zc_http_request_duration_seconds_count", route=form) == 2
     assert moved("zc_renders_total", kind="review-form") == 1
     assert moved("zc_worker_tasks_total", pool="requests", task="form", outcome="ok") == 1
-    assert moved("zc_errors_total", code="invalid_input") == 1
+    assert moved("zc_errors_total", code="invalid_input") == 3  # the form's 422 and the page's two
     assert moved("zc_verification_verdicts_total", verdict="not_found", channel="lookup") == 1
     assert moved("zc_verification_verdicts_total", verdict="not_found", channel="scan") == 1
     assert ("zc_worker_queue_depth", frozenset({("pool", "requests")})) in after

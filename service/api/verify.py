@@ -29,7 +29,7 @@ from service.api.strict_body import StrictJsonRoute
 from service.api.static import held_file_response
 from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
-from service.observability.metrics import count_verdict
+from service.observability.metrics import count_error, count_verdict
 from service.registry import certificates as repo
 from service.signing.errors import SigningError
 from service.verification.facts import (
@@ -256,6 +256,13 @@ async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
 # --- the pages for lookup and upload ------------------------------------------------
 
 
+def _error_page(services, request: Request, status: int, code: str, message: str) -> Response:
+    """The verification page again with what went wrong, counted by its code as the JSON
+    errors are (``zc_errors_total``)."""
+    count_error(code)
+    return _page(services, request, "verify.html", status=status, cache=False, error=message, number=None)
+
+
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
 def verify_page(request: Request, services: ServicesDep) -> Response:
     return _page(services, request, "verify.html", error=None, number=None)
@@ -266,8 +273,7 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     try:
         _limit(services, request)
     except RateLimited as exc:
-        response = _page(services, request, "verify.html", status=429, cache=False,
-                         error="查验过于频繁，请稍后再试", number=None)
+        response = _error_page(services, request, exc.status, exc.code, "查验过于频繁，请稍后再试")
         response.headers.update(exc.headers)
         return response
     content_type = request.headers.get("content-type", "")
@@ -279,16 +285,15 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
         form = await request.form(max_files=0, max_fields=5)
         lookup = Lookup(number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-")
     except ServiceError as exc:
-        return _page(services, request, "verify.html", status=exc.status, cache=False, error=exc.message, number=None)
+        return _error_page(services, request, exc.status, exc.code, exc.message)
     except SigningError as exc:
         status, message = signing_status(exc)
-        return _page(services, request, "verify.html", status=status, cache=False, error=message, number=None)
+        return _error_page(services, request, status, exc.code, message)
     except StarletteHTTPException as exc:  # a body that is not a form
-        return _page(services, request, "verify.html", status=400, cache=False,
-                     error=f"提交的内容无法读取：{exc.detail}", number=None)
+        return _error_page(services, request, 400, "unreadable_body", f"提交的内容无法读取：{exc.detail}")
     except ValueError:
-        return _page(services, request, "verify.html", status=422, cache=False,
-                     error="请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）", number=None)
+        return _error_page(services, request, 422, "invalid_input",
+                           "请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）")
     facts = await _lookup(services, lookup.number, lookup.name)
     count_verdict(_verdict_of(facts), "lookup")
     if facts is None:
