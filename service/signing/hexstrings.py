@@ -23,6 +23,10 @@ ORIGINAL = generic.read_hex_string_from_stream  # pyHanko's own
 _WHITESPACE = b" \n\r\t\f\x00"  # pyhanko.pdf_utils.misc.PDF_WHITESPACE
 _PLAIN = re.compile(rb"[0-9A-Fa-f \n\r\t\f\x00]*")
 _FIRST, _CHUNK = 4096, 64 * 1024  # most hex strings are short (/ID); /Contents takes a second read
+# No closing ">" this far (any real /Contents is far shorter): pyHanko's reader, which stops
+# at the first bad digit. A hostile file full of unclosed strings then costs no more than
+# it did, instead of each of them reading to the end of the file.
+_LONGEST = 1024 * 1024
 
 
 def read_hex_string(stream):
@@ -30,8 +34,10 @@ def read_hex_string(stream):
     start = stream.tell()
     head = stream.read(_FIRST)
     parts, end = [head], head.find(b">")
-    while end < 0:
+    read = len(head)
+    while end < 0 and read < _LONGEST:
         more = stream.read(_CHUNK)
+        read += len(more)
         if not more:
             break
         end = more.find(b">")

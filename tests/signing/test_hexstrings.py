@@ -60,3 +60,23 @@ def test_installed_into_pyhankos_object_reader():
     assert generic.read_hex_string_from_stream is hexstrings.read_hex_string
     value = generic.read_object(BytesIO(b"<414243>"), None)
     assert bytes(value.original_bytes) == b"ABC"
+
+
+def test_an_unclosed_string_is_not_read_to_the_end_of_the_file(monkeypatch):
+    """Past the longest plausible string, pyHanko's reader takes over (and stops at the
+    first bad digit): a file of many unclosed strings costs what it did."""
+    reads = []
+    data = b"<" + b"0" * (3 * hexstrings._LONGEST) + b"zz>"
+
+    class Counting(BytesIO):
+        def read(self, size=-1):
+            chunk = super().read(size)
+            if size != 1:
+                reads.append(len(chunk))
+            return chunk
+
+    assert _outcome(hexstrings.read_hex_string, data, 0)[0] == "error"
+    stream = Counting(data)
+    with pytest.raises(Exception):
+        hexstrings.read_hex_string(stream)
+    assert sum(reads) <= hexstrings._LONGEST + 64 * 1024
