@@ -54,6 +54,11 @@ class Coordinator:
         self.active = False  # holds the coordinator lock
         self._celery = None
 
+    @property
+    def _chunks_in_flight(self) -> int:
+        """A chunk per worker and its next one (see ``_tick``)."""
+        return 2 * (self.pool.size if self.pool is not None else 1)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="batch-coordinator", daemon=True)
         self._thread.start()
@@ -74,7 +79,7 @@ class Coordinator:
         if not self._take_lock():
             raise ServiceError("另一个进程正在执行批量任务（服务或另一条 batch 命令）")
         in_flight: dict = {}
-        with ThreadPoolExecutor(2 * self.pool.size) as executor:
+        with ThreadPoolExecutor(self._chunks_in_flight) as executor:
             while not self._stop.is_set() and self._tick(executor, in_flight):
                 pass
 
@@ -85,9 +90,8 @@ class Coordinator:
             self._stop.wait(5)  # another process coordinates; take over if it goes
         if self.pool is not None and self.settings.batch_warm and not self._stop.is_set():
             self.pool.start_in_background("warm_sealing")  # a job then begins at once
-        size = 2 * self.pool.size if self.pool is not None else 1  # a worker's chunk and the next one
         in_flight: dict[Future, tuple[str, list[int]]] = {}
-        with ThreadPoolExecutor(size, thread_name_prefix="batch-chunk") as executor:
+        with ThreadPoolExecutor(self._chunks_in_flight, thread_name_prefix="batch-chunk") as executor:
             while not self._stop.is_set():
                 try:
                     busy = self._tick(executor, in_flight)
@@ -133,7 +137,7 @@ class Coordinator:
         # thread (which shares the API's process and the registry's write lock) settles and
         # claims. A waiting chunk's time budget starts when a worker takes it.
         for job_id in local:  # oldest job first; a newer one gets the workers the older leaves
-            while len(in_flight) < 2 * self.pool.size:
+            while len(in_flight) < self._chunks_in_flight:
                 ids = self._claim(job_id)
                 if not ids:
                     break
@@ -161,8 +165,8 @@ class Coordinator:
     def _chunk(self, session, job_id: str, now) -> int:
         """``batch_chunk`` items, fewer towards the end of a job: its last chunks are shared
         out among the workers instead of one worker finishing a whole chunk alone."""
-        slots = 2 * (self.pool.size if self.pool is not None else 1)
-        return max(1, min(self.settings.batch_chunk, -(-repo.free_count(session, job_id, now) // slots)))
+        share = -(-repo.free_count(session, job_id, now) // self._chunks_in_flight)
+        return max(1, min(self.settings.batch_chunk, share))
 
     def _collect(self, in_flight: dict, block: bool) -> None:
         if not in_flight:

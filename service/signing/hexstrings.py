@@ -37,12 +37,12 @@ def read_hex_string(stream):
     read = len(head)
     while end < 0 and read < _LONGEST:
         more = stream.read(_CHUNK)
-        read += len(more)
         if not more:
             break
         end = more.find(b">")
         if end >= 0:
-            end += sum(len(p) for p in parts)
+            end += read  # offset of this chunk in the string
+        read += len(more)
         parts.append(more)
     data = b"".join(parts) if len(parts) > 1 else head
     if end < 0 or data[:1] != b"<" or not _PLAIN.fullmatch(data, 1, end):
