@@ -29,6 +29,7 @@ from service.observability.middleware import RequestContext
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
 from service.batches.engine import Coordinator
+from service.workers.child import Ceiling
 from service.workers.pool import WorkerPool, warm_up_in_background
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,20 @@ def create_app_from_env() -> FastAPI:
     return create_app(Settings())
 
 
+UPLOAD_TOO_MUCH = "文件内容过多：查验这份文件所需的内存超过上限，无法查验；本服务签发的证书不会如此"
+
+
+def upload_pool(settings: Settings) -> WorkerPool:
+    """Public uploads are checked in workers of their own: each check under a tight memory
+    ceiling (``ZC_UPLOAD_MEMORY_MB``), in processes no render has grown, at a lower
+    priority than the requests; started (and their seals' trust loaded) at once."""
+    pool = WorkerPool(settings, settings.upload_checks_at_once, nice=5, name="uploads",
+                      timeout=settings.upload_timeout_seconds,
+                      ceiling=Ceiling(settings.upload_memory_mb, UPLOAD_TOO_MUCH, "file"))  # fmt: skip
+    pool.start_in_background("warm_checking")
+    return pool
+
+
 def create_app(settings: Settings) -> FastAPI:
     forms = all_forms()
 
@@ -62,10 +77,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
         warm_up_in_background()
-        app.state.workers = WorkerPool(settings)
+        task_ceiling = Ceiling(settings.worker_task_memory_mb) if settings.worker_task_memory_mb else None
+        app.state.workers = WorkerPool(settings, ceiling=task_ceiling)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
+        app.state.upload_workers = upload_pool(settings)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
-        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5, name="batch")
+        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5, name="batch",
+                                          ceiling=task_ceiling)
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
         app.state.degraded = check_speed()
@@ -84,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
                 metrics_server.server_close()
             app.state.coordinator.stop()
             app.state.batch_pool.close()
+            app.state.upload_workers.close()
             app.state.workers.close()
             app.state.services.close()
 

@@ -32,9 +32,13 @@ class Limits(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     # Pages of one document: checked after layout, before the PDF is written (beyond: 413).
     max_pages: int = 1000
-    # Uploaded PDFs: what their streams may inflate to, each and all together (beyond: 422).
-    max_inflated_stream_bytes: int = 64 * 1024 * 1024
-    max_inflated_total_bytes: int = 256 * 1024 * 1024
+    # Uploaded PDFs: what their streams may decode to, each and all together, every filter
+    # stage and every re-read counted (beyond: 422); and what page 1's content may come to
+    # with each use of a stream counted (pdfium keeps tens of times that while reading it).
+    # A certificate of this service: about 1 MB in all, 30 KB on page 1.
+    max_inflated_stream_bytes: int = 32 * 1024 * 1024
+    max_inflated_total_bytes: int = 96 * 1024 * 1024
+    max_drawn_page_bytes: int = 4 * 1024 * 1024
     # A field the contract does not know: reject (422 naming it, the default) or
     # ignore (for a province whose platform sends extra fields). ZC_CONTRACT_UNKNOWN_FIELDS.
     unknown_fields: Literal["reject", "ignore"] = Field(
@@ -91,6 +95,13 @@ class Settings(BaseSettings):
     # ~50-100 ms each), and the most one check may take (beyond: 504, the worker replaced).
     upload_checks_at_once: int = 2
     upload_timeout_seconds: float = 30
+    # The last line under the budgets (ZC_LIMIT_MAX_INFLATED_*): what one check may add to
+    # its worker's address space (the checks have workers of their own); beyond, the upload
+    # is refused (422 「文件内容过多」) and the worker replaced. Resident peak: at most this.
+    upload_memory_mb: int = Field(default=224, ge=64)
+    # The same ceiling for one render, issuance or batch item (a 10,000-row table takes
+    # about 0.6 GB); 0: none.
+    worker_task_memory_mb: int = Field(default=4096, ge=0)
     # Clients behind these proxies are known by X-Forwarded-For (IPs or CIDRs; none by default).
     trusted_proxies: tuple[str, ...] = ()
     # Redis for limits shared by every service process (and, later, the batch queue).

@@ -41,6 +41,13 @@ class InvalidInput(ServiceError):
     code = "invalid_input"
 
 
+class TooMuchContent(InvalidInput):
+    """A task ran into its worker's memory ceiling (service.workers.ceiling): the input
+    holds more than the service will take apart, whatever its size on the wire."""
+
+    code = "too_much_content"
+
+
 class TooLarge(ServiceError):
     status = 413
     code = "too_large"

@@ -235,11 +235,11 @@ async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer
     if not data.lstrip()[:5] == b"%PDF-":
         raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",
                            errors=[FieldError("file", "文件不是 PDF", "not_pdf")])
-    # In a worker process (killed past its time budget, its memory its own), a few at a
-    # time: public uploads never crowd out the platform's documents.
+    # In a checker process of its own (killed past its time, its memory under a ceiling),
+    # a few at a time: public uploads never crowd out the platform's documents.
     async with upload_limiter(request):
-        answer = await request.app.state.workers.run("upload_check", data, admitted=True,
-                                                     timeout=services.settings.upload_timeout_seconds)
+        answer = await request.app.state.upload_workers.run("upload_check", data, admitted=True,
+                                                            timeout=services.settings.upload_timeout_seconds)
     count_verdict(answer.verdict, "upload")
     return answer
 

@@ -34,6 +34,9 @@ WORKER_TASKS = Counter("zc_worker_tasks", "Worker-process tasks, by task and out
                        ["pool", "task", "outcome"])
 WORKER_TASK_DURATION = Histogram("zc_worker_task_duration_seconds", "Time a worker-process task took, by task",
                                  ["pool", "task"], buckets=SECONDS)
+WORKER_TASK_PEAK = Histogram("zc_worker_task_peak_growth_megabytes",
+                             "What a worker-process task added to its worker's resident memory at its peak, by task",
+                             ["pool", "task"], buckets=(1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048))
 QUEUE_DEPTH = Gauge("zc_worker_queue_depth", "Requests waiting for a free worker process (beyond ZC_WORK_QUEUE: 503)",
                     ["pool"], multiprocess_mode="livesum")
 WORKERS_BUSY = Gauge("zc_worker_busy", "Worker processes working on a task now", ["pool"], multiprocess_mode="livesum")
@@ -99,6 +102,10 @@ def count_task(pool: str, task: str, args: tuple, outcome: str, value: object, s
 
 
 _SIGNING_CODES = {"timestamp_failed", "key_source", "sealing_failed", "dev_pki"}
+
+
+def observe_peak_growth(pool: str, task: str, megabytes: float) -> None:
+    safely(lambda: WORKER_TASK_PEAK.labels(pool, task).observe(megabytes))
 
 
 def set_queue(pool: str, waiting: int, busy: int) -> None:

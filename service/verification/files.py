@@ -20,6 +20,7 @@ from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.services import Services
+from service.verification.drawn import charge_first_page
 from service.verification.inflation import check_inflation
 from service.verification.facts import judge_upload, mask_id, needs_seal_check, public_facts, seal_summary
 
@@ -82,10 +83,11 @@ class UploadAnswer:
 def check_uploaded_pdf(services: Services, pdf: bytes) -> UploadAnswer:
     """What an uploaded file is: genuine and current, revoked, superseded, altered, foreign..."""
     limits = services.settings.limits
-    check_inflation(pdf, limits.max_inflated_stream_bytes, limits.max_inflated_total_bytes)
+    meter = check_inflation(pdf, limits.max_inflated_stream_bytes, limits.max_inflated_total_bytes)
+    page_readable = charge_first_page(pdf, meter, limits.max_drawn_page_bytes)
     report = services.sealers.validate(pdf)
     digest = hashlib.sha256(pdf).hexdigest()
-    named = identifier_in(pdf)
+    named = identifier_in(pdf, read_page=page_readable)
     with services.sessions() as session:
         by_hash = session.scalars(select(Certificate).where(Certificate.pdf_sha256 == digest)).first()
         by_number = None
@@ -99,9 +101,10 @@ def check_uploaded_pdf(services: Services, pdf: bytes) -> UploadAnswer:
     return UploadAnswer(verdict.code, verdict.message, facts, seal_summary(report))
 
 
-def identifier_in(pdf: bytes) -> str | None:
+def identifier_in(pdf: bytes, read_page: bool = True) -> str | None:
     """The certificate identifier a file names: from its attached certificate data, else
-    from its printed text, so that an altered copy still says which certificate it claims to be."""
+    from its printed text, so that an altered copy still says which certificate it claims
+    to be (``read_page``: page 1 was measured and may be read)."""
     data = attachment_data(pdf, "certificate.json")
     if data is not None:
         try:
@@ -110,7 +113,7 @@ def identifier_in(pdf: bytes) -> str | None:
             identifier = None
         if isinstance(identifier, str) and _IDENTIFIER.fullmatch(identifier):
             return identifier
-    text = first_page_text(pdf)
+    text = first_page_text(pdf) if read_page else None
     match = _IDENTIFIER.search("".join(text.split())) if text else None
     return match.group(0).rstrip(".") if match else None
 

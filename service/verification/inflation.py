@@ -1,74 +1,229 @@
-"""Uploaded PDFs that would inflate past what the service will decode: refused before
-any parser touches them.
+"""The budget of an uploaded PDF: every byte its streams decode to, counted before any
+real parser (pyHanko, pdfium) touches it, and refused past the limits.
 
-A 1 MB stream of zeros inflates to 1 GB; pdfium (reading page 1's text) and pyHanko
-(reading object streams) would decode it whole. So every stream of an upload is inflated
-here first, a chunk at a time and thrown away, counting: past the per-stream or the
-per-upload limit the upload is refused. Memory stays at one chunk; time at what the
-limits allow (~0.3 s per 256 MB). Streams that are not Flate-compressed inflate to
-nothing here; the filters that can expand without Flate (LZW, run-length) are refused:
-no certificate of this service uses them.
+A few KB of Flate inside Flate inflate to gigabytes; pdfium (reading page 1's text) and
+pyHanko (reading object streams) would decode them whole. So the raw file is scanned for
+every ``stream`` keyword, wherever it is (a file with a broken cross-reference table is
+rebuilt by pdfium from exactly such a scan), and each stream is decoded here through its
+declared filter chain, one chunk at a time per stage, thrown away, and *charged*: every
+stage's output counts against the stream's limit and the upload's budget (a
+:class:`Meter`). Memory stays at a chunk per stage; time at what the budget allows.
+
+Three ways around a per-stream cap are closed:
+* nested filters (``[/FlateDecode /FlateDecode]``, names written ``/Fl#61teDecode`` or
+  abbreviated ``/Fl``) are decoded stage by stage, each stage charged;
+* a fake ``endstream`` inside the data does not end the stream: Flate runs to its own end
+  whatever ``/Length`` says or the bytes look like;
+* a stream drawn again and again (one content stream named 3,000 times in ``/Contents``,
+  a form XObject painted in a loop) is charged each time: :mod:`.drawn` adds what page 1
+  costs to draw once the streams are known to be bounded.
+The filters that expand without Flate's bounds here (LZW, run-length) are refused: no
+certificate of this service uses them.
 """
 
 from __future__ import annotations
 
+import base64
+import bisect
 import re
 import zlib
+from collections.abc import Iterator
 
 from service.errors import FieldError, InvalidInput
+from service.verification.pdf_syntax import Ref, object_headers, stream_dictionary
 
 CHUNK = 1 << 16
-_STREAM = re.compile(rb"stream\r?\n")
-_END = re.compile(rb"endstream")
-_EXPANDING_FILTERS = re.compile(rb"/(LZWDecode|RunLengthDecode)\b")
+MAX_STREAMS = 100_000  # stream keywords in one upload; a certificate has a few dozen
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+_ENDSTREAM = re.compile(rb"[\x00\t\n\x0c\r ]*endstream")
+# Abbreviations pdfium accepts for the full names (PDF 32000-1 Table 94 uses them for inline
+# images; readers take them everywhere).
+_ALIASES = {"/Fl": "/FlateDecode", "/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/LZW": "/LZWDecode",
+            "/RL": "/RunLengthDecode", "/CCF": "/CCITTFaxDecode", "/DCT": "/DCTDecode"}
+_EXPANDING = {"/LZWDecode", "/RunLengthDecode"}
+# Image codecs and encryption end the chain here: nothing in an upload check decodes images.
+_TERMINAL = {"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
 
 
 class Inflates(InvalidInput):
     pass
 
 
-def check_inflation(pdf: bytes, max_stream: int, max_total: int) -> int:
-    """The bytes all Flate streams of ``pdf`` inflate to; ``Inflates`` (a 422) past a limit."""
-    if _EXPANDING_FILTERS.search(pdf):
-        _refuse("文件使用了本服务不接受的压缩方式（LZW 或游程编码）")
-    total = 0
-    position = 0
-    while True:
-        start = _STREAM.search(pdf, position)
-        if start is None:
-            return total
-        end = _END.search(pdf, start.end())
-        stop = end.start() if end else len(pdf)
-        inflated = _inflated_size(memoryview(pdf)[start.end():stop], max_stream, max_total - total)
-        total += inflated
-        position = end.end() if end else len(pdf)
+class Meter:
+    """The upload's budget: bytes decoded per stream and in all, charged as they are made."""
+
+    def __init__(self, max_stream: int, max_total: int):
+        self.max_stream, self.max_total = max_stream, max_total
+        self.total = 0
+
+    def charge(self, count: int, stream_so_far: int) -> None:
+        self.total += count
+        if stream_so_far > self.max_stream:
+            refuse(f"文件中有数据流解压后超过 {self.max_stream // 1048576} MB，疑似压缩炸弹，已拒绝")
+        if self.total > self.max_total:
+            refuse("文件内容过多：解压后的总大小超过上限，疑似压缩炸弹，已拒绝")
 
 
-def _inflated_size(data: memoryview, max_stream: int, room: int) -> int:
+def check_inflation(pdf: bytes, max_stream: int, max_total: int) -> Meter:
+    """Decode every stream of ``pdf`` once, charging a :class:`Meter` that is returned
+    (for :mod:`.drawn` to charge further); ``Inflates`` (a 422) past a limit."""
+    meter = Meter(max_stream, max_total)
+    headers = object_headers(pdf)
+    data_end = 0  # where the last stream whose extent every reader agrees on ends
+    for count, keyword in enumerate(_STREAM.finditer(pdf)):
+        if count >= MAX_STREAMS:
+            refuse(f"文件内容过多：数据流超过 {MAX_STREAMS} 个")
+        if keyword.start() < data_end:
+            continue  # the bytes "stream" inside another stream's data: data, not syntax
+        data_end = max(data_end, _charge_stream(pdf, headers, keyword.start(), keyword.end(), meter))
+    return meter
+
+
+def _charge_stream(pdf: bytes, headers: list[int], keyword: int, data_start: int, meter: Meter) -> int:
+    """Decode one stream, charging ``meter``; where its data ends if its ``/Length`` is
+    direct and lands on ``endstream`` (then every reader reads exactly those bytes), else 0."""
+    index = bisect.bisect_right(headers, keyword) - 1
+    dictionary = stream_dictionary(pdf, headers[index], keyword) if index >= 0 else None
+    source = memoryview(pdf)[data_start:]
+    if dictionary is None:
+        # A keyword that is no object's (inside a string, garbage): decoded as nested
+        # Flate for as long as it inflates, the worst a reader could make of it.
+        _drain(_guess_nested_flate(_chunks(source), meter))
+        return 0
+    chain = filter_chain(dictionary.get("/Filter"))
+    length = dictionary.get("/Length")
+    exact = isinstance(length, int) and 0 <= length and _ENDSTREAM.match(pdf, data_start + length) is not None
+    if exact:
+        source = source[:length]
+    _drain(decode_chain(_chunks(source), chain, meter))
+    return data_start + length if exact else 0
+
+
+def filter_chain(spec) -> list[str]:
+    """A stream's ``/Filter`` as full names; refused when it is not written out (an
+    indirect ``/Filter`` cannot be followed before the file is parsed)."""
+    if spec is None:
+        return []
+    names = spec if isinstance(spec, list) else [spec]
+    if not all(isinstance(n, str) and n.startswith("/") for n in names) or any(isinstance(n, Ref) for n in names):
+        refuse("文件结构不受支持：数据流的压缩方式以间接引用给出")
+    chain = [_ALIASES.get(n, n) for n in names]
+    if any(n in _EXPANDING for n in chain):
+        refuse("文件使用了本服务不接受的压缩方式（LZW 或游程编码）")
+    return chain
+
+
+def decode_chain(chunks: Iterator[bytes], chain: list[str], meter: Meter) -> Iterator[bytes]:
+    """``chunks`` through each filter of ``chain`` in turn, each stage's output charged."""
+    for name in chain:
+        if name in _TERMINAL or name not in _STAGES:
+            return iter(())  # not decoded by anything that reads an upload
+        chunks = _metered(_STAGES[name](chunks), meter)
+    return chunks
+
+
+def _metered(chunks: Iterator[bytes], meter: Meter) -> Iterator[bytes]:
+    produced = 0
+    for chunk in chunks:
+        produced += len(chunk)
+        meter.charge(len(chunk), produced)
+        yield chunk
+
+
+def _chunks(data: memoryview) -> Iterator[bytes]:
+    for offset in range(0, len(data), CHUNK):
+        yield bytes(data[offset:offset + CHUNK])
+
+
+def _drain(chunks: Iterator[bytes]) -> None:
+    for _ in chunks:
+        pass
+
+
+def _inflate(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Flate to its own end (or to the first damage: readers stop there too)."""
     inflater = zlib.decompressobj()
-    size = 0
-    pending = bytes(data[:CHUNK])
-    offset = CHUNK
     try:
-        while pending:
-            out = inflater.decompress(pending, CHUNK)
-            size += len(out)
-            if _EXPANDING_FILTERS.search(out):  # inside an object stream
-                _refuse("文件使用了本服务不接受的压缩方式（LZW 或游程编码）")
-            if size > max_stream:
-                _refuse(f"文件中有数据流解压后超过 {max_stream // 1048576} MB，疑似压缩炸弹，已拒绝")
-            if size > room:
-                _refuse("文件解压后的总大小超过上限，疑似压缩炸弹，已拒绝")
-            pending = inflater.unconsumed_tail
-            if not pending and not inflater.eof:
-                pending = bytes(data[offset:offset + CHUNK])
-                offset += CHUNK
-            if inflater.eof:
-                break
+        for chunk in chunks:
+            pending = chunk
+            while pending:
+                out = inflater.decompress(pending, CHUNK)
+                if out:
+                    yield out
+                if inflater.eof:
+                    return
+                pending = inflater.unconsumed_tail
     except zlib.error:
-        pass  # not Flate (an image, plain text) or damaged: nothing more inflates from it
-    return size
+        return
+    tail = inflater.flush()
+    if tail:
+        yield tail
 
 
-def _refuse(message: str) -> None:
+def _ascii_hex(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        end = chunk.find(b">")
+        digits = carry + re.sub(rb"[^0-9A-Fa-f]", b"", chunk if end < 0 else chunk[:end])
+        cut = len(digits) - len(digits) % 2
+        carry = digits[cut:]
+        if cut:
+            yield bytes.fromhex(digits[:cut].decode())
+        if end >= 0:
+            break
+    if carry:
+        yield bytes.fromhex((carry + b"0").decode())
+
+
+def _ascii85(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        end = chunk.find(b"~>")
+        text = carry + re.sub(rb"[\x00\t\n\x0c\r ]", b"", chunk if end < 0 else chunk[:end])
+        text = text.replace(b"z", b"!!!!!")  # 'z' is four zero bytes
+        cut = len(text) - len(text) % 5
+        carry = text[cut:]
+        if cut:
+            yield _a85(text[:cut])
+        if end >= 0:
+            break
+    if carry:
+        yield _a85(carry)[: max(0, len(carry) - 1)]
+
+
+def _a85(text: bytes) -> bytes:
+    try:
+        return base64.a85decode(text)
+    except ValueError:
+        return b""
+
+
+_STAGES = {"/FlateDecode": _inflate, "/ASCIIHexDecode": _ascii_hex, "/ASCII85Decode": _ascii85}
+
+
+def _guess_nested_flate(chunks: Iterator[bytes], meter: Meter) -> Iterator[bytes]:
+    """Flate again on the output for as long as it begins like a zlib stream."""
+    stream = _metered(_inflate(chunks), meter)
+    for _ in range(8):
+        first = next(stream, None)
+        if first is None:
+            return
+        if not _looks_like_zlib(first):
+            yield first
+            yield from stream
+            return
+        stream = _metered(_inflate(_prepend(first, stream)), meter)
+    refuse("文件结构异常：数据流层层压缩")
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _looks_like_zlib(data: bytes) -> bool:
+    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+
+
+def refuse(message: str) -> None:
     raise Inflates(message, errors=[FieldError("file", message, "inflation")])

@@ -13,15 +13,31 @@ import logging
 import os
 import resource
 import time
+from dataclasses import dataclass
 
 from service.config import Settings
-from service.errors import ServiceError
+from service.errors import FieldError, ServiceError, TooMuchContent
 from service.signing.errors import SigningError
+from service.workers import ceiling
 
 log = logging.getLogger(__name__)
 
 
-def main(conn, settings: Settings, nice: int = 0) -> None:
+@dataclass(frozen=True)
+class Ceiling:
+    """The most one task may add to its worker's address space, and what a task that runs
+    into it is answered (the pool's: an upload check says 「文件内容过多」)."""
+
+    mb: int
+    message: str = "内容过多：处理所需的内存超过上限，无法处理；请拆分、精简后重试"
+    path: str = "(body)"
+
+    def refusal(self) -> TooMuchContent:
+        return TooMuchContent(self.message, errors=[FieldError(self.path, self.message, "too_much_content")])
+
+
+def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) -> None:
+    """``limit``: the memory ceiling of each task (none: unbounded)."""
     from service.observability.context import bound_request_id
     from service.observability.logs import configure_logging
     from service.runtime import quiet_libraries, tune_gc
@@ -32,7 +48,9 @@ def main(conn, settings: Settings, nice: int = 0) -> None:
         os.nice(nice)
     tune_gc()
     quiet_libraries()
-    state = {"services": None}
+    if limit is not None:
+        ceiling.one_malloc_arena()
+    state: dict = {"services": None, "limit": limit, "exit": False}
     while True:
         try:
             task, args, kwargs, request_id = conn.recv()
@@ -43,13 +61,19 @@ def main(conn, settings: Settings, nice: int = 0) -> None:
             task, args, kwargs, request_id = "(unreadable)", (), {}, None
         with bound_request_id(request_id):
             started = time.perf_counter()
+            ceiling.reset_peak_rss()
+            idle = ceiling.rss_mb()
             outcome, value = _run(state, settings, task, args, kwargs)
+            grew = max(0.0, ceiling.peak_rss_mb() - idle)
             log.info("task %s %s in %.0f ms", task, "done" if outcome == "ok" else "failed",
-                     (time.perf_counter() - started) * 1000, extra={"task": task, "outcome": outcome})
+                     (time.perf_counter() - started) * 1000,
+                     extra={"task": task, "outcome": outcome, "peak_growth_mb": round(grew, 1)})
         try:
-            conn.send((outcome, value, rss_mb()))
+            conn.send((outcome, value, rss_mb(), grew))
         except (OSError, BrokenPipeError):
             return
+        if state["exit"]:
+            return  # after a MemoryError nothing in this process is to be trusted: a fresh one
 
 
 def _run(state: dict, settings: Settings, task: str, args: tuple, kwargs: dict) -> tuple[str, object]:
@@ -62,7 +86,15 @@ def _run(state: dict, settings: Settings, task: str, args: tuple, kwargs: dict) 
             raise ServiceError(f"未知的处理任务：{task}")
         if services is None:
             services = state["services"] = _build(settings)
-        return "ok", TASKS[task](services, *args, **kwargs)
+        # The ceiling covers the task, not the start-up above (imports, fonts, keys).
+        limit = state["limit"]
+        with ceiling.address_space_ceiling(limit.mb if limit else None):
+            return "ok", TASKS[task](services, *args, **kwargs)
+    except MemoryError:
+        state["exit"] = True
+        limit = state["limit"] or Ceiling(0)
+        log.warning("task %s ran into the worker's memory ceiling (%s MB): refused", task, limit.mb)
+        return "error", limit.refusal()
     except (ServiceError, SigningError) as exc:
         return "error", exc
     except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens

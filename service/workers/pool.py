@@ -84,11 +84,14 @@ class _Slot:
 class WorkerPool:
     def __init__(self, settings: Settings, size: int | None = None, *, max_waiting: int | None = None,
                  timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0,
-                 name: str = "requests"):  # fmt: skip
+                 name: str = "requests", ceiling: child.Ceiling | None = None):  # fmt: skip
         """``nice``: the workers' scheduling priority (a batch pool yields to the requests);
-        ``name``: the pool's label in the metrics."""
+        ``name``: the pool's label in the metrics; ``ceiling``: what one task may add to
+        its worker's memory (beyond: its ``refusal``, a 422, and the worker replaced)."""
         self.settings = settings
         self.nice = nice
+        self.ceiling = ceiling
+        self.peak_growth_mb: dict[str, float] = {}  # the last task of each name: its worker's resident peak over idle
         self.name = name
         self.size = size or default_size(settings)
         self.max_waiting = settings.work_queue if max_waiting is None else max_waiting
@@ -222,13 +225,21 @@ class WorkerPool:
                     outcome = "timeout"
                     slot.stop()
                     raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
-                outcome, value, rss_mb = conn.recv()
+                outcome, value, rss_mb, grew = conn.recv()
             except (EOFError, OSError, BrokenPipeError) as exc:
+                signal = _killed_by(slot)
                 slot.stop()
                 if self._closed:  # the service is stopping and stopped it
                     raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"}) from None
-                log.error("worker %d died during %s (%s); starting another", slot.index, task, exc)
+                log.error("worker %d died during %s (%s%s); starting another", slot.index, task, exc,
+                          f", signal {signal}" if signal else "")  # fmt: skip
+                if self.ceiling is not None and signal:
+                    # Under a ceiling a library that cannot fail an allocation aborts: the input did it.
+                    outcome = "refused"
+                    raise self.ceiling.refusal() from None
                 raise WorkerFailed("处理进程意外退出，请重试；如反复出现请联系管理员") from None
+            self.peak_growth_mb[task] = grew
+            metrics.observe_peak_growth(self.name, task, grew)
             slot.tasks += 1
             if rss_mb > self.max_rss_mb:
                 log.info("worker %d grew to %d MB after %s: replacing it to return the memory", slot.index,
@@ -246,11 +257,21 @@ class WorkerPool:
     def _start(self, slot: _Slot) -> None:
         context = _context()
         parent, child_end = context.Pipe()
-        process = context.Process(target=child.main, args=(child_end, self.settings, self.nice), daemon=True,
-                                  name=f"zc-worker-{slot.index}")  # fmt: skip
+        process = context.Process(target=child.main, args=(child_end, self.settings, self.nice, self.ceiling),
+                                  daemon=True, name=f"zc-{self.name}-worker-{slot.index}")  # fmt: skip
         process.start()
         child_end.close()
         slot.process, slot.conn, slot.tasks = process, parent, 0
+
+
+def _killed_by(slot: _Slot) -> int | None:
+    """The signal that ended the slot's worker, if one did (waits a moment for the exit)."""
+    process = slot.process
+    if process is None:
+        return None
+    process.join(timeout=1)
+    code = process.exitcode
+    return -code if code is not None and code < 0 else None
 
 
 _CONTEXT = None

@@ -89,6 +89,12 @@ def warm_sealing(services: Services) -> int:
     return services.sealers.current().warm()
 
 
+def warm_checking(services: Services) -> int:
+    """An upload checker's start: the trust its seal checks need, loaded now."""
+    services.sealers.current()
+    return 0
+
+
 TASKS: dict[str, Callable] = {
     "form": form_document,
     "certificate": make_document,
@@ -96,6 +102,7 @@ TASKS: dict[str, Callable] = {
     "batch": run_items,
     "warm_sealing": warm_sealing,
     "upload_check": check_uploaded_pdf,
+    "warm_checking": warm_checking,
     "seal_check": check_stored_seals,
 }
 
