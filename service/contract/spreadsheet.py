@@ -16,6 +16,7 @@ from datetime import date, datetime
 from collections.abc import Iterator
 from typing import Any
 
+from service.contract import xlsx_budget
 from service.errors import FieldError, InvalidInput, TooLarge
 
 
@@ -32,7 +33,7 @@ def read_sheet(filename: str, data: bytes, headings: dict[str, tuple[str, ...]],
     missing column is answered at once, whatever the length), and reading stops at
     ``max_rows`` + 1 (413) instead of loading a sheet of millions of rows."""
     kind = _kind(filename, data)
-    table = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    table = _xlsx_rows(data, max_rows) if kind == "xlsx" else _csv_rows(data)
     try:
         return _map_rows(table, headings, required, max_rows)
     finally:
@@ -54,20 +55,41 @@ def _fail(message: str, path: str = "file"):
     raise InvalidInput(message, errors=[FieldError(path, message, "bad_file")])
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet's rows, streamed; every part's size, and every sheet's rows and
+    cells, counted before openpyxl opens the file (it reads each sheet to its dimensions
+    on opening: the whole sheet when, as in generated files, they are not given)."""
     # openpyxl is imported by spreadsheet uploads only (0.2 s of start-up for the rest).
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        _fail(f"文件不是有效的 .xlsx 表格，无法读取（{type(exc).__name__}）")
-    try:
-        sheet = book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
-    finally:
-        book.close()
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        _fail(f"文件不是有效的 .xlsx 表格，无法读取（{_reason(exc)}）")
+    with archive:
+        sheets = {name for name in archive.namelist() if name.startswith("xl/worksheets/")}
+        xlsx_budget.check_parts(archive, sheets)
+        for path in sorted(sheets):
+            xlsx_budget.check_sheet(archive, path, xlsx_budget.SheetLimits.for_rows(max_rows), max_rows)
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+            _fail(f"文件不是有效的 .xlsx 表格，无法读取（{_reason(exc)}）")
+        try:
+            sheet = book.worksheets[0]
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, list(values)
+        finally:
+            book.close()
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file could not be read, in words a clerk can pass on (not an exception's name)."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return "不是 zip 格式，或已损坏"
+    if isinstance(exc, KeyError):
+        return "缺少工作表或其组成部分"
+    return "文件已损坏或格式不符"
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
