@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import asynccontextmanager
+from functools import partial
 
 from anyio import CapacityLimiter
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from service.api import organisations as organisations_api
 from service.api.errors import install_error_handlers
 from service.api.explorer import install_explorer
 from service.api.openapi import install_openapi
+from service.api.progress_streams import ProgressStreams
 from service.api.security import SecurityHeaders
 from service.checks import degraded_reasons, speed_checks
 from service.config import Settings
@@ -29,6 +31,7 @@ from service.observability.middleware import RequestContext
 from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
 from service.batches.engine import Coordinator
+from service.batches.progress import job_status
 from service.workers.child import Ceiling
 from service.workers.pool import WorkerPool, warm_up_in_background
 
@@ -84,6 +87,9 @@ def create_app(settings: Settings) -> FastAPI:
         # Batch jobs: a pool of their own, at a lower priority than the requests.
         app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5, name="batch",
                                           ceiling=task_ceiling)
+        app.state.progress = ProgressStreams(partial(job_status, app.state.services, failures=20),
+                                             per_key=settings.events_per_key, total=settings.events_max,
+                                             idle_seconds=settings.events_idle_seconds)  # fmt: skip
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
         app.state.degraded = check_speed()
@@ -100,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
             if metrics_server is not None:
                 metrics_server.shutdown()
                 metrics_server.server_close()
+            app.state.progress.close()
             app.state.coordinator.stop()
             app.state.batch_pool.close()
             app.state.upload_workers.close()

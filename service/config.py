@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
 
     # --- batch jobs ----------------------------------------------------------------------
+    # Progress streams (GET /api/v1/batches/{id}/events) per key and per service process
+    # (beyond: 429 / 503 with Retry-After); a stream with nothing new this long ends (idle).
+    events_per_key: int = Field(default=50, ge=1)
+    events_max: int = Field(default=2000, ge=1)
+    events_idle_seconds: float = Field(default=600, gt=0)
     # QUEUE_URL=redis://...: jobs run on Celery workers (python -m service worker); unset,
     # in a local pool of worker processes started by serve (or the batch command).
     queue_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_QUEUE_URL", "QUEUE_URL",

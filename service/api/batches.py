@@ -6,7 +6,6 @@ same ``Idempotency-Key`` from the same key gets the job it made (200).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated
 
@@ -78,6 +77,11 @@ def _issue_from_lines(data: bytes) -> IssueJob:
                            errors=field_errors(exc)) from None  # fmt: skip
 
 
+def owner_scope(key: ApiKey) -> str | None:
+    """Whose jobs a key sees: a platform key only those it created; staff and admin all."""
+    return f"platform:{key.key_id}" if key.role == "platform" else None
+
+
 def job_json(status: dict) -> dict:
     return {**status, "url": f"/api/v1/batches/{status['id']}", "events_url": f"/api/v1/batches/{status['id']}/events",
             "archive_url": f"/api/v1/batches/{status['id']}/archive"}
@@ -104,14 +108,14 @@ async def create(request: Request, services: ServicesDep, key: StaffOrPlatform,
 @router.get("", summary="最近的批量任务")
 def recent(services: ServicesDep, key: StaffOrPlatform) -> list[dict]:
     with services.sessions() as session:
-        jobs = repo.recent_jobs(session)
+        jobs = repo.recent_jobs(session, created_by=owner_scope(key))
         return [{"id": j.id, "kind": j.kind, "state": j.state, "total": j.total, "created_by": j.created_by,
                  "created_at": j.created_at.isoformat(), "url": f"/api/v1/batches/{j.id}"} for j in jobs]
 
 
 @router.get("/{job_id}", summary="任务进度：完成、失败（逐项原因）、速率、预计剩余时间")
 def status(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> dict:
-    return job_json(job_status(services, job_id))
+    return job_json(job_status(services, job_id, owner=owner_scope(key)))
 
 
 @router.post("/{job_id}/cancel", summary="取消任务（进行中的项目做完为止）")
@@ -123,31 +127,28 @@ def cancel(job_id: str, request: Request, services: ServicesDep, key: Staff) -> 
 
 @router.get("/{job_id}/events", summary="任务进度（Server-Sent Events，直至结束）",
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
-async def events(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
-    await run_in_threadpool(job_status, services, job_id)  # 404 before the stream starts
-    return StreamingResponse(progress_events(services, job_id), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+async def events(job_id: str, request: Request, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
+    return await follow_job(request, services, job_id, f"{key.role}:{key.key_id}", owner_scope(key))
 
 
-async def progress_events(services: Services, job_id: str, interval: float = 0.5):
-    """``progress`` events while the job runs (one each time it moved), then ``end``."""
-    last = None
-    while True:
-        status = await run_in_threadpool(job_status, services, job_id, 20)
-        snapshot = (status["state"], status["done"], status["failed"], status["cancelled"])
-        if snapshot != last:
-            last = snapshot
-            yield f"event: progress\ndata: {json.dumps(status, ensure_ascii=False)}\n\n"
-        if status["state"] in TERMINAL:
-            yield f"event: end\ndata: {json.dumps({'state': status['state']})}\n\n"
-            return
-        await asyncio.sleep(interval)
+async def follow_job(request: Request, services: Services, job_id: str, follower: str,
+                     owner: str | None) -> StreamingResponse:  # fmt: skip
+    """``progress`` events while the job runs (one each time it moved), then ``end``; a 404
+    (or 429/503 when the follower or the service has too many streams) before it starts."""
+    progress = request.app.state.progress
+    progress.admit(follower)
+    first = await run_in_threadpool(job_status, services, job_id, 20, owner)
+    return progress.response(job_id, follower, first, {"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.get("/{job_id}/archive", summary="任务生成的证书 PDF 压缩包（含清单 manifest.json）",
             response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}}})
 def archive(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
+    return archive_response(services, job_id, owner_scope(key))
+
+
+def archive_response(services: Services, job_id: str, owner: str | None) -> StreamingResponse:
     with services.sessions() as session:
-        get_job_or_404(session, job_id)
+        get_job_or_404(session, job_id, owner)
     return StreamingResponse(archive_chunks(services, job_id), media_type="application/zip",
                              headers={"Content-Disposition": f'attachment; filename="batch-{job_id}.zip"'})

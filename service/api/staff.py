@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from service.api.batches import archive as archive_route
-from service.api.batches import progress_events
+from service.api.batches import archive_response
+from service.api.batches import follow_job
 from service.api.deps import ServicesDep
 from service.batches.engine import engine_name
 from service.batches.jobs import SealJob, create_job, pending_by_committee_and_year, request_cancel
@@ -167,15 +167,13 @@ async def cancel_job(job_id: str, request: Request, services: ServicesDep, user:
 
 
 @router.get("/batches/{job_id}/events")
-async def job_events(job_id: str, services: ServicesDep, user: StaffDep) -> StreamingResponse:
-    await run_in_threadpool(job_status, services, job_id)
-    return StreamingResponse(progress_events(services, job_id), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})
+async def job_events(job_id: str, request: Request, services: ServicesDep, user: StaffDep) -> StreamingResponse:
+    return await follow_job(request, services, job_id, user.scope, None)
 
 
 @router.get("/batches/{job_id}/archive")
 def job_archive(job_id: str, services: ServicesDep, user: StaffDep) -> StreamingResponse:
-    return archive_route(job_id, services, None)
+    return archive_response(services, job_id, None)
 
 
 def install_sign_in_redirect(app) -> None:

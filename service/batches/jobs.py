@@ -157,9 +157,11 @@ def pending_by_committee_and_year(services: Services) -> list[dict]:
              "year": int(y), "pending": n} for c, i, y, n in rows]
 
 
-def get_job_or_404(session: Session, job_id: str) -> BatchJob:
+def get_job_or_404(session: Session, job_id: str, owner: str | None = None) -> BatchJob:
+    """The job; ``owner`` (``role:key id``): only if that key created it, and otherwise the
+    same 404 as for no job at all (a platform key learns nothing of another's jobs)."""
     job = repo.get_job(session, job_id)
-    if job is None:
+    if job is None or (owner is not None and job.created_by != owner):
         raise NotFound(f"没有编号为 {job_id} 的批量任务",
                        errors=[FieldError("path.id", "没有这个任务", "unknown_job")])  # fmt: skip
     return job

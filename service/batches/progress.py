@@ -14,9 +14,10 @@ OUTCOME_CN = {"sealed": "已加盖", "already_sealed": "此前已加盖", "issue
               "renewed": "已续期", "already_renewed": "此前已续期", "not_due": "尚未到期"}
 
 
-def job_status(services: Services, job_id: str, failures: int = 100) -> dict:
+def job_status(services: Services, job_id: str, failures: int = 100, owner: str | None = None) -> dict:
+    """Where the job stands; ``owner``: see :func:`get_job_or_404`."""
     with services.sessions() as session:
-        job = get_job_or_404(session, job_id)
+        job = get_job_or_404(session, job_id, owner)
         counts = repo.counts(session, job_id)
         first, last = repo.first_and_last_finish(session, job_id)
         failed_items = repo.failures(session, job_id, limit=failures)

@@ -27,8 +27,12 @@ def job_by_key(session: Session, job_key: str) -> BatchJob | None:
     return session.scalars(select(BatchJob).where(BatchJob.job_key == job_key)).first()
 
 
-def recent_jobs(session: Session, limit: int = 50) -> list[BatchJob]:
-    return list(session.scalars(select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)))
+def recent_jobs(session: Session, limit: int = 50, created_by: str | None = None) -> list[BatchJob]:
+    """The latest jobs; ``created_by``: only that owner's (``role:key id``)."""
+    query = select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)
+    if created_by is not None:
+        query = query.where(BatchJob.created_by == created_by)
+    return list(session.scalars(query))
 
 
 def open_jobs(session: Session, engine: str | None = None) -> list[BatchJob]:

@@ -164,6 +164,7 @@ class BatchJob(Base):
     __tablename__ = "batch_jobs"
     __table_args__ = (
         CheckConstraint("kind IN ('seal', 'issue', 'renew')", name="ck_batch_jobs_kind"),
+        Index("ix_batch_jobs_owner_created", "created_by", "created_at"),
         CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="ck_batch_jobs_state"),
     )
 
