@@ -28,7 +28,7 @@ from service.contract.certificate import CertificateRequest
 from service.forms.catalog import all_forms
 from service.observability.metrics import build_registry, start_server
 from service.observability.middleware import RequestContext
-from service.runtime import freeze_startup_objects, quiet_libraries, tune_gc
+from service.runtime import SUPERVISOR_ENV, die_with_parent, freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import build_services
 from service.batches.engine import Coordinator
 from service.batches.progress import job_status
@@ -54,6 +54,8 @@ def serves_metrics_elsewhere() -> bool:
 
 def create_app_from_env() -> FastAPI:
     """For uvicorn's worker processes: settings from the environment (set by ``serve``)."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    die_with_parent(int(supervisor) if supervisor and supervisor.isdigit() else None)
     tune_gc()
     quiet_libraries()
     return create_app(Settings())

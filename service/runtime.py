@@ -34,3 +34,29 @@ def quiet_libraries() -> None:
     """Raise the chatty libraries' loggers to WARNING."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+SUPERVISOR_ENV = "ZC_SUPERVISOR_PID"
+
+
+def die_with_parent(expected_parent: int | None = None) -> bool:
+    """Have the kernel kill this process when the process that started it dies, by any
+    signal (SIGKILL by an OOM killer included): a restarted ``serve`` must never meet
+    orphans holding its port, the coordinator's lock or an item's lease. ``expected_parent``:
+    the parent this process was started by; if it is already gone (it died before this
+    call), leave now. False where the kernel offers no such thing (not Linux)."""
+    import ctypes
+    import ctypes.util
+    import os
+    import signal
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True) if name else None
+        done = libc is not None and libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        done = False
+    if expected_parent is not None and os.getppid() != expected_parent:
+        os._exit(1)
+    return done

@@ -57,8 +57,8 @@ class Served:
                 self.process.wait()
 
 
-def serve(tmp: Path, *extra: str, env: dict | None = None, wait: float = 90) -> Served:
-    port = free_port()
+def serve(tmp: Path, *extra: str, env: dict | None = None, wait: float = 90, port: int | None = None) -> Served:
+    port = port or free_port()
     data_dir = tmp / "data"
     full_env = {**os.environ, **(env or {})}
     log_path = tmp / "serve.log"

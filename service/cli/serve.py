@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.observability.logs import logging_config
     from service.services import build_services
     from service.workers.pool import default_size
-    from service.runtime import tune_gc
+    from service.runtime import SUPERVISOR_ENV, tune_gc
 
     tune_gc()
     log_format = settings.log_format or "json"
@@ -76,7 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # once, here, so that the workers do not race to do it; the cores are shared out
     # between their render workers.
     build_services(settings).close()
-    os.environ.update({"ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
+    os.environ.update({SUPERVISOR_ENV: str(os.getpid()),
+                       "ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
                        "ZC_WORK_PROCESSES": str(default_size(settings, args.workers)),
                        "ZC_LOG_FORMAT": log_format, "ZC_LOG_LEVEL": settings.log_level})
     metrics_server = _serve_metrics_here(settings)

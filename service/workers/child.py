@@ -40,8 +40,12 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
     """``limit``: the memory ceiling of each task (none: unbounded)."""
     from service.observability.context import bound_request_id
     from service.observability.logs import configure_logging
-    from service.runtime import quiet_libraries, tune_gc
+    from service.runtime import die_with_parent, quiet_libraries, tune_gc
 
+    # The fork server is this process's parent; it leaves when the service process does,
+    # and this one with it, busy or not.
+    die_with_parent()
+    _let_the_fork_server_go()
     # A process of a fork server: it inherits no logging set-up from the service.
     configure_logging(settings.log_format or "json", settings.log_level)
     if nice:
@@ -74,6 +78,25 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
             return
         if state["exit"]:
             return  # after a MemoryError nothing in this process is to be trusted: a fresh one
+
+
+def _let_the_fork_server_go() -> None:
+    """Close this process's copy of the fork server's "alive" pipe. multiprocessing hands
+    it to every child so that the fork server stays while any child lives; but then a
+    child busy with a long task keeps the fork server (its parent) alive after the service
+    died, and the parent-death signal that would stop the child never comes. Without the
+    copy, the fork server leaves with the service, and every child with it. (Private to
+    multiprocessing.forkserver, CPython 3.8-3.13; absent, there is nothing to close.)"""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
 
 
 def _run(state: dict, settings: Settings, task: str, args: tuple, kwargs: dict) -> tuple[str, object]:
