@@ -17,7 +17,10 @@ PAGE_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 # The staff pages run one script of this service (live progress) and listen to its events.
-STAFF_HEADERS = {**PAGE_HEADERS, "content-security-policy": (
+# Their referrer policy is same-origin, not no-referrer: under no-referrer a browser posts
+# their own forms with "Origin: null", and the Origin check (service.api.staff) must be
+# able to tell this service's forms from another site's.
+STAFF_HEADERS = {**PAGE_HEADERS, "referrer-policy": "same-origin", "content-security-policy": (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
 # The API explorer (/docs): Swagger UI's scripts and stylesheet, all served from here

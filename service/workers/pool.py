@@ -18,6 +18,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -227,13 +228,13 @@ class WorkerPool:
                     raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
                 outcome, value, rss_mb, grew = conn.recv()
             except (EOFError, OSError, BrokenPipeError) as exc:
-                signal = _killed_by(slot)
+                ended_by = _killed_by(slot)
                 slot.stop()
                 if self._closed:  # the service is stopping and stopped it
                     raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"}) from None
                 log.error("worker %d died during %s (%s%s); starting another", slot.index, task, exc,
-                          f", signal {signal}" if signal else "")  # fmt: skip
-                if self.ceiling is not None and signal:
+                          f", signal {ended_by}" if ended_by else "")  # fmt: skip
+                if self.ceiling is not None and ended_by in _CRASHES:
                     # Under a ceiling a library that cannot fail an allocation aborts: the input did it.
                     outcome = "refused"
                     raise self.ceiling.refusal() from None
@@ -262,6 +263,11 @@ class WorkerPool:
         process.start()
         child_end.close()
         slot.process, slot.conn, slot.tasks = process, parent, 0
+
+
+# What a library that cannot fail an allocation ends in (abort, a fault): under a memory
+# ceiling, the input's doing. SIGKILL and SIGTERM come from outside (a stop, the OOM killer).
+_CRASHES = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGTRAP, signal.SIGILL, signal.SIGFPE}
 
 
 def _killed_by(slot: _Slot) -> int | None:
