@@ -46,6 +46,7 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
     # and this one with it, busy or not.
     die_with_parent()
     _let_the_fork_server_go()
+    name_process()
     # A process of a fork server: it inherits no logging set-up from the service.
     configure_logging(settings.log_format or "json", settings.log_level)
     if nice:
@@ -78,6 +79,22 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
             return
         if state["exit"]:
             return  # after a MemoryError nothing in this process is to be trusted: a fresh one
+
+
+def name_process() -> None:
+    """``zc-uploads-0``, ``zc-batch-1``...: what ``ps`` and ``top`` show for this worker,
+    so that an operator (and the benchmarks) can tell the pools apart."""
+    import ctypes
+    import ctypes.util
+    import multiprocessing
+
+    name = multiprocessing.current_process().name.replace("-worker", "")[:15].encode()
+    libc_name = ctypes.util.find_library("c")
+    try:
+        if libc_name:
+            ctypes.CDLL(libc_name).prctl(15, ctypes.c_char_p(name), 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def _let_the_fork_server_go() -> None:
