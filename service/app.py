@@ -29,9 +29,11 @@ from service.forms.catalog import all_forms
 from service.observability.metrics import build_registry, start_server
 from service.observability.middleware import RequestContext
 from service.runtime import SUPERVISOR_ENV, die_with_parent, freeze_startup_objects, quiet_libraries, tune_gc
-from service.services import build_services
+from service.services import WORKER_SETUP, build_services
+from service.verification.files import warm_checking
 from service.batches.engine import Coordinator
 from service.batches.progress import job_status
+from service.registry.batches import state_counts_of
 from service.workers.child import Ceiling
 from service.workers.pool import WorkerPool, warm_up_in_background
 
@@ -68,10 +70,11 @@ def upload_pool(settings: Settings) -> WorkerPool:
     """Public uploads are checked in workers of their own: each check under a tight memory
     ceiling (``ZC_UPLOAD_MEMORY_MB``), in processes no render has grown, at a lower
     priority than the requests; started (and their seals' trust loaded) at once."""
-    pool = WorkerPool(settings, settings.upload_checks_at_once, nice=5, name="uploads",
+    pool = WorkerPool(settings, WORKER_SETUP, settings.upload_checks_at_once, nice=5, name="uploads",
                       timeout=settings.upload_timeout_seconds,
                       ceiling=Ceiling(settings.upload_memory_mb, UPLOAD_TOO_MUCH, "file"))  # fmt: skip
-    pool.start_in_background("warm_checking")
+    if settings.upload_warm:
+        pool.start_in_background(warm_checking)
     return pool
 
 
@@ -81,13 +84,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
-        warm_up_in_background()
+        warm_up_in_background(WORKER_SETUP.preload)
         task_ceiling = Ceiling(settings.worker_task_memory_mb) if settings.worker_task_memory_mb else None
-        app.state.workers = WorkerPool(settings, ceiling=task_ceiling)
+        app.state.workers = WorkerPool(settings, WORKER_SETUP, ceiling=task_ceiling)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
         app.state.upload_workers = upload_pool(settings)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
-        app.state.batch_pool = WorkerPool(settings, settings.batch_processes, nice=5, name="batch",
+        app.state.batch_pool = WorkerPool(settings, WORKER_SETUP, settings.batch_processes, nice=5, name="batch",
                                           ceiling=task_ceiling)
         app.state.progress = ProgressStreams(partial(job_status, app.state.services, failures=20),
                                              per_key=settings.events_per_key, total=settings.events_max,
@@ -95,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
         app.state.degraded = check_speed()
-        app.state.metrics_registry = build_registry(app.state.services.sessions)
+        app.state.metrics_registry = build_registry(partial(state_counts_of, app.state.services.sessions))
         # A port of its own for /metrics; with several serve processes the first process
         # (serve itself) holds it instead (service.cli.serve).
         metrics_server = (start_server(app.state.metrics_registry, settings.metrics_port, settings.metrics_host)

@@ -185,8 +185,9 @@ def check_data_dir(settings: Settings) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
+
+    from service.registry.db import schema_version
 
     name = "database"
     url = settings.registry_url
@@ -194,17 +195,10 @@ def check_database(settings: Settings) -> Check:
     if url.startswith("sqlite") and not (settings.data_dir / "registry.sqlite3").exists():
         return Check(name, OK, f"{shown} (created and migrated at first start)", True)
     head = schema_head()
-    engine = create_engine(url, connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
     try:
-        with engine.connect() as connection:
-            try:
-                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            except SQLAlchemyError:
-                current = None
+        current = schema_version(url)
     except SQLAlchemyError as exc:
         return Check(name, MISSING, f"{shown} unreachable: {str(exc).splitlines()[0]}", True)
-    finally:
-        engine.dispose()
     if current == head:
         return Check(name, OK, f"{shown} reachable, schema at {head}", True)
     if current is None or current < head:
@@ -270,7 +264,7 @@ def check_seal_keys(settings: Settings) -> Check:
 
 def _open_problem(settings: Settings, org) -> str | None:
     from service.sealing.orgs import open_signer
-    from service.signing.devpki_store import load_dev_pki
+    from service.sealing.devpki_store import load_dev_pki
     from service.signing.errors import SigningError
     from service.signing.keys import close_signer
 
@@ -300,7 +294,7 @@ def check_tsa(settings: Settings) -> Check:
     import hashlib
 
     from service.signing.seal import run_sync
-    from service.signing.tsa import build_http_timestamper
+    from service.sealing.timestamping import build_http_timestamper
 
     started = time.perf_counter()
     try:

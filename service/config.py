@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     # its worker's address space (the checks have workers of their own); beyond, the upload
     # is refused (422 「文件内容过多」) and the worker replaced. Resident peak: at most this.
     upload_memory_mb: int = Field(default=224, ge=64)
+    upload_warm: bool = True  # the checkers start with the service, their trust loaded; false: on the first upload
     # The same ceiling for one render, issuance or batch item (a 10,000-row table takes
     # about 0.6 GB); 0: none.
     worker_task_memory_mb: int = Field(default=4096, ge=0)

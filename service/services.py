@@ -10,18 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.certificates.filestore import DatabaseFileStore, FileStore
 from service.config import Settings
-from service.documents.render import Renderer
+from service.documents.raster import PageOutOfRange
+from service.documents.render import Renderer, TooManyPages
+from service.errors import DatabaseUnavailable, FieldError, InvalidInput, ServiceError, TooLarge
 from service.certificates.configured import check_configured_certificate
 from service.certificates.identifiers import validate_pattern
 from service.registry.db import make_engine, open_registry, session_factory
 from service.sealing.live import LiveSealers
 from service.verification.pages import Pages
 from service.verification.ratelimit import RateLimiter, RedisRateLimiter
+from service.signing.patches import install_pyhanko_patches
 from service.verification.scan_cache import ScanCache
+from service.workers.tasks import WorkerSetup
 
 
 def utc_now() -> datetime:
@@ -55,6 +60,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
     the development PKI and the contract's two organisations on first start with the
     embedded default (``ZC_DEV_PKI``). A worker process (``worker=True``), started by such
     a service, skips all that and loads its seals when it first seals."""
+    install_pyhanko_patches()  # every process that seals or validates builds its services here
     if not worker:
         validate_pattern(settings.number_pattern)
         check_configured_certificate(settings)
@@ -70,3 +76,32 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
                  if settings.redis_url else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)),
         scan_cache=ScanCache(settings.scan_cache_seconds),
     )
+
+
+def build_worker_services(settings: Settings) -> Services:
+    """A worker process's services (started by a service that has migrated the registry)."""
+    return build_services(settings, worker=True)
+
+
+def translate_error(exc: Exception) -> ServiceError | None:
+    """The pure core's own errors (and a registry out of reach) as answers a caller can act on."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
+    if isinstance(exc, TooManyPages):
+        message = (f"文档排版后共 {exc.pages} 页，超过上限 {exc.limit} 页（ZC_LIMIT_MAX_PAGES）："
+                   "请拆分后分批提交，或缩短过长的内容")
+        return TooLarge(message, errors=[FieldError("(body)", message, "too_many_pages")])
+    if isinstance(exc, PageOutOfRange):
+        message = f"页码超出范围：文件共 {exc.count} 页"
+        return InvalidInput(message, errors=[FieldError("query.page", message, "page_range")])
+    return None
+
+
+# What every worker process is given: the flows its tasks live in are imported once, by
+# the fork server, before the first worker starts.
+WORKER_SETUP = WorkerSetup(
+    build=build_worker_services,
+    translate=translate_error,
+    preload=("service.services", "service.forms.produce", "service.certificates.document",
+             "service.verification.files", "service.batches.work"),
+)

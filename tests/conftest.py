@@ -21,6 +21,14 @@ def load_contract(name: str) -> dict:
     return json.loads((CONTRACT / name).read_text("utf-8"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pyhanko_patches():
+    """What the service installs at start-up, for the tests that call the core directly."""
+    from service.signing.patches import install_pyhanko_patches
+
+    install_pyhanko_patches()
+
+
 @pytest.fixture(scope="session")
 def contract_declaration() -> dict:
     return load_contract("declaration.json")
@@ -34,9 +42,9 @@ def declaration(contract_declaration) -> dict:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    # Batch workers start on the first job here, not with every test's app (ZC_BATCH_WARM;
-    # the batch tests keep the default).
-    return Settings(data_dir=tmp_path / "data", batch_warm=False)
+    # Batch workers and upload checkers start on their first task here, not with every
+    # test's app (ZC_BATCH_WARM, ZC_UPLOAD_WARM; the batch and upload tests keep the default).
+    return Settings(data_dir=tmp_path / "data", batch_warm=False, upload_warm=False)
 
 
 @pytest.fixture(scope="session")

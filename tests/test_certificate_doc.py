@@ -15,7 +15,7 @@ import zxingcpp
 from pydantic import ValidationError
 from pypdfium2 import raw
 
-from service.documents.certificate import (
+from service.forms.certificate import (
     DEFAULT_TITLE,
     INNER_FRAME,
     MM_PT,
@@ -264,7 +264,7 @@ def test_output_is_deterministic(renderer, contract_request, contract_pdf):
 
 _RENDER_SCRIPT = """
 import json, sys
-from service.documents.certificate import render_certificate
+from service.forms.certificate import render_certificate
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.documents.render import Renderer

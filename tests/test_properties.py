@@ -25,7 +25,7 @@ from service.config import Limits
 from service.contract.certificate import MAX_CHARS, CertificateRequest
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
-from service.documents.certificate import render_certificate
+from service.forms.certificate import render_certificate
 from service.errors import InvalidInput
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_form

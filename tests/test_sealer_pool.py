@@ -24,8 +24,8 @@ from service.registry.db import make_engine, migrate, session_factory
 from service.sealing.pool import NoSealKey
 from service.sealing.startup import build_sealer_pool
 from service.signing.devpki import Org, add_seal, generate_dev_pki
-from service.signing.devpki_store import load_dev_pki
-from service.documents.certificate import SealArea
+from service.sealing.devpki_store import load_dev_pki
+from service.documents.certificate_layout import SealArea
 from tests.signing.conftest import FROZEN, make_certificate_pdf
 from tests.signing.test_pkcs11 import SOFTHSM
 

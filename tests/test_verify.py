@@ -263,7 +263,7 @@ def test_upload_revoked_superseded_foreign_and_unsealed(env, tmp_path):
 
 def _seal_with_foreign_pki(services, generate_dev_pki) -> bytes:
     """A certificate-shaped PDF sealed by the keys of another PKI, with our seal layout."""
-    from service.documents.certificate import SEAL_AREAS
+    from service.documents.certificate_layout import SEAL_AREAS
     from service.documents.seal_image import default_seal_font, render_round_seal
     from service.signing.appearance import build_seal_style
     from service.signing.keys import signer_from_pem_bytes

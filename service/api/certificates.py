@@ -15,7 +15,7 @@ from service.api.strict_body import StrictJsonRoute
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
-from service.certificates.document import verification_url
+from service.certificates.document import make_document, verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
@@ -70,7 +70,7 @@ async def issue(request: Request, services: ServicesDep, workers: WorkersDep, ke
     # Parsing decodes and checks the photo: CPU work, off the event loop.
     payload = await run_in_threadpool(parse_payload, CertificateRequest, body, services.settings.limits)
     issued = await run_in_threadpool(issue_certificate, services, payload, actor=actor_of(key),
-                                     idempotency_key=idempotency_key, make=in_worker(workers, "certificate"))
+                                     idempotency_key=idempotency_key, make=in_worker(workers, make_document))
     headers = {"Location": f"/api/v1/certificates/{issued.certificate.number}"}
     if issued.replay:
         headers["Idempotent-Replayed"] = "true"
@@ -129,7 +129,7 @@ def forget_scans(services, number: str) -> None:
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(number: str, body: Reissue, services: ServicesDep, workers: WorkersDep, key: Staff) -> dict:
     row = await run_in_threadpool(reissue_certificate, services, number, body.corrections, body.reason,
-                                  actor=actor_of(key), make=in_worker(workers, "certificate"))
+                                  actor=actor_of(key), make=in_worker(workers, make_document))
     forget_scans(services, number)
     return certificate_json(services, row)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from anyio import CapacityLimiter, from_thread
 from fastapi import Depends, Request
@@ -38,7 +39,7 @@ def upload_limiter(request: Request) -> CapacityLimiter:
     return request.app.state.upload_limiter
 
 
-def in_worker(workers: WorkerPool, task: str):
+def in_worker(workers: WorkerPool, task: Callable[..., Any]):
     """``task`` as a plain function for code running in a worker thread: each call runs it
     in a worker process through the event loop (admission and time limits included)."""
 

@@ -13,7 +13,7 @@ from service.api.openapi import json_body, model_schema
 from service.errors import FieldError, InvalidInput, NotFound, UnsupportedMedia
 from service.forms.spec import FormSpec
 from service.services import Services
-from service.workers.tasks import Document, FormSource
+from service.forms.produce import Document, FormSource, form_document
 
 Format = Annotated[Literal["pdf", "png"], Query(description="pdf：整份文件；png：第 page 页的预览图")]
 Page = Annotated[int, Query(ge=1, le=10000, description="预览页码（从 1 开始），仅 format=png 时有效")]
@@ -55,7 +55,7 @@ def _render_route(spec: FormSpec):
     async def render(request: Request, services: ServicesDep, workers: WorkersDep, format: Format = "pdf",
                      page: Page = 1) -> Response:  # fmt: skip
         source = await _source(request, services, spec)
-        document = await workers.run("form", spec.slug, source, format, page)
+        document = await workers.run(form_document, spec.slug, source, format, page)
         return document_response(document, f"{spec.title}.pdf")
 
     render.__name__ = f"render_{spec.slug.replace('-', '_')}"
@@ -64,7 +64,7 @@ def _render_route(spec: FormSpec):
 
 def _blank_route(spec: FormSpec):
     async def blank(workers: WorkersDep, format: Format = "pdf", page: Page = 1) -> Response:
-        document = await workers.run("form", spec.slug, FormSource("blank"), format, page)
+        document = await workers.run(form_document, spec.slug, FormSource("blank"), format, page)
         return document_response(document, f"{spec.title}（空白）.pdf")
 
     blank.__name__ = f"blank_{spec.slug.replace('-', '_')}"

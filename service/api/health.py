@@ -1,7 +1,7 @@
 """``/healthz``: the registry answers, and whether the service runs at full speed."""
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
+from service.registry.db import ping
 
 from service.api.deps import ServicesDep
 
@@ -10,8 +10,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", summary="存活与就绪检查")
 def healthz(request: Request, services: ServicesDep) -> dict:
-    with services.sessions() as session:
-        session.execute(text("SELECT 1"))
+    ping(services.sessions)
     reasons = getattr(request.app.state, "degraded", [])
     if reasons:
         # Still serving (200): the documents are right, only slower; the reasons say what to install.

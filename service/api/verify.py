@@ -37,7 +37,7 @@ from service.verification.facts import (
     needs_seal_check,
     public_facts,
 )
-from service.verification.files import UploadAnswer
+from service.verification.files import UploadAnswer, check_stored_seals, check_upload_in_worker, public_copy_of
 from service.verification.ratelimit import client_address
 
 router = APIRouter(tags=["verification"], route_class=StrictJsonRoute)
@@ -71,7 +71,7 @@ async def token_facts(request: Request, services, token: str) -> dict | None:
         return None
     found = await run_in_threadpool(_read_token, services, token)
     if found is not None and needs_seal_check(found[0], datetime.now(timezone.utc)):
-        await request.app.state.workers.run("seal_check", found[0].id, admitted=True,
+        await request.app.state.workers.run(check_stored_seals, found[0].id, admitted=True,
                                             timeout=services.settings.upload_timeout_seconds)
         found = await run_in_threadpool(_read_token, services, token)
     return public_facts(*found) if found is not None else None
@@ -135,7 +135,7 @@ async def scan_file(token: str, request: Request, services: ServicesDep, workers
     if cert.public_pdf_sha256 and services.files.exists(cert.public_pdf_sha256):
         pdf = await run_in_threadpool(services.files.get, cert.public_pdf_sha256)
     else:
-        pdf = await workers.run("public_copy", cert.id)  # made once, then kept in the file store
+        pdf = await workers.run(public_copy_of, cert.id)  # made once, then kept in the file store
     response = _cached_response(request, pdf, "application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{cert.number}-public.pdf"'
     return response
@@ -238,7 +238,7 @@ async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer
     # In a checker process of its own (killed past its time, its memory under a ceiling),
     # a few at a time: public uploads never crowd out the platform's documents.
     async with upload_limiter(request):
-        answer = await request.app.state.upload_workers.run("upload_check", data, admitted=True,
+        answer = await request.app.state.upload_workers.run(check_upload_in_worker, data, admitted=True,
                                                             timeout=services.settings.upload_timeout_seconds)
     count_verdict(answer.verdict, "upload")
     return answer

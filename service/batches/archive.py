@@ -3,13 +3,17 @@ is handed out and emptied, so memory holds one certificate, not the archive."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import zipfile
 from collections.abc import Iterator
 
 from service.registry import batches as repo
-from service.registry.models import Certificate
-from service.services import Services
+from service.registry import certificate_queries as queries
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 
 class _Spool:
@@ -39,7 +43,7 @@ def archive_chunks(services: Services, job_id: str) -> Iterator[bytes]:
     with services.sessions() as session:
         items = repo.results(session, job_id)
         numbers = {i.number for i in items}
-        holders = {c.number: c.holder_name for c in session.query(Certificate).filter(Certificate.number.in_(numbers))}
+        holders = queries.holder_names(session, numbers)
         session.expunge_all()
     spool = _Spool()
     manifest = []

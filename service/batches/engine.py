@@ -11,6 +11,8 @@ A coordinator that takes over releases the leases its dead predecessors held.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import fcntl
 import logging
 import os
@@ -21,11 +23,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from service.batches.progress import settle
+from service.batches.work import run_items, warm_sealing
 from service.errors import ServiceError
 from service.registry import batches as repo
 from service.registry.db import transaction
-from service.services import Services
 from service.workers.pool import WorkerPool
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 log = logging.getLogger(__name__)
 LOCAL_PREFIX = "local:"
@@ -89,7 +94,7 @@ class Coordinator:
         while not self._stop.is_set() and not self._take_lock():
             self._stop.wait(5)  # another process coordinates; take over if it goes
         if self.pool is not None and self.settings.batch_warm and not self._stop.is_set():
-            self.pool.start_in_background("warm_sealing")  # a job then begins at once
+            self.pool.start_in_background(warm_sealing)  # a job then begins at once
         in_flight: dict[Future, tuple[str, list[int]]] = {}
         with ThreadPoolExecutor(self._chunks_in_flight, thread_name_prefix="batch-chunk") as executor:
             while not self._stop.is_set():
@@ -142,7 +147,7 @@ class Coordinator:
                 if not ids:
                     break
                 budget = self.settings.batch_item_timeout_seconds * len(ids)
-                in_flight[executor.submit(self.pool.run_sync, "batch", job_id, ids, self.owner,
+                in_flight[executor.submit(self.pool.run_sync, run_items, job_id, ids, self.owner,
                                           timeout=budget)] = (job_id, ids)  # fmt: skip
         if in_flight:
             self._collect(in_flight, block=True)

@@ -13,19 +13,21 @@ import json
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import and_, extract, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from service.errors import FieldError, InvalidInput, NotFound
 from service.observability.context import current_request_id
 from service.registry import batches as repo
+from service.registry import certificate_queries as queries
 from service.registry.db import transaction
-from service.registry.models import BatchJob, Certificate
+from service.registry.models import BatchJob
 from service.registry.orgs import list_orgs
-from service.services import Services
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -118,43 +120,21 @@ def _items(session: Session, request, now: datetime):
             yield number, None
 
 
-def _current_versions(session: Session):
-    newer = aliased(Certificate)
-    return select(Certificate).where(~select(newer.id).where(
-        and_(newer.number == Certificate.number, newer.version > Certificate.version)).exists())
-
-
 def _pending_numbers(session: Session, request: SealJob) -> list[str]:
-    query = _current_versions(session).where(Certificate.status == "pending_seal")
-    if request.committee:
-        query = query.where(Certificate.committee_code == request.committee)
-    if request.issuer:
-        query = query.where(Certificate.issuer_code == request.issuer)
-    if request.year:
-        query = query.where(extract("year", Certificate.issue_date) == request.year)
-    return list(session.scalars(query.with_only_columns(Certificate.number).order_by(Certificate.number)))
+    return queries.pending_seal_numbers(session, request.committee, request.issuer, request.year)
 
 
 def _due_for_renewal(session: Session, due_by: datetime) -> list[str]:
-    """B-LTA certificates whose timestamps expire by ``due_by``, or whose expiry is not
-    recorded yet (the item reads it from the file and skips one not due)."""
-    query = _current_versions(session).where(
-        Certificate.seal_level == "B-LTA", Certificate.status == "valid",
-        (Certificate.archive_until.is_(None)) | (Certificate.archive_until <= due_by))
-    return list(session.scalars(query.with_only_columns(Certificate.number).order_by(Certificate.number)))
+    return queries.due_for_renewal(session, due_by, "B-LTA")
 
 
 def pending_by_committee_and_year(services: Services) -> list[dict]:
     """What waits for seals: counts per committee and issue year (the staff page's table)."""
     with services.sessions() as session:
-        current = _current_versions(session).where(Certificate.status == "pending_seal").subquery()
-        year = extract("year", current.c.issue_date)
-        rows = session.execute(select(current.c.committee_code, current.c.issuer_code, year, func.count())
-                               .group_by(current.c.committee_code, current.c.issuer_code, year)
-                               .order_by(current.c.committee_code, year)).all()  # fmt: skip
+        rows = queries.pending_seal_counts(session)
         names = {org.code: org.name for org in list_orgs(session)}
     return [{"committee": c, "committee_name": names.get(c, ""), "issuer": i, "issuer_name": names.get(i, ""),
-             "year": int(y), "pending": n} for c, i, y, n in rows]
+             "year": y, "pending": n} for c, i, y, n in rows]
 
 
 def get_job_or_404(session: Session, job_id: str, owner: str | None = None) -> BatchJob:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datetime import UTC, datetime
 
 from service.batches.jobs import get_job_or_404
 from service.registry import batches as repo
 from service.registry.db import transaction
 from service.registry.models import BatchJob
-from service.services import Services
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 OUTCOME_CN = {"sealed": "已加盖", "already_sealed": "此前已加盖", "issued": "已签发", "replayed": "此前已签发",
               "renewed": "已续期", "already_renewed": "此前已续期", "not_due": "尚未到期"}

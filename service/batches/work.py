@@ -10,26 +10,30 @@ certificates, all end with every certificate changed once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import update
 
 from service.certificates.document import render_sealable, stored_request
 from service.certificates.issuance import Actor, issue_certificate
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
-from service.documents.certificate import SEAL_AREAS
+from service.documents.certificate_layout import SEAL_AREAS
 from service.errors import ServiceError
 from service.observability.context import bound_request_id, current_request_id
 from service.registry import batches as items_repo
+from service.registry import certificate_changes as changes
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import BatchItem, BatchJob, Certificate
-from service.services import Services
 from service.signing.errors import SigningError
 from service.signing.pdf_inspect import archive_valid_until
+from service.workers.tasks import worker_task
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 log = logging.getLogger(__name__)
 STATUS_CN = {"revoked": "已撤销", "superseded": "已换发"}
@@ -50,6 +54,13 @@ class ChunkResult:
     skipped: int = 0  # not ours any more (lease lost), or the job was cancelled
 
 
+@worker_task("warm_sealing")
+def warm_sealing(services: Services) -> int:
+    """Load the keys, the TSA and the seal images now, before the first item needs them."""
+    return services.sealers.current().warm()
+
+
+@worker_task("batch")
 def run_items(services: Services, job_id: str, item_ids: list[int], owner: str) -> ChunkResult:
     """Work through the items of ``job_id`` leased to ``owner``, in order."""
     with services.sessions() as session:
@@ -132,11 +143,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
     now = services.clock()
     with transaction(services.sessions) as session:
-        changed = session.execute(
-            update(Certificate).where(Certificate.id == cert.id, Certificate.status == "pending_seal").values(
-                status="valid", pdf_sha256=digest, pdf_size=len(sealed.pdf), seal_level=sealed.level, sealed_at=now,
-                archive_until=sealed.archive_until, seal_summary=None, seal_checked_at=None, public_pdf_sha256=None)
-        ).rowcount
+        changed = changes.mark_sealed(session, cert.id, pdf_sha256=digest, pdf_size=len(sealed.pdf),
+                                      seal_level=sealed.level, sealed_at=now, archive_until=sealed.archive_until)
         if changed:
             repo.add_event(session, cert, "sealed", _actor(job), now,
                            details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256,
@@ -183,7 +191,7 @@ def renew_item(services: Services, job: BatchJob, item: BatchItem, owner: str) -
     due_by = services.clock() + timedelta(days=int(job.params.get("days", 90)))
     if until is not None and _aware(until) > due_by:
         with transaction(services.sessions) as session:
-            session.execute(update(Certificate).where(Certificate.id == cert.id).values(archive_until=until))
+            changes.record_archive_until(session, cert.id, until)
             _finish(session, item, owner, services.clock(), outcome="not_due", number=cert.number,
                     version=cert.version)  # fmt: skip
         return
@@ -191,11 +199,8 @@ def renew_item(services: Services, job: BatchJob, item: BatchItem, owner: str) -
     digest = services.files.put(renewed)
     now = services.clock()
     with transaction(services.sessions) as session:
-        changed = session.execute(
-            update(Certificate).where(Certificate.id == cert.id, Certificate.pdf_sha256 == cert.pdf_sha256).values(
-                pdf_sha256=digest, pdf_size=len(renewed), archive_until=archive_valid_until(renewed),
-                seal_summary=None, seal_checked_at=None)
-        ).rowcount
+        changed = changes.replace_renewed_file(session, cert.id, old_sha256=cert.pdf_sha256, pdf_sha256=digest,
+                                               pdf_size=len(renewed), archive_until=archive_valid_until(renewed))
         if changed:
             repo.add_event(session, cert, "renewed", _actor(job), now,
                            details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256})

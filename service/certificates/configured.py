@@ -9,7 +9,7 @@ import json
 from service.certificates.identifiers import longest_number, make_identifier
 from service.config import Settings
 from service.contract.certificate import MAX_CHARS, CertificateRequest
-from service.documents.certificate import SLOTS, LayoutError, field_values, place
+from service.forms.certificate import SLOTS, LayoutError, field_values, place
 from service.sealing.startup import StartupError
 
 

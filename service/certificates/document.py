@@ -6,6 +6,8 @@ takes the services and plain data, returns bytes and the seal level.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +15,12 @@ from datetime import datetime
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.contract.common import Photo
-from service.documents.certificate import SEAL_AREAS, render_certificate
+from service.forms.certificate import SEAL_AREAS, render_certificate
 from service.registry.models import Certificate
-from service.services import Services
+from service.workers.tasks import worker_task
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class MadeDocument:
     archive_until: datetime | None = None  # B-LTA: when the timestamp's TSA certificate expires
 
 
+@worker_task("certificate")
 def make_document(services: Services, request: CertificateRequest, *, number: str, version: int, token: str,
                   identifier: str) -> MadeDocument:  # fmt: skip
     sealers = services.sealers  # asks the registry for a key it has not loaded: one given a moment ago

@@ -12,13 +12,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import StorageUnavailable
 from service.registry.db import transaction
-from service.registry.models import StoredFile
+from service.registry import files as files_repo
 
 
 class FileStore:
@@ -79,18 +78,18 @@ class DatabaseFileStore:
             return digest
         try:
             with transaction(self._sessions) as session:
-                session.add(StoredFile(sha256=digest, size=len(data), data=data))
+                files_repo.add_file(session, digest, data)
         except IntegrityError:
             pass  # stored at the same moment by another worker: the same bytes
         return digest
 
     def get(self, digest: str) -> bytes:
         with self._sessions() as session:
-            data = session.scalar(select(StoredFile.data).where(StoredFile.sha256 == digest))
+            data = files_repo.file_data(session, digest)
         if data is None:
             raise FileNotFoundError(f"no stored file {digest}")
-        return bytes(data)
+        return data
 
     def exists(self, digest: str) -> bool:
         with self._sessions() as session:
-            return session.scalar(select(StoredFile.sha256).where(StoredFile.sha256 == digest)) is not None
+            return files_repo.has_file(session, digest)

@@ -10,6 +10,8 @@ most an unused number, which is never handed out again).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import secrets
 from collections.abc import Callable
@@ -27,11 +29,13 @@ from service.certificates.replays import claim, earlier_answer, release, request
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.errors import Conflict, FieldError, InvalidInput, NotFound
-from service.services import Services
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.registry.orgs import get_org
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,8 @@ never learns anything about a certificate it did not ask for.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import time
 from datetime import datetime, timedelta
@@ -20,7 +22,9 @@ from service.errors import Conflict, FieldError
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
-from service.services import Services
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 CLAIM_POLL_SECONDS = 0.05
 

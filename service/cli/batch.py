@@ -52,7 +52,7 @@ def cmd_batch_run(args: argparse.Namespace) -> int:
     from service.batches.engine import Coordinator, engine_name
     from service.batches.jobs import create_job, job_key_of
     from service.runtime import tune_gc
-    from service.services import build_services
+    from service.services import WORKER_SETUP, build_services
     from service.workers.pool import WorkerPool
 
     tune_gc()
@@ -63,7 +63,8 @@ def cmd_batch_run(args: argparse.Namespace) -> int:
                               job_key=job_key_of(request, None, scope))  # fmt: skip
     print(f"job {job.id} ({job.kind}, {job.total} certificates) {'created' if created else 'continued'}",
           file=sys.stderr)
-    pool = WorkerPool(services.settings, services.settings.batch_processes, name="batch") if job.engine == "local" else None
+    pool = (WorkerPool(services.settings, WORKER_SETUP, services.settings.batch_processes, name="batch")
+            if job.engine == "local" else None)
     coordinator = Coordinator(services, pool, poll_seconds=0.2)
     coordinator.start()
     try:

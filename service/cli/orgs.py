@@ -164,7 +164,7 @@ def _seal_options(parser: argparse.ArgumentParser) -> None:
 def _key_source(args: argparse.Namespace) -> dict | None:
     """The key options as stored JSON; None when none is given (or ``--no-key``/``--dev-key``)."""
     from service.sealing.orgs import key_source_json
-    from service.signing.keys import KeySource
+    from service.sealing.key_sources import KeySource
 
     chosen = [_flag(name) for name in _KEY_SOURCES if getattr(args, name, None)]
     for name in ("passphrase_env", "pin_env"):

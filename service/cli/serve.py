@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import shutil
+from functools import partial
 
 from service.cli.common import CliError, settings_from_args
 from service.config import Settings
@@ -96,10 +97,12 @@ def _serve_metrics_here(settings: Settings):
     if settings.metrics_port is None:
         return None
     from service.observability.metrics import build_registry, start_server
+    from service.registry.batches import state_counts_of
     from service.registry.db import open_registry
 
     os.environ["ZC_METRICS_SERVED_BY_PARENT"] = "1"
-    return start_server(build_registry(open_registry(settings)), settings.metrics_port, settings.metrics_host)
+    return start_server(build_registry(partial(state_counts_of, open_registry(settings))), settings.metrics_port,
+                        settings.metrics_host)
 
 
 def add_commands(commands, with_data_dir) -> None:

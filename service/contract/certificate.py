@@ -2,7 +2,7 @@
 
 Field names follow ``tests/data/contract/certificate-request.json``. Every
 text has a fixed upper bound: the certificate is one page of fixed boxes
-(``service.documents.certificate``), and its tests print the longest value each
+(``service.forms.certificate``), and its tests print the longest value each
 limit allows to prove that nothing overlaps. Raise a limit only together
 with the layout.
 """

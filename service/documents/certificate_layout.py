@@ -1,7 +1,7 @@
 """Where everything goes on the e-certificate: the page, its boxes, the two seal areas.
 
 A4 landscape, mm from the page's top-left corner. Every printed value has a
-fixed box (``SLOTS``); ``service.documents.certificate`` fits each value into
+fixed box (``SLOTS``); ``service.forms.certificate`` fits each value into
 its box. The seal areas lie lower right, as is the custom, and press down on
 the signing body's name (and, for the 发证机关, on the issue date) the way
 GB/T 9704-2012 7.3.5.1 places a seal on an official document: the name and

@@ -123,33 +123,26 @@ class BatchCollector:
     """``zc_batch_jobs{state}`` and ``zc_batch_items{state}`` (the items of open jobs): two
     grouped counts over indexed columns, whatever the number of processes."""
 
-    def __init__(self, sessions):
-        self.sessions = sessions
+    def __init__(self, read_counts: Callable[[], tuple[dict[str, int], dict[str, int]]]):
+        """``read_counts()``: jobs by state, and the items of open jobs by state."""
+        self.read_counts = read_counts
 
     def describe(self):
         return []  # collected at scrape time only
 
     def collect(self):
-        from sqlalchemy import func, select
-
-        from service.registry.models import BatchItem, BatchJob
-
         jobs = GaugeMetricFamily("zc_batch_jobs", "Batch jobs by state", labels=["state"])
         items = GaugeMetricFamily("zc_batch_items", "Items of queued and running batch jobs, by state "
                                   "(pending, done, failed, cancelled)", labels=["state"])
         try:
-            with self.sessions() as session:
-                job_rows = session.execute(select(BatchJob.state, func.count()).group_by(BatchJob.state)).all()
-                item_rows = session.execute(
-                    select(BatchItem.state, func.count()).join(BatchJob, BatchJob.id == BatchItem.job_id)
-                    .where(BatchJob.state.in_(("queued", "running"))).group_by(BatchItem.state)).all()
+            job_rows, item_rows = self.read_counts()
         except Exception:  # noqa: BLE001 - a registry out of reach must not fail the scrape
             log.warning("batch metrics: the registry could not be read", exc_info=True)
             return
         for state in ("queued", "running", "done", "failed", "cancelled"):
-            jobs.add_metric([state], dict(job_rows).get(state, 0))
+            jobs.add_metric([state], job_rows.get(state, 0))
         for state in ("pending", "done", "failed", "cancelled"):
-            items.add_metric([state], dict(item_rows).get(state, 0))
+            items.add_metric([state], item_rows.get(state, 0))
         yield jobs
         yield items
 
@@ -171,11 +164,11 @@ class _Everything:
             yield from REGISTRY.collect()
 
 
-def build_registry(sessions) -> CollectorRegistry:
-    """What a scrape answers: the counters and the batch progress of ``sessions``' registry."""
+def build_registry(read_batch_counts: Callable[[], tuple[dict[str, int], dict[str, int]]]) -> CollectorRegistry:
+    """What a scrape answers: the counters, and the batch progress ``read_batch_counts()`` reads."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Everything())
-    registry.register(BatchCollector(sessions))
+    registry.register(BatchCollector(read_batch_counts))
     return registry
 
 

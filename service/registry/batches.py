@@ -168,3 +168,18 @@ def fail_exhausted(session: Session, job_id: str, max_attempts: int, now: dateti
                                                      BatchItem.attempts >= max_attempts)
                              .values(state="failed", reason=reason, finished_at=now))  # fmt: skip
     return result.rowcount
+
+
+def state_counts_of(factory) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`state_counts` in a session of its own (``factory``: a sessionmaker)."""
+    with factory() as session:
+        return state_counts(session)
+
+
+def state_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """Jobs by state, and the items of queued and running jobs by state (for the metrics)."""
+    jobs = dict(session.execute(select(BatchJob.state, func.count()).group_by(BatchJob.state)).all())
+    items = dict(session.execute(
+        select(BatchItem.state, func.count()).join(BatchJob, BatchJob.id == BatchItem.job_id)
+        .where(BatchJob.state.in_(("queued", "running"))).group_by(BatchItem.state)).all())
+    return jobs, items

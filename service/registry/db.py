@@ -8,7 +8,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
@@ -73,3 +74,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ping(factory: sessionmaker[Session]) -> None:
+    """One round trip to the database (raises when it is out of reach)."""
+    with factory() as session:
+        session.execute(text("SELECT 1"))
+
+
+def schema_version(url: str, timeout_seconds: int = 5) -> str | None:
+    """The migration the database at ``url`` is at (None: not migrated yet); raises
+    ``SQLAlchemyError`` when it cannot be reached. Opens and closes its own engine."""
+    engine = create_engine(url, connect_args={"connect_timeout": timeout_seconds} if url.startswith("postgresql") else {})
+    try:
+        with engine.connect() as connection:
+            try:
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except SQLAlchemyError:
+                return None
+    finally:
+        engine.dispose()

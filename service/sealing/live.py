@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.documents.certificate import SealArea
+from service.documents.certificate_layout import SealArea
 from service.registry.orgs import orgs_version
 from service.sealing.pool import SealerPool
 from service.sealing.startup import StartupError, build_sealer_pool

@@ -35,9 +35,10 @@ from service.registry.orgs import (
     add_org, get_org, list_orgs, set_org_active, update_key_source, update_seal_image,
 )  # fmt: skip
 from service.signing.devpki import Org
-from service.signing.devpki_store import ensure_dev_pki, seal_paths
+from service.sealing.devpki_store import ensure_dev_pki, seal_paths
 from service.signing.errors import KeySourceError
-from service.signing.keys import KeySource, close_signer, load_signer, signer_from_pem_bytes
+from service.signing.keys import close_signer, signer_from_pem_bytes
+from service.sealing.key_sources import KeySource, load_signer
 
 log = logging.getLogger(__name__)
 

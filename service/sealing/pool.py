@@ -25,7 +25,7 @@ from datetime import datetime
 
 from pyhanko.sign.signers import Signer
 
-from service.documents.certificate import SealArea
+from service.documents.certificate_layout import SealArea
 from service.errors import InvalidInput, Unavailable
 from service.signing.appearance import build_seal_style
 from service.signing.keys import close_signer

@@ -27,7 +27,8 @@ from service.sealing.pool import OrgSealer, SealerPool, close_signers
 from service.signing.errors import KeySourceError
 from service.signing.seal import estimate_reserved
 from service.signing.trust import TrustConfig, trust_from_dev_pki
-from service.signing.tsa import build_dev_timestamper, build_http_timestamper
+from service.signing.tsa import build_dev_timestamper
+from service.sealing.timestamping import build_http_timestamper
 
 log = logging.getLogger(__name__)
 

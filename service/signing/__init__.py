@@ -1,4 +1,6 @@
-"""Keys and signers, PAdES sealing, validation, the development PKI and TSA.
+"""The pure signing core: signers from key bytes, PAdES sealing, validation, the
+development PKI and TSA (in memory). Key files, tokens, the PKI's folder and a TSA over
+HTTP are the edge's (:mod:`service.sealing`).
 
 Names are re-exported lazily (PEP 562) so that ``import service.signing.errors`` (for the
 HTTP error mapping) does not load pyHanko; nothing is built at import time.
@@ -22,12 +24,10 @@ _EXPORTS = {
     "estimate_reserved": "seal",
     "build_seal_style": "appearance",
     # keys and time
-    "KeySource": "keys",
-    "load_signer": "keys",
     "signer_from_pem_bytes": "keys",
+    "signer_from_pkcs12_bytes": "keys",
     "close_signer": "keys",
     "build_dev_timestamper": "tsa",
-    "build_http_timestamper": "tsa",
     "timestamper_time": "tsa",
     # trust and validation
     "TrustConfig": "trust",
@@ -44,10 +44,8 @@ _EXPORTS = {
     "add_seal": "devpki",
     "revoke_seal": "devpki",
     "issue_crls": "devpki",
-    "ensure_dev_pki": "devpki_store",
-    "load_dev_pki": "devpki_store",
-    "revoke_dev_seal": "devpki_store",
-    "seal_paths": "devpki_store",
+    # pyHanko's faster hex-string reader and its quiet verdict logs, once, at start-up
+    "install_pyhanko_patches": "patches",
 }
 
 __all__ = sorted(_EXPORTS)

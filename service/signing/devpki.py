@@ -1,7 +1,7 @@
 """Development PKI: root CA, seal CA, one seal certificate per organisation, a TSA, CRLs.
 
 Everything here is pure (bytes in, bytes out, the clock is a parameter); writing the
-material to ``keys/`` lives in :mod:`service.signing.devpki_store`.  Every name carries
+material to ``keys/`` lives in :mod:`service.sealing.devpki_store`.  Every name carries
 "开发测试 DEVELOPMENT ONLY" so that a development seal can never pass for a real one.
 
 The CRL distribution points point at ``dev-pki.invalid`` (RFC 6761: never resolves), so

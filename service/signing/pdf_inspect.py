@@ -18,11 +18,9 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from . import hexstrings
 from .errors import EncryptedPdfError, InvalidPdfError
 from .report import CertificateInfo
 
-hexstrings.install()  # pyHanko's hex-string reader, faster (same results)
 
 log = logging.getLogger(__name__)
 

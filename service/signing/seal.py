@@ -35,11 +35,9 @@ from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 
-from . import hexstrings
 from .errors import KeySourceError, InvalidPdfError, SealingError, SigningError, TimestampError
 from .tsa import timestamper_time
 
-hexstrings.install()  # pyHanko's hex-string reader, faster (same results)
 
 Kind = Literal["certify", "approve"]
 Level = Literal["B-T", "B-LTA"]

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.sign.general import as_signing_certificate, get_pyca_cryptography_hash, simple_cms_attribute
-from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 
 from .errors import KeySourceError
 
@@ -86,11 +86,6 @@ def build_dev_timestamper(
     if fixed_time is not None and fixed_time.tzinfo is None:
         raise ValueError("fixed_time must be timezone-aware")
     return DevTimeStamper(cert, tsa_key_pem, chain=chain, fixed_dt=fixed_time)
-
-
-def build_http_timestamper(url: str, timeout: float = 10, auth: tuple[str, str] | None = None) -> TimeStamper:
-    """A real RFC 3161 TSA. Its aiohttp session lives in the event loop that first uses it."""
-    return HTTPTimeStamper(url, timeout=timeout, auth=auth)
 
 
 def timestamper_time(timestamper: TimeStamper) -> datetime:

@@ -30,12 +30,8 @@ from .pdf_inspect import (
 from .report import DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
 from .seal import run_sync
 from .trust import TrustConfig, build_validation_context
-from .verdict_logs import install as install_verdict_logs
 
 log = logging.getLogger(__name__)
-# Wherever seals are validated (the service, the sealer and worker processes), an
-# untrusted or altered seal is logged as one line, not a traceback.
-install_verdict_logs()
 
 
 def validate_pdf(

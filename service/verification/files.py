@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 import logging
@@ -9,20 +11,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 from service.certificates.document import stored_request, verification_url
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
-from service.documents.certificate import render_public_copy
+from service.forms.certificate import render_public_copy
 from service.documents.raster import attachment_data, first_page_text
+from service.registry import certificate_queries as queries
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
-from service.services import Services
+from service.workers.tasks import worker_task
 from service.verification.drawn import charge_first_page
 from service.verification.inflation import check_inflation
 from service.verification.facts import judge_upload, mask_id, needs_seal_check, public_facts, seal_summary
+
+if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from service.services import Services
 
 log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
@@ -89,10 +93,8 @@ def check_uploaded_pdf(services: Services, pdf: bytes) -> UploadAnswer:
     digest = hashlib.sha256(pdf).hexdigest()
     named = identifier_in(pdf, read_page=page_readable)
     with services.sessions() as session:
-        by_hash = session.scalars(select(Certificate).where(Certificate.pdf_sha256 == digest)).first()
-        by_number = None
-        if named:
-            by_number = session.scalars(select(Certificate).where(Certificate.identifier == named)).first()
+        by_hash = queries.by_file(session, digest)
+        by_number = queries.by_identifier(session, named) if named else None
         verdict = judge_upload(report, by_hash, by_number)
         facts = None
         if verdict.certificate is not None:
@@ -116,6 +118,36 @@ def identifier_in(pdf: bytes, read_page: bool = True) -> str | None:
     text = first_page_text(pdf) if read_page else None
     match = _IDENTIFIER.search("".join(text.split())) if text else None
     return match.group(0).rstrip(".") if match else None
+
+
+@worker_task("upload_check")
+def check_upload_in_worker(services: Services, pdf: bytes) -> UploadAnswer:
+    """The upload check, in a checker process (service.app.upload_pool)."""
+    return check_uploaded_pdf(services, pdf)
+
+
+@worker_task("warm_checking")
+def warm_checking(services: Services) -> int:
+    """An upload checker's start: the trust its seal checks need, loaded now."""
+    services.sealers.current()
+    return 0
+
+
+@worker_task("public_copy")
+def public_copy_of(services: Services, certificate_id: int) -> bytes:
+    with services.sessions() as session:
+        cert = session.get(Certificate, certificate_id)
+        session.expunge(cert)
+    return public_copy(services, cert)
+
+
+@worker_task("seal_check")
+def check_stored_seals(services: Services, certificate_id: int) -> None:
+    """A certificate's own file validated for its verification page (first view, then daily)."""
+    with services.sessions() as session:
+        cert = session.get(Certificate, certificate_id)
+        session.expunge(cert)
+    ensure_seal_summary(services, cert)
 
 
 def public_copy(services: Services, cert: Certificate) -> bytes:

@@ -19,6 +19,7 @@ from service.config import Settings
 from service.errors import FieldError, ServiceError, TooMuchContent
 from service.signing.errors import SigningError
 from service.workers import ceiling
+from service.workers.tasks import WorkerSetup, task_name
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,9 @@ class Ceiling:
         return TooMuchContent(self.message, errors=[FieldError(self.path, self.message, "too_much_content")])
 
 
-def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) -> None:
-    """``limit``: the memory ceiling of each task (none: unbounded)."""
+def main(conn, settings: Settings, setup: WorkerSetup, nice: int = 0, limit: Ceiling | None = None) -> None:
+    """``setup``: how to build the services and translate errors; ``limit``: the memory
+    ceiling of each task (none: unbounded)."""
     from service.observability.context import bound_request_id
     from service.observability.logs import configure_logging
     from service.runtime import die_with_parent, quiet_libraries, tune_gc
@@ -55,7 +57,7 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
     quiet_libraries()
     if limit is not None:
         ceiling.one_malloc_arena()
-    state: dict = {"services": None, "limit": limit, "exit": False}
+    state: dict = {"services": None, "limit": limit, "exit": False, "setup": setup}
     while True:
         try:
             task, args, kwargs, request_id = conn.recv()
@@ -63,16 +65,17 @@ def main(conn, settings: Settings, nice: int = 0, limit: Ceiling | None = None) 
             return  # the service closed the pipe: done
         except Exception:  # noqa: BLE001 - a message that does not unpickle: answer, stay alive
             log.exception("worker could not read its task")
-            task, args, kwargs, request_id = "(unreadable)", (), {}, None
+            task, args, kwargs, request_id = None, (), {}, None
         with bound_request_id(request_id):
             started = time.perf_counter()
             ceiling.reset_peak_rss()
             idle = ceiling.rss_mb()
             outcome, value = _run(state, settings, task, args, kwargs)
             grew = max(0.0, ceiling.peak_rss_mb() - idle)
-            log.info("task %s %s in %.0f ms", task, "done" if outcome == "ok" else "failed",
+            name = task_name(task) or "(not a task)"
+            log.info("task %s %s in %.0f ms", name, "done" if outcome == "ok" else "failed",
                      (time.perf_counter() - started) * 1000,
-                     extra={"task": task, "outcome": outcome, "peak_growth_mb": round(grew, 1)})
+                     extra={"task": name, "outcome": outcome, "peak_growth_mb": round(grew, 1)})
         try:
             conn.send((outcome, value, rss_mb(), grew))
         except (OSError, BrokenPipeError):
@@ -116,39 +119,33 @@ def _let_the_fork_server_go() -> None:
         server._forkserver_alive_fd = None
 
 
-def _run(state: dict, settings: Settings, task: str, args: tuple, kwargs: dict) -> tuple[str, object]:
+def _run(state: dict, settings: Settings, task, args: tuple, kwargs: dict) -> tuple[str, object]:
     """(``ok``, the task's value) or (``error``, what the caller is to raise)."""
-    from service.workers.tasks import TASKS, translate
-
-    services = state["services"]
+    setup: WorkerSetup = state["setup"]
+    name = task_name(task) if callable(task) else None
     try:
-        if task not in TASKS:
-            raise ServiceError(f"未知的处理任务：{task}")
+        if name is None:
+            raise ServiceError("未知的处理任务")
+        services = state["services"]
         if services is None:
-            services = state["services"] = _build(settings)
+            services = state["services"] = setup.build(settings)
         # The ceiling covers the task, not the start-up above (imports, fonts, keys).
         limit = state["limit"]
         with ceiling.address_space_ceiling(limit.mb if limit else None):
-            return "ok", TASKS[task](services, *args, **kwargs)
+            return "ok", task(services, *args, **kwargs)
     except MemoryError:
         state["exit"] = True
         limit = state["limit"] or Ceiling(0)
-        log.warning("task %s ran into the worker's memory ceiling (%s MB): refused", task, limit.mb)
+        log.warning("task %s ran into the worker's memory ceiling (%s MB): refused", name, limit.mb)
         return "error", limit.refusal()
     except (ServiceError, SigningError) as exc:
         return "error", exc
     except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens
-        known = translate(exc)
+        known = setup.translate(exc)
         if known is None:
-            log.exception("worker task %s failed", task)
+            log.exception("worker task %s failed", name)
             known = ServiceError("处理失败：服务内部错误，请稍后重试或联系管理员")
         return "error", known
-
-
-def _build(settings: Settings):
-    from service.services import build_services
-
-    return build_services(settings, worker=True)
 
 
 def rss_mb() -> int:

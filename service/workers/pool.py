@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from service.errors import ServiceError, Unavailable
 from service.observability import metrics
 from service.observability.context import bound_request_id, current_request_id
 from service.workers import child
+from service.workers.tasks import WorkerSetup, task_name
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +85,15 @@ class _Slot:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, size: int | None = None, *, max_waiting: int | None = None,
+    def __init__(self, settings: Settings, setup: WorkerSetup, size: int | None = None, *,
+                 max_waiting: int | None = None,
                  timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0,
                  name: str = "requests", ceiling: child.Ceiling | None = None):  # fmt: skip
         """``nice``: the workers' scheduling priority (a batch pool yields to the requests);
         ``name``: the pool's label in the metrics; ``ceiling``: what one task may add to
         its worker's memory (beyond: its ``refusal``, a 422, and the worker replaced)."""
         self.settings = settings
+        self.setup = setup
         self.nice = nice
         self.ceiling = ceiling
         self.peak_growth_mb: dict[str, float] = {}  # the last task of each name: its worker's resident peak over idle
@@ -110,10 +114,10 @@ class WorkerPool:
 
     # --- the caller's side -------------------------------------------------------------
 
-    async def run(self, task: str, *args: Any, timeout: float | None = None, admitted: bool = False,
+    async def run(self, task: Callable[..., Any], *args: Any, timeout: float | None = None, admitted: bool = False,
                   **kwargs: Any) -> Any:
-        """Run ``task`` (a name in :data:`service.workers.tasks.TASKS`) with ``args`` in a
-        worker; its result, or the ``ServiceError`` it raised, raised here. ``admitted``: the
+        """Run ``task`` (a function marked :func:`~service.workers.tasks.worker_task`) with
+        ``args`` in a worker; its result, or the ``ServiceError`` it raised, raised here. ``admitted``: the
         caller is bounded already (public uploads, a few at a time) and waits its turn
         instead of counting against the queue."""
         free = self._queue()
@@ -135,7 +139,7 @@ class WorkerPool:
         finally:
             free.put_nowait(slot)
 
-    def run_sync(self, task: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    def run_sync(self, task: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """The same from a thread without an event loop (command line, batch runner): waits
         for a free worker however long the queue."""
         while True:
@@ -154,7 +158,7 @@ class WorkerPool:
         with self._slot_freed:
             self._slot_freed.notify()
 
-    def start_in_background(self, task: str) -> list[threading.Thread]:
+    def start_in_background(self, task: Callable[..., Any]) -> list[threading.Thread]:
         """Start every worker now and run ``task`` (a warm-up) in each, from threads of
         their own; a caller meanwhile waits for the worker as it would for a busy one."""
 
@@ -199,16 +203,17 @@ class WorkerPool:
     def _publish(self) -> None:
         metrics.set_queue(self.name, self._waiting, self.busy)
 
-    def _call(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool = False,
+    def _call(self, slot: _Slot, task: Callable[..., Any], args: tuple, kwargs: dict, timeout: float, locked: bool = False,
               request_id: str | None = None) -> Any:
         with bound_request_id(request_id):  # this thread's log lines join the request's too
             return self._call_bound(slot, task, args, kwargs, timeout, locked, request_id)
 
-    def _call_bound(self, slot: _Slot, task: str, args: tuple, kwargs: dict, timeout: float, locked: bool,
+    def _call_bound(self, slot: _Slot, task: Callable[..., Any], args: tuple, kwargs: dict, timeout: float, locked: bool,
                     request_id: str | None) -> Any:
         if not locked:
             slot.lock.acquire()
         self._publish()
+        name = task_name(task) or getattr(task, "__name__", "?")
         started = time.perf_counter()
         outcome, value = "crashed", None
         try:
@@ -222,7 +227,7 @@ class WorkerPool:
             try:
                 conn.send((task, args, kwargs, request_id))
                 if not conn.poll(timeout):
-                    log.error("worker %d: %s exceeded %.0f s; stopping it", slot.index, task, timeout)
+                    log.error("worker %d: %s exceeded %.0f s; stopping it", slot.index, name, timeout)
                     outcome = "timeout"
                     slot.stop()
                     raise TimedOut(f"处理超时：超过 {timeout:.0f} 秒仍未完成，内容可能过多，请拆分后重试")
@@ -232,33 +237,34 @@ class WorkerPool:
                 slot.stop()
                 if self._closed:  # the service is stopping and stopped it
                     raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"}) from None
-                log.error("worker %d died during %s (%s%s); starting another", slot.index, task, exc,
+                log.error("worker %d died during %s (%s%s); starting another", slot.index, name, exc,
                           f", signal {ended_by}" if ended_by else "")  # fmt: skip
                 if self.ceiling is not None and ended_by in _CRASHES:
                     # Under a ceiling a library that cannot fail an allocation aborts: the input did it.
                     outcome = "refused"
                     raise self.ceiling.refusal() from None
                 raise WorkerFailed("处理进程意外退出，请重试；如反复出现请联系管理员") from None
-            self.peak_growth_mb[task] = grew
-            metrics.observe_peak_growth(self.name, task, grew)
+            self.peak_growth_mb[name] = grew
+            metrics.observe_peak_growth(self.name, name, grew)
             slot.tasks += 1
             if rss_mb > self.max_rss_mb:
                 log.info("worker %d grew to %d MB after %s: replacing it to return the memory", slot.index,
-                         rss_mb, task)  # fmt: skip
+                         rss_mb, name)  # fmt: skip
                 slot.stop()
             if outcome == "error":
                 raise value
             return value
         finally:
-            metrics.count_task(self.name, task, args, outcome, value, time.perf_counter() - started)
+            metrics.count_task(self.name, name, args, outcome, value, time.perf_counter() - started)
             if not locked:
                 self._release(slot)
             self._publish()
 
     def _start(self, slot: _Slot) -> None:
-        context = _context()
+        context = _context(self.setup.preload)
         parent, child_end = context.Pipe()
-        process = context.Process(target=child.main, args=(child_end, self.settings, self.nice, self.ceiling),
+        process = context.Process(target=child.main, args=(child_end, self.settings, self.setup, self.nice,
+                                                           self.ceiling),
                                   daemon=True, name=f"zc-{self.name}-worker-{slot.index}")  # fmt: skip
         process.start()
         child_end.close()
@@ -283,23 +289,24 @@ def _killed_by(slot: _Slot) -> int | None:
 _CONTEXT = None
 
 
-def warm_up_in_background() -> threading.Thread:
+def warm_up_in_background(preload: tuple[str, ...]) -> threading.Thread:
     """Start the fork server now, in a thread, instead of on the first document: it imports
-    the service (WeasyPrint, pyHanko: about 3 s of CPU), which would otherwise be added to
-    the first request or the first batch after a start."""
+    ``preload`` (the flows: WeasyPrint, pyHanko, about 3 s of CPU), which would otherwise be
+    added to the first request or the first batch after a start."""
     from multiprocessing import forkserver
 
-    _context()
+    _context(preload)
     thread = threading.Thread(target=forkserver.ensure_running, name="forkserver-warm-up", daemon=True)
     thread.start()
     return thread
 
 
-def _context():
+def _context(preload: tuple[str, ...] = ()):
     """A fork server with the service imported: workers start in milliseconds, and never
-    inherit the threads and sockets of the service process (plain fork would)."""
+    inherit the threads and sockets of the service process (plain fork would). One per
+    process; the modules it preloads are those of the first pool (or warm-up) to ask."""
     global _CONTEXT
     if _CONTEXT is None:
         _CONTEXT = multiprocessing.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload(["service.workers.child", "service.workers.tasks"])
+        _CONTEXT.set_forkserver_preload(["service.workers.child", *preload])
     return _CONTEXT

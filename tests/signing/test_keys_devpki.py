@@ -12,9 +12,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from service.signing.devpki import DEV_LABEL, generate_dev_pki
-from service.signing.devpki_store import ensure_dev_pki, load_dev_pki, revoke_dev_seal, seal_paths
+from service.sealing.devpki_store import ensure_dev_pki, load_dev_pki, revoke_dev_seal, seal_paths
 from service.signing.errors import DevPKIError, KeySourceError
-from service.signing.keys import CachedKeySigner, KeySource, load_signer
+from service.signing.keys import CachedKeySigner
+from service.sealing.key_sources import KeySource, load_signer
 from service.signing.seal import seal_certificate
 from service.signing.validate import validate_pdf
 from tests.signing.conftest import FROZEN, ORGS

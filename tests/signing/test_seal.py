@@ -164,7 +164,7 @@ def test_non_pdf_input_is_refused(kit):
 
 def test_unreachable_tsa_is_a_timestamp_error(kit, blank_pdf):
     from service.signing.errors import TimestampError
-    from service.signing.tsa import build_http_timestamper
+    from service.sealing.timestamping import build_http_timestamper
 
     # port 9 (discard) on loopback: refused at once, nothing leaves the machine
     dead = build_http_timestamper("http://127.0.0.1:9/tsa", timeout=2)

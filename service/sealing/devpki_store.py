@@ -21,11 +21,11 @@ from pathlib import Path
 
 from cryptography.x509.oid import NameOID
 
-from .devpki import (
+from service.signing.devpki import (
     CertKey, DevPKI, Org, add_seal, as_orgs, generate_dev_pki, issue_crls, read_revocations, revoke_seal,
     seal_common_name,
 )  # fmt: skip
-from .errors import DevPKIError
+from service.signing.errors import DevPKIError
 
 log = logging.getLogger(__name__)
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
