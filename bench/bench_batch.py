@@ -134,7 +134,8 @@ import json, resource, time
 from datetime import timedelta
 from service.config import Settings
 from service.services import build_services
-from service.batches.jobs import SealJob, create_job
+from service.batches.seal_kind import SealJob
+from service.batches.jobs import create_job
 from service.batches.work import run_items
 from service.registry import batches as repo
 from service.registry.db import transaction

@@ -158,7 +158,8 @@ def _streams(url: str, data_dir: Path) -> dict:
         assert client.get(f"/v/{token}").status_code == 200  # the first view checks the seals once
     # Jobs that stay open for as long as they are followed: made for the Celery engine,
     # which nobody runs here.
-    from service.batches.jobs import SealJob, create_job
+    from service.batches.seal_kind import SealJob
+    from service.batches.jobs import create_job
     from service.config import Settings
     from service.services import build_services
 

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service import FONTS_DIR, TEMPLATES_DIR
@@ -152,7 +152,16 @@ class Settings(BaseSettings):
     tsa_timeout: float = 10
     # auto: B-LTA when revocation data and a TSA are at hand (always with the dev PKI),
     # otherwise B-T.
-    seal_level: Literal["auto", "B-T", "B-LTA"] = "auto"
+    seal_level: str = "auto"  # or a name in service.signing.levels.LEVELS
+
+    @field_validator("seal_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        from service.signing.levels import LEVELS
+
+        if value != "auto" and value not in LEVELS:
+            raise ValueError(f"ZC_SEAL_LEVEL must be auto or one of {', '.join(LEVELS)}")
+        return value
     # Production trust: PEM/DER certificate files (several certificates per PEM file are
     # fine) and DER/PEM CRL files, read at start-up. Env values are JSON lists.
     trust_roots: tuple[Path, ...] = ()

@@ -223,7 +223,8 @@ def test_cancel_stops_a_job(env):
 def test_a_renew_job_renews_what_expires_soon_under_a_frozen_clock(tmp_path):
     from datetime import timedelta
 
-    from service.batches.jobs import RenewJob, create_job
+    from service.batches.renew_kind import RenewJob
+    from service.batches.jobs import create_job
     from service.batches.progress import job_status, settle
     from service.batches.work import run_items
     from service.registry import batches as repo
@@ -309,7 +310,8 @@ def test_the_last_chunks_of_a_job_are_shared_out(tmp_path):
     from types import SimpleNamespace
 
     from service.batches.engine import Coordinator
-    from service.batches.jobs import SealJob, create_job
+    from service.batches.seal_kind import SealJob
+    from service.batches.jobs import create_job
     from service.services import build_services
 
     services = build_services(Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_chunk=20))

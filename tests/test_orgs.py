@@ -62,7 +62,7 @@ def test_first_start_creates_dev_pki_and_default_orgs(tmp_path, caplog):
     with caplog.at_level(logging.WARNING), TestClient(create_app(settings)) as client:
         pool = client.app.state.services.sealers
         assert pool.has_key(COMMITTEE.code) and pool.has_key(ISSUER.code)
-        assert pool.level == "B-LTA"
+        assert pool.level.name == "B-LTA"
     keys_dir = settings.data_dir / "keys"
     for name in ("root.cert.pem", "seal-ca.cert.pem", "tsa.cert.pem", "root.crl", "seal-ca.crl",
                  f"seals/{COMMITTEE.code}.key.pem", f"seals/{ISSUER.code}.cert.pem"):  # fmt: skip

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 
 from service.api.progress_streams import ProgressStreams
 from service.app import create_app
-from service.batches.jobs import SealJob, create_job
+from service.batches.seal_kind import SealJob
+from service.batches.jobs import create_job
 from service.config import Settings
 from service.errors import NotFound, RateLimited, Unavailable
 from service.services import build_services

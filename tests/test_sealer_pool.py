@@ -106,7 +106,7 @@ def check_both_seals(pool, pdf: bytes, committee: str, issuer: str) -> None:
 
 def test_pool_holds_every_org_with_a_key(pool):
     assert pool.codes() == sorted([COMMITTEE.code, ISSUER.code, "P12COMM", "PEMISS"])
-    assert pool.level == "B-LTA"
+    assert pool.level.name == "B-LTA"
     assert not pool.has_key("NOBODY")
 
 

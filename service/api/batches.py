@@ -18,7 +18,9 @@ from service.api.deps import ServicesDep, read_body, read_upload, require_role
 from service.api.openapi import json_body
 from service.batches.archive import archive_chunks
 from service.batches.engine import engine_name
-from service.batches.jobs import IssueJob, JobRequest, RenewJob, SealJob, create_job, get_job_or_404, job_key_of, request_cancel
+from service.batches.catalog import all_kinds, job_request_type, kind_named
+from service.batches.issue_kind import IssueJob
+from service.batches.jobs import create_job, get_job_or_404, job_key_of, request_cancel
 from service.batches.progress import job_status
 from service.contract.errors import field_errors
 from service.contract.parse import parse_json
@@ -32,8 +34,7 @@ StaffOrPlatform = Annotated[ApiKey, Depends(require_role("staff", "platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
                                               description="重复提交同一任务时携带相同的值，返回原任务")]
-JOB_REQUEST = TypeAdapter(JobRequest)
-JOB_KINDS = {"seal": SealJob, "issue": IssueJob, "renew": RenewJob}
+JOB_REQUEST = TypeAdapter(job_request_type())  # the service's own kinds, for the API's schema
 TERMINAL = repo.TERMINAL
 
 
@@ -48,13 +49,9 @@ async def _job_request(request: Request, services: Services):
     if content_type.startswith(("application/x-ndjson", "application/jsonl", "application/x-jsonlines")):
         return _issue_from_lines(body)
     data = parse_json(body)
-    kind = data.get("kind") if isinstance(data, dict) else None
-    model = JOB_KINDS.get(kind) if isinstance(kind, str) else None
-    if model is None:
-        message = "任务类型 kind 应为以下之一：seal（加盖印章）、issue（批量签发）、renew（续期时间戳）"
-        raise InvalidInput(message, errors=[FieldError("kind", message, "literal_error")])
+    kind = kind_named(data.get("kind") if isinstance(data, dict) else None)
     try:
-        return model.model_validate(data)
+        return kind.request.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc)
         raise InvalidInput(f"提交的任务有 {len(errors)} 处错误，请按提示修改", errors=errors) from None
@@ -93,8 +90,10 @@ def job_json(status: dict) -> dict:
 async def create(request: Request, services: ServicesDep, key: StaffOrPlatform,
                  idempotency_key: IdempotencyKey = None) -> JSONResponse:  # fmt: skip
     job_request = await _job_request(request, services)
-    if key.role == "platform" and job_request.kind != "issue":
-        raise Forbidden("平台密钥只能提交批量签发（issue）任务；加盖印章与续期由工作人员提交")
+    kind = kind_named(job_request.kind)
+    if key.role not in (*kind.roles, "admin"):
+        allowed = "、".join(f"{k.name}（{k.title}）" for k in all_kinds().values() if key.role in k.roles)
+        raise Forbidden(f"{kind.title}（{kind.name}）任务不能由 {key.role} 密钥提交；此密钥可提交：{allowed or '无'}")
     scope = f"{key.role}:{key.key_id}"
     job_key = job_key_of(job_request, idempotency_key, scope) if idempotency_key else None
     job, created = await run_in_threadpool(create_job, services, job_request, created_by=scope,

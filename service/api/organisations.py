@@ -142,4 +142,4 @@ async def reload(services: ServicesDep) -> dict:
         pool = await run_in_threadpool(services.sealers.reload)
     except StartupError as exc:
         raise Unavailable(f"印章无法加载，仍按原有印章签章：{exc}", headers={"Retry-After": "60"}) from None
-    return {"sealing": pool.codes(), "level": pool.level}
+    return {"sealing": pool.codes(), "level": pool.level.name}

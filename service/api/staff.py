@@ -26,8 +26,10 @@ from service.api.batches import archive_response
 from service.api.batches import follow_job
 from service.api.deps import ServicesDep
 from service.batches.engine import engine_name
-from service.batches.jobs import SealJob, create_job, pending_by_committee_and_year, request_cancel
-from service.batches.progress import OUTCOME_CN, job_status
+from service.batches.catalog import all_kinds, outcome_titles
+from service.batches.jobs import create_job, pending_by_committee_and_year, request_cancel
+from service.batches.progress import job_status
+from service.batches.seal_kind import SealJob
 from service.observability import metrics
 from service.registry import batches as repo
 from service.registry.api_keys import find_api_key
@@ -42,7 +44,6 @@ LOGIN_COOKIE = "zc_staff_login"  # the sign-in form's own CSRF token, until it i
 LOGIN_FORM_LIFETIME = timedelta(hours=1)
 LIFETIME = timedelta(hours=8)
 STATE_CN = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败", "cancelled": "已取消"}
-KIND_CN = {"seal": "加盖印章", "issue": "批量签发", "renew": "续期时间戳"}
 
 
 class SignIn(Exception):
@@ -123,7 +124,9 @@ def came_over_tls(request: Request, services: Services) -> bool:
 
 
 def _page(services: Services, template: str, status: int = 200, **context) -> HTMLResponse:
-    html = services.pages.render(f"staff/{template}", states=STATE_CN, kinds=KIND_CN, outcomes=OUTCOME_CN, **context)
+    kinds = {name: kind.title for name, kind in all_kinds().items()}
+    html = services.pages.render(f"staff/{template}", states=STATE_CN, kinds=kinds, outcomes=outcome_titles(),
+                                 **context)  # fmt: skip
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 

@@ -19,12 +19,15 @@ import os
 import secrets
 import socket
 import threading
+from functools import partial
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
+from service.batches.catalog import kind_named
+from service.batches.chunks import EXHAUSTED, claim_chunk, work_claimed
 from service.batches.progress import settle
 from service.batches.work import run_items, warm_sealing
-from service.errors import ServiceError
+from service.errors import InvalidInput, ServiceError
 from service.registry import batches as repo
 from service.registry.db import transaction
 from service.workers.pool import WorkerPool
@@ -34,7 +37,6 @@ if TYPE_CHECKING:  # the composition root imports this flow: the type only
 
 log = logging.getLogger(__name__)
 LOCAL_PREFIX = "local:"
-EXHAUSTED = "多次处理均超时或中断（每项时限 ZC_BATCH_ITEM_TIMEOUT_SECONDS），已停止重试；请检查签章密钥与时间戳服务后重新提交"
 
 
 def engine_name(services: Services) -> str:
@@ -128,12 +130,12 @@ class Coordinator:
     def _tick(self, executor: ThreadPoolExecutor, in_flight: dict) -> bool:
         """One round: settle open jobs, keep the workers fed. True while work is open."""
         with self.services.sessions() as session:
-            jobs = [(j.id, j.engine) for j in repo.open_jobs(session)]
-        for job_id, _ in jobs:
+            jobs = [(j.id, j.engine, j.kind) for j in repo.open_jobs(session)]
+        for job_id, _, _ in jobs:
             settle(self.services, job_id)
-        local = [job_id for job_id, engine in jobs if engine == "local"]
-        if self.kind == "celery" or any(engine == "celery" for _, engine in jobs):
-            self._resend([job_id for job_id, engine in jobs if engine == "celery"])
+        local = [(job_id, kind) for job_id, engine, kind in jobs if engine == "local"]
+        if self.kind == "celery" or any(engine == "celery" for _, engine, _ in jobs):
+            self._resend([job_id for job_id, engine, _ in jobs if engine == "celery"])
         if self.pool is None or not local:
             return bool(in_flight) or bool(local)
         self._collect(in_flight, block=False)
@@ -141,36 +143,34 @@ class Coordinator:
         # a worker that finishes a chunk starts the next at once instead of idling while this
         # thread (which shares the API's process and the registry's write lock) settles and
         # claims. A waiting chunk's time budget starts when a worker takes it.
-        for job_id in local:  # oldest job first; a newer one gets the workers the older leaves
+        for job_id, kind in local:  # oldest job first; a newer one gets the workers the older leaves
+            # The kind's item function travels to the worker by reference: a kind registered
+            # in this process (not in the catalog) is worked there too.
+            try:
+                run_item = kind_named(kind).run_item
+            except InvalidInput:
+                log.error("batch %s: its kind %r is not known to this service (not registered); left as it is",
+                          job_id, kind)  # fmt: skip
+                continue
             while len(in_flight) < self._chunks_in_flight:
-                ids = self._claim(job_id)
+                ids = claim_chunk(self.services, job_id, self.owner, self._chunk(job_id))
                 if not ids:
                     break
-                budget = self.settings.batch_item_timeout_seconds * len(ids)
-                in_flight[executor.submit(self.pool.run_sync, run_items, job_id, ids, self.owner,
-                                          timeout=budget)] = (job_id, ids)  # fmt: skip
+                in_worker = partial(self.pool.run_sync, run_items, run_item=run_item,
+                                    timeout=self.settings.batch_item_timeout_seconds * len(ids))  # fmt: skip
+                in_flight[executor.submit(work_claimed, self.services, job_id, ids, self.owner, in_worker)] = (
+                    job_id, ids)
         if in_flight:
             self._collect(in_flight, block=True)
             return True
         return False
 
-    def _claim(self, job_id: str) -> list[int]:
-        now = self.services.clock()
-        with transaction(self.services.sessions) as session:
-            job = repo.get_job(session, job_id)
-            if job is None or job.cancel_requested or job.state in repo.TERMINAL:
-                return []
-            until = now + timedelta(seconds=self.settings.batch_lease_seconds)
-            ids = repo.claim(session, job_id, self.owner, now, until, self._chunk(session, job_id, now),
-                             max_attempts=self.settings.batch_max_attempts)  # fmt: skip
-            if not ids:  # what is free but not claimable was tried too often: it fails, with the reason
-                repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
-            return ids
-
-    def _chunk(self, session, job_id: str, now) -> int:
+    def _chunk(self, job_id: str) -> int:
         """``batch_chunk`` items, fewer towards the end of a job: its last chunks are shared
         out among the workers instead of one worker finishing a whole chunk alone."""
-        share = -(-repo.free_count(session, job_id, now) // self._chunks_in_flight)
+        with self.services.sessions() as session:
+            free = repo.free_count(session, job_id, self.services.clock())
+        share = -(-free // self._chunks_in_flight)
         return max(1, min(self.settings.batch_chunk, share))
 
     def _collect(self, in_flight: dict, block: bool) -> None:
@@ -180,15 +180,10 @@ class Coordinator:
         for future in finished:
             job_id, ids = in_flight.pop(future)
             try:
-                result = future.result()
+                future.result()  # what it left undone is free again already (work_claimed)
             except Exception as exc:  # noqa: BLE001 - a worker died or timed out: its items go back
                 log.error("batch %s: a chunk of %d items was interrupted (%s); they will be retried", job_id,
                           len(ids), exc)  # fmt: skip
-                result = None
-            if result is None or result.done + result.failed < len(ids):
-                # Whatever the chunk left undone (a cancel, a crash) is free again at once.
-                with transaction(self.services.sessions) as session:
-                    repo.release(session, ids, self.owner)
             # The next round settles the job (closes it when this was its last chunk).
 
     # --- Celery ---------------------------------------------------------------------------

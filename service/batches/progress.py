@@ -14,10 +14,6 @@ from service.registry.models import BatchJob
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
     from service.services import Services
 
-OUTCOME_CN = {"sealed": "已加盖", "already_sealed": "此前已加盖", "issued": "已签发", "replayed": "此前已签发",
-              "renewed": "已续期", "already_renewed": "此前已续期", "not_due": "尚未到期"}
-
-
 def job_status(services: Services, job_id: str, failures: int = 100, owner: str | None = None) -> dict:
     """Where the job stands; ``owner``: see :func:`get_job_or_404`."""
     with services.sessions() as session:

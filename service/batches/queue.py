@@ -58,26 +58,19 @@ def send_chunks(settings: Settings, job_id: str, item_ids: list[int]) -> None:
 
 
 def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:
-    from datetime import timedelta
+    from functools import partial
 
+    from service.batches.chunks import claim_chunk, work_claimed
     from service.batches.progress import settle
     from service.batches.work import run_items
-    from service.registry import batches as repo
-    from service.registry.db import transaction
 
     services = _worker_services()
     owner = f"celery:{socket.gethostname()}:{os.getpid()}"
-    now = services.clock()
-    with transaction(services.sessions) as session:
-        ids = repo.claim(session, job_id, owner, now, now + timedelta(seconds=services.settings.batch_lease_seconds),
-                         len(item_ids), ids=item_ids, max_attempts=services.settings.batch_max_attempts)  # fmt: skip
-    try:
-        result = run_items(services, job_id, ids, owner)
-    finally:
-        with transaction(services.sessions) as session:
-            repo.release(session, ids, owner)  # what a cancel left: free for the job to close
+    ids = claim_chunk(services, job_id, owner, len(item_ids), ids=item_ids)  # a chunk sent twice is worked once
+    result = work_claimed(services, job_id, ids, owner, partial(run_items, services)) if ids else None
     settle(services, job_id)
-    return {"done": result.done, "failed": result.failed, "skipped": result.skipped + len(item_ids) - len(ids)}
+    done, failed, skipped = (result.done, result.failed, result.skipped) if result else (0, 0, 0)
+    return {"done": done, "failed": failed, "skipped": skipped + len(item_ids) - len(ids)}
 
 
 def _worker_services():

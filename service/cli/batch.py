@@ -22,7 +22,9 @@ from service.cli.common import CliError, print_table, settings_from_args
 def _request(args: argparse.Namespace):
     from pydantic import ValidationError
 
-    from service.batches.jobs import IssueJob, RenewJob, SealJob
+    from service.batches.issue_kind import IssueJob
+    from service.batches.renew_kind import RenewJob
+    from service.batches.seal_kind import SealJob
 
     try:
         if args.kind == "seal":

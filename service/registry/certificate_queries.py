@@ -48,11 +48,12 @@ def pending_seal_numbers(session: Session, committee: str | None = None, issuer:
     return list(session.scalars(query.with_only_columns(Certificate.number).order_by(Certificate.number)))
 
 
-def due_for_renewal(session: Session, due_by: datetime, level: str) -> list[str]:
-    """Current ``level`` certificates whose timestamps expire by ``due_by``, or whose expiry
-    is not recorded yet (the item reads it from the file and skips one not due)."""
+def due_for_renewal(session: Session, due_by: datetime, levels: list[str]) -> list[str]:
+    """Current certificates sealed at one of ``levels`` whose timestamps expire by
+    ``due_by``, or whose expiry is not recorded yet (the item reads it from the file and
+    skips one not due)."""
     query = _current_versions().where(
-        Certificate.seal_level == level, Certificate.status == "valid",
+        Certificate.seal_level.in_(levels), Certificate.status == "valid",
         (Certificate.archive_until.is_(None)) | (Certificate.archive_until <= due_by))
     return list(session.scalars(query.with_only_columns(Certificate.number).order_by(Certificate.number)))
 

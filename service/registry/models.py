@@ -163,13 +163,12 @@ class BatchJob(Base):
 
     __tablename__ = "batch_jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('seal', 'issue', 'renew')", name="ck_batch_jobs_kind"),
         Index("ix_batch_jobs_owner_created", "created_by", "created_at"),
         CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="ck_batch_jobs_state"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)  # a name in service.batches.catalog
     state: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
     params: Mapped[dict] = mapped_column(JSON, nullable=False)
     # The same job asked for again (Idempotency-Key, or the command line run again) is this one.

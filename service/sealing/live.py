@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Sealed:
     pdf: bytes
-    level: str  # B-T | B-LTA
+    level: str  # a name in service.signing.levels.LEVELS
     archive_until: datetime | None  # B-LTA: when its timestamp's TSA certificate expires
 
 
@@ -129,7 +129,7 @@ class LiveSealers:
             except StartupError as exc:
                 raise KeySourceError(f"{first}; the keys cannot be opened again yet: {exc}") from exc
             sealed = pool.seal(pdf, committee_code, issuer_code, areas)
-        return Sealed(sealed, pool.level, pool.archive_until if pool.level == "B-LTA" else None)
+        return Sealed(sealed, pool.level.name, pool.archive_until if pool.level.archive_timestamp else None)
 
     async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea]) -> bytes:
         return await self.current().async_seal(pdf, committee_code, issuer_code, areas)

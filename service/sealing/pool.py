@@ -29,6 +29,7 @@ from service.documents.certificate_layout import SealArea
 from service.errors import InvalidInput, Unavailable
 from service.signing.appearance import build_seal_style
 from service.signing.keys import close_signer
+from service.signing.levels import seal_level
 from service.signing.report import ValidationReport
 from service.signing.pdf_inspect import timestamper_valid_until
 from service.signing.seal import (
@@ -67,7 +68,7 @@ class SealerPool:
         self._sealers = dict(sealers)
         self.timestamper = timestamper
         self.trust = trust
-        self.level = level  # "B-T" | "B-LTA"
+        self.level = seal_level(level)
         # frozen clock for tests: validation-context moment (the dev TSA is frozen too)
         self._fixed_time = fixed_time
         self._local = threading.local()
@@ -95,7 +96,8 @@ class SealerPool:
     def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea],
              *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
         """Add both signature fields, then the committee's certification seal (DocMDP form
-        filling), the issuer's approval seal, and for B-LTA the DSS + document timestamp.
+        filling), the issuer's approval seal, and for a long-term level (B-LTA) the DSS and a
+        document timestamp.
 
         ``areas``: the 评委会's and the 发证机关's seal areas, in that order.
         Call from a worker thread, never inside an event loop (use :meth:`async_seal`).
@@ -107,7 +109,7 @@ class SealerPool:
                          *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
         committee = self._for_role(committee_code, "committee")
         issuer = self._for_role(issuer_code, "issuer")
-        vc = self._validation_context() if self.level == "B-LTA" else None
+        vc = self._validation_context() if self.level.needs_revocation_data else None
         committee_field, issuer_field = (SealField(a.name, a.page, a.rect) for a in areas)
         first = self._request(committee, committee_field.name, "certify", vc, committee_reason)
         second = self._request(issuer, issuer_field.name, "approve", vc, issuer_reason)
@@ -148,7 +150,7 @@ class SealerPool:
             kind=kind,
             stamp=self._style(sealer),
             timestamper=self.timestamper,
-            level=self.level,
+            level=self.level.name,
             validation_context=vc,
             reason=reason,
             bytes_reserved=sealer.bytes_reserved,

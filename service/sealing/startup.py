@@ -25,6 +25,7 @@ from service.sealing.orgs import ensure_dev_keys, open_signer, seal_png
 from service.registry.orgs import list_orgs
 from service.sealing.pool import OrgSealer, SealerPool, close_signers
 from service.signing.errors import KeySourceError
+from service.signing.levels import best_level, seal_level
 from service.signing.seal import estimate_reserved
 from service.signing.trust import TrustConfig, trust_from_dev_pki
 from service.signing.tsa import build_dev_timestamper
@@ -83,15 +84,17 @@ def build_sealer_pool(
 
 
 def choose_level(setting: str, has_revocation: bool, has_tsa: bool) -> str:
-    """``auto``: B-LTA when revocation data and a TSA are at hand, else B-T."""
+    """``auto``: the highest level the means at hand can make (B-LTA with revocation data
+    and a TSA, else B-T); a level named: that one, if its needs are met."""
     if setting == "auto":
-        return "B-LTA" if has_revocation and has_tsa else "B-T"
-    if setting == "B-LTA" and not has_revocation:
+        return best_level(has_revocation, has_tsa).name
+    level = seal_level(setting)
+    if level.needs_revocation_data and not has_revocation:
         raise StartupError(
-            "ZC_SEAL_LEVEL=B-LTA needs revocation data: set ZC_CRL_FILES (or ZC_REVOCATION_FETCHING=true), "
+            f"ZC_SEAL_LEVEL={level.name} needs revocation data: set ZC_CRL_FILES (or ZC_REVOCATION_FETCHING=true), "
             "or use ZC_SEAL_LEVEL=auto"
         )
-    return setting
+    return level.name
 
 
 def build_trust(settings: Settings, dev_pki=None):

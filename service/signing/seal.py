@@ -36,12 +36,11 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 
 from .errors import KeySourceError, InvalidPdfError, SealingError, SigningError, TimestampError
+from .levels import SealLevel, seal_level
 from .tsa import timestamper_time
 
 
 Kind = Literal["certify", "approve"]
-Level = Literal["B-T", "B-LTA"]
-LEVELS = ("B-T", "B-LTA")
 MD_ALGORITHM = "sha256"
 # Space for a CMS blob is reserved explicitly (no dry-run signature to measure it), and
 # kept tight: every later seal, timestamp and validation reads the /Contents hex again.
@@ -67,7 +66,7 @@ class SealRequest:
     kind: Kind
     stamp: BaseStampStyle  # from build_seal_style(png), built once per organisation
     timestamper: TimeStamper
-    level: Level = "B-T"
+    level: str = "B-T"  # a name in service.signing.levels.LEVELS
     validation_context: ValidationContext | None = None  # required for B-LTA
     reason: str | None = None
     location: str | None = None
@@ -110,28 +109,28 @@ def _append_fields(writer: IncrementalPdfFileWriter, seal_fields: Sequence[SealF
 
 
 async def async_seal_pdf(pdf_bytes: bytes, request: SealRequest) -> bytes:
-    """Apply one seal (B-T); for ``level="B-LTA"`` then add DSS + document timestamp."""
-    if request.level not in LEVELS:
-        raise SealingError(f"unknown PAdES level {request.level!r}; use one of {LEVELS}")
+    """Apply one seal (B-T); for a level with an archive timestamp (B-LTA), then the DSS
+    and a document timestamp over it."""
+    level = seal_level(request.level)
     sealed = await _async_sign_bt(pdf_bytes, request)
-    if request.level == "B-LTA":
+    if level.archive_timestamp:
         sealed = await async_add_archive_timestamp(sealed, _require_vc(request), request.timestamper)
     return sealed
 
 
-async def async_seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: Level,
+async def async_seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: str | SealLevel,
                                  new_fields: Sequence[SealField] = ()) -> bytes:  # fmt: skip
-    """评委会 certifies, 发证机关 approves; for B-LTA one DSS + document timestamp covers both.
+    """评委会 certifies, 发证机关 approves; for a level with an archive timestamp (B-LTA)
+    one DSS + document timestamp covers both.
 
     ``new_fields``: signature fields to create first, in the committee seal's own revision
     (the same document as :func:`add_seal_fields` then sealing, one read and write less)."""
     if committee.kind != "certify" or issuer.kind != "approve":
         raise SealingError("the committee seal must certify and the issuer seal must approve")
-    if level not in LEVELS:
-        raise SealingError(f"unknown PAdES level {level!r}; use one of {LEVELS}")
+    chosen = seal_level(level)
     first = await _async_sign_bt(pdf_bytes, committee, new_fields)
     both = await _async_sign_bt(first, issuer)
-    if level == "B-T":
+    if not chosen.archive_timestamp:
         return both
     return await async_add_archive_timestamp(both, _require_vc(issuer), issuer.timestamper)
 
@@ -168,7 +167,7 @@ def seal_pdf(pdf_bytes: bytes, request: SealRequest) -> bytes:
     return run_sync(async_seal_pdf(pdf_bytes, request))
 
 
-def seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: Level,
+def seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: str | SealLevel,
                      new_fields: Sequence[SealField] = ()) -> bytes:  # fmt: skip
     return run_sync(async_seal_certificate(pdf_bytes, committee, issuer, level, new_fields))
 

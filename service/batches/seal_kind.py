@@ -1,0 +1,97 @@
+"""``seal``: the ``pending_seal`` certificates of a committee, an issuer, a year or a list
+of numbers, sealed once their organisations have keys (``pending_seal`` → ``valid``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
+
+from service.batches.items import ItemFailed, actor_of, finish_item
+from service.batches.kinds import BatchKind
+from service.certificates.document import render_sealable, stored_request
+from service.contract.certificate import CertificateRequest
+from service.contract.parse import validate_payload
+from service.documents.certificate_layout import SEAL_AREAS
+from service.registry import certificate_changes as changes
+from service.registry import certificate_queries as queries
+from service.registry import certificates as repo
+from service.registry.db import transaction
+
+if TYPE_CHECKING:
+    from service.registry.models import BatchItem, BatchJob, Certificate
+    from service.services import Services
+
+MAX_ITEMS = 100_000
+STATUS_CN = {"revoked": "已撤销", "superseded": "已换发"}
+
+
+class SealJob(BaseModel):
+    """Seal the ``pending_seal`` certificates chosen by their numbers or by a filter."""
+
+    kind: Literal["seal"]
+    numbers: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]] | None,
+                       Field(max_length=MAX_ITEMS)] = None
+    committee: Annotated[str | None, Field(max_length=64)] = None
+    issuer: Annotated[str | None, Field(max_length=64)] = None
+    year: Annotated[int | None, Field(ge=1990, le=2100)] = None
+
+    @model_validator(mode="after")
+    def _numbers_or_filter(self) -> SealJob:
+        if self.numbers is not None and any(v is not None for v in (self.committee, self.issuer, self.year)):
+            raise ValueError("numbers 与 committee/issuer/year 筛选条件只能二选一")
+        return self
+
+
+def select_items(session: Session, request: SealJob, now: datetime):
+    numbers = request.numbers
+    if numbers is None:
+        numbers = queries.pending_seal_numbers(session, request.committee, request.issuer, request.year)
+    for number in dict.fromkeys(numbers):  # each certificate once, in the order asked
+        yield number, None
+
+
+def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) -> None:
+    with services.sessions() as session:
+        cert = repo.current_version(session, item.target)
+    if cert is None:
+        raise ItemFailed(f"没有编号为 {item.target} 的证书")
+    if cert.status in STATUS_CN:
+        raise ItemFailed(f"证书 {cert.number} {STATUS_CN[cert.status]}，未加盖印章")
+    if cert.status == "valid":
+        with transaction(services.sessions) as session:
+            finish_item(session, item, owner, services.clock(), outcome="already_sealed", number=cert.number,
+                        version=cert.version, pdf_sha256=cert.pdf_sha256)  # fmt: skip
+        return
+    for code, label in ((cert.committee_code, "评委会"), (cert.issuer_code, "发证机关")):
+        if not services.sealers.has_key(code):  # asks the registry when not loaded here
+            raise ItemFailed(f"{label}（代码 {code}）尚无可用的电子印章，请先为其配置密钥")
+    sealed = services.sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
+    digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
+    now = services.clock()
+    with transaction(services.sessions) as session:
+        changed = changes.mark_sealed(session, cert.id, pdf_sha256=digest, pdf_size=len(sealed.pdf),
+                                      seal_level=sealed.level, sealed_at=now, archive_until=sealed.archive_until)
+        if changed:
+            repo.add_event(session, cert, "sealed", actor_of(job), now,
+                           details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256,
+                                    "level": sealed.level})  # fmt: skip
+        finish_item(session, item, owner, now, outcome="sealed" if changed else "already_sealed", number=cert.number,
+                    version=cert.version, pdf_sha256=digest if changed else None)  # fmt: skip
+
+
+def _sealable(services: Services, cert: Certificate) -> bytes:
+    """The unsealed certificate without its notice: kept at issuance, or laid out again
+    for one issued before that was kept (same number, identifier and QR code)."""
+    if cert.sealable_pdf_sha256 and services.files.exists(cert.sealable_pdf_sha256):
+        return services.files.get(cert.sealable_pdf_sha256)
+    request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
+    return render_sealable(services, request, number=cert.number, token=cert.token, identifier=cert.identifier)
+
+
+KIND = BatchKind(
+    name="seal", title="加盖印章", request=SealJob, select_items=select_items, run_item=seal_item,
+    outcomes={"sealed": "已加盖", "already_sealed": "此前已加盖"},
+)
