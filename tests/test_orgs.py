@@ -278,3 +278,26 @@ def test_concurrent_first_starts_make_one_consistent_pki(tmp_path):
         )
     with open_registry(Settings(data_dir=data))() as session:
         assert len(list_orgs(session)) == 2
+
+
+def test_a_name_no_certificate_can_carry_is_refused_before_anything_is_added(tmp_path):
+    """Found by the API fuzzer: a name with a code point unassigned in Unicode 3.2 (which
+    X.509 string preparation uses) was added, and every later reload of the seals failed."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.config import Settings
+    from tests.conftest import auth, make_key
+
+    settings = Settings(data_dir=tmp_path / "data", batch_warm=False)
+    with TestClient(create_app(settings)) as client:
+        admin = make_key(settings, "admin")
+        bad = client.post("/api/v1/organisations", headers=auth(admin),
+                          json={"code": "990001", "name": "测试\u0378评委会", "role": "committee"})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["errors"][0]["path"] == "name" and "U+0378" in bad.json()["errors"][0]["message"]
+        # A rare but assigned character (CJK Extension B) is fine.
+        good = client.post("/api/v1/organisations", headers=auth(admin),
+                           json={"code": "990002", "name": "𠇔县评委会", "role": "committee"})
+        assert good.status_code == 201, good.text
+        assert client.post("/api/v1/organisations/reload", headers=auth(admin)).status_code == 200

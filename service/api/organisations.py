@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from service.api.deps import ServicesDep, require_role
 from service.api.strict_body import StrictJsonRoute
@@ -26,6 +26,7 @@ from service.registry.models import Organisation
 from service.registry.orgs import list_orgs
 from service.sealing.orgs import DEV_KEY, OrgChange, add_organisation, seal_image_label, update_organisation
 from service.sealing.startup import StartupError
+from service.signing.devpki import name_problem
 from service.signing.errors import KeySourceError
 
 router = APIRouter(prefix="/api/v1/organisations", tags=["admin"], dependencies=[Depends(require_role("admin"))],
@@ -63,6 +64,15 @@ class SealImage(BaseModel):
 class NewOrganisation(BaseModel):
     code: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @field_validator("name")
+    @classmethod
+    def _fits_a_certificate(cls, name: str) -> str:
+        char = name_problem(name)
+        if char is not None:
+            raise ValueError(f"机构名称含有数字证书无法写入的字符 {char}（未分配或被禁止的码位），请改用规范汉字")
+        return name
+
     role: Literal["committee", "issuer"]
     key_source: KeySourceIn | None = Field(None, description="省略：开发密钥（仅开发用 PKI 开启时）；无密钥请用 no_key")
     no_key: bool = False

@@ -50,6 +50,11 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
 
     if args.role not in ROLES:
         raise CliError(f"unknown role {args.role!r}: use committee (评委会) or issuer (发证机关)")
+    from service.signing.devpki import name_problem
+
+    if (char := name_problem(args.name)) is not None:
+        raise CliError(f"--name holds {char}, which no seal certificate can carry (unassigned or prohibited "
+                       "in X.509 string preparation): use the standard characters of the name")
     settings, sessions = _open(args)
     key = _key_source(args)
     if key is None and not args.no_key:

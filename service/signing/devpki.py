@@ -187,6 +187,22 @@ def seal_common_name(name: str) -> str:
     return name.encode("utf-8")[:64].decode("utf-8", "ignore")
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot stand in a seal certificate's subject, or None. Validators
+    compare X.509 names after RFC 4518 string preparation, whose tables are Unicode 3.2's:
+    a code point unassigned there (or a prohibited one) makes every certificate naming the
+    organisation unreadable to them (asn1crypto refuses it; pyHanko cannot even load the
+    key's certificate). Asked before an organisation is added, not when its key is built."""
+    from asn1crypto import x509 as asn1_x509
+
+    for char in dict.fromkeys(name):
+        try:
+            asn1_x509.Name.build({"common_name": char}).hashable  # noqa: B018 - runs the preparation
+        except ValueError:
+            return f"U+{ord(char):04X}"
+    return None
+
+
 def revoke_seal(pki: DevPKI, code: str, revoked_at: datetime, now: datetime | None = None) -> DevPKI:
     """Put the seal certificate of ``code`` on the seal CA's CRL (re-issued at ``now``)."""
     serial = pki.seal(code).cert.serial_number
