@@ -35,17 +35,27 @@ BASE_ENV = {"ZC_SEAL_LEVEL": "B-T", "ZC_ORGS_CHECK_SECONDS": "1", "ZC_BATCH_CHUN
 
 
 def _cli(*args: str, env: dict) -> str:
-    return subprocess.run([sys.executable, "-m", "service", *args], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _serve(data_dir: Path, env: dict):
     from bench.bench_install import _free_port
 
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--workers", "1", "--port", str(port),
-                                "--data-dir", str(data_dir)], cwd=ROOT, env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--workers", "1", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -98,17 +108,34 @@ def _wait(url: str, key: str, job_id: str) -> dict:
 def prepare(data_dir: Path) -> None:
     """``COUNT`` pending certificates, and their committee given a key afterwards."""
     env = {**BASE_ENV, "ZC_DATA_DIR": str(data_dir)}
-    _cli("orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee", "--no-key",
-         "--data-dir", str(data_dir), env=env)
+    _cli(
+        "orgs",
+        "add",
+        "--code",
+        COMMITTEE[0],
+        "--name",
+        COMMITTEE[1],
+        "--role",
+        "committee",
+        "--no-key",
+        "--data-dir",
+        str(data_dir),
+        env=env,
+    )
     process, url = _serve(data_dir, BASE_ENV)
     try:
         key = _cli("api-keys", "create", "--role", "platform", "--data-dir", str(data_dir), env=env).split()[-1]
         request = json.loads((ROOT / "tests/data/contract/certificate-request.json").read_text("utf-8"))
         request["committee"]["code"], request["committee"]["name"] = COMMITTEE
-        lines = "\n".join(json.dumps({**request, "declaration_id": f"BENCH-{i:05d}"}, ensure_ascii=False)
-                          for i in range(COUNT))
-        job = httpx.post(f"{url}/api/v1/batches", content=lines.encode(), timeout=120,
-                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}).json()
+        lines = "\n".join(
+            json.dumps({**request, "declaration_id": f"BENCH-{i:05d}"}, ensure_ascii=False) for i in range(COUNT)
+        )
+        job = httpx.post(
+            f"{url}/api/v1/batches",
+            content=lines.encode(),
+            timeout=120,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"},
+        ).json()
         status = _wait(url, key, job["id"])
         assert status["done"] == COUNT, status
     finally:
@@ -123,8 +150,13 @@ def _numbers(data_dir: Path) -> list[str]:
     from service.registry.models import Certificate
 
     with open_registry(Settings(data_dir=data_dir))() as session:
-        return list(session.scalars(Certificate.__table__.select().with_only_columns(Certificate.number)
-                                    .where(Certificate.status == "pending_seal")))
+        return list(
+            session.scalars(
+                Certificate.__table__.select()
+                .with_only_columns(Certificate.number)
+                .where(Certificate.status == "pending_seal")
+            )
+        )
 
 
 def run_sequential(data_dir: Path) -> dict:
@@ -152,8 +184,14 @@ seconds = time.perf_counter() - started
 print(json.dumps({{"done": result.done, "seconds": seconds,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **BASE_ENV}, capture_output=True,
-                         text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, **BASE_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return {**result, "per_second": round(result["done"] / result["seconds"], 2), "workers": 1}
 
@@ -221,7 +259,10 @@ def _scan_path(data_dir: Path) -> str:
     from service.registry.models import Certificate
 
     with open_registry(Settings(data_dir=data_dir))() as session:
-        return "/v/" + session.scalars(Certificate.__table__.select().with_only_columns(Certificate.token).limit(1)).first()
+        return (
+            "/v/"
+            + session.scalars(Certificate.__table__.select().with_only_columns(Certificate.token).limit(1)).first()
+        )
 
 
 def run_local(data_dir: Path) -> dict:
@@ -232,17 +273,28 @@ def run_local(data_dir: Path) -> dict:
         httpx.get(url + _scan_path(data_dir), timeout=30)  # its seal check, once
         with _Sampler(url, lambda: _niced(process.pid), _scan_path(data_dir)) as sampler:
             started = time.perf_counter()
-            job = httpx.post(f"{url}/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0]},
-                             headers={"Authorization": f"Bearer {key}"}, timeout=60).json()
+            job = httpx.post(
+                f"{url}/api/v1/batches",
+                json={"kind": "seal", "committee": COMMITTEE[0]},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=60,
+            ).json()
             status = _wait(url, key, job["id"])
             seconds = time.perf_counter() - started
     finally:
         process.terminate()
         process.wait(timeout=60)
-    return {"done": status["done"], "seconds": seconds, "per_second": round(status["done"] / seconds, 2),
-            "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1),
-            "healthz": summarize(sampler.health), "scan_page": summarize(sampler.scan),
-            "healthz_seconds": sampler.health, "scan_page_seconds": sampler.scan}
+    return {
+        "done": status["done"],
+        "seconds": seconds,
+        "per_second": round(status["done"] / seconds, 2),
+        "workers": len(sampler.rss),
+        "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1),
+        "healthz": summarize(sampler.health),
+        "scan_page": summarize(sampler.scan),
+        "healthz_seconds": sampler.health,
+        "scan_page_seconds": sampler.scan,
+    }
 
 
 def run_celery(data_dir: Path) -> dict:
@@ -251,12 +303,26 @@ def run_celery(data_dir: Path) -> dict:
     redis.Redis.from_url(REDIS).flushdb()
     env = {**BASE_ENV, "QUEUE_URL": REDIS}
     process, url = _serve(data_dir, env)
-    workers = [subprocess.Popen([sys.executable, "-m", "service", "worker", "--concurrency", "1", "--data-dir",
-                                 str(data_dir)], cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(2)]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "service", "worker", "--concurrency", "1", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     try:
-        key = _cli("api-keys", "create", "--role", "staff", "--data-dir", str(data_dir),
-                   env={**env, "ZC_DATA_DIR": str(data_dir)}).split()[-1]
+        key = _cli(
+            "api-keys",
+            "create",
+            "--role",
+            "staff",
+            "--data-dir",
+            str(data_dir),
+            env={**env, "ZC_DATA_DIR": str(data_dir)},
+        ).split()[-1]
         time.sleep(8)  # the workers connect and load their keys
 
         def pool_pids():
@@ -266,8 +332,12 @@ def run_celery(data_dir: Path) -> dict:
 
         with _Sampler(None, pool_pids, None) as sampler:
             started = time.perf_counter()
-            job = httpx.post(f"{url}/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0]},
-                             headers={"Authorization": f"Bearer {key}"}, timeout=60).json()
+            job = httpx.post(
+                f"{url}/api/v1/batches",
+                json={"kind": "seal", "committee": COMMITTEE[0]},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=60,
+            ).json()
             status = _wait(url, key, job["id"])
             seconds = time.perf_counter() - started
     finally:
@@ -277,8 +347,13 @@ def run_celery(data_dir: Path) -> dict:
             worker.wait(timeout=60)
         process.terminate()
         process.wait(timeout=60)
-    return {"done": status["done"], "seconds": seconds, "per_second": round(status["done"] / seconds, 2),
-            "workers": len(sampler.rss), "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1)}
+    return {
+        "done": status["done"],
+        "seconds": seconds,
+        "per_second": round(status["done"] / seconds, 2),
+        "workers": len(sampler.rss),
+        "peak_rss_mb_per_worker": round(max(sampler.rss.values(), default=0), 1),
+    }
 
 
 ENGINES = (("sequential", run_sequential), ("local_pool", run_local), ("celery_2_workers", run_celery))
@@ -305,21 +380,34 @@ def main() -> None:
     for result in runs["local_pool"]:  # the latencies are in the summary, pooled
         del result["healthz_seconds"], result["scan_page_seconds"]
     local, sequential, celery = summary["local_pool"], summary["sequential"], summary["celery_2_workers"]
-    results = {"machine": machine(), "count": COUNT, "rounds": rounds, "runs": runs, "summary": summary,
-               "local_vs_sequential": round(local["per_second"] / sequential["per_second"], 2),
-               "celery_vs_local": round(celery["per_second"] / local["per_second"], 2),
-               "local_vs_sequential_by_round": [round(lo["per_second"] / se["per_second"], 2)
-                                                for lo, se in zip(runs["local_pool"], runs["sequential"])]}
+    results = {
+        "machine": machine(),
+        "count": COUNT,
+        "rounds": rounds,
+        "runs": runs,
+        "summary": summary,
+        "local_vs_sequential": round(local["per_second"] / sequential["per_second"], 2),
+        "celery_vs_local": round(celery["per_second"] / local["per_second"], 2),
+        "local_vs_sequential_by_round": [
+            round(lo["per_second"] / se["per_second"], 2) for lo, se in zip(runs["local_pool"], runs["sequential"])
+        ],
+    }
     write_results("batch", results, _markdown(results))
 
 
 def _summary(results: list[dict]) -> dict:
     seconds = sorted(r["seconds"] for r in results)
     median = statistics.median(seconds)
-    summary = {"workers": results[0]["workers"], "median_seconds": round(median, 2), "min_seconds": round(seconds[0], 2),
-               "max_seconds": round(seconds[-1], 2), "per_second": round(COUNT / median, 2),
-               "peak_rss_mb_per_worker": round(max(r.get("peak_rss_mb_per_worker", r.get("peak_rss_mb", 0))
-                                                   for r in results), 1)}  # fmt: skip
+    summary = {
+        "workers": results[0]["workers"],
+        "median_seconds": round(median, 2),
+        "min_seconds": round(seconds[0], 2),
+        "max_seconds": round(seconds[-1], 2),
+        "per_second": round(COUNT / median, 2),
+        "peak_rss_mb_per_worker": round(
+            max(r.get("peak_rss_mb_per_worker", r.get("peak_rss_mb", 0)) for r in results), 1
+        ),
+    }
     if "healthz_seconds" in results[0]:
         for name in ("healthz", "scan_page"):
             summary[name] = summarize([t for r in results for t in r[f"{name}_seconds"]])
@@ -330,33 +418,37 @@ def _markdown(r: dict) -> str:
     m = r["machine"]
     rows = []
     for name, run in r["summary"].items():
-        rows.append(f"| {name} | {run['workers']} | {run['median_seconds']:.1f} | {run['min_seconds']:.1f}–"
-                    f"{run['max_seconds']:.1f} | {run['per_second']} | {run['peak_rss_mb_per_worker']:.0f} |")
+        rows.append(
+            f"| {name} | {run['workers']} | {run['median_seconds']:.1f} | {run['min_seconds']:.1f}–"
+            f"{run['max_seconds']:.1f} | {run['per_second']} | {run['peak_rss_mb_per_worker']:.0f} |"
+        )
     local = r["summary"]["local_pool"]
     by_round = ", ".join(f"{x}×" for x in r["local_vs_sequential_by_round"])
-    return "\n".join([
-        "# Batch sealing benchmark",
-        "",
-        f"{m['date']}, {m['cpu']} ({m['cores']} cores). {r['count']} `pending_seal` certificates sealed with both "
-        "seals at B-T (the sealable copy kept at issuance, sealed as it is; file store, registry and audit event per "
-        "certificate), from copies of one prepared data dir (SQLite), in one run: a sequential loop in one "
-        "process, the local pool of `serve` (one worker per core), Celery with two worker processes (Redis on this "
-        f"machine). {r['rounds']} rounds, the three taking turns in each; the median run of each, and the fastest "
-        "and slowest.",
-        versions_line(m),
-        "",
-        "| engine | workers | median s | min–max s | certificates/s (median) | peak RSS per worker MB |",
-        "|---|---:|---:|---:|---:|---:|",
-        *rows,
-        "",
-        f"Local pool / sequential (medians): **{r['local_vs_sequential']}×** (round by round: {by_round}); "
-        f"Celery / local pool: **{r['celery_vs_local']}×**.",
-        f"While the local pool ran: `/healthz` p99 {local['healthz']['p99_ms']} ms (median "
-        f"{local['healthz']['median_ms']}, max {local['healthz']['max_ms']}), QR scan page p99 "
-        f"{local['scan_page']['p99_ms']} ms (median {local['scan_page']['median_ms']}, max {local['scan_page']['max_ms']})"
-        f" ({local['healthz']['runs']} samples each, one every 50 ms over one kept-alive connection, all rounds).",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Batch sealing benchmark",
+            "",
+            f"{m['date']}, {m['cpu']} ({m['cores']} cores). {r['count']} `pending_seal` certificates sealed with both "
+            "seals at B-T (the sealable copy kept at issuance, sealed as it is; file store, registry and audit event per "
+            "certificate), from copies of one prepared data dir (SQLite), in one run: a sequential loop in one "
+            "process, the local pool of `serve` (one worker per core), Celery with two worker processes (Redis on this "
+            f"machine). {r['rounds']} rounds, the three taking turns in each; the median run of each, and the fastest "
+            "and slowest.",
+            versions_line(m),
+            "",
+            "| engine | workers | median s | min–max s | certificates/s (median) | peak RSS per worker MB |",
+            "|---|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            f"Local pool / sequential (medians): **{r['local_vs_sequential']}×** (round by round: {by_round}); "
+            f"Celery / local pool: **{r['celery_vs_local']}×**.",
+            f"While the local pool ran: `/healthz` p99 {local['healthz']['p99_ms']} ms (median "
+            f"{local['healthz']['median_ms']}, max {local['healthz']['max_ms']}), QR scan page p99 "
+            f"{local['scan_page']['p99_ms']} ms (median {local['scan_page']['median_ms']}, max {local['scan_page']['max_ms']})"
+            f" ({local['healthz']['runs']} samples each, one every 50 ms over one kept-alive connection, all rounds).",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

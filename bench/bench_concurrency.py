@@ -27,9 +27,12 @@ def _serve(data_dir: Path, port: int):
     import subprocess
     import sys
 
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--workers", "1", "--port", str(port),
-                                "--data-dir", str(data_dir)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--workers", "1", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -37,8 +40,13 @@ def _serve(data_dir: Path, port: int):
                 break
         except httpx.TransportError:
             time.sleep(0.2)
-    key = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", "platform", "--data-dir",
-                          str(data_dir)], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[-1]
+    key = subprocess.run(
+        [sys.executable, "-m", "service", "api-keys", "create", "--role", "platform", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
     return process, url, key
 
 
@@ -55,8 +63,9 @@ def _caller(url: str, key: str, kind: str, offset: int) -> list[float]:
             if kind == "preview":
                 response = client.post("/api/v1/forms/review-form?format=png&page=1", json=declaration)
             else:
-                response = client.post("/api/v1/certificates",
-                                       json={**request, "declaration_id": f"BENCH-{offset}-{i}-{time.time_ns()}"})
+                response = client.post(
+                    "/api/v1/certificates", json={**request, "declaration_id": f"BENCH-{offset}-{i}-{time.time_ns()}"}
+                )
             response.raise_for_status()
             times.append(time.perf_counter() - started)
     return times
@@ -88,10 +97,15 @@ def _scenario(url: str, key: str, callers: list[str], scan_path: str) -> dict:
         finally:
             stop.set()
     total = sum(len(t) for t in times.values())
-    return {"callers": len(callers), "requests": total, "seconds": round(elapsed, 2),
-            "requests_per_s": round(total / elapsed, 2),
-            **{kind: summarize(t) for kind, t in times.items()},
-            "healthz": summarize(health.result()), "scan_page": summarize(scans.result())}
+    return {
+        "callers": len(callers),
+        "requests": total,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(total / elapsed, 2),
+        **{kind: summarize(t) for kind, t in times.items()},
+        "healthz": summarize(health.result()),
+        "scan_page": summarize(scans.result()),
+    }
 
 
 def main() -> None:
@@ -100,10 +114,17 @@ def main() -> None:
         try:
             # warm up every worker, and make a certificate whose scan page is watched
             _caller(url, key, "preview", 0)
-            issued = httpx.post(f"{url}/api/v1/certificates", headers={"Authorization": f"Bearer {key}"},
-                                json={**__import__("json").loads((ROOT / "tests/data/contract/certificate-request.json")
-                                                                .read_text("utf-8")), "declaration_id": "BENCH-SCAN"},
-                                timeout=120).json()
+            issued = httpx.post(
+                f"{url}/api/v1/certificates",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    **__import__("json").loads(
+                        (ROOT / "tests/data/contract/certificate-request.json").read_text("utf-8")
+                    ),
+                    "declaration_id": "BENCH-SCAN",
+                },
+                timeout=120,
+            ).json()
             scan_path = "/v/" + issued["verification_url"].rsplit("/v/", 1)[1]
             one = _scenario(url, key, ["preview"], scan_path)
             one_issue = _scenario(url, key, ["issue"], scan_path)
@@ -111,8 +132,13 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    results = {"machine": machine(), "requests_per_caller": REQUESTS_PER_CALLER,
-               "one_caller_previews": one, "one_caller_issuance": one_issue, "four_callers": four}
+    results = {
+        "machine": machine(),
+        "requests_per_caller": REQUESTS_PER_CALLER,
+        "one_caller_previews": one,
+        "one_caller_issuance": one_issue,
+        "four_callers": four,
+    }
     write_results("concurrency", results, _markdown(results))
 
 
@@ -123,25 +149,33 @@ def _markdown(r: dict) -> str:
         k = s.get(kind)
         if not k:
             return None
-        return (f"| {name} | {kind} | {k['median_ms']} | {k['p95_ms']} | {k['min_ms']}–{k['max_ms']} | "
-                f"{s['requests_per_s']} | {s['healthz']['p95_ms']} | {s['scan_page']['p95_ms']} |")
+        return (
+            f"| {name} | {kind} | {k['median_ms']} | {k['p95_ms']} | {k['min_ms']}–{k['max_ms']} | "
+            f"{s['requests_per_s']} | {s['healthz']['p95_ms']} | {s['scan_page']['p95_ms']} |"
+        )
 
-    rows = [row("1 caller", r["one_caller_previews"], "preview"), row("1 caller", r["one_caller_issuance"], "issue"),
-            row("4 callers (2 + 2)", r["four_callers"], "preview"), row("4 callers (2 + 2)", r["four_callers"], "issue")]
-    return "\n".join([
-        "# Concurrency benchmark",
-        "",
-        f"{m['date']}, {m['cpu']} ({m['cores']} cores). `python -m service serve --workers 1` (embedded default, "
-        f"render workers at the default size: one per core), {r['requests_per_caller']} requests per caller: PNG "
-        "previews of the contract review form, certificate issuances (both seals). Meanwhile `/healthz` and a QR "
-        "scan page are fetched every 50 ms. Clients run on the same two cores.",
-        versions_line(m),
-        "",
-        "| load | request | median ms | p95 ms | min–max ms | all requests/s | /healthz p95 ms | scan page p95 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-        *[x for x in rows if x],
-        "",
-    ])
+    rows = [
+        row("1 caller", r["one_caller_previews"], "preview"),
+        row("1 caller", r["one_caller_issuance"], "issue"),
+        row("4 callers (2 + 2)", r["four_callers"], "preview"),
+        row("4 callers (2 + 2)", r["four_callers"], "issue"),
+    ]
+    return "\n".join(
+        [
+            "# Concurrency benchmark",
+            "",
+            f"{m['date']}, {m['cpu']} ({m['cores']} cores). `python -m service serve --workers 1` (embedded default, "
+            f"render workers at the default size: one per core), {r['requests_per_caller']} requests per caller: PNG "
+            "previews of the contract review form, certificate issuances (both seals). Meanwhile `/healthz` and a QR "
+            "scan page are fetched every 50 ms. Clients run on the same two cores.",
+            versions_line(m),
+            "",
+            "| load | request | median ms | p95 ms | min–max ms | all requests/s | /healthz p95 ms | scan page p95 ms |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+            *[x for x in rows if x],
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,10 @@ def _rss_mb(pid: int) -> float:
 def _start(data_dir: Path, port: int, env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -53,9 +56,14 @@ def _start(data_dir: Path, port: int, env: dict) -> subprocess.Popen:
 
 
 def _key(data_dir: Path, env: dict) -> str:
-    out = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", "platform",
-                          "--data-dir", str(data_dir)], cwd=ROOT, env={**os.environ, **env},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "service", "api-keys", "create", "--role", "platform", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -97,30 +105,36 @@ def main() -> None:
     results = {
         "machine": machine(),
         "issue_b_t": summarize(times),
-        "long_run": {"issuances": LONG_RUN, "seconds": round(long_seconds, 1),
-                     "per_issuance_ms": round(long_seconds / LONG_RUN * 1000, 1),
-                     "rss_before_mb": rss_before, "rss_after_mb": rss_after,
-                     "rss_growth_mb": round(rss_after - rss_before, 1)},
+        "long_run": {
+            "issuances": LONG_RUN,
+            "seconds": round(long_seconds, 1),
+            "per_issuance_ms": round(long_seconds / LONG_RUN * 1000, 1),
+            "rss_before_mb": rss_before,
+            "rss_after_mb": rss_after,
+            "rss_growth_mb": round(rss_after - rss_before, 1),
+        },
     }
     r, lr = results["issue_b_t"], results["long_run"]
-    markdown = "\n".join([
-        "# Issuance benchmark",
-        "",
-        f"{results['machine']['date']}, {results['machine']['cpu']} ({results['machine']['cores']} cores). "
-        "`POST /api/v1/certificates` over loopback HTTP to `python -m service serve` (embedded default: SQLite, "
-        "development PKI and TSA), the contract request with a new declaration_id each time: validation, number, "
-        "photo, QR code, render, both seals at B-T, file store, registry. One request at a time.",
-        versions_line(results["machine"]),
-        "",
-        "| case | runs | median ms | p95 ms | min–max ms | IQR ms |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| issue, both seals B-T | {r['runs']} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
-        f"| {r['iqr_ms']} |",
-        "",
-        f"{lr['issuances']} issuances in a row: {lr['seconds']} s ({lr['per_issuance_ms']} ms each); server RSS "
-        f"{lr['rss_before_mb']} MB before, {lr['rss_after_mb']} MB after (growth {lr['rss_growth_mb']} MB).",
-        "",
-    ])
+    markdown = "\n".join(
+        [
+            "# Issuance benchmark",
+            "",
+            f"{results['machine']['date']}, {results['machine']['cpu']} ({results['machine']['cores']} cores). "
+            "`POST /api/v1/certificates` over loopback HTTP to `python -m service serve` (embedded default: SQLite, "
+            "development PKI and TSA), the contract request with a new declaration_id each time: validation, number, "
+            "photo, QR code, render, both seals at B-T, file store, registry. One request at a time.",
+            versions_line(results["machine"]),
+            "",
+            "| case | runs | median ms | p95 ms | min–max ms | IQR ms |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| issue, both seals B-T | {r['runs']} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
+            f"| {r['iqr_ms']} |",
+            "",
+            f"{lr['issuances']} issuances in a row: {lr['seconds']} s ({lr['per_issuance_ms']} ms each); server RSS "
+            f"{lr['rss_before_mb']} MB before, {lr['rss_after_mb']} MB after (growth {lr['rss_growth_mb']} MB).",
+            "",
+        ]
+    )
     write_results("issue", results, markdown)
 
 

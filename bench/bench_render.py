@@ -13,8 +13,17 @@ import os
 import sys
 import time
 
-from bench.common import (baselines, checkouts, machine, peak_rss_mb, run_child, summarize, time_runs, versions_line,
-                          write_results)
+from bench.common import (
+    baselines,
+    checkouts,
+    machine,
+    peak_rss_mb,
+    run_child,
+    summarize,
+    time_runs,
+    versions_line,
+    write_results,
+)
 
 WARM_RUNS = 25
 FIRST_RUNS = 5
@@ -28,11 +37,10 @@ LONG_RUNS = {2000: 2, 20000: 1}
 
 def documents() -> dict:
     """name → (form slug, payload): what is rendered."""
-    from tests import variants
-    from tests.conftest import load_contract
-
     from service import TEMPLATES_DIR
     from service.forms.catalog import all_forms
+    from tests import variants
+    from tests.conftest import load_contract
 
     declaration = load_contract("declaration.json")
     docs = {
@@ -54,7 +62,9 @@ def publicity_rows(count: int) -> dict:
 
     payload = load_contract("publicity-pre-review.json")
     base = payload["rows"]
-    payload["rows"] = [dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)]
+    payload["rows"] = [
+        dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)
+    ]
     return payload
 
 
@@ -170,9 +180,13 @@ def main() -> None:
     if refs:
         results["baselines"] = compare_with_baselines(refs)
     if os.environ.get("BENCH_RENDER_BASELINES_ONLY"):  # the comparison alone, in a file of its own
-        head = ["# Rendering beside earlier commits", "", f"{results['machine']['date']}, {results['machine']['cpu']} "
-                f"({results['machine']['cores']} cores). {WARM_RUNS} warm runs per document after one warm-up.",
-                versions_line(results["machine"])]
+        head = [
+            "# Rendering beside earlier commits",
+            "",
+            f"{results['machine']['date']}, {results['machine']['cpu']} "
+            f"({results['machine']['cores']} cores). {WARM_RUNS} warm runs per document after one warm-up.",
+            versions_line(results["machine"]),
+        ]
         write_results("render-baselines", results, "\n".join(head + _baseline_lines(results.get("baselines"))) + "\n")
         return
     for setup in SETUPS:
@@ -181,8 +195,9 @@ def main() -> None:
         lists = {rows: run_child("bench.bench_render", "--list", setup, str(rows)) for rows in LISTS}
         results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts), "lists": lists}
     # Layout time of long runs depends on the text, not the fonts: the shipped setup only.
-    results["long_runs"] = {chars: run_child("bench.bench_render", "--long-run", "shipped", str(chars))
-                            for chars in LONG_RUNS}
+    results["long_runs"] = {
+        chars: run_child("bench.bench_render", "--long-run", "shipped", str(chars)) for chars in LONG_RUNS
+    }
     write_results("render", results, _markdown(results))
 
 
@@ -203,29 +218,50 @@ def _markdown(results: dict) -> str:
     for name in names:
         for setup in SETUPS:
             r = results["setups"][setup]["warm"][name]
-            lines.append(f"| {name} | {setup} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
-                         f"| {r['iqr_ms']} | {r['pdf_kb']} |")
-    lines += ["", "Publicity tables (pre-review columns), each size in its own fresh process; `default` also lays the",
-              "list out the plain way (a table cell per column).", "",
-              "| rows | setup | runs | median s | min–max s | peak RSS MB | PDF KB |", "|---:|---|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {name} | {setup} | {r['median_ms']} | {r['p95_ms']} | {r['min_ms']}–{r['max_ms']} "
+                f"| {r['iqr_ms']} | {r['pdf_kb']} |"
+            )
+    lines += [
+        "",
+        "Publicity tables (pre-review columns), each size in its own fresh process; `default` also lays the",
+        "list out the plain way (a table cell per column).",
+        "",
+        "| rows | setup | runs | median s | min–max s | peak RSS MB | PDF KB |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
     for rows in LISTS:
         for setup in SETUPS:
             r = results["setups"][setup]["lists"][rows]
-            lines.append(f"| {rows} | {setup} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
-                         f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
-    lines += ["", "Long unbreakable runs: the review form with N × W (no break opportunity) in each of its 15",
-              "free-text fields, shipped setup, each size in its own fresh process.", "",
-              "| N per field | runs | median s | min–max s | peak RSS MB | PDF KB |", "|---:|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {rows} | {setup} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
+                f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |"
+            )
+    lines += [
+        "",
+        "Long unbreakable runs: the review form with N × W (no break opportunity) in each of its 15",
+        "free-text fields, shipped setup, each size in its own fresh process.",
+        "",
+        "| N per field | runs | median s | min–max s | peak RSS MB | PDF KB |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for chars, r in results["long_runs"].items():
-        lines.append(f"| {chars} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
-                     f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |")
+        lines.append(
+            f"| {chars} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
+            f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |"
+        )
     lines += _baseline_lines(results.get("baselines"))
-    lines += ["", "| setup | first render in a fresh process, median s (min–max) | peak RSS MB (all warm documents) |",
-              "|---|---:|---:|"]
+    lines += [
+        "",
+        "| setup | first render in a fresh process, median s (min–max) | peak RSS MB (all warm documents) |",
+        "|---|---:|---:|",
+    ]
     for setup in SETUPS:
         first = results["setups"][setup]["first_render"]
-        lines.append(f"| {setup} | {first['median_ms'] / 1000:.2f} ({first['min_ms'] / 1000:.2f}–"
-                     f"{first['max_ms'] / 1000:.2f}) | {results['setups'][setup]['warm']['peak_rss_mb']} |")
+        lines.append(
+            f"| {setup} | {first['median_ms'] / 1000:.2f} ({first['min_ms'] / 1000:.2f}–"
+            f"{first['max_ms'] / 1000:.2f}) | {results['setups'][setup]['warm']['peak_rss_mb']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -235,9 +271,14 @@ def _baseline_lines(baselines: dict | None) -> list[str]:
     runs = baselines["runs"]
     labels = list(runs)
     refs = ", ".join(f"`{label}` = {ref}" for label, ref in baselines["refs"].items())
-    lines = ["", f"This commit beside earlier ones ({refs}), shipped setup, warm median ms, each in a fresh",
-             "process and a checkout of its own, this commit measured before and after them:", "",
-             "| document | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    lines = [
+        "",
+        f"This commit beside earlier ones ({refs}), shipped setup, warm median ms, each in a fresh",
+        "process and a checkout of its own, this commit measured before and after them:",
+        "",
+        "| document | " + " | ".join(labels) + " |",
+        "|---|" + "---:|" * len(labels),
+    ]
     names = [n for n in runs[labels[0]] if n != "peak_rss_mb" and all(n in r for r in runs.values())]
     for name in names:
         lines.append(f"| {name} | " + " | ".join(str(runs[label][name]["median_ms"]) for label in labels) + " |")

@@ -38,13 +38,13 @@ from pyhanko.stamp import StaticStampStyle  # noqa: E402
 
 from bench.common import machine, summarize, versions_line, write_results  # noqa: E402
 from service.documents.seal_image import default_seal_font, render_round_seal  # noqa: E402
-from service.signing import hexstrings  # noqa: E402
-from service.signing.appearance import build_seal_style  # noqa: E402
 from service.sealing.devpki_store import ensure_dev_pki, seal_paths  # noqa: E402
 from service.sealing.key_sources import KeySource, load_signer  # noqa: E402
+from service.signing import hexstrings  # noqa: E402
+from service.signing.appearance import build_seal_style  # noqa: E402
 from service.signing.seal import SealField, SealRequest, add_seal_fields, async_seal_certificate  # noqa: E402
 from service.signing.trust import build_validation_context, trust_from_dev_pki  # noqa: E402
-from service.signing.tsa import build_dev_timestamper# noqa: E402
+from service.signing.tsa import build_dev_timestamper  # noqa: E402
 from service.signing.validate import async_validate_pdf  # noqa: E402
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)

@@ -51,9 +51,23 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(self.port), "--workers", "2",
-             "--data-dir", str(data_dir)], cwd=cwd, env=self.env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "service",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=cwd,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -70,9 +84,14 @@ class Server:
 
 
 def _key(data_dir: Path, env: dict, role: str, cwd: Path = ROOT) -> str:
-    out = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir",
-                          str(data_dir)], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir", str(data_dir)],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -140,7 +159,9 @@ def run_backend(backend: str, tmp: Path) -> dict:
                 upload_times = []
                 for _ in range(UPLOADS + 2):
                     start = time.perf_counter()
-                    answer = client.post("/api/v1/verify/upload", files={"file": ("c.pdf", sample_pdf, "application/pdf")})
+                    answer = client.post(
+                        "/api/v1/verify/upload", files={"file": ("c.pdf", sample_pdf, "application/pdf")}
+                    )
                     upload_times.append(time.perf_counter() - start)
                     assert answer.status_code == 200 and answer.json()["verdict"] == "genuine_current", answer.text
             results["upload_check_b_lta"] = summarize(upload_times[2:])
@@ -239,18 +260,31 @@ def _markdown(results: dict) -> str:
             continue
         for key, label in labels.items():
             r = data[key]
-            lines.append(f"| {backend} | {label} | {r['requests_per_s']:.0f} | {r['p50_ms']} | {r['p75_ms']} | "
-                         f"{r['p90_ms']} | {r['p99_ms']} | {r['non_2xx']} |")
+            lines.append(
+                f"| {backend} | {label} | {r['requests_per_s']:.0f} | {r['p50_ms']} | {r['p75_ms']} | "
+                f"{r['p90_ms']} | {r['p99_ms']} | {r['non_2xx']} |"
+            )
         u = data["upload_check_b_lta"]
         uploads.append(f"| {backend} | {u['runs']} | {u['median_ms']} | {u['p95_ms']} | {u['min_ms']}–{u['max_ms']} |")
-    lines += ["", "Upload check of a two-seal B-LTA certificate (`POST /api/v1/verify/upload`, one at a time):", "",
-              "| backend | runs | median ms | p95 ms | min–max ms |", "|---|---:|---:|---:|---:|", *uploads, ""]
+    lines += [
+        "",
+        "Upload check of a two-seal B-LTA certificate (`POST /api/v1/verify/upload`, one at a time):",
+        "",
+        "| backend | runs | median ms | p95 ms | min–max ms |",
+        "|---|---:|---:|---:|---:|",
+        *uploads,
+        "",
+    ]
     if "upload_baselines" in results:
         base = results["upload_baselines"]
         refs = ", ".join(f"`{label}` = {ref}" for label, ref in base["refs"].items())
-        lines += [f"The same upload check beside earlier commits ({refs}; SQLite, each checkout issuing its own "
-                  "certificate; this commit measured before and after them):", "",
-                  "| commit | runs | median ms | p95 ms | min–max ms |", "|---|---:|---:|---:|---:|"]
+        lines += [
+            f"The same upload check beside earlier commits ({refs}; SQLite, each checkout issuing its own "
+            "certificate; this commit measured before and after them):",
+            "",
+            "| commit | runs | median ms | p95 ms | min–max ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for label, u in base["runs"].items():
             lines.append(f"| {label} | {u['runs']} | {u['median_ms']} | {u['p95_ms']} | {u['min_ms']}–{u['max_ms']} |")
         lines.append("")

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,10 @@ def run_child(module: str, *args: str, env: dict | None = None, cwd: Path | None
     ``cwd``: another checkout of the project (its ``service`` and ``bench`` come first)."""
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
-        capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
     )
     if result.returncode != 0:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{result.stderr[-4000:]}")
@@ -77,7 +80,7 @@ def machine() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         # what was measured: the exact library versions (requirements.lock pins them)
         "versions": installed_versions(),
         "harfbuzz_subsetting": check_harfbuzz_subsetting().verdict,
@@ -113,10 +116,10 @@ def checkouts(refs: dict[str, str]):
         try:
             for label, ref in refs.items():
                 trees[label] = Path(tmp) / label
-                subprocess.run(["git", "worktree", "add", "--detach", "-q", str(trees[label]), ref], cwd=ROOT,
-                               check=True)  # fmt: skip
+                subprocess.run(
+                    ["git", "worktree", "add", "--detach", "-q", str(trees[label]), ref], cwd=ROOT, check=True
+                )
             yield trees
         finally:
             for tree in trees.values():
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
-

@@ -11,29 +11,29 @@ from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from service.api import admin, certificates, health, verify
-from service.api import metrics as metrics_api
 from service.api import batches as batches_api
-from service.api import staff as staff_api
-from service.api.staff import install_sign_in_redirect
 from service.api import forms as forms_api
+from service.api import metrics as metrics_api
 from service.api import organisations as organisations_api
+from service.api import staff as staff_api
 from service.api.errors import install_error_handlers
 from service.api.explorer import install_explorer
 from service.api.openapi import install_openapi
 from service.api.progress_streams import ProgressStreams
 from service.api.security import SecurityHeaders
+from service.api.staff import install_sign_in_redirect
+from service.batches.engine import Coordinator
+from service.batches.progress import job_status
 from service.checks import degraded_reasons, speed_checks
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.forms.catalog import all_forms
 from service.observability.metrics import build_registry, start_server
 from service.observability.middleware import RequestContext
+from service.registry.batches import state_counts_of
 from service.runtime import SUPERVISOR_ENV, die_with_parent, freeze_startup_objects, quiet_libraries, tune_gc
 from service.services import WORKER_SETUP, build_services
 from service.verification.files import warm_checking
-from service.batches.engine import Coordinator
-from service.batches.progress import job_status
-from service.registry.batches import state_counts_of
 from service.workers.child import Ceiling
 from service.workers.pool import WorkerPool, warm_up_in_background
 
@@ -70,9 +70,15 @@ def upload_pool(settings: Settings) -> WorkerPool:
     """Public uploads are checked in workers of their own: each check under a tight memory
     ceiling (``ZC_UPLOAD_MEMORY_MB``), in processes no render has grown, at a lower
     priority than the requests; started (and their seals' trust loaded) at once."""
-    pool = WorkerPool(settings, WORKER_SETUP, settings.upload_checks_at_once, nice=5, name="uploads",
-                      timeout=settings.upload_timeout_seconds,
-                      ceiling=Ceiling(settings.upload_memory_mb, UPLOAD_TOO_MUCH, "file"))  # fmt: skip
+    pool = WorkerPool(
+        settings,
+        WORKER_SETUP,
+        settings.upload_checks_at_once,
+        nice=5,
+        name="uploads",
+        timeout=settings.upload_timeout_seconds,
+        ceiling=Ceiling(settings.upload_memory_mb, UPLOAD_TOO_MUCH, "file"),
+    )
     if settings.upload_warm:
         pool.start_in_background(warm_checking)
     return pool
@@ -90,19 +96,26 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
         app.state.upload_workers = upload_pool(settings)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
-        app.state.batch_pool = WorkerPool(settings, WORKER_SETUP, settings.batch_processes, nice=5, name="batch",
-                                          ceiling=task_ceiling)
-        app.state.progress = ProgressStreams(partial(job_status, app.state.services, failures=20),
-                                             per_key=settings.events_per_key, total=settings.events_max,
-                                             idle_seconds=settings.events_idle_seconds)  # fmt: skip
+        app.state.batch_pool = WorkerPool(
+            settings, WORKER_SETUP, settings.batch_processes, nice=5, name="batch", ceiling=task_ceiling
+        )
+        app.state.progress = ProgressStreams(
+            partial(job_status, app.state.services, failures=20),
+            per_key=settings.events_per_key,
+            total=settings.events_max,
+            idle_seconds=settings.events_idle_seconds,
+        )
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
         app.state.degraded = check_speed()
         app.state.metrics_registry = build_registry(partial(state_counts_of, app.state.services.sessions))
         # A port of its own for /metrics; with several serve processes the first process
         # (serve itself) holds it instead (service.cli.serve).
-        metrics_server = (start_server(app.state.metrics_registry, settings.metrics_port, settings.metrics_host)
-                          if settings.metrics_port is not None and not serves_metrics_elsewhere() else None)
+        metrics_server = (
+            start_server(app.state.metrics_registry, settings.metrics_port, settings.metrics_host)
+            if settings.metrics_port is not None and not serves_metrics_elsewhere()
+            else None
+        )
         app.state.metrics_server = metrics_server
         freeze_startup_objects()
         try:
@@ -143,8 +156,11 @@ def create_app(settings: Settings) -> FastAPI:
     install_explorer(app)
     install_openapi(
         app,
-        models=[*{id(spec.model): spec.model for spec in forms.values()}.values(), CertificateRequest,
-                batches_api.JOB_REQUEST],
+        models=[
+            *{id(spec.model): spec.model for spec in forms.values()}.values(),
+            CertificateRequest,
+            batches_api.JOB_REQUEST,
+        ],
         examples={
             **{slug: settings.templates_dir / "forms" / slug / "sample.json" for slug in forms},
             "certificate": settings.templates_dir / "certificates" / "default" / "sample.json",

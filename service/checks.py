@@ -19,7 +19,9 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from service.config import Settings
 
@@ -58,27 +60,33 @@ def check_weasyprint() -> Check:
     return Check("weasyprint", OK, f"WeasyPrint {weasyprint.__version__} with Pango", True)
 
 
-def check_harfbuzz_subsetting(ffi: object | None = None) -> Check:
+def check_harfbuzz_subsetting(ffi: Any = None) -> Check:
     """WeasyPrint subsets fonts with HarfBuzz when libharfbuzz-subset is loadable, and
     otherwise with fontTools, which walks every glyph of the CJK face: 5 to 10 times slower
     per document (``ffi``: WeasyPrint's loaded libraries; tests pass a stand-in)."""
     name = "harfbuzz subsetting"
     if ffi is None:
         try:
-            from weasyprint.text import ffi
+            from weasyprint.text import ffi as loaded
         except (ImportError, OSError) as exc:
             return Check(name, MISSING, f"WeasyPrint does not load: {exc}")
+        ffi = loaded
     subset = getattr(ffi, "harfbuzz_subset", None)
     if subset is None:
-        return Check(name, DEGRADED, "libharfbuzz-subset0 is not installed: fonts are subset by fontTools and "
-                                     "every document takes 5-10x longer; install it (scripts/setup.sh does)")
+        return Check(
+            name,
+            DEGRADED,
+            "libharfbuzz-subset0 is not installed: fonts are subset by fontTools and "
+            "every document takes 5-10x longer; install it (scripts/setup.sh does)",
+        )
     if not ffi.harfbuzz.hb_version_atleast(4, 1, 0):
         return Check(name, DEGRADED, "HarfBuzz is older than 4.1: WeasyPrint falls back to fontTools (5-10x slower)")
     return Check(name, OK, "libharfbuzz-subset loaded: fonts subset by HarfBuzz")
 
 
-def check_shipped_fonts(settings: Settings, render: Callable[[], bytes] | None = None,
-                        visible_fonts: Callable[[], list[Path]] | None = None) -> Check:
+def check_shipped_fonts(
+    settings: Settings, render: Callable[[], bytes] | None = None, visible_fonts: Callable[[], list[Path]] | None = None
+) -> Check:
     """Fontconfig sees the shipped faces and nothing else, and a probe render with rare
     characters keeps every one of them (``render``/``visible_fonts``: seams for tests)."""
     name = "shipped fonts"
@@ -99,19 +107,21 @@ def check_shipped_fonts(settings: Settings, render: Callable[[], bytes] | None =
     lost = [c for c in PROBE_TEXT if not c.isspace() and c not in text]
     if lost:
         return Check(name, MISSING, f"the probe lost {''.join(lost)}: a fallback face is not in use", True)
-    return Check(name, OK, f"fontconfig sees only the {len(visible)} shipped faces in {fonts_dir}; 䶮 and 𠇔 drawn",
-                 True)
+    return Check(
+        name, OK, f"fontconfig sees only the {len(visible)} shipped faces in {fonts_dir}; 䶮 and 𠇔 drawn", True
+    )
 
 
 def probe_pdf(settings: Settings) -> bytes:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.documents.render import PdfOptions, Renderer
 
     renderer = Renderer(settings.templates_dir, settings.fonts_dir)
     html = f'<html lang="zh-CN"><body><p>{PROBE_TEXT}</p><p><b>{PROBE_TEXT}</b></p></body></html>'
-    return renderer.html_to_pdf(html, template="forms/probe.html",
-                                options=PdfOptions(date=datetime(2024, 1, 1, tzinfo=timezone.utc), pdf_variant=None))
+    return renderer.html_to_pdf(
+        html, template="forms/probe.html", options=PdfOptions(date=datetime(2024, 1, 1, tzinfo=UTC), pdf_variant=None)
+    )
 
 
 def fontconfig_fonts() -> list[Path]:
@@ -203,8 +213,12 @@ def check_database(settings: Settings) -> Check:
         return Check(name, OK, f"{shown} reachable, schema at {head}", True)
     if current is None or current < head:
         return Check(name, OK, f"{shown} reachable, schema at {current or 'none'}: migrated to {head} at start", True)
-    return Check(name, MISSING, f"{shown} has schema {current}, newer than this release's {head}: "
-                                "run the release that wrote it", True)
+    return Check(
+        name,
+        MISSING,
+        f"{shown} has schema {current}, newer than this release's {head}: run the release that wrote it",
+        True,
+    )
 
 
 def schema_head() -> str:
@@ -215,7 +229,10 @@ def schema_head() -> str:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS_DIR}")
+    return head
 
 
 def _hide_password(url: str) -> str:
@@ -235,10 +252,15 @@ def check_seal_keys(settings: Settings) -> Check:
     dev_note = " (DEVELOPMENT PKI: not for production)" if settings.dev_pki else ""
     if settings.registry_url.startswith("sqlite") and not (settings.data_dir / "registry.sqlite3").exists():
         if settings.dev_pki:
-            return Check(name, OK, "development PKI and the contract's two organisations created at first start"
-                                   + dev_note, True)
-        return Check(name, DEGRADED, "no organisations yet: certificates are issued pending_seal until "
-                                     "python -m service orgs add ... gives them keys")
+            return Check(
+                name, OK, "development PKI and the contract's two organisations created at first start" + dev_note, True
+            )
+        return Check(
+            name,
+            DEGRADED,
+            "no organisations yet: certificates are issued pending_seal until "
+            "python -m service orgs add ... gives them keys",
+        )
     engine = make_engine(settings.registry_url)
     try:
         with session_factory(engine)() as session:
@@ -263,8 +285,8 @@ def check_seal_keys(settings: Settings) -> Check:
 
 
 def _open_problem(settings: Settings, org) -> str | None:
-    from service.sealing.orgs import open_signer
     from service.sealing.devpki_store import load_dev_pki
+    from service.sealing.orgs import open_signer
     from service.signing.errors import SigningError
     from service.signing.keys import close_signer
 
@@ -293,16 +315,15 @@ def check_tsa(settings: Settings) -> Check:
         return Check(name, MISSING, "ZC_TSA_URL is not set: seals need an RFC 3161 timestamp", True)
     import hashlib
 
-    from service.signing.seal import run_sync
     from service.sealing.timestamping import build_http_timestamper
+    from service.signing.seal import run_sync
 
     started = time.perf_counter()
     try:
         stamper = build_http_timestamper(settings.tsa_url, timeout=min(settings.tsa_timeout, 10))
         run_sync(stamper.async_timestamp(hashlib.sha256(b"doctor").digest(), "sha256"))
     except Exception as exc:  # noqa: BLE001 - whatever fails, the TSA is not usable
-        return Check(name, MISSING, f"{settings.tsa_url} did not answer with a timestamp: "
-                                    f"{type(exc).__name__}: {exc}")
+        return Check(name, MISSING, f"{settings.tsa_url} did not answer with a timestamp: {type(exc).__name__}: {exc}")
     return Check(name, OK, f"{settings.tsa_url} answered in {(time.perf_counter() - started) * 1000:.0f} ms")
 
 
@@ -328,11 +349,13 @@ def check_versions(lock_file: Path | None = None) -> Check:
     if not lock_file.is_file():
         return Check("versions", OK, detail)
     pinned = locked_versions(lock_file)
-    differ = [f"{k} {versions[k]} (lock: {pinned[k]})" for k in VERSIONED
-              if k in pinned and versions.get(k) != pinned[k]]
+    differ = [
+        f"{k} {versions[k]} (lock: {pinned[k]})" for k in VERSIONED if k in pinned and versions.get(k) != pinned[k]
+    ]
     if differ:
-        return Check("versions", DEGRADED, "not the tested versions: " + ", ".join(differ)
-                     + "; reinstall with scripts/setup.sh")
+        return Check(
+            "versions", DEGRADED, "not the tested versions: " + ", ".join(differ) + "; reinstall with scripts/setup.sh"
+        )
     return Check("versions", OK, detail + " (as locked)")
 
 
@@ -371,4 +394,3 @@ def speed_checks() -> list[Check]:
 
 def degraded_reasons(checks: list[Check]) -> list[str]:
     return [f"{c.name}: {c.detail}" for c in checks if c.verdict != OK]
-

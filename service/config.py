@@ -42,7 +42,8 @@ class Limits(BaseSettings):
     # A field the contract does not know: reject (422 naming it, the default) or
     # ignore (for a province whose platform sends extra fields). ZC_CONTRACT_UNKNOWN_FIELDS.
     unknown_fields: Literal["reject", "ignore"] = Field(
-        default="reject", validation_alias=AliasChoices("ZC_CONTRACT_UNKNOWN_FIELDS", "unknown_fields"))
+        default="reject", validation_alias=AliasChoices("ZC_CONTRACT_UNKNOWN_FIELDS", "unknown_fields")
+    )
 
 
 class Settings(BaseSettings):
@@ -50,8 +51,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     # ZC_DATABASE_URL, or DATABASE_URL (the conventional name); the first wins.
-    database_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_DATABASE_URL", "DATABASE_URL",
-                                                                                 "database_url"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ZC_DATABASE_URL", "DATABASE_URL", "database_url")
+    )
     # SQLite: how long a write waits for another writer's lock (beyond: 503, nothing changed).
     database_busy_seconds: float = 30
     public_base_url: str = "http://127.0.0.1:8000"
@@ -132,8 +134,7 @@ class Settings(BaseSettings):
     events_idle_seconds: float = Field(default=600, gt=0)
     # QUEUE_URL=redis://...: jobs run on Celery workers (python -m service worker); unset,
     # in a local pool of worker processes started by serve (or the batch command).
-    queue_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_QUEUE_URL", "QUEUE_URL",
-                                                                              "queue_url"))
+    queue_url: str | None = Field(default=None, validation_alias=AliasChoices("ZC_QUEUE_URL", "QUEUE_URL", "queue_url"))
     batch_processes: int | None = None  # local pool size (default: one per core)
     batch_warm: bool = True  # the coordinating service starts its batch workers and loads their seals at once
     batch_chunk: int = 20  # items per claim (per Celery task)
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
         if value != "auto" and value not in LEVELS:
             raise ValueError(f"ZC_SEAL_LEVEL must be auto or one of {', '.join(LEVELS)}")
         return value
+
     # Production trust: PEM/DER certificate files (several certificates per PEM file are
     # fine) and DER/PEM CRL files, read at start-up. Env values are JSON lists.
     trust_roots: tuple[Path, ...] = ()

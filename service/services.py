@@ -13,18 +13,18 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.certificates.configured import check_configured_certificate
 from service.certificates.filestore import DatabaseFileStore, FileStore
+from service.certificates.identifiers import validate_pattern
 from service.config import Settings
 from service.documents.raster import PageOutOfRange
 from service.documents.render import Renderer, TooManyPages
 from service.errors import DatabaseUnavailable, FieldError, InvalidInput, ServiceError, TooLarge
-from service.certificates.configured import check_configured_certificate
-from service.certificates.identifiers import validate_pattern
 from service.registry.db import make_engine, open_registry, session_factory
 from service.sealing.live import LiveSealers
+from service.signing.patches import install_pyhanko_patches
 from service.verification.pages import Pages
 from service.verification.ratelimit import RateLimiter, RedisRateLimiter
-from service.signing.patches import install_pyhanko_patches
 from service.verification.scan_cache import ScanCache
 from service.workers.tasks import WorkerSetup
 
@@ -64,7 +64,11 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
     if not worker:
         validate_pattern(settings.number_pattern)
         check_configured_certificate(settings)
-    sessions = session_factory(make_engine(settings.registry_url, settings.database_busy_seconds)) if worker else open_registry(settings)
+    sessions = (
+        session_factory(make_engine(settings.registry_url, settings.database_busy_seconds))
+        if worker
+        else open_registry(settings)
+    )
     return Services(
         settings=settings,
         sessions=sessions,
@@ -72,8 +76,11 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         sealers=LiveSealers(settings, sessions, eager=not worker),
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
         pages=Pages(settings.templates_dir, settings.unsealed_notice),
-        limiter=(RedisRateLimiter(settings.redis_url, settings.verify_rate_per_minute, settings.verify_burst)
-                 if settings.redis_url else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)),
+        limiter=(
+            RedisRateLimiter(settings.redis_url, settings.verify_rate_per_minute, settings.verify_burst)
+            if settings.redis_url
+            else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)
+        ),
         scan_cache=ScanCache(settings.scan_cache_seconds),
     )
 
@@ -88,8 +95,10 @@ def translate_error(exc: Exception) -> ServiceError | None:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
     if isinstance(exc, TooManyPages):
-        message = (f"文档排版后共 {exc.pages} 页，超过上限 {exc.limit} 页（ZC_LIMIT_MAX_PAGES）："
-                   "请拆分后分批提交，或缩短过长的内容")
+        message = (
+            f"文档排版后共 {exc.pages} 页，超过上限 {exc.limit} 页（ZC_LIMIT_MAX_PAGES）："
+            "请拆分后分批提交，或缩短过长的内容"
+        )
         return TooLarge(message, errors=[FieldError("(body)", message, "too_many_pages")])
     if isinstance(exc, PageOutOfRange):
         message = f"页码超出范围：文件共 {exc.count} 页"
@@ -102,6 +111,11 @@ def translate_error(exc: Exception) -> ServiceError | None:
 WORKER_SETUP = WorkerSetup(
     build=build_worker_services,
     translate=translate_error,
-    preload=("service.services", "service.forms.produce", "service.certificates.document",
-             "service.verification.files", "service.batches.work"),
+    preload=(
+        "service.services",
+        "service.forms.produce",
+        "service.certificates.document",
+        "service.verification.files",
+        "service.batches.work",
+    ),
 )

@@ -39,11 +39,19 @@ def wait_for(url: str, key: str, job_id: str, timeout: float = 600, until=None) 
 
 def pending_certificates(service: Served, keys: dict, count: int, prefix: str) -> list[str]:
     """``count`` pending_seal certificates of a committee without a key, issued as one job."""
-    assert service.cli("orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee",
-                       "--no-key").returncode == 0
+    assert (
+        service.cli(
+            "orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee", "--no-key"
+        ).returncode
+        == 0
+    )
     lines = "\n".join(json.dumps(request_for(f"{prefix}-{i:05d}"), ensure_ascii=False) for i in range(count))
-    created = httpx.post(f"{service.url}/api/v1/batches", content=lines.encode(), timeout=60,
-                         headers={**auth(keys["platform"]), "Content-Type": "application/x-ndjson"})
+    created = httpx.post(
+        f"{service.url}/api/v1/batches",
+        content=lines.encode(),
+        timeout=60,
+        headers={**auth(keys["platform"]), "Content-Type": "application/x-ndjson"},
+    )
     assert created.status_code == 202, created.text
     status = wait_for(service.url, keys["staff"], created.json()["id"])
     assert status["done"] == count, status

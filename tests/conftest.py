@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import os
 import json
-from datetime import datetime, timezone
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,12 +54,11 @@ def renderer() -> Renderer:
 
 
 def make_key(settings: Settings, role: str) -> str:
-    from service.registry.db import open_registry
     from service.registry.api_keys import create_api_key
-    from service.registry.db import transaction
+    from service.registry.db import open_registry, transaction
 
     with transaction(open_registry(settings)) as session:
-        return create_api_key(session, role, datetime.now(timezone.utc), label=f"test {role}")
+        return create_api_key(session, role, datetime.now(UTC), label=f"test {role}")
 
 
 @pytest.fixture
@@ -99,8 +98,10 @@ def postgres_url():
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure means: no server to test against
         admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}); "
-                    "set DATABASE_TEST_URL to run the PostgreSQL tests")
+        pytest.skip(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}); "
+            "set DATABASE_TEST_URL to run the PostgreSQL tests"
+        )
     name = f"zc_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -118,3 +119,25 @@ def any_db_settings(request, tmp_path) -> Settings:
     if request.param == "sqlite":
         return Settings(data_dir=tmp_path / "data")
     return Settings(data_dir=tmp_path / "data", database_url=request.getfixturevalue("postgres_url"))
+
+
+# --- the suite's own timings ---------------------------------------------------------------
+# Every test's duration (setup, call and teardown), slowest first, written at the end of a
+# run to test-durations.json (ZC_TEST_DURATIONS names another file): what the fast lane's
+# `slow` marks are decided from.
+_DURATIONS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _DURATIONS[report.nodeid] = _DURATIONS.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _DURATIONS:
+        return
+    target = Path(os.environ.get("ZC_TEST_DURATIONS", Path(session.config.rootpath) / "test-durations.json"))
+    ranked = dict(sorted(((k, round(v, 3)) for k, v in _DURATIONS.items()), key=lambda kv: -kv[1]))
+    try:
+        target.write_text(json.dumps({"total_seconds": round(sum(ranked.values()), 1), "tests": ranked}, indent=1))
+    except OSError:
+        pass  # a read-only checkout: the timings are only lost

@@ -51,7 +51,7 @@ def assert_matches_golden(pdf: bytes, name: str) -> None:
             failures.append(f"page {number}: size {page.size} != {golden.size}")
             continue
         diff = ImageChops.difference(page, golden)
-        changed = sum(diff.histogram()[THRESHOLD + 1:])
+        changed = sum(diff.histogram()[THRESHOLD + 1 :])
         ratio = changed / (page.size[0] * page.size[1])
         if ratio > MAX_CHANGED:
             out = ARTIFACTS / name

@@ -16,8 +16,16 @@ from PIL import Image
 
 CJK = re.compile("[\u4e00-\u9fff]")
 # What a library says when its message leaks out untranslated.
-ENGLISH_LEAKS = ("Input should", "Value error", "Field required", "There was an error", "JSON decode error",
-                 "Traceback", "Exception", "Expecting value")
+ENGLISH_LEAKS = (
+    "Input should",
+    "Value error",
+    "Field required",
+    "There was an error",
+    "JSON decode error",
+    "Traceback",
+    "Exception",
+    "Expecting value",
+)
 
 
 def assert_clear_refusal(response, status: int, path: str | None = None, fragment: str | None = None) -> dict:
@@ -55,8 +63,12 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_without_pixels(side=4000) -> bytes:
     """A PNG whose header says side × side but whose image data is empty."""
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b""))
-            + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b""))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_bomb(side=60000) -> bytes:
@@ -90,8 +102,10 @@ def jpeg_with_looping_exif() -> bytes:
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpeg[2:]
 
 
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">' \
-      b'<image href="file:///etc/passwd"/></svg>'
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b'<image href="file:///etc/passwd"/></svg>'
+)
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 

@@ -33,13 +33,17 @@ def _stream(data: bytes, filters: bytes, extra: bytes = b"") -> bytes:
 
 
 def _one_page(contents: bytes, *more: bytes, resources: bytes = b"") -> bytes:
-    return handmade_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " + contents
-        + (b" /Resources " + resources if resources else b"") + b" >>",
-        *more,
-    ])
+    return handmade_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents "
+            + contents
+            + (b" /Resources " + resources if resources else b"")
+            + b" >>",
+            *more,
+        ]
+    )
 
 
 @functools.cache
@@ -64,9 +68,12 @@ def repeated_form(form_kb: int = 512, times: int = 20000) -> bytes:
     """A small page that paints one form XObject ``times`` times."""
     form = deflate_repeated(b"BT /F1 12 Tf 10 10 Td (x) Tj ET\n", form_kb * 1024)
     page = zlib.compress(b"/Fm Do\n" * times, 9)
-    return _one_page(b"4 0 R", _stream(page, b"/FlateDecode"),
-                     _stream(form, b"/FlateDecode", b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] "),
-                     resources=b"<< /XObject << /Fm 5 0 R >> >>")
+    return _one_page(
+        b"4 0 R",
+        _stream(page, b"/FlateDecode"),
+        _stream(form, b"/FlateDecode", b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] "),
+        resources=b"<< /XObject << /Fm 5 0 R >> >>",
+    )
 
 
 @functools.cache
@@ -75,22 +82,30 @@ def forms_fanning_out(depth: int = 12, fan: int = 8) -> bytes:
     objects = []
     for level in range(depth):
         body = (b"/F%d Do\n" % (level + 1)) * fan if level + 1 < depth else b"0 0 m 1 1 l S\n" * 64
-        resources = b"/Resources << /XObject << /F%d %d 0 R >> >> " % (level + 1, 6 + level) if level + 1 < depth else b""
-        objects.append(_stream(zlib.compress(body), b"/FlateDecode",
-                               b"/Type /XObject /Subtype /Form /BBox [0 0 1 1] " + resources))
+        resources = (
+            b"/Resources << /XObject << /F%d %d 0 R >> >> " % (level + 1, 6 + level) if level + 1 < depth else b""
+        )
+        objects.append(
+            _stream(zlib.compress(body), b"/FlateDecode", b"/Type /XObject /Subtype /Form /BBox [0 0 1 1] " + resources)
+        )
     page = zlib.compress(b"/F0 Do\n")
-    return _one_page(b"4 0 R", _stream(page, b"/FlateDecode"), *objects,
-                     resources=b"<< /XObject << /F0 5 0 R >> >>")
+    return _one_page(b"4 0 R", _stream(page, b"/FlateDecode"), *objects, resources=b"<< /XObject << /F0 5 0 R >> >>")
 
 
 @functools.cache
 def form_painting_itself() -> bytes:
     page = zlib.compress(b"/Fm Do\n")
     form = zlib.compress(b"/Fm Do /Fm Do\n")
-    return _one_page(b"4 0 R", _stream(page, b"/FlateDecode"),
-                     _stream(form, b"/FlateDecode", b"/Type /XObject /Subtype /Form /BBox [0 0 1 1] "
-                             b"/Resources << /XObject << /Fm 5 0 R >> >> "),
-                     resources=b"<< /XObject << /Fm 5 0 R >> >>")
+    return _one_page(
+        b"4 0 R",
+        _stream(page, b"/FlateDecode"),
+        _stream(
+            form,
+            b"/FlateDecode",
+            b"/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject << /Fm 5 0 R >> >> ",
+        ),
+        resources=b"<< /XObject << /Fm 5 0 R >> >>",
+    )
 
 
 @functools.cache
@@ -107,8 +122,11 @@ def one_stream_on_many_pages(pages: int = 3000, stream_mb: int = 2) -> bytes:
     data = deflate_repeated(b"0 0 m 1 1 l S\n", stream_mb * MB)
     first_page = 4
     kids = b" ".join(b"%d 0 R" % (first_page + i) for i in range(pages))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
-               _stream(data, b"/FlateDecode")]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages,
+        _stream(data, b"/FlateDecode"),
+    ]
     objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 3 0 R >>"] * pages
     return handmade_pdf(objects)
 

@@ -79,8 +79,11 @@ def _page_lines(textpage, number: int) -> list[Line]:
         raw.FPDFText_GetLooseCharBox(textpage, index_of_char, ctypes.byref(rect))
         size = raw.FPDFText_GetFontSize(textpage, index_of_char)
         left, right, bottom, top = rect.left, rect.right, rect.bottom, rect.top
-        same_line = (current is not None and abs(current.bottom - bottom) < 0.2 * size
-                     and -0.3 * size < left - current.right < 1.0 * size)
+        same_line = (
+            current is not None
+            and abs(current.bottom - bottom) < 0.2 * size
+            and -0.3 * size < left - current.right < 1.0 * size
+        )
         if same_line:
             current.text += char
             current.right = max(current.right, right)
@@ -100,14 +103,18 @@ def fields(lines: list[Line]) -> list[Field]:
     """Lines stacked at the line pitch, overlapping horizontally, as one field each."""
     result: list[Field] = []
     open_fields: list[Field] = []
-    for line in sorted(lines, key=lambda l: (l.page, -l.top, l.left)):
+    for line in sorted(lines, key=lambda one: (one.page, -one.top, one.left)):
         home = None
         for candidate in open_fields:
             last = candidate.lines[-1]
             gap = last.bottom - line.top
             overlap = min(last.right, line.right) - max(last.left, line.left)
-            if (last.page == line.page and abs(last.size - line.size) < 0.1 and -0.3 * line.size < gap < 0.35 * line.size
-                    and overlap > 0):
+            if (
+                last.page == line.page
+                and abs(last.size - line.size) < 0.1
+                and -0.3 * line.size < gap < 0.35 * line.size
+                and overlap > 0
+            ):
                 home = candidate
                 break
         if home is None:
@@ -115,7 +122,9 @@ def fields(lines: list[Line]) -> list[Field]:
             result.append(home)
             open_fields.append(home)
         home.lines.append(line)
-        open_fields = [f for f in open_fields if f.lines[-1].page == line.page and f.lines[-1].bottom - line.top < 2 * line.size]
+        open_fields = [
+            f for f in open_fields if f.lines[-1].page == line.page and f.lines[-1].bottom - line.top < 2 * line.size
+        ]
     return result
 
 

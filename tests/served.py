@@ -31,13 +31,25 @@ class Served:
     log_path: Path
 
     def key(self, role: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir",
-                              str(self.data_dir)], cwd=ROOT, env=self.env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return out.stdout.strip().splitlines()[-1]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "service", *args, "--data-dir", str(self.data_dir)], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "service", *args, "--data-dir", str(self.data_dir)],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     @property
     def log(self) -> str:
@@ -62,9 +74,25 @@ def serve(tmp: Path, *extra: str, env: dict | None = None, wait: float = 90, por
     data_dir = tmp / "data"
     full_env = {**os.environ, **(env or {})}
     log_path = tmp / "serve.log"
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port), "--data-dir",
-                                str(data_dir), "--workers", "1", *extra], cwd=ROOT, env=full_env,
-                               stdout=log_path.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            "1",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     served = Served(process, f"http://127.0.0.1:{port}", data_dir, full_env, log_path)
     deadline = time.monotonic() + wait
     while True:

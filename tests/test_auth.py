@@ -27,8 +27,11 @@ def test_missing_key_is_401_with_bearer_challenge(client, declaration):
 
 def test_wrong_key_is_401(client, keys, declaration):
     forged = keys["platform"][:-4] + "AAAA"
-    for header in ({"Authorization": f"Bearer {forged}"}, {"Authorization": "Bearer nonsense"},
-                   {"Authorization": f"Basic {keys['platform']}"}):
+    for header in (
+        {"Authorization": f"Bearer {forged}"},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": f"Basic {keys['platform']}"},
+    ):
         assert client.post("/api/v1/forms/review-form", json=declaration, headers=header).status_code == 401
 
 
@@ -69,7 +72,9 @@ def test_cli_prints_a_working_key_as_its_last_line(tmp_path):
     data_dir = tmp_path / "cli-data"
     result = subprocess.run(
         [sys.executable, "-m", "service", "api-keys", "create", "--role", "staff", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("zc_")

@@ -97,67 +97,216 @@ DECLARED = ["application.series", "application.specialty", "application.title", 
 
 SHOWN = {
     "unit-review": [
-        "declaration_id", "plan.year", "plan.committee.name", *APPLICANT, "application.recommending_unit.uscc",
-        "applicant.id_number", ("applicant.work_start_date", _dot), "current_titles[0].title",
-        "current_titles[0].level", ("current_titles[0].approved_on", _dot), "education[0].education_level",
-        *DECLARED, "application.route", ("opinions.publicity.start", _cn), ("opinions.publicity.end", _cn),
-        "opinions.publicity.result", *opinion("opinions.unit"), "unit_review.checks[*].note",
-        "unit_review.handler", "unit_review.phone",
+        "declaration_id",
+        "plan.year",
+        "plan.committee.name",
+        *APPLICANT,
+        "application.recommending_unit.uscc",
+        "applicant.id_number",
+        ("applicant.work_start_date", _dot),
+        "current_titles[0].title",
+        "current_titles[0].level",
+        ("current_titles[0].approved_on", _dot),
+        "education[0].education_level",
+        *DECLARED,
+        "application.route",
+        ("opinions.publicity.start", _cn),
+        ("opinions.publicity.end", _cn),
+        "opinions.publicity.result",
+        *opinion("opinions.unit"),
+        "unit_review.checks[*].note",
+        "unit_review.handler",
+        "unit_review.phone",
     ],
     "assessment": [
-        *APPLICANT, "applicant.political_status", "current_titles[0].title", "current_titles[0].level",
-        ("current_titles[0].approved_on", _dot), "education[0].education_level", ("assessment.term_start", _dot),
-        ("assessment.term_end", _dot), "assessment.post", "assessment.self_summary", "assessment.achievements",
-        "assessment.staff_total", "assessment.participants", "assessment.excellent", "assessment.competent",
-        "assessment.basically_competent", "assessment.incompetent", *opinion("assessment.grassroots_opinion"),
+        *APPLICANT,
+        "applicant.political_status",
+        "current_titles[0].title",
+        "current_titles[0].level",
+        ("current_titles[0].approved_on", _dot),
+        "education[0].education_level",
+        ("assessment.term_start", _dot),
+        ("assessment.term_end", _dot),
+        "assessment.post",
+        "assessment.self_summary",
+        "assessment.achievements",
+        "assessment.staff_total",
+        "assessment.participants",
+        "assessment.excellent",
+        "assessment.competent",
+        "assessment.basically_competent",
+        "assessment.incompetent",
+        *opinion("assessment.grassroots_opinion"),
         *opinion("assessment.unit_opinion"),
     ],
     "exception-approval": [
-        "declaration_id", "plan.year", "plan.committee.name", *APPLICANT, "applicant.id_number",
-        ("applicant.work_start_date", _dot), ("applicant.years_in_specialty", _years), "applicant.current_technical_work",
-        "education[0].school", "education[0].major", "education[0].education_level", "education[0].degree",
-        ("education[0].end", _dot), "current_titles[0].title", "current_titles[0].level",
-        ("current_titles[0].approved_on", _dot), "current_titles[0].approving_body", *DECLARED,
-        "application.exception.rule", "application.exception.text", "application.exception.evidence[*]",
-        *opinion("opinions.unit"), *opinion("opinions.competent"), *opinion("opinions.approval"),
+        "declaration_id",
+        "plan.year",
+        "plan.committee.name",
+        *APPLICANT,
+        "applicant.id_number",
+        ("applicant.work_start_date", _dot),
+        ("applicant.years_in_specialty", _years),
+        "applicant.current_technical_work",
+        "education[0].school",
+        "education[0].major",
+        "education[0].education_level",
+        "education[0].degree",
+        ("education[0].end", _dot),
+        "current_titles[0].title",
+        "current_titles[0].level",
+        ("current_titles[0].approved_on", _dot),
+        "current_titles[0].approving_body",
+        *DECLARED,
+        "application.exception.rule",
+        "application.exception.text",
+        "application.exception.evidence[*]",
+        *opinion("opinions.unit"),
+        *opinion("opinions.competent"),
+        *opinion("opinions.approval"),
     ],
     "transfer": [
-        "declaration_id", "plan.year", "plan.committee.name", *APPLICANT, "applicant.id_number",
-        ("applicant.work_start_date", _dot), "education[0].education_level", *DECLARED,
-        "application.transfer.original_series", "application.transfer.original_specialty",
-        "application.transfer.original_title", "application.transfer.original_level",
-        ("application.transfer.original_approved_on", _dot), "application.transfer.original_issuer",
-        "application.transfer.original_certificate_no", "application.transfer.new_post",
-        ("application.transfer.new_post_start", _dot), ("application.transfer.years_in_post", _years),
-        "application.transfer.reason", *opinion("opinions.unit"), *opinion("opinions.competent"),
+        "declaration_id",
+        "plan.year",
+        "plan.committee.name",
+        *APPLICANT,
+        "applicant.id_number",
+        ("applicant.work_start_date", _dot),
+        "education[0].education_level",
+        *DECLARED,
+        "application.transfer.original_series",
+        "application.transfer.original_specialty",
+        "application.transfer.original_title",
+        "application.transfer.original_level",
+        ("application.transfer.original_approved_on", _dot),
+        "application.transfer.original_issuer",
+        "application.transfer.original_certificate_no",
+        "application.transfer.new_post",
+        ("application.transfer.new_post_start", _dot),
+        ("application.transfer.years_in_post", _years),
+        "application.transfer.reason",
+        *opinion("opinions.unit"),
+        *opinion("opinions.competent"),
     ],
     "attachment-list": [
-        "declaration_id", "applicant.name", "application.recommending_unit.name", *DECLARED,
-        "attachments[*].category", "attachments[*].name", ("attachments[*].size_bytes", _size),
+        "declaration_id",
+        "applicant.name",
+        "application.recommending_unit.name",
+        *DECLARED,
+        "attachments[*].category",
+        "attachments[*].name",
+        ("attachments[*].size_bytes", _size),
         ("application.submitted_at", _day_of),
     ],
     "integrity-pledge": [
-        "applicant.name", "applicant.id_number", "application.recommending_unit.name", *DECLARED,
-        "plan.committee.name", ("application.submitted_at", _day_of),
+        "applicant.name",
+        "applicant.id_number",
+        "application.recommending_unit.name",
+        *DECLARED,
+        "plan.committee.name",
+        ("application.submitted_at", _day_of),
     ],
 }
 
 # Labels each blank must carry (compared without whitespace).
 LABELS = {
-    "unit-review": ["单位审核意见表", "推荐意见表", "单位名称", "统一社会信用代码", "姓名", "证件号码", "现职称",
-                    "申报资格", "审核项目", "材料真实性", "□属实□不属实", "学历", "资历", "业绩", "考核", "继续教育",
-                    "□符合□不符合", "公示时间", "公示结果", "单位审核推荐意见", "（单位盖章）", "年月日", "经办人", "联系电话"],
-    "assessment": ["专业技术人员年度及任职期满考核表", "单位（盖章）", "考核期", "聘任岗位", "任职期", "年度考核结果",
-                   "个人总结", "主要业绩", "民主测评", "实有人数参加人数优秀合格基本合格不合格",
-                   "考核等次□优秀□合格□基本合格□不合格", "基层单位意见", "单位意见", "年月日"],
-    "exception-approval": ["破格申报审批表", "姓名", "证件号码", "最高学历", "现职称", "申报资格", "评委会", "破格条款",
-                           "破格理由", "佐证材料", "所在单位意见", "主管部门意见", "人社部门审批意见", "（人社部门盖章）",
-                           "经办人（签字）", "年月日"],
-    "transfer": ["转评申报表", "原专业技术资格", "原系列", "原专业", "资格名称", "取得时间", "发证机关", "证书编号",
-                 "转评申报资格", "申报系列", "现岗位", "现岗位工作年限", "转评理由", "所在单位意见", "主管部门意见", "年月日"],
-    "attachment-list": ["附件一览表", "申报人", "申报编号", "序号材料类别/文件名称文件大小", "合计", "类，个文件",
-                        "申报人（签字）", "年月日"],
-    "integrity-pledge": ["个人诚信承诺书", "姓名", "证件号码", "申报资格", squash(PLEDGE_TEXT), "承诺人（签名）", "年月日"],
+    "unit-review": [
+        "单位审核意见表",
+        "推荐意见表",
+        "单位名称",
+        "统一社会信用代码",
+        "姓名",
+        "证件号码",
+        "现职称",
+        "申报资格",
+        "审核项目",
+        "材料真实性",
+        "□属实□不属实",
+        "学历",
+        "资历",
+        "业绩",
+        "考核",
+        "继续教育",
+        "□符合□不符合",
+        "公示时间",
+        "公示结果",
+        "单位审核推荐意见",
+        "（单位盖章）",
+        "年月日",
+        "经办人",
+        "联系电话",
+    ],
+    "assessment": [
+        "专业技术人员年度及任职期满考核表",
+        "单位（盖章）",
+        "考核期",
+        "聘任岗位",
+        "任职期",
+        "年度考核结果",
+        "个人总结",
+        "主要业绩",
+        "民主测评",
+        "实有人数参加人数优秀合格基本合格不合格",
+        "考核等次□优秀□合格□基本合格□不合格",
+        "基层单位意见",
+        "单位意见",
+        "年月日",
+    ],
+    "exception-approval": [
+        "破格申报审批表",
+        "姓名",
+        "证件号码",
+        "最高学历",
+        "现职称",
+        "申报资格",
+        "评委会",
+        "破格条款",
+        "破格理由",
+        "佐证材料",
+        "所在单位意见",
+        "主管部门意见",
+        "人社部门审批意见",
+        "（人社部门盖章）",
+        "经办人（签字）",
+        "年月日",
+    ],
+    "transfer": [
+        "转评申报表",
+        "原专业技术资格",
+        "原系列",
+        "原专业",
+        "资格名称",
+        "取得时间",
+        "发证机关",
+        "证书编号",
+        "转评申报资格",
+        "申报系列",
+        "现岗位",
+        "现岗位工作年限",
+        "转评理由",
+        "所在单位意见",
+        "主管部门意见",
+        "年月日",
+    ],
+    "attachment-list": [
+        "附件一览表",
+        "申报人",
+        "申报编号",
+        "序号材料类别/文件名称文件大小",
+        "合计",
+        "类，个文件",
+        "申报人（签字）",
+        "年月日",
+    ],
+    "integrity-pledge": [
+        "个人诚信承诺书",
+        "姓名",
+        "证件号码",
+        "申报资格",
+        squash(PLEDGE_TEXT),
+        "承诺人（签名）",
+        "年月日",
+    ],
 }
 
 _PART = re.compile(r"[^.\[\]]+|\[\*\]|\[\d+\]")
@@ -226,8 +375,10 @@ def test_one_page_forms_fit_on_one_page(renderer, slug, case):
 
 def test_unit_review_ticks_the_given_results_and_leaves_the_others_empty(renderer):
     payload = sample("unit-review")
-    payload["unit_review"]["checks"] = [{"item": "材料真实性", "result": "不属实", "note": "学历证书与原件不一致"},
-                                        {"item": "考核", "result": "符合"}]
+    payload["unit_review"]["checks"] = [
+        {"item": "材料真实性", "result": "不属实", "note": "学历证书与原件不一致"},
+        {"item": "考核", "result": "符合"},
+    ]
     text = pdf_text(render(renderer, "unit-review", payload))
     assert "□属实□✓不属实学历证书与原件不一致" in text
     assert "考核任职期间年度考核结果□✓符合□不符合" in text
@@ -243,7 +394,11 @@ def test_contract_unit_review_without_checklist_prints_empty_boxes(renderer):
 
 
 def test_unit_review_falls_back_to_the_recommending_opinion(renderer, declaration):
-    declaration["opinions"]["recommending"] = {"text": "同意推荐该同志申报工程师资格。", "signer": "孙九", "date": "2024-08-27"}
+    declaration["opinions"]["recommending"] = {
+        "text": "同意推荐该同志申报工程师资格。",
+        "signer": "孙九",
+        "date": "2024-08-27",
+    }
     declaration["opinions"]["unit"] = None
     text = pdf_text(render(renderer, "unit-review", declaration))
     assert "同意推荐该同志申报工程师资格。" in text and "孙九" in text and "2024年08月27日" in text
@@ -301,7 +456,11 @@ def set_at(payload: dict, path: list, value) -> None:
 
 LONG_TEXTS = {
     "unit-review": [["opinions", "unit", "text"]],
-    "assessment": [["assessment", "self_summary"], ["assessment", "achievements"], ["assessment", "unit_opinion", "text"]],
+    "assessment": [
+        ["assessment", "self_summary"],
+        ["assessment", "achievements"],
+        ["assessment", "unit_opinion", "text"],
+    ],
     "exception-approval": [["application", "exception", "text"], ["opinions", "approval", "text"]],
     "transfer": [["application", "transfer", "reason"], ["opinions", "competent", "text"]],
 }
@@ -310,7 +469,10 @@ LONG_TEXTS = {
 @pytest.mark.parametrize("slug", list(LONG_TEXTS))
 def test_long_texts_flow_over_pages_and_nothing_is_cut_off(renderer, slug):
     payload = sample(slug)
-    texts = [variants.long_text(2500, sentence=f"第{i}段：" + variants.SUMMARY_SENTENCE) for i in range(len(LONG_TEXTS[slug]))]
+    texts = [
+        variants.long_text(2500, sentence=f"第{i}段：" + variants.SUMMARY_SENTENCE)
+        for i in range(len(LONG_TEXTS[slug]))
+    ]
     for path, long_text in zip(LONG_TEXTS[slug], texts):
         set_at(payload, path, long_text)
     pdf = render(renderer, slug, payload)
@@ -344,8 +506,11 @@ def test_attachment_list_groups_by_category_with_totals(renderer):
 
 def test_long_attachment_list_repeats_its_header_and_keeps_files_whole(renderer, declaration):
     declaration["attachments"] = [
-        {"category": ["身份证件", "学历学位证书", "其他业绩成果相关证明材料"][i % 3], "name": f"证明材料第{i:03d}号.pdf",
-         "size_bytes": 10_000 + i}
+        {
+            "category": ["身份证件", "学历学位证书", "其他业绩成果相关证明材料"][i % 3],
+            "name": f"证明材料第{i:03d}号.pdf",
+            "size_bytes": 10_000 + i,
+        }
         for i in range(90)
     ]
     pages = [squash(t) for t in page_texts(render(renderer, "attachment-list", declaration))]
@@ -406,22 +571,48 @@ def test_samples_validate_and_the_contract_example_still_does(contract_declarati
         FORMS[slug].validate(sample(slug), Limits())
 
 
-@pytest.mark.parametrize(("change", "path", "message"), [
-    (lambda d: d.update(unit_review={"checks": [{"item": "学历", "result": "属实"}]}),
-     "unit_review.checks[0]", "“学历”的审核结果应为“符合”或“不符合”"),
-    (lambda d: d.update(unit_review={"checks": [{"item": "考核", "result": "符合"}, {"item": "考核"}]}),
-     "unit_review.checks", "审核项目“考核”重复，每项只填一次"),
-    (lambda d: d.update(unit_review={"checks": [{"item": "学位"}]}),
-     "unit_review.checks[0].item", "应为以下之一：材料真实性、学历、资历、业绩、考核、继续教育"),
-    (lambda d: d.update(assessment={"staff_total": 10, "participants": 12}), "assessment", "参加人数不能超过实有人数"),
-    (lambda d: d.update(assessment={"participants": 10, "excellent": 6, "competent": 5}),
-     "assessment", "优秀、合格、基本合格、不合格票数之和不能超过参加人数"),
-    (lambda d: d.update(assessment={"term_start": "2023-12", "term_end": "2021-01"}), "assessment.term_end",
-     "任职期结束时间不能早于开始时间"),
-    (lambda d: d.update(assessment={"grade": "良好"}), "assessment.grade", "应为以下之一：优秀、合格、基本合格、不合格"),
-    (lambda d: d.update(assessment={"excellent": -1}), "assessment.excellent", "不能小于 0"),
-    (lambda d: d["opinions"].update(competent={"signer": "陈七"}), "opinions.competent.text", "缺少必填项"),
-])
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        (
+            lambda d: d.update(unit_review={"checks": [{"item": "学历", "result": "属实"}]}),
+            "unit_review.checks[0]",
+            "“学历”的审核结果应为“符合”或“不符合”",
+        ),
+        (
+            lambda d: d.update(unit_review={"checks": [{"item": "考核", "result": "符合"}, {"item": "考核"}]}),
+            "unit_review.checks",
+            "审核项目“考核”重复，每项只填一次",
+        ),
+        (
+            lambda d: d.update(unit_review={"checks": [{"item": "学位"}]}),
+            "unit_review.checks[0].item",
+            "应为以下之一：材料真实性、学历、资历、业绩、考核、继续教育",
+        ),
+        (
+            lambda d: d.update(assessment={"staff_total": 10, "participants": 12}),
+            "assessment",
+            "参加人数不能超过实有人数",
+        ),
+        (
+            lambda d: d.update(assessment={"participants": 10, "excellent": 6, "competent": 5}),
+            "assessment",
+            "优秀、合格、基本合格、不合格票数之和不能超过参加人数",
+        ),
+        (
+            lambda d: d.update(assessment={"term_start": "2023-12", "term_end": "2021-01"}),
+            "assessment.term_end",
+            "任职期结束时间不能早于开始时间",
+        ),
+        (
+            lambda d: d.update(assessment={"grade": "良好"}),
+            "assessment.grade",
+            "应为以下之一：优秀、合格、基本合格、不合格",
+        ),
+        (lambda d: d.update(assessment={"excellent": -1}), "assessment.excellent", "不能小于 0"),
+        (lambda d: d["opinions"].update(competent={"signer": "陈七"}), "opinions.competent.text", "缺少必填项"),
+    ],
+)
 def test_optional_sections_are_validated_in_chinese(declaration, change, path, message):
     change(declaration)
     with pytest.raises(InvalidInput) as raised:
@@ -488,8 +679,9 @@ def test_api_renders_the_form_its_preview_and_its_blank(client, keys, slug):
     assert client.get(f"/api/v1/forms/{slug}/blank?format=png&page=1", headers=headers).content.startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize(("slug", "path"), [("exception-approval", "application.route"),
-                                             ("transfer", "application.route")])
+@pytest.mark.parametrize(
+    ("slug", "path"), [("exception-approval", "application.route"), ("transfer", "application.route")]
+)
 def test_api_refuses_a_regular_declaration_for_route_forms(client, keys, declaration, slug, path):
     response = client.post(f"/api/v1/forms/{slug}", json=declaration, headers=auth(keys["platform"]))
     assert response.status_code == 422

@@ -18,8 +18,24 @@ from tests.served import ROOT, _descendants, serve
 from tests.test_batch_crash import assert_sealed_once, give_committee_a_key, keys_of
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
 
 
 @pytest.fixture
@@ -40,8 +56,13 @@ def redis_queue():
 
 
 def start_worker(env: dict, data_dir, log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service", "worker", "--concurrency", "1", "--data-dir",
-                             str(data_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "service", "worker", "--concurrency", "1", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def restart_redis() -> None:
@@ -63,9 +84,16 @@ def restart_redis() -> None:
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_celery_workers_seal_two_hundred_once_through_a_kill_and_a_redis_restart(tmp_path, postgres_url, redis_queue):
-    env = {"DATABASE_URL": postgres_url, "QUEUE_URL": redis_queue, "ZC_FILE_STORE": "database", "ZC_BATCH_CHUNK": "5",
-           "ZC_ORGS_CHECK_SECONDS": "1", "ZC_SEAL_LEVEL": "B-T", "ZC_BATCH_REQUEUE_SECONDS": "5",
-           "ZC_BATCH_LEASE_SECONDS": "15"}
+    env = {
+        "DATABASE_URL": postgres_url,
+        "QUEUE_URL": redis_queue,
+        "ZC_FILE_STORE": "database",
+        "ZC_BATCH_CHUNK": "5",
+        "ZC_ORGS_CHECK_SECONDS": "1",
+        "ZC_SEAL_LEVEL": "B-T",
+        "ZC_BATCH_REQUEUE_SECONDS": "5",
+        "ZC_BATCH_LEASE_SECONDS": "15",
+    }
     service = serve(tmp_path, env=env)
     worker_env = {**service.env}
     logs = [open(tmp_path / f"worker-{n}.log", "wb") for n in range(3)]
@@ -76,8 +104,12 @@ def test_celery_workers_seal_two_hundred_once_through_a_kill_and_a_redis_restart
         keys = keys_of(service)
         numbers = pending_certificates(service, keys, 200, "CELERY")
         give_committee_a_key(service)
-        job = httpx.post(f"{service.url}/api/v1/batches", json={"kind": "seal", "committee": "430001"},
-                         headers=auth(keys["staff"]), timeout=60).json()
+        job = httpx.post(
+            f"{service.url}/api/v1/batches",
+            json={"kind": "seal", "committee": "430001"},
+            headers=auth(keys["staff"]),
+            timeout=60,
+        ).json()
         assert job["engine"] == "celery" and job["total"] == 200
         wait_for(service.url, keys["staff"], job["id"], until=lambda s: s["done"] >= 30)
         children = _descendants(workers[0].pid)
@@ -88,8 +120,9 @@ def test_celery_workers_seal_two_hundred_once_through_a_kill_and_a_redis_restart
             restart_redis()  # the queue comes back empty: the coordinator sends again what is left
         final = wait_for(service.url, keys["staff"], job["id"], timeout=600)
         assert final["state"] == "done" and final["done"] == 200 and final["failed"] == 0, final
-        assert_sealed_once(Settings(data_dir=tmp_path / "data", database_url=postgres_url, file_store="database"),
-                           numbers, service.url)
+        assert_sealed_once(
+            Settings(data_dir=tmp_path / "data", database_url=postgres_url, file_store="database"), numbers, service.url
+        )
     finally:
         for worker in workers:
             worker.terminate()

@@ -34,8 +34,11 @@ def assert_sealed_once(settings: Settings, numbers: list[str], url: str) -> None
     try:
         with services.sessions() as session:
             rows = session.scalars(select(Certificate).where(Certificate.number.in_(numbers))).all()
-            events = session.execute(select(CertificateEvent.number, func.count()).where(
-                CertificateEvent.action == "sealed").group_by(CertificateEvent.number)).all()
+            events = session.execute(
+                select(CertificateEvent.number, func.count())
+                .where(CertificateEvent.action == "sealed")
+                .group_by(CertificateEvent.number)
+            ).all()
         assert len(rows) == len(numbers) and {r.status for r in rows} == {"valid"}
         assert len(events) == len(numbers) and {n for _, n in events} == {1}, "a certificate sealed twice"
         for row in rows:
@@ -55,8 +58,12 @@ def test_two_hundred_sealed_once_through_a_killed_worker_and_a_restart(tmp_path)
         keys = keys_of(service)
         numbers = pending_certificates(service, keys, 200, "CRASH")
         give_committee_a_key(service)
-        job = httpx.post(f"{service.url}/api/v1/batches", json={"kind": "seal", "numbers": numbers},
-                         headers=auth(keys["staff"]), timeout=60).json()
+        job = httpx.post(
+            f"{service.url}/api/v1/batches",
+            json={"kind": "seal", "numbers": numbers},
+            headers=auth(keys["staff"]),
+            timeout=60,
+        ).json()
         wait_for(service.url, keys["staff"], job["id"], until=lambda s: s["done"] >= 30)
         workers = niced_workers(service.process.pid)
         assert workers, "no batch worker to kill"
@@ -85,9 +92,14 @@ def test_overlapping_jobs_seal_each_certificate_once(tmp_path):
         keys = keys_of(service)
         numbers = pending_certificates(service, keys, 40, "OVERLAP")
         give_committee_a_key(service)
-        jobs = [httpx.post(f"{service.url}/api/v1/batches", json=body, headers=auth(keys["staff"]), timeout=60).json()
-                for body in ({"kind": "seal", "numbers": numbers}, {"kind": "seal", "numbers": numbers[::-1]},
-                             {"kind": "seal", "committee": "430001"})]
+        jobs = [
+            httpx.post(f"{service.url}/api/v1/batches", json=body, headers=auth(keys["staff"]), timeout=60).json()
+            for body in (
+                {"kind": "seal", "numbers": numbers},
+                {"kind": "seal", "numbers": numbers[::-1]},
+                {"kind": "seal", "committee": "430001"},
+            )
+        ]
         results = [wait_for(service.url, keys["staff"], j["id"]) for j in jobs]
         # the filtered job holds what was still pending when it was made
         assert all(r["state"] == "done" and r["done"] == r["total"] for r in results)

@@ -37,8 +37,15 @@ def note_item(services, job, item, owner) -> None:
         finish_item(session, item, owner, services.clock(), outcome="noted", number=item.target.upper())
 
 
-NOTE = BatchKind(name="note", title="记录", request=NoteJob, select_items=note_items, run_item=note_item,
-                 outcomes={"noted": "已记录"}, roles=("staff", "platform"))
+NOTE = BatchKind(
+    name="note",
+    title="记录",
+    request=NoteJob,
+    select_items=note_items,
+    run_item=note_item,
+    outcomes={"noted": "已记录"},
+    roles=("staff", "platform"),
+)
 
 
 @pytest.fixture
@@ -58,7 +65,9 @@ def test_a_registered_kind_runs_through_the_api_like_the_services_own(tmp_path, 
         job_id = created.json()["id"]
         deadline = time.monotonic() + 60
         while (status := client.get(f"/api/v1/batches/{job_id}", headers=auth(key)).json())["state"] not in (
-                "done", "failed"):
+            "done",
+            "failed",
+        ):
             assert time.monotonic() < deadline, status
             time.sleep(0.1)
         assert status["state"] == "done" and status["done"] == 3 and status["kind"] == "note", status

@@ -33,13 +33,13 @@ def request_for(declaration_id: str, committee=COMMITTEE) -> dict:
 
 def add_keyless_committee(settings: Settings) -> None:
     with transaction(open_registry(settings)) as session:
-        add_org(session, *COMMITTEE, "committee", datetime.now(UTC), key_source=None,
-                seal_bottom_text="职称评审专用章")
+        add_org(session, *COMMITTEE, "committee", datetime.now(UTC), key_source=None, seal_bottom_text="职称评审专用章")
 
 
 def give_key(client, keys) -> None:
-    response = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=auth(keys["admin"]),
-                            json={"key_source": {"kind": "dev"}})
+    response = client.patch(
+        f"/api/v1/organisations/{COMMITTEE[0]}", headers=auth(keys["admin"]), json={"key_source": {"kind": "dev"}}
+    )
     assert response.status_code == 200
     assert client.post("/api/v1/organisations/reload", headers=auth(keys["admin"])).status_code == 200
 
@@ -66,8 +66,9 @@ def env(tmp_path):
 def issue_pending(client, keys, count: int, prefix: str = "PEND") -> list[str]:
     numbers = []
     for i in range(count):
-        response = client.post("/api/v1/certificates", json=request_for(f"{prefix}-{i:04d}"),
-                               headers=auth(keys["platform"]))
+        response = client.post(
+            "/api/v1/certificates", json=request_for(f"{prefix}-{i:04d}"), headers=auth(keys["platform"])
+        )
         assert response.status_code == 201 and response.json()["status"] == "pending_seal", response.text
         numbers.append(response.json()["number"])
     return numbers
@@ -77,8 +78,9 @@ def test_a_seal_job_seals_every_pending_certificate_once(env):
     client, settings, keys = env
     numbers = issue_pending(client, keys, 12)
     give_key(client, keys)
-    created = client.post("/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0], "year": 2024},
-                          headers=auth(keys["staff"]))
+    created = client.post(
+        "/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0], "year": 2024}, headers=auth(keys["staff"])
+    )
     assert created.status_code == 202, created.text
     job = created.json()
     assert job["total"] == 12 and job["state"] in ("queued", "running")
@@ -87,8 +89,9 @@ def test_a_seal_job_seals_every_pending_certificate_once(env):
     services = client.app.state.services
     with services.sessions() as session:
         rows = session.scalars(select(Certificate).where(Certificate.number.in_(numbers))).all()
-        sealed_events = session.scalar(select(func.count()).select_from(CertificateEvent)
-                                       .where(CertificateEvent.action == "sealed"))  # fmt: skip
+        sealed_events = session.scalar(
+            select(func.count()).select_from(CertificateEvent).where(CertificateEvent.action == "sealed")
+        )
     assert {r.status for r in rows} == {"valid"} and sealed_events == 12
     pdf = services.files.get(rows[0].pdf_sha256)
     report = services.sealers.validate(pdf)
@@ -105,8 +108,12 @@ def test_a_seal_job_seals_every_pending_certificate_once(env):
     rerun = wait_for(client, keys, again.json()["id"])
     assert rerun["done"] == 12
     with services.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(CertificateEvent)
-                              .where(CertificateEvent.action == "sealed")) == 12  # fmt: skip
+        assert (
+            session.scalar(
+                select(func.count()).select_from(CertificateEvent).where(CertificateEvent.action == "sealed")
+            )
+            == 12
+        )
 
 
 def test_the_batch_workers_start_with_their_seals_loaded(tmp_path):
@@ -134,14 +141,18 @@ def test_the_batch_workers_start_with_their_seals_loaded(tmp_path):
 
 def test_an_issue_job_issues_the_good_and_names_the_bad(env):
     client, settings, keys = env
-    good = [request_for(f"SEASON-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会"))
-            for i in range(5)]
+    good = [
+        request_for(f"SEASON-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会")) for i in range(5)
+    ]
     bad = copy.deepcopy(good[0])
     bad["declaration_id"] = "SEASON-BAD"
     bad["holder"]["birth_date"] = "2024-02-30"
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in [*good[:2], bad, *good[2:]])
-    created = client.post("/api/v1/batches", content=lines.encode(), headers={
-        **auth(keys["platform"]), "Content-Type": "application/x-ndjson"})
+    created = client.post(
+        "/api/v1/batches",
+        content=lines.encode(),
+        headers={**auth(keys["platform"]), "Content-Type": "application/x-ndjson"},
+    )
     assert created.status_code == 202, created.text
     done = wait_for(client, keys, created.json()["id"])
     assert done["done"] == 5 and done["failed"] == 1
@@ -173,9 +184,13 @@ def test_platform_keys_may_only_issue(env):
 
 def test_bad_jobs_are_named(env):
     client, _, keys = env
-    for body, path in (({"kind": "stamp"}, "kind"), ({"kind": "renew", "days": 0}, "days"),
-                       ({"kind": "seal", "numbers": ["1"], "year": 2024}, "(body)"), ([1], "kind"),
-                       ({"kind": "issue", "requests": []}, "requests")):
+    for body, path in (
+        ({"kind": "stamp"}, "kind"),
+        ({"kind": "renew", "days": 0}, "days"),
+        ({"kind": "seal", "numbers": ["1"], "year": 2024}, "(body)"),
+        ([1], "kind"),
+        ({"kind": "issue", "requests": []}, "requests"),
+    ):
         response = client.post("/api/v1/batches", json=body, headers=auth(keys["staff"]))
         assert response.status_code == 422, response.text
         assert any(path in e["path"] for e in response.json()["errors"]), response.json()
@@ -223,9 +238,9 @@ def test_cancel_stops_a_job(env):
 def test_a_renew_job_renews_what_expires_soon_under_a_frozen_clock(tmp_path):
     from datetime import timedelta
 
-    from service.batches.renew_kind import RenewJob
     from service.batches.jobs import create_job
     from service.batches.progress import job_status, settle
+    from service.batches.renew_kind import RenewJob
     from service.batches.work import run_items
     from service.registry import batches as repo
     from service.services import build_services
@@ -233,8 +248,14 @@ def test_a_renew_job_renews_what_expires_soon_under_a_frozen_clock(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", seal_level="B-LTA")
     with TestClient(create_app(settings)) as client:
         key = make_key(settings, "platform")
-        issued = [client.post("/api/v1/certificates", json=request_for(f"LTA-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会")),
-                              headers=auth(key)).json() for i in range(3)]
+        issued = [
+            client.post(
+                "/api/v1/certificates",
+                json=request_for(f"LTA-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会")),
+                headers=auth(key),
+            ).json()
+            for i in range(3)
+        ]
     assert {i["seal_level"] for i in issued} == {"B-LTA"}
     services = build_services(settings)
     try:
@@ -263,8 +284,12 @@ def test_a_renew_job_renews_what_expires_soon_under_a_frozen_clock(tmp_path):
             report = services.sealers.validate(new)
             assert report.valid and len(report.seals) == 2 and len(report.document_timestamps) == 2
         with services.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(CertificateEvent)
-                                  .where(CertificateEvent.action == "renewed")) == 3  # fmt: skip
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(CertificateEvent).where(CertificateEvent.action == "renewed")
+                )
+                == 3
+            )
     finally:
         services.close()
 
@@ -288,16 +313,30 @@ def test_the_command_line_runs_a_job_and_continues_it(tmp_path):
         keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
         numbers = issue_pending(client, keys, 8, "CLI")
         give_key(client, keys)
-    run = [sys.executable, "-m", "service", "batch", "seal", "--committee", COMMITTEE[0], "--data-dir",
-           str(settings.data_dir)]
+    run = [
+        sys.executable,
+        "-m",
+        "service",
+        "batch",
+        "seal",
+        "--committee",
+        COMMITTEE[0],
+        "--data-dir",
+        str(settings.data_dir),
+    ]
     done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "created" in done.stderr and "done: 8 done, 0 failed" in done.stderr
     assert "张/s" in done.stderr or "it/s" in done.stderr  # the progress bar's rate
     again = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "continued" in again.stderr
-    listing = subprocess.run([sys.executable, "-m", "service", "batch", "list", "--data-dir", str(settings.data_dir)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "service", "batch", "list", "--data-dir", str(settings.data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "8/8" in listing.stdout
     with open_registry(settings)() as session:
         assert {c.status for c in session.scalars(select(Certificate))} == {"valid"}
@@ -309,18 +348,20 @@ def test_the_last_chunks_of_a_job_are_shared_out(tmp_path):
     together instead of one doing a whole last chunk alone; every item is claimed once."""
     from types import SimpleNamespace
 
+    from service.batches.chunks import claim_chunk
     from service.batches.engine import Coordinator
-    from service.batches.seal_kind import SealJob
     from service.batches.jobs import create_job
+    from service.batches.seal_kind import SealJob
     from service.services import build_services
 
     services = build_services(Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_chunk=20))
     try:
-        job, _ = create_job(services, SealJob(kind="seal", numbers=[f"N{i:03d}" for i in range(120)]),
-                            created_by="test", engine="local")  # fmt: skip
+        job, _ = create_job(
+            services, SealJob(kind="seal", numbers=[f"N{i:03d}" for i in range(120)]), created_by="test", engine="local"
+        )
         coordinator = Coordinator(services, SimpleNamespace(size=2))  # two workers: four chunks in flight
         sizes, claimed = [], []
-        while ids := coordinator._claim(job.id):
+        while ids := claim_chunk(services, job.id, coordinator.owner, coordinator._chunk(job.id)):
             sizes.append(len(ids))
             claimed += ids
         assert sizes == [20, 20, 20, 15, 12, 9, 6, 5, 4, 3, 2, 1, 1, 1, 1]

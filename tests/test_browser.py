@@ -38,8 +38,12 @@ def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     port = _free_port()
     env = {**os.environ, "ZC_SEAL_LEVEL": "B-T"}
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port), "--data-dir",
-                                str(data_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -51,8 +55,13 @@ def server(tmp_path_factory):
             time.sleep(0.3)
     keys = {}
     for role in ("platform", "staff"):
-        out = subprocess.run([sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir",
-                              str(data_dir)], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "service", "api-keys", "create", "--role", role, "--data-dir", str(data_dir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         keys[role] = out.stdout.strip().splitlines()[-1]
     yield base, keys
     process.terminate()
@@ -67,8 +76,15 @@ def browser():
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-quic",
+            ],
         )
         yield chromium
         chromium.close()
@@ -76,14 +92,20 @@ def browser():
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
     page = context.new_page()
     requests_elsewhere = []
-    page.on("request", lambda r: requests_elsewhere.append(r.url)
+    page.on(
+        "request",
+        lambda r: (
+            requests_elsewhere.append(r.url)
             if r.url.startswith(("http:", "https:", "ws:", "wss:")) and not r.url.startswith("http://127.0.0.1")
-            else None)
-    page.on("console", lambda m: requests_elsewhere.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            else None
+        ),
+    )
+    page.on(
+        "console", lambda m: requests_elsewhere.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
     yield page
     context.close()
     # The pages load nothing from outside (they must work in a government intranet) and raise no error.
@@ -142,14 +164,20 @@ def test_revoked_and_superseded_on_a_phone(server, phone):
     base, keys = server
     staff = {"Authorization": f"Bearer {keys['staff']}"}
     revoked, pdf = issue(base, keys, "BROWSER-REVOKED")
-    httpx.post(f"{base}/api/v1/certificates/{revoked['number']}/revoke", json={"category": "materials_falsified", "reason": "内部记录：材料造假"}, headers=staff)
+    httpx.post(
+        f"{base}/api/v1/certificates/{revoked['number']}/revoke",
+        json={"category": "materials_falsified", "reason": "内部记录：材料造假"},
+        headers=staff,
+    )
     phone.goto(qr_url(pdf))
     assert phone.inner_text("#status") == "已撤销"
     assert "申报材料弄虚作假" in phone.inner_text("main") and "内部记录" not in phone.inner_text("main")
     screenshot(phone, "revoked")
 
     old, old_pdf = issue(base, keys, "BROWSER-OLD")
-    httpx.post(f"{base}/api/v1/certificates/{old['number']}/reissue", json={"reason": "补证"}, headers=staff, timeout=60)
+    httpx.post(
+        f"{base}/api/v1/certificates/{old['number']}/reissue", json={"reason": "补证"}, headers=staff, timeout=60
+    )
     phone.goto(qr_url(old_pdf))
     assert phone.inner_text("#status") == "已换发"
     screenshot(phone, "superseded")

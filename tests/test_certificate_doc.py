@@ -15,6 +15,12 @@ import zxingcpp
 from pydantic import ValidationError
 from pypdfium2 import raw
 
+from service import FONTS_DIR
+from service.certificates.identifiers import make_identifier
+from service.contract.certificate import MAX_CHARS, CertificateRequest
+from service.documents.qr import qr_matrix, qr_png, qr_svg
+from service.documents.seal_image import STAR_RATIO
+from service.documents.tabular import advances_for
 from service.forms.certificate import (
     DEFAULT_TITLE,
     INNER_FRAME,
@@ -26,24 +32,18 @@ from service.forms.certificate import (
     QR_CAPTION_BOX,
     SEAL_AREAS,
     SEAL_BOXES,
+    SEAL_MM,
     SEAL_RECTS,
     SLOT_BY_KEY,
     SLOTS,
     Box,
     LayoutError,
-    SEAL_MM,
     field_values,
     fit_text,
     place,
     render_certificate,
     wrap_text,
 )
-from service.documents.seal_image import STAR_RATIO
-from service.contract.certificate import MAX_CHARS, CertificateRequest
-from service import FONTS_DIR
-from service.documents.tabular import advances_for
-from service.documents.qr import qr_matrix, qr_png, qr_svg
-from service.certificates.identifiers import make_identifier
 from tests.conftest import load_contract
 from tests.golden import assert_matches_golden
 from tests.pdftext import attachments, fonts_of_chars, page_texts, squash
@@ -63,8 +63,9 @@ def request_of(data: dict) -> CertificateRequest:
 
 
 def render(renderer, request: CertificateRequest, **kw) -> bytes:
-    return render_certificate(renderer, request, number=NUMBER, identifier=identifier_for(request),
-                              verify_url=VERIFY_URL, **kw)  # fmt: skip
+    return render_certificate(
+        renderer, request, number=NUMBER, identifier=identifier_for(request), verify_url=VERIFY_URL, **kw
+    )
 
 
 def filled(pattern: str, length: int) -> str:
@@ -82,12 +83,24 @@ def with_texts(texts: dict[str, str], **holder) -> dict:
     return data
 
 
-TEXT_KEYS = ("name", "work_unit", "series", "specialty", "title", "nature", "approval_doc_no",
-             "committee_name", "issuer_name")  # fmt: skip
+TEXT_KEYS = (
+    "name",
+    "work_unit",
+    "series",
+    "specialty",
+    "title",
+    "nature",
+    "approval_doc_no",
+    "committee_name",
+    "issuer_name",
+)
 # Every printed text at its limit: realistic Chinese, and the widest glyph of the
 # main face (Ш, 1.151 em) with a Latin run (W) as the ID number.
-LONGEST = with_texts({k: filled("新疆维吾尔自治区乌鲁木齐市·阿卜杜热合曼〔2024〕", MAX_CHARS[k]) for k in TEXT_KEYS},
-                     id_type="护照", id_number=filled("E1234567890", MAX_CHARS["id_number"]))  # fmt: skip
+LONGEST = with_texts(
+    {k: filled("新疆维吾尔自治区乌鲁木齐市·阿卜杜热合曼〔2024〕", MAX_CHARS[k]) for k in TEXT_KEYS},
+    id_type="护照",
+    id_number=filled("E1234567890", MAX_CHARS["id_number"]),
+)
 WIDEST = with_texts({k: "Ш" * MAX_CHARS[k] for k in TEXT_KEYS}, id_type="护照", id_number="W" * MAX_CHARS["id_number"])
 SHORTEST = with_texts({k: "工" for k in TEXT_KEYS}, id_type="护照", id_number="E")
 
@@ -224,13 +237,30 @@ def test_contract_request_renders_one_landscape_page(contract_pdf):
 
 def test_text_layer_holds_every_printed_field(contract_pdf, contract_request):
     text = squash(page_texts(contract_pdf)[0])
-    values = field_values(contract_request, number=NUMBER, identifier=identifier_for(contract_request),
-                          title=DEFAULT_TITLE)  # fmt: skip
+    values = field_values(
+        contract_request, number=NUMBER, identifier=identifier_for(contract_request), title=DEFAULT_TITLE
+    )
     for key, value in values.items():
         assert squash(value) in text, key
-    for expected in ("张三", "女", "1989年05月", "420106198905261525", "工程技术人员", "化工", "工程师", "中级",
-                     "评审", "社会化", "2024年12月20日", "鄂职称〔2024〕15号", "湖北省人力资源和社会保障厅",
-                     "湖北省工程技术中级专业技术职务任职资格评审委员会", "2024年12月30日", NUMBER, "扫码查验"):  # fmt: skip
+    for expected in (
+        "张三",
+        "女",
+        "1989年05月",
+        "420106198905261525",
+        "工程技术人员",
+        "化工",
+        "工程师",
+        "中级",
+        "评审",
+        "社会化",
+        "2024年12月20日",
+        "鄂职称〔2024〕15号",
+        "湖北省人力资源和社会保障厅",
+        "湖北省工程技术中级专业技术职务任职资格评审委员会",
+        "2024年12月30日",
+        NUMBER,
+        "扫码查验",
+    ):
         assert expected in text
     for slot in SLOTS:
         if slot.label:
@@ -288,7 +318,9 @@ def test_byte_identical_across_processes(contract_pdf, contract_request, tmp_pat
     root = Path(__file__).resolve().parent.parent
     outputs = []
     for seed in ("1", "2"):
-        result = subprocess.run(args, capture_output=True, check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": seed})
+        result = subprocess.run(
+            args, capture_output=True, check=True, cwd=root, env={**os.environ, "PYTHONHASHSEED": seed}
+        )
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] == contract_pdf
 
@@ -324,8 +356,9 @@ def test_rare_name_characters_render_through_a_face_that_has_them(renderer, name
 
 def regions(request: CertificateRequest, notice: str | None = None) -> dict[str, tuple[Box, str]]:
     """Every text on the page: its box and its expected (squashed) text."""
-    values = field_values(request, number=NUMBER, identifier=identifier_for(request), title=DEFAULT_TITLE,
-                          notice=notice)  # fmt: skip
+    values = field_values(
+        request, number=NUMBER, identifier=identifier_for(request), title=DEFAULT_TITLE, notice=notice
+    )
     found = {slot.key: (slot.box, squash(values[slot.key])) for slot in SLOTS if slot.key in values}
     found.update({f"label:{slot.key}": (slot.label_box, squash(slot.label)) for slot in SLOTS if slot.label})
     found["qr-caption"] = (QR_CAPTION_BOX, "扫码查验")
@@ -349,16 +382,21 @@ def glyphs(pdf: bytes) -> list[tuple[str, Box]]:
             if char.isspace() or not char.isprintable():
                 continue
             left, bottom, right, top = textpage.get_charbox(index, loose=False)
-            found.append((char, Box(left / MM_PT, PAGE_MM[1] - top / MM_PT, (right - left) / MM_PT,
-                                    (top - bottom) / MM_PT)))  # fmt: skip
+            found.append(
+                (char, Box(left / MM_PT, PAGE_MM[1] - top / MM_PT, (right - left) / MM_PT, (top - bottom) / MM_PT))
+            )
     finally:
         document.close()
     return found
 
 
 def inside(inner: Box, outer: Box, tolerance: float = 0.2) -> bool:
-    return (inner.x >= outer.x - tolerance and inner.right <= outer.right + tolerance
-            and inner.y >= outer.y - tolerance and inner.bottom <= outer.bottom + tolerance)  # fmt: skip
+    return (
+        inner.x >= outer.x - tolerance
+        and inner.right <= outer.right + tolerance
+        and inner.y >= outer.y - tolerance
+        and inner.bottom <= outer.bottom + tolerance
+    )
 
 
 def test_layout_boxes_never_meet():
@@ -366,7 +404,7 @@ def test_layout_boxes_never_meet():
     fixed = [("photo", PHOTO_BOX), ("qr", QR_BOX), ("qr-caption", QR_CAPTION_BOX)]
     for i, (name, box) in enumerate(boxes + fixed):
         assert inside(box, INNER_FRAME, 0), name
-        for other_name, other in (boxes + fixed)[i + 1:]:
+        for other_name, other in (boxes + fixed)[i + 1 :]:
             assert not box.intersects(other), (name, other_name)
     assert not SEAL_BOXES["Committee"].intersects(SEAL_BOXES["Issuer"])
     for seal, own in SEALED.items():
@@ -375,7 +413,9 @@ def test_layout_boxes_never_meet():
         assert met == own, (seal, met)
 
 
-@pytest.mark.parametrize("data", [CONTRACT, LONGEST, WIDEST, SHORTEST], ids=["contract", "longest", "widest", "shortest"])
+@pytest.mark.parametrize(
+    "data", [CONTRACT, LONGEST, WIDEST, SHORTEST], ids=["contract", "longest", "widest", "shortest"]
+)
 def test_every_text_stays_in_its_own_box(renderer, data):
     request = request_of(data)
     pdf = render(renderer, request)
@@ -385,14 +425,14 @@ def test_every_text_stays_in_its_own_box(renderer, data):
         owners = [name for name, (box, _) in expected.items() if inside(glyph, box)]
         assert len(owners) == 1, f"{char!r} at {glyph} lies in {owners or 'no box'}"
         printed[owners[0]].append((char, glyph))
-    for name, (box, text) in expected.items():
+    for name, (_box, text) in expected.items():
         assert "".join(c for c, _ in printed[name]) == text, name
     # The texts' own bounds: apart from each other, the photo, the QR code, and the
     # seal areas (each seal covers its organisation's name and nothing else).
     bounds = {name: _union([g for _, g in chars]) for name, chars in printed.items()}
     names = list(bounds)
     for i, name in enumerate(names):
-        for other in names[i + 1:]:
+        for other in names[i + 1 :]:
             assert not bounds[name].intersects(bounds[other]), (name, other)
         assert not bounds[name].intersects(PHOTO_BOX) and not bounds[name].intersects(QR_BOX), name
         for seal, own in SEALED.items():
@@ -417,7 +457,7 @@ def test_photo_and_qr_code_are_where_the_layout_says(contract_pdf):
         images = [obj.get_bounds() for obj in document[0].get_objects() if obj.type == raw.FPDF_PAGEOBJ_IMAGE]
     finally:
         document.close()
-    placed = [(l / MM_PT, PAGE_MM[1] - t / MM_PT, (r - l) / MM_PT, (t - b) / MM_PT) for l, b, r, t in images]
+    placed = [(x0 / MM_PT, PAGE_MM[1] - y1 / MM_PT, (x1 - x0) / MM_PT, (y1 - y0) / MM_PT) for x0, y0, x1, y1 in images]
     wanted = [(box.x, box.y, box.w, box.h) for box in (PHOTO_BOX, QR_BOX)]
     assert len(placed) == 2
     for got, want in zip(sorted(placed, key=lambda b: b[1]), wanted):
@@ -456,8 +496,11 @@ def test_the_seals_press_on_the_names_below_their_star(renderer, data):
     assert date and all(g.intersects(issuer) or g.y >= issuer.bottom - 3 for g in date)
 
 
-@pytest.mark.parametrize("name", [BRACKETED, LONGEST["committee"]["name"], WIDEST["committee"]["name"]],
-                         ids=["bracketed", "longest", "widest"])
+@pytest.mark.parametrize(
+    "name",
+    [BRACKETED, LONGEST["committee"]["name"], WIDEST["committee"]["name"]],
+    ids=["bracketed", "longest", "widest"],
+)
 def test_long_organisation_names_fit_two_lines_never_broken_inside_brackets(name):
     for key in ("committee", "issuer"):
         placed = place(SLOT_BY_KEY[key], name, FONTS_DIR)
@@ -469,8 +512,9 @@ def test_long_organisation_names_fit_two_lines_never_broken_inside_brackets(name
 def test_a_name_in_two_lines_breaks_between_its_parts():
     placed = place(SLOT_BY_KEY["committee"], BRACKETED, FONTS_DIR)
     assert placed.lines == ("湖北省工程技术系列高级职称评审委员会", "武汉东湖新技术开发区分会（正高级工程师）")
-    placed = place(SLOT_BY_KEY["issuer"], "武汉东湖新技术开发区人力资源和社会保障局（武汉市东湖新技术开发区管理委员会）",
-                   FONTS_DIR)  # fmt: skip
+    placed = place(
+        SLOT_BY_KEY["issuer"], "武汉东湖新技术开发区人力资源和社会保障局（武汉市东湖新技术开发区管理委员会）", FONTS_DIR
+    )
     assert placed.lines[0].endswith("保障局") and placed.lines[1].startswith("（")
 
 

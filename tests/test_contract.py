@@ -9,14 +9,14 @@ import json
 import random
 
 import pytest
-from pydantic import ValidationError
 from PIL import Image
+from pydantic import ValidationError
 
 from service.config import Limits, Settings
 from service.contract.certificate import CertificateRequest
 from service.contract.declaration import Declaration
-from service.contract.tables import PreReviewPublicity, ResultPublicity
 from service.contract.parse import parse_payload, validate_payload
+from service.contract.tables import PreReviewPublicity, ResultPublicity
 from service.errors import InvalidInput
 from tests import variants
 from tests.conftest import auth, load_contract
@@ -37,8 +37,15 @@ def test_contract_example_validates_as_it_is(declaration):
 
 
 @pytest.mark.parametrize(
-    "variant", [variants.minimal, variants.long_variant, variants.teacher, variants.exceptional,
-                variants.transfer, variants.many_rows],
+    "variant",
+    [
+        variants.minimal,
+        variants.long_variant,
+        variants.teacher,
+        variants.exceptional,
+        variants.transfer,
+        variants.many_rows,
+    ],
 )
 def test_real_platform_variations_validate(declaration, variant):
     model = validate_payload(Declaration, variant(declaration), Limits())
@@ -88,8 +95,12 @@ def test_unknown_fields_are_named_with_the_field_most_likely_meant(declaration):
 def test_unknown_fields_are_reported_with_the_other_errors(declaration):
     payload = _misnamed_teacher_fields(declaration)
     payload["applicant"]["gender"] = "M"
-    assert set(errors_of(payload)) == {"applicant.gender", "teacher_info.staffing", "teacher_info.teaching_since",
-                                       "teacher_info.teaching_stage"}
+    assert set(errors_of(payload)) == {
+        "applicant.gender",
+        "teacher_info.staffing",
+        "teacher_info.teaching_since",
+        "teacher_info.teaching_stage",
+    }
 
 
 def test_a_province_may_have_unknown_fields_ignored(declaration, monkeypatch):
@@ -105,8 +116,12 @@ def test_a_province_may_have_unknown_fields_ignored(declaration, monkeypatch):
 
 
 def test_the_contract_examples_have_no_unknown_field():
-    for name, model in (("declaration.json", Declaration), ("certificate-request.json", CertificateRequest),
-                        ("publicity-pre-review.json", PreReviewPublicity), ("publicity-result.json", ResultPublicity)):
+    for name, model in (
+        ("declaration.json", Declaration),
+        ("certificate-request.json", CertificateRequest),
+        ("publicity-pre-review.json", PreReviewPublicity),
+        ("publicity-result.json", ResultPublicity),
+    ):
         validate_payload(model, load_contract(name), Limits())
 
 
@@ -279,8 +294,11 @@ def test_api_names_an_unknown_field_and_the_schema_forbids_them(client, keys, de
     payload = _misnamed_teacher_fields(declaration)
     response = client.post("/api/v1/forms/review-form", json=payload, headers=auth(keys["platform"]))
     assert response.status_code == 422
-    assert {"path": "teacher_info.staffing", "message": "未知字段 teacher_info.staffing，是否应为 staffing_category？",
-            "type": "unknown_field"} in response.json()["errors"]
+    assert {
+        "path": "teacher_info.staffing",
+        "message": "未知字段 teacher_info.staffing，是否应为 staffing_category？",
+        "type": "unknown_field",
+    } in response.json()["errors"]
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     assert schemas["TeacherInfo"]["additionalProperties"] is False
     assert schemas["CertificateRequest"]["additionalProperties"] is False

@@ -46,8 +46,9 @@ class TimestampAuthority:
     def __init__(self, keys_dir: Path):
         from service.signing.tsa import build_dev_timestamper
 
-        self.stamper = build_dev_timestamper((keys_dir / "tsa.cert.pem").read_bytes(),
-                                                               (keys_dir / "tsa.key.pem").read_bytes())
+        self.stamper = build_dev_timestamper(
+            (keys_dir / "tsa.cert.pem").read_bytes(), (keys_dir / "tsa.key.pem").read_bytes()
+        )
         self.mode = "up"
         authority = self
 
@@ -122,9 +123,13 @@ def test_postgres_connections_killed_under_the_service(tmp_path, postgres_url):
         number = issued.json()["number"]
         admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            killed = connection.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": postgres_url.rsplit("/", 1)[1]}).scalar()
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": postgres_url.rsplit("/", 1)[1]},
+            ).scalar()
         admin.dispose()
         assert killed >= 1
         answers = [client.get(f"/api/v1/certificates/{number}", headers=auth(key)).status_code for _ in range(5)]
@@ -200,7 +205,6 @@ def test_lookups_go_on_when_the_shared_rate_limit_is_out_of_reach(tmp_path, capl
     assert "Redis unavailable" in caplog.text
 
 
-
 def test_a_batch_item_past_its_time_budget_fails_with_its_reason_and_the_job_goes_on(tmp_path):
     """The timestamp authority hangs for longer than an item may take: the worker is
     stopped, the item tried again, then failed with the reason; the pool still works."""
@@ -209,9 +213,17 @@ def test_a_batch_item_past_its_time_budget_fails_with_its_reason_and_the_job_goe
     base = Settings(data_dir=tmp_path / "data")
     ensure_dev_keys(base, open_registry(base), datetime.now(UTC))
     tsa = TimestampAuthority(base.keys_dir)
-    settings = base.model_copy(update={
-        "tsa_url": tsa.url, "tsa_timeout": 60, "seal_level": "B-T", "batch_processes": 1, "batch_chunk": 1,
-        "batch_item_timeout_seconds": 2, "batch_max_attempts": 2})
+    settings = base.model_copy(
+        update={
+            "tsa_url": tsa.url,
+            "tsa_timeout": 60,
+            "seal_level": "B-T",
+            "batch_processes": 1,
+            "batch_chunk": 1,
+            "batch_item_timeout_seconds": 2,
+            "batch_max_attempts": 2,
+        }
+    )
     add_keyless_committee(settings)
     try:
         with TestClient(create_app(settings)) as client:
@@ -219,14 +231,16 @@ def test_a_batch_item_past_its_time_budget_fails_with_its_reason_and_the_job_goe
             numbers = issue_pending(client, keys, 2, "BUDGET")
             give_key(client, keys)
             tsa.mode = "hang"
-            job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers[:1]},
-                              headers=auth(keys["staff"])).json()
+            job = client.post(
+                "/api/v1/batches", json={"kind": "seal", "numbers": numbers[:1]}, headers=auth(keys["staff"])
+            ).json()
             failed = wait_for(client, keys, job["id"], timeout=90)
             assert failed["state"] == "failed" and failed["failed"] == 1, failed
             assert "时限" in failed["failures"][0]["reason"]
             tsa.mode = "up"
-            job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers},
-                              headers=auth(keys["staff"])).json()
+            job = client.post(
+                "/api/v1/batches", json={"kind": "seal", "numbers": numbers}, headers=auth(keys["staff"])
+            ).json()
             done = wait_for(client, keys, job["id"], timeout=90)
             assert done["done"] == 2 and done["failed"] == 0, done
     finally:

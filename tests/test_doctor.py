@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
-
 
 from service import checks
 from service.checks import DEGRADED, MISSING, OK
@@ -74,15 +74,18 @@ def test_no_font_visible_is_fatal(settings):
 
 
 def test_probe_that_loses_rare_characters_is_fatal(settings):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.documents.render import PdfOptions, Renderer
 
     def render_without_fallback() -> bytes:
         renderer = Renderer(settings.templates_dir, settings.fonts_dir)
         html = '<html lang="zh-CN"><body><p>职称评审 刘 王</p></body></html>'
-        return renderer.html_to_pdf(html, template="forms/probe.html",
-                                    options=PdfOptions(date=datetime(2024, 1, 1, tzinfo=timezone.utc), pdf_variant=None))
+        return renderer.html_to_pdf(
+            html,
+            template="forms/probe.html",
+            options=PdfOptions(date=datetime(2024, 1, 1, tzinfo=UTC), pdf_variant=None),
+        )
 
     check = checks.check_shipped_fonts(settings, render=render_without_fallback)
     assert check.verdict == MISSING and "䶮" in check.detail
@@ -168,14 +171,18 @@ def test_seal_keys_fresh_then_loaded(settings):
 def test_seal_key_that_does_not_open_is_fatal(settings, tmp_path):
     from datetime import UTC, datetime
 
-    from service.registry.db import open_registry
-    from service.registry.db import transaction
+    from service.registry.db import open_registry, transaction
     from service.registry.orgs import add_org
 
     with transaction(open_registry(settings)) as session:
-        add_org(session, "430001", "湖南省某评委会", "committee", datetime.now(UTC),
-                key_source={"kind": "pem", "key_path": str(tmp_path / "gone.key"),
-                            "cert_path": str(tmp_path / "gone.pem")})
+        add_org(
+            session,
+            "430001",
+            "湖南省某评委会",
+            "committee",
+            datetime.now(UTC),
+            key_source={"kind": "pem", "key_path": str(tmp_path / "gone.key"), "cert_path": str(tmp_path / "gone.pem")},
+        )
     check = checks.check_seal_keys(settings)
     assert check.verdict == MISSING and check.fatal and "430001" in check.detail
 
@@ -217,8 +224,14 @@ def test_the_committed_lock_is_what_runs_here():
 def run_cli(*args, env=None, cwd=None):
     import os
 
-    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_doctor_on_a_fresh_data_dir_says_ok(tmp_path):
@@ -241,8 +254,9 @@ def test_doctor_exits_non_zero_on_missing(tmp_path):
 def test_serve_refuses_to_start_when_output_would_break(tmp_path):
     empty = tmp_path / "nofonts"
     empty.mkdir()
-    result = run_cli("serve", "--data-dir", str(tmp_path / "d"), "--port", str(free_port()),
-                     env={"ZC_FONTS_DIR": str(empty)})
+    result = run_cli(
+        "serve", "--data-dir", str(tmp_path / "d"), "--port", str(free_port()), env={"ZC_FONTS_DIR": str(empty)}
+    )
     assert result.returncode == 2
     assert "cannot serve" in result.stderr and "shipped fonts" in result.stderr
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -30,11 +30,11 @@ HANAMIN_A = FONTS / "HanaMinA.ttf"
 HANAMIN_B = FONTS / "HanaMinB.ttf"
 SHIPPED = sorted([*NOTO_FACES.values(), HANAMIN_A, HANAMIN_B])
 
-YAN = "\u4dae"       # 䶮 CJK Ext. A, 刘䶮 (founder of Southern Han); 通用规范 level 3
-ZHU = "\U000201d4"   # 𠇔 CJK Ext. B, in 王𠇔; in neither GB 2312 nor the 通用规范汉字表
+YAN = "\u4dae"  # 䶮 CJK Ext. A, 刘䶮 (founder of Southern Han); 通用规范 level 3
+ZHU = "\U000201d4"  # 𠇔 CJK Ext. B, in 王𠇔; in neither GB 2312 nor the 通用规范汉字表
 
 
-@lru_cache(maxsize=None)
+@cache
 def tongyong() -> dict[str, int]:
     table = {}
     for line in TONGYONG.read_text(encoding="utf-8").splitlines():
@@ -44,7 +44,7 @@ def tongyong() -> dict[str, int]:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def gb2312() -> frozenset[str]:
     chars = set()
     for hi in range(0xA1, 0xFF):
@@ -56,7 +56,7 @@ def gb2312() -> frozenset[str]:
     return frozenset(chars)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cmap(path: Path) -> frozenset[int]:
     with TTFont(str(path), lazy=True) as font:
         return frozenset(font.getBestCmap())
@@ -68,6 +68,7 @@ def _describe(chars) -> str:
 
 
 # -- the character list -------------------------------------------------------
+
 
 def test_tongyong_list_is_the_2013_table():
     table = tongyong()
@@ -85,6 +86,7 @@ def test_tongyong_list_is_the_2013_table():
 
 
 # -- coverage -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("weight", sorted(NOTO_FACES))
 def test_noto_face_is_single_sc_face(weight):
@@ -142,8 +144,8 @@ def test_noto_covers_yan_but_not_zhu():
 FC_LIST = shutil.which("fc-list")
 FC_MATCH = shutil.which("fc-match")
 needs_fontconfig_tools = pytest.mark.skipif(
-    not (FC_LIST and FC_MATCH),
-    reason="fc-list/fc-match not installed (Debian package fontconfig)")
+    not (FC_LIST and FC_MATCH), reason="fc-list/fc-match not installed (Debian package fontconfig)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -195,11 +197,14 @@ def test_fc_sort_fallback_order(fc_env):
 
 
 @needs_fontconfig_tools
-@pytest.mark.parametrize("pattern, family", [
-    ("serif:charset=201d4", "HanaMinB"),        # 𠇔
-    ("serif:charset=4dae", NOTO_FAMILY),        # 䶮, in the 通用规范 subset
-    ("serif:charset=3400", "HanaMinA"),         # 㐀, Ext. A outside the subset
-])
+@pytest.mark.parametrize(
+    "pattern, family",
+    [
+        ("serif:charset=201d4", "HanaMinB"),  # 𠇔
+        ("serif:charset=4dae", NOTO_FAMILY),  # 䶮, in the 通用规范 subset
+        ("serif:charset=3400", "HanaMinA"),  # 㐀, Ext. A outside the subset
+    ],
+)
 def test_fc_match_by_coverage(fc_env, pattern, family):
     assert _fc(fc_env, FC_MATCH, "--format", "%{family[0]}", pattern) == family
 
@@ -260,8 +265,9 @@ def _pdf_fonts(pdf_path: Path) -> tuple[str, list[tuple[str, str]], dict[str, bo
 def rendered(tmp_path_factory, fc_env):
     out = tmp_path_factory.mktemp("render") / "names.pdf"
     # A fresh process: fontconfig reads FONTCONFIG_FILE when it is initialised.
-    result = subprocess.run([sys.executable, "-c", RENDER, str(out)], env=fc_env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", RENDER, str(out)], env=fc_env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return _pdf_fonts(out)
 

@@ -42,12 +42,19 @@ def error_carries_a_chinese_message(ctx, response, case) -> None:
     """A 4xx says in Chinese what to correct (the public QR "not found" too)."""
     if 400 <= response.status_code < 500:
         body = response.json()
-        assert isinstance(body.get("message"), str) and CJK.search(body["message"]), \
+        assert isinstance(body.get("message"), str) and CJK.search(body["message"]), (
             f"{response.status_code} without a Chinese message: {response.text[:300]}"
+        )
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection, error_carries_a_chinese_message]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    error_carries_a_chinese_message,
+]
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -58,9 +65,16 @@ def _operations() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    served = serve(tmp_path_factory.mktemp("fuzz"), env={
-        "ZC_VERIFY_RATE_PER_MINUTE": "1000000", "ZC_VERIFY_BURST": "1000000", "ZC_SEAL_LEVEL": "B-T",
-        "ZC_WORK_QUEUE": "64", "ZC_BATCH_PROCESSES": "1"})
+    served = serve(
+        tmp_path_factory.mktemp("fuzz"),
+        env={
+            "ZC_VERIFY_RATE_PER_MINUTE": "1000000",
+            "ZC_VERIFY_BURST": "1000000",
+            "ZC_SEAL_LEVEL": "B-T",
+            "ZC_WORK_QUEUE": "64",
+            "ZC_BATCH_PROCESSES": "1",
+        },
+    )
     try:
         schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
         yield served, schema, {"Authorization": f"Bearer {served.key('admin')}"}
@@ -74,8 +88,14 @@ def api(tmp_path_factory):
 
 
 def run_fuzz(operation, headers: dict, mode: GenerationMode, examples: int = EXAMPLES, **fixed) -> None:
-    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+    )
     @given(case=operation.as_strategy(generation_mode=mode, **fixed))
     def fuzz(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
@@ -100,13 +120,17 @@ def test_a_certificate_s_life_along_the_links_with_fuzzed_bodies(api):
     served, schema, headers = api
     issue = schema["/api/v1/certificates"]["POST"]
     body = {**load_contract("certificate-request.json"), "declaration_id": "FUZZ-LIFE"}  # not the fuzzed example
-    issued = issue.Case(body=body,
-                             headers={"Idempotency-Key": "fuzz-life"}).call_and_validate(headers=headers, checks=CHECKS)
+    issued = issue.Case(body=body, headers={"Idempotency-Key": "fuzz-life"}).call_and_validate(
+        headers=headers, checks=CHECKS
+    )
     assert issued.status_code == 201, issued.text
     number, name = issued.json()["number"], issued.json()["holder"]["name"]
     on_it = {"path_parameters": {"number": number}}
-    for path in ("/api/v1/certificates/{number}", "/api/v1/certificates/{number}/pdf",
-                 "/api/v1/certificates/{number}/events"):
+    for path in (
+        "/api/v1/certificates/{number}",
+        "/api/v1/certificates/{number}/pdf",
+        "/api/v1/certificates/{number}/events",
+    ):
         run_fuzz(schema[path]["GET"], headers, GenerationMode.POSITIVE, **on_it)
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         run_fuzz(schema["/api/v1/certificates/{number}/reissue"]["POST"], headers, mode, **on_it)
@@ -127,5 +151,13 @@ def test_schemathesis_state_machine_follows_the_links(api):
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
 
-    Links.run(settings=settings(max_examples=10, stateful_step_count=4, deadline=None, derandomize=True,
-                                database=None, suppress_health_check=list(HealthCheck)))
+    Links.run(
+        settings=settings(
+            max_examples=10,
+            stateful_step_count=4,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

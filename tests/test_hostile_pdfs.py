@@ -10,7 +10,9 @@ import zlib
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from service.app import create_app
 from service.config import Limits, Settings
@@ -46,8 +48,12 @@ def checker_growth(client) -> float:
 
 @pytest.fixture(scope="module")
 def budgeted(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("budget") / "data", seal_level="B-T",
-                        verify_rate_per_minute=6000, verify_burst=1000)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("budget") / "data",
+        seal_level="B-T",
+        verify_rate_per_minute=6000,
+        verify_burst=1000,
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -56,10 +62,14 @@ def budgeted(tmp_path_factory):
 def ceiling_only(tmp_path_factory):
     """Budgets lifted to 16 GB: only the checker's memory ceiling stands."""
     lifted = 16 * 1024 * MB
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ceiling") / "data", seal_level="B-T",
-                        verify_rate_per_minute=6000, verify_burst=1000, upload_memory_mb=160,
-                        limits=Limits(max_inflated_stream_bytes=lifted, max_inflated_total_bytes=lifted,
-                                      max_drawn_page_bytes=lifted))  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("ceiling") / "data",
+        seal_level="B-T",
+        verify_rate_per_minute=6000,
+        verify_burst=1000,
+        upload_memory_mb=160,
+        limits=Limits(max_inflated_stream_bytes=lifted, max_inflated_total_bytes=lifted, max_drawn_page_bytes=lifted),
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -88,8 +98,10 @@ def test_each_hostile_pdf_is_answered_quickly_within_the_checkers_memory(budgete
     assert budgeted.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("case", ["one 3 MB stream named 3,000 times in /Contents", "a form XObject painted 20,000 times",
-                                  "Flate in Flate, 2 GB"])
+@pytest.mark.parametrize(
+    "case",
+    ["one 3 MB stream named 3,000 times in /Contents", "a form XObject painted 20,000 times", "Flate in Flate, 2 GB"],
+)
 def test_without_the_budget_the_ceiling_alone_holds(ceiling_only, case):
     """pdfium aborting or an allocation failing under the ceiling: a 4xx (or, when the
     reader gave up on the stream by itself, an answer), never a 500, and the next upload
@@ -108,15 +120,21 @@ def test_without_the_budget_the_ceiling_alone_holds(ceiling_only, case):
 
 
 def _single(dictionary: bytes, data: bytes) -> bytes:
-    return handmade_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>",
-                         dictionary + b"\nstream\n" + data + b"\nendstream"])
+    return handmade_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+            dictionary + b"\nstream\n" + data + b"\nendstream",
+        ]
+    )
 
 
 def test_each_stage_of_a_chain_is_charged():
     inner = zlib.compress(b"\0" * (4 * MB))
     outer = zlib.compress(inner)
-    meter = check_inflation(_single(b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>" % len(outer), outer),
-                            8 * MB, 64 * MB)
+    meter = check_inflation(
+        _single(b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>" % len(outer), outer), 8 * MB, 64 * MB
+    )
     assert meter.total == len(inner) + 4 * MB
     with pytest.raises(Inflates, match="超过 3 MB"):
         check_inflation(_single(b"<< /Filter [/FlateDecode /FlateDecode] >>", outer), 3 * MB, 64 * MB)
@@ -171,7 +189,7 @@ def test_a_genuine_certificate_is_well_inside_the_budget(budgeted):
 @given(st.binary(max_size=20000), st.integers(min_value=0, max_value=9), st.sampled_from([1, 7, 4096, 70000]))
 def test_the_chunked_inflater_gives_what_zlib_gives(data, level, cut):
     packed = zlib.compress(data, level)
-    chunks = iter([packed[i:i + cut] for i in range(0, len(packed), cut)])
+    chunks = iter([packed[i : i + cut] for i in range(0, len(packed), cut)])
     meter = Meter(1 << 30, 1 << 30)
     assert b"".join(decode_chain(chunks, filter_chain("/FlateDecode"), meter)) == data
     assert meter.total == len(data)

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from service.contract.spreadsheet import read_sheet
-from service.errors import InvalidInput, TooLarge
+from service.errors import TooLarge
 from service.forms.publicity import HEADINGS as PUBLICITY_HEADINGS
 from tests.test_lists import HEADINGS, upload
 
@@ -25,18 +25,30 @@ def streamed_xlsx(header: str, body_block: str, blocks: int, shared_strings: tup
     at a time; ``shared_strings``: (a piece, how often) for the shared-strings part."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                         'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.'
-                         'openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application'
-                         '/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-                         'officedocument.spreadsheetml.sheet.main+xml"/></Types>')
-        archive.writestr("_rels/.rels", f'<?xml version="1.0"?><Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-                         f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        archive.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
-                         '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        archive.writestr("xl/_rels/workbook.xml.rels", f'<?xml version="1.0"?><Relationships xmlns="{_PKG}">'
-                         f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
-                         '</Relationships>')
+        archive.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.'
+            'openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application'
+            '/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
+        archive.writestr(
+            "_rels/.rels",
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+            f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0"?><workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
         if shared_strings is not None:
             piece, times = shared_strings
             with archive.open("xl/sharedStrings.xml", "w") as part:

@@ -26,8 +26,12 @@ from tests.test_verify import append_visible_text
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("hostile-uploads") / "data", seal_level="B-T",
-                        verify_rate_per_minute=6000, verify_burst=1000)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("hostile-uploads") / "data",
+        seal_level="B-T",
+        verify_rate_per_minute=6000,
+        verify_burst=1000,
+    )
     with TestClient(create_app(settings)) as client:
         key = make_key(settings, "platform")
         issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"), headers=auth(key))
@@ -86,37 +90,48 @@ def with_xref(objects: list[bytes], trailer: bytes) -> bytes:
     return bytes(out)
 
 
-LOOPING_PAGES = with_xref([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"],
-                          b"<< /Root 1 0 R /Size 3 >>")
+LOOPING_PAGES = with_xref(
+    [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"], b"<< /Root 1 0 R /Size 3 >>"
+)
 
 
 def looping_xref() -> bytes:
     """A cross-reference section whose /Prev names itself."""
-    pdf = with_xref([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
-                    b"<< /Root 1 0 R /Size 3 /Prev 0000 >>")
+    pdf = with_xref(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
+        b"<< /Root 1 0 R /Size 3 /Prev 0000 >>",
+    )
     start = pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0]
     return pdf.replace(b"/Prev 0000", b"/Prev " + start.rjust(4, b"0"))
 
 
 LOOPING_XREF = looping_xref()
 SELF_REFERENCE = with_xref([b"<< /Type /Catalog /Pages 1 0 R /Extra 1 0 R >>"], b"<< /Root 1 0 R /Size 2 >>")
-ACTIONS = with_xref([
-    b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /Names << /JavaScript << /Names [(x) 5 0 R] >> >> >>",
-    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Annots [<< /Subtype /Link /Rect [0 0 9 9] "
-    b"/A << /S /URI /URI (http://127.0.0.9:9/leak) >> >>] >>",
-    b"<< /S /Launch /F << /Type /Filespec /F (/etc/passwd) >> >>",
-    b"<< /S /JavaScript /JS (app.launchURL('http://127.0.0.9:9/js')) >>",
-], b"<< /Root 1 0 R /Size 6 >>")
+ACTIONS = with_xref(
+    [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /Names << /JavaScript << /Names [(x) 5 0 R] >> >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Annots [<< /Subtype /Link /Rect [0 0 9 9] "
+        b"/A << /S /URI /URI (http://127.0.0.9:9/leak) >> >>] >>",
+        b"<< /S /Launch /F << /Type /Filespec /F (/etc/passwd) >> >>",
+        b"<< /S /JavaScript /JS (app.launchURL('http://127.0.0.9:9/js')) >>",
+    ],
+    b"<< /Root 1 0 R /Size 6 >>",
+)
 
 
 def flate_bomb(inflated: int = 100 * 1024 * 1024) -> bytes:
     compressor = zlib.compressobj(9)
     chunk = b"\x00" * (1024 * 1024)
     data = b"".join(compressor.compress(chunk) for _ in range(inflated // len(chunk))) + compressor.flush()
-    return with_xref([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>",
-                      b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"],
-                     b"<< /Root 1 0 R /Size 4 >>")
+    return with_xref(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        ],
+        b"<< /Root 1 0 R /Size 4 >>",
+    )
 
 
 def sealed_again_with_a_key_made_at_home(pdf: bytes) -> bytes:
@@ -133,14 +148,23 @@ def sealed_again_with_a_key_made_at_home(pdf: bytes) -> bytes:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "湖北省人力资源和社会保障厅")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signer = signer_from_pem_bytes(key_pem, cert.public_bytes(serialization.Encoding.PEM), b"")
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
-                           signers.PdfSignatureMetadata(field_name="Reseal"), signer=signer)
+    out = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), signers.PdfSignatureMetadata(field_name="Reseal"), signer=signer
+    )
     return out.getvalue()
 
 
@@ -157,8 +181,11 @@ UPLOADS = {
     "an image, not a PDF": (lambda pdf: hostile.gif(), 422, "不是 PDF"),
     "the genuine certificate": (lambda pdf: pdf, 200, "genuine_current"),
     "an incremental update after the seals": (append_visible_text, 200, "altered"),
-    "one byte changed inside the seals' range": (lambda pdf: pdf.replace(b"/Producer", b"/Produces", 1), 200,
-                                                 "altered"),
+    "one byte changed inside the seals' range": (
+        lambda pdf: pdf.replace(b"/Producer", b"/Produces", 1),
+        200,
+        "altered",
+    ),
     # our seals and a stranger's beside them: not to be trusted; a file sealed by strangers alone is
     # not_issued_here (tests/test_verify.py, another PKI)
     "sealed again with a key made at home": (sealed_again_with_a_key_made_at_home, 200, "unknown_key"),
@@ -197,8 +224,10 @@ def test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit(tmp_path):
         before = peak_rss_mb(served.process.pid)
         sent, answer = 0, b""
         with socket.create_connection((host, int(port)), timeout=30) as connection:
-            connection.sendall(b"POST /api/v1/verify/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
-                               b"Transfer-Encoding: chunked\r\n\r\n")
+            connection.sendall(
+                b"POST /api/v1/verify/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             chunk = b"%PDF-1.7\n".ljust(1024 * 1024, b"0")
             try:
                 while sent < 200 * 1024 * 1024:
@@ -230,6 +259,9 @@ def test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit(tmp_path):
 
 def test_a_200_mb_upload_declared_up_front_is_refused_before_reading(env):
     client, _ = env
-    response = client.post("/api/v1/verify/upload", content=b"%PDF-1.7\n",
-                           headers={"Content-Type": "application/pdf", "Content-Length": str(200 * 1024 * 1024)})
+    response = client.post(
+        "/api/v1/verify/upload",
+        content=b"%PDF-1.7\n",
+        headers={"Content-Type": "application/pdf", "Content-Length": str(200 * 1024 * 1024)},
+    )
     assert response.status_code == 413

@@ -72,8 +72,9 @@ def test_fifty_concurrent_duplicates_issue_one_certificate_and_burn_one_number(e
     request = validate_payload(CertificateRequest, load_contract("certificate-request.json"), settings.limits)
     actor = Actor("platform", "dupes")
     with ThreadPoolExecutor(max_workers=10) as pool:
-        issued = list(pool.map(lambda _: issue_certificate(services, request, actor=actor, idempotency_key="k"),
-                               range(50)))  # fmt: skip
+        issued = list(
+            pool.map(lambda _: issue_certificate(services, request, actor=actor, idempotency_key="k"), range(50))
+        )
     assert len({i.certificate.number for i in issued}) == 1
     assert sum(not i.replay for i in issued) == 1
     with services.sessions() as session:
@@ -95,4 +96,3 @@ def test_a_failed_issuance_releases_its_claim(env):
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(IssueClaim)) == 0
     assert not issue_certificate(services, request, actor=Actor("platform", "x")).replay
-

@@ -48,16 +48,17 @@ def test_every_single_substitution_and_adjacent_transposition_is_caught():
         for i, original in enumerate(data):
             for replacement in ALPHABET:
                 if replacement != original:
-                    assert iso7064_mod37_36(data[:i] + replacement + data[i + 1:]) != check
+                    assert iso7064_mod37_36(data[:i] + replacement + data[i + 1 :]) != check
         for i in range(len(data) - 1):
             if data[i] != data[i + 1]:
-                swapped = data[:i] + data[i + 1] + data[i] + data[i + 2:]
+                swapped = data[:i] + data[i + 1] + data[i] + data[i + 2 :]
                 assert iso7064_mod37_36(swapped) != check
 
 
 def test_identifier_shape_and_check():
-    identifier = make_identifier(type_code="ZCZS", issuer_uscc="11420000011043123x", serial="9422024420001000001",
-                                 version=2)
+    identifier = make_identifier(
+        type_code="ZCZS", issuer_uscc="11420000011043123x", serial="9422024420001000001", version=2
+    )
     body, check = identifier.rsplit(".", 1)
     assert body == "1.2.156.3005.2.ZCZS.11420000011043123X.9422024420001000001.002"
     assert check_identifier(identifier)

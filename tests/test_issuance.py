@@ -8,7 +8,7 @@ import io
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pypdfium2 as pdfium
 import pytest
@@ -18,12 +18,12 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from service.app import create_app
+from service.certificates.issuance import Actor, issue_certificate
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
-from service.certificates.issuance import Actor, issue_certificate
+from service.registry.db import transaction
 from service.registry.models import Certificate, CertificateEvent
 from service.registry.orgs import add_org
-from service.registry.db import transaction
 from tests.conftest import auth, load_contract, make_key
 from tests.pdftext import pdf_text
 
@@ -114,8 +114,9 @@ def test_read_by_number_pdf_and_holder(app_env, request_body):
     number = issue(client, keys, request_body).json()["number"]
     read = client.get(f"/api/v1/certificates/{number}", headers=auth(keys["platform"])).json()
     assert read["holder"]["name"] == "张三" and read["versions"][0]["version"] == 1
-    mine = client.get("/api/v1/certificates", params={"id_number": "420106198905261525"},
-                      headers=auth(keys["platform"])).json()
+    mine = client.get(
+        "/api/v1/certificates", params={"id_number": "420106198905261525"}, headers=auth(keys["platform"])
+    ).json()
     assert [c["number"] for c in mine] == [number]
     assert client.get("/api/v1/certificates/9999", headers=auth(keys["platform"])).status_code == 404
     assert client.get(f"/api/v1/certificates/{number}", headers=auth(keys["staff"])).status_code == 403
@@ -127,8 +128,11 @@ def test_reissue_and_revoke_with_an_audit_trail(app_env, request_body):
     number = first["number"]
     staff = auth(keys["staff"])
     assert client.post(f"/api/v1/certificates/{number}/reissue", json={"reason": "x"}, headers=staff).status_code == 422
-    reissued = client.post(f"/api/v1/certificates/{number}/reissue", headers=staff,
-                           json={"reason": "姓名录入错误，更正", "corrections": {"holder": {"name": "张叁"}}})
+    reissued = client.post(
+        f"/api/v1/certificates/{number}/reissue",
+        headers=staff,
+        json={"reason": "姓名录入错误，更正", "corrections": {"holder": {"name": "张叁"}}},
+    )
     assert reissued.status_code == 201, reissued.text
     new = reissued.json()
     assert new["number"] == number and new["version"] == 2 and new["holder"]["name"] == "张叁"
@@ -139,24 +143,39 @@ def test_reissue_and_revoke_with_an_audit_trail(app_env, request_body):
     with client.app.state.services.sessions() as session:
         old = session.scalars(select(Certificate).where(Certificate.version == 1)).one()
         assert old.superseded_by_id is not None
-    bad = client.post(f"/api/v1/certificates/{number}/reissue", headers=staff,
-                      json={"reason": "更正", "corrections": {"holder": {"birth_date": "1989/05/26"}}})
+    bad = client.post(
+        f"/api/v1/certificates/{number}/reissue",
+        headers=staff,
+        json={"reason": "更正", "corrections": {"holder": {"birth_date": "1989/05/26"}}},
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["path"] == "corrections.holder.birth_date"
 
     revoked = client.post(f"/api/v1/certificates/{number}/revoke", json={"reason": "申报材料造假"}, headers=staff)
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
     assert revoked.json()["revoked"]["reason"] == "申报材料造假"
-    assert client.post(f"/api/v1/certificates/{number}/revoke", json={"reason": "再次"}, headers=staff).status_code == 409
-    assert client.post(f"/api/v1/certificates/{number}/reissue", json={"reason": "补证"}, headers=staff).status_code == 409
+    assert (
+        client.post(f"/api/v1/certificates/{number}/revoke", json={"reason": "再次"}, headers=staff).status_code == 409
+    )
+    assert (
+        client.post(f"/api/v1/certificates/{number}/reissue", json={"reason": "补证"}, headers=staff).status_code == 409
+    )
     events = client.get(f"/api/v1/certificates/{number}/events", headers=staff).json()
-    assert [(e["version"], e["action"]) for e in events] == [(1, "issued"), (1, "superseded"), (2, "reissued"),
-                                                               (2, "revoked")]
+    assert [(e["version"], e["action"]) for e in events] == [
+        (1, "issued"),
+        (1, "superseded"),
+        (2, "reissued"),
+        (2, "revoked"),
+    ]
     assert all(e["actor"].startswith(("platform:", "staff:")) for e in events)
     assert events[-1]["reason"] == "申报材料造假"
     # Platforms issue; only staff reissue and revoke.
-    assert client.post(f"/api/v1/certificates/{number}/revoke", json={"reason": "试试"},
-                       headers=auth(keys["platform"])).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/certificates/{number}/revoke", json={"reason": "试试"}, headers=auth(keys["platform"])
+        ).status_code
+        == 403
+    )
 
 
 def test_organisation_without_a_key_leaves_the_certificate_pending_seal(any_db_settings, request_body):
@@ -164,7 +183,7 @@ def test_organisation_without_a_key_leaves_the_certificate_pending_seal(any_db_s
 
     settings = any_db_settings
     with transaction(open_registry(settings)) as session:
-        add_org(session, "340001", "安徽省工程系列高级职称评审委员会", "committee", datetime.now(timezone.utc))
+        add_org(session, "340001", "安徽省工程系列高级职称评审委员会", "committee", datetime.now(UTC))
     with TestClient(create_app(settings)) as client:
         keys = {"platform": make_key(settings, "platform")}
         request_body["committee"] = {"code": "340001", "name": "安徽省工程系列高级职称评审委员会"}
@@ -191,8 +210,13 @@ def test_unregistered_or_misnamed_organisations_are_refused(app_env, request_bod
     body = copy.deepcopy(request_body)
     body["issuer"]["name"] = "某某人社局"
     response = issue(client, keys, body)
-    assert response.json()["errors"] == [{"path": "issuer.name", "type": "org_name",
-                                          "message": "发证机关名称与登记不一致：登记为「湖北省人力资源和社会保障厅」"}]
+    assert response.json()["errors"] == [
+        {
+            "path": "issuer.name",
+            "type": "org_name",
+            "message": "发证机关名称与登记不一致：登记为「湖北省人力资源和社会保障厅」",
+        }
+    ]
     with client.app.state.services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Certificate)) == 0
         assert session.scalar(select(func.count()).select_from(CertificateEvent)) == 0

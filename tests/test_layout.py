@@ -7,8 +7,21 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "service"
-FLOWS = {"api", "batches", "certificates", "cli", "contract", "documents", "forms", "registry", "sealing", "signing", "workers",
-         "verification", "observability"}
+FLOWS = {
+    "api",
+    "batches",
+    "certificates",
+    "cli",
+    "contract",
+    "documents",
+    "forms",
+    "registry",
+    "sealing",
+    "signing",
+    "workers",
+    "verification",
+    "observability",
+}
 ROOT_MODULES = {"__init__", "__main__", "app", "config", "errors", "runtime", "checks", "services"}
 
 
@@ -52,7 +65,7 @@ def test_no_import_cycles():
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -75,8 +88,17 @@ def test_the_pure_core_does_not_reach_for_the_edges():
     """documents and signing take and return bytes and plain data: they import neither
     the registry, the API, nor the flows built on them."""
     mods = modules()
-    edges = ("service.api", "service.registry", "service.certificates", "service.verification", "service.sealing",
-             "service.cli", "service.batches", "service.app", "service.services")
+    edges = (
+        "service.api",
+        "service.registry",
+        "service.certificates",
+        "service.verification",
+        "service.sealing",
+        "service.cli",
+        "service.batches",
+        "service.app",
+        "service.services",
+    )
     for name, path in mods.items():
         if name.startswith(("service.documents", "service.signing")):
             bad = {m for m in top_level_imports(path, set(mods)) if m.startswith(edges)}
@@ -95,6 +117,6 @@ def test_the_pure_core_knows_nothing_of_logs_and_metrics():
 
 def test_readme_layout_names_every_package():
     readme = (ROOT.parent / "README.md").read_text("utf-8")
-    layout = readme[readme.index("## Layout"):]
+    layout = readme[readme.index("## Layout") :]
     for package in (p.parent.name for p in ROOT.glob("*/__init__.py")):
         assert f"  {package}/" in layout, package

@@ -28,7 +28,9 @@ def with_rows(payload: dict, count: int) -> dict:
     """``count`` rows with distinct names, cycling through the contract's rows."""
     payload = copy.deepcopy(payload)
     base = payload["rows"]
-    payload["rows"] = [dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)]
+    payload["rows"] = [
+        dict(base[i % len(base)], name=f"{base[i % len(base)]['name'][:2]}{i:05d}") for i in range(count)
+    ]
     return payload
 
 
@@ -40,9 +42,17 @@ def render_publicity(renderer, payload, limits=Limits()):
 def test_contract_publicity_prints_every_value(renderer, name):
     payload = load_contract(name)
     text = pdf_text(render_publicity(renderer, payload))
-    expected = [payload["title"], payload["publisher"], payload["intro"], payload["contact"]["text"],
-                payload["contact"]["phone"], payload["contact"]["supervision_phone"], payload["contact"]["address"],
-                "2024年12月23日至2024年12月27日（5个工作日）", "2024年12月23日"]
+    expected = [
+        payload["title"],
+        payload["publisher"],
+        payload["intro"],
+        payload["contact"]["text"],
+        payload["contact"]["phone"],
+        payload["contact"]["supervision_phone"],
+        payload["contact"]["address"],
+        "2024年12月23日至2024年12月27日（5个工作日）",
+        "2024年12月23日",
+    ]
     for row in payload["rows"]:
         expected += [str(v) for v in row.values()]
     missing = [s for s in expected if squash(s) not in text]
@@ -50,11 +60,14 @@ def test_contract_publicity_prints_every_value(renderer, name):
     assert f"共{len(payload['rows'])}人" in text
 
 
-@pytest.mark.parametrize(("name", "header"), [("publicity-pre-review.json", PRE_HEADER),
-                                              ("publicity-result.json", RESULT_HEADER)])
+@pytest.mark.parametrize(
+    ("name", "header"), [("publicity-pre-review.json", PRE_HEADER), ("publicity-result.json", RESULT_HEADER)]
+)
 def test_long_publicity_repeats_the_header_and_keeps_rows_whole(renderer, name, header):
     payload = with_rows(load_contract(name), 400)
-    payload["rows"][7]["unit"] = "湖北省武汉市东湖新技术开发区光谷生物城某某生物医药科技股份有限公司研发中心第三实验室（长名称换行）"
+    payload["rows"][7]["unit"] = (
+        "湖北省武汉市东湖新技术开发区光谷生物城某某生物医药科技股份有限公司研发中心第三实验室（长名称换行）"
+    )
     pages = [squash(t) for t in page_texts(render_publicity(renderer, payload))]
     assert len(pages) >= 8
     names = [row["name"] for row in payload["rows"]]
@@ -111,8 +124,9 @@ def test_a_list_beyond_the_limit_is_refused_up_front_with_413(client, keys):
     payload = with_rows(load_contract("publicity-result.json"), 10_001)
     response = client.post("/api/v1/forms/publicity", json=payload, headers=auth(keys["staff"]))
     assert response.status_code == 413
-    assert response.json()["errors"] == [{"path": "rows", "message": "名单共 10001 行，超过上限 10000 行，请分批提交",
-                                          "type": "too_many_rows"}]
+    assert response.json()["errors"] == [
+        {"path": "rows", "message": "名单共 10001 行，超过上限 10000 行，请分批提交", "type": "too_many_rows"}
+    ]
 
 
 @pytest.mark.parametrize("kind", ["final", {"a": 1}, ["result"], 3])
@@ -133,7 +147,9 @@ def test_bad_row_is_named_by_its_index(client, keys):
     response = client.post("/api/v1/forms/publicity", json=payload, headers=auth(keys["staff"]))
     assert response.status_code == 422
     assert {(e["path"], e["message"]) for e in response.json()["errors"]} == {
-        ("rows[3].years_in_title", "应为整数"), ("rows[5].gender", "应为以下之一：男、女")}
+        ("rows[3].years_in_title", "应为整数"),
+        ("rows[5].gender", "应为以下之一：男、女"),
+    }
 
 
 # --- spreadsheets ---------------------------------------------------------------
@@ -143,8 +159,21 @@ HEADINGS = ["序号", "姓名", "性别", "单位", "学历", "现职称", "任�
 
 def sheet_rows(count=5):
     rows = load_contract("publicity-pre-review.json")["rows"][:count]
-    return [[i + 1, r["name"], r["gender"], r["unit"], r["education"], r["current_title"], r["years_in_title"],
-             r["specialty"], r["title"], r["route"]] for i, r in enumerate(rows)]
+    return [
+        [
+            i + 1,
+            r["name"],
+            r["gender"],
+            r["unit"],
+            r["education"],
+            r["current_title"],
+            r["years_in_title"],
+            r["specialty"],
+            r["title"],
+            r["route"],
+        ]
+        for i, r in enumerate(rows)
+    ]
 
 
 def xlsx_bytes(headings, rows) -> bytes:
@@ -172,8 +201,12 @@ def upload(client, keys, filename, data, meta=None):
     if meta is None:
         meta = load_contract("publicity-pre-review.json")
         del meta["rows"]
-    return client.post("/api/v1/forms/publicity", data={"meta": json.dumps(meta, ensure_ascii=False)},
-                       files={"file": (filename, data, "application/octet-stream")}, headers=auth(keys["staff"]))
+    return client.post(
+        "/api/v1/forms/publicity",
+        data={"meta": json.dumps(meta, ensure_ascii=False)},
+        files={"file": (filename, data, "application/octet-stream")},
+        headers=auth(keys["staff"]),
+    )
 
 
 def test_xlsx_title_line_above_the_headings_is_skipped(client, keys):
@@ -208,8 +241,9 @@ def test_spreadsheet_missing_column_is_named(client, keys):
     rows = [r[:1] + r[2:] for r in sheet_rows()]
     response = upload(client, keys, "名单.csv", csv_bytes(headings, rows))
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"path": "file", "message": "表格第 1 行（列标题）缺少：姓名 列",
-                                          "type": "missing_column"}]
+    assert response.json()["errors"] == [
+        {"path": "file", "message": "表格第 1 行（列标题）缺少：姓名 列", "type": "missing_column"}
+    ]
 
 
 def test_spreadsheet_bad_cell_is_named_by_row_and_column(client, keys):
@@ -240,11 +274,15 @@ def test_broken_files_get_a_clear_422(client, keys, filename, data, fragment):
 
 
 def test_spreadsheet_without_meta_or_file(client, keys):
-    response = client.post("/api/v1/forms/publicity", files={"file": ("a.csv", b"x", "text/csv")},
-                           headers=auth(keys["staff"]))
+    response = client.post(
+        "/api/v1/forms/publicity", files={"file": ("a.csv", b"x", "text/csv")}, headers=auth(keys["staff"])
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["path"] == "meta"
-    response = client.post("/api/v1/forms/publicity", content=b"meta=1", headers={**auth(keys["staff"]),
-                           "content-type": "multipart/form-data; boundary=x"})
+    response = client.post(
+        "/api/v1/forms/publicity",
+        content=b"meta=1",
+        headers={**auth(keys["staff"]), "content-type": "multipart/form-data; boundary=x"},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["type"] in ("bad_multipart", "missing")
 
@@ -256,8 +294,12 @@ def test_spreadsheet_beyond_the_row_limit_is_413(settings, keys, client):
 
 
 def test_upload_only_where_a_form_takes_one(client, keys):
-    response = client.post("/api/v1/forms/review-form", data={"meta": "{}"},
-                           files={"file": ("a.csv", b"x", "text/csv")}, headers=auth(keys["platform"]))
+    response = client.post(
+        "/api/v1/forms/review-form",
+        data={"meta": "{}"},
+        files={"file": ("a.csv", b"x", "text/csv")},
+        headers=auth(keys["platform"]),
+    )
     assert response.status_code == 415
 
 
@@ -272,15 +314,22 @@ def test_roster_from_rows_and_declarations(renderer, contract_declaration):
     d = contract_declaration
     # The declaration's row, derived: name, birth month, highest education, current title and its date,
     # papers counted, reviews summarized, unit.
-    assert squash(f"25{d['applicant']['name']}女1989.05大学本科助理工程师2016.12化工工程师正常81合格3优秀2"
-                  f"{d['application']['recommending_unit']['name']}") in text
+    assert (
+        squash(
+            f"25{d['applicant']['name']}女1989.05大学本科助理工程师2016.12化工工程师正常81合格3优秀2"
+            f"{d['application']['recommending_unit']['name']}"
+        )
+        in text
+    )
     assert "合计25人（正常21人，破格4人）" in text
     assert_matches_golden(pdf, "roster/sample")
 
 
 def test_long_roster_repeats_its_header(renderer):
-    rows = [{"name": f"申报人{i:04d}", "gender": "男", "unit": "某单位", "title": "工程师", "route": "正常"}
-            for i in range(300)]
+    rows = [
+        {"name": f"申报人{i:04d}", "gender": "男", "unit": "某单位", "title": "工程师", "route": "正常"}
+        for i in range(300)
+    ]
     model = roster.SPEC.validate({"title": "花名册", "date": "2024-10-15", "rows": rows}, Limits())
     pages = [squash(t) for t in page_texts(render_form(renderer, roster.SPEC, model, RenderContext(FONTS_DIR)))]
     assert len(pages) >= 5
@@ -289,8 +338,9 @@ def test_long_roster_repeats_its_header(renderer):
 
 
 def test_roster_needs_rows_or_declarations(client, keys):
-    response = client.post("/api/v1/forms/roster", json={"title": "花名册", "date": "2024-10-15"},
-                           headers=auth(keys["platform"]))
+    response = client.post(
+        "/api/v1/forms/roster", json={"title": "花名册", "date": "2024-10-15"}, headers=auth(keys["platform"])
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["message"] == "rows 或 declarations 至少提供一项"
 
@@ -304,8 +354,9 @@ def test_publicity_matches_golden(renderer, name):
 
 
 def test_list_layout_falls_back_to_cells_when_a_text_does_not_fit():
-    layout = ListLayout((Column("a", "甲", 50), Column("b", "乙", 50)), 40.0, 9.0, 1.0,
-                        advances_for(RenderContext(FONTS_DIR).main_font))
+    layout = ListLayout(
+        (Column("a", "甲", 50), Column("b", "乙", 50)), 40.0, 9.0, 1.0, advances_for(RenderContext(FONTS_DIR).main_font)
+    )
     fits = layout.row(["张三", "女"])
     assert fits.line is not None and squash(fits.line) == "张三女"
     too_long = layout.row(["张三" * 10, "女"])
@@ -315,4 +366,10 @@ def test_list_layout_falls_back_to_cells_when_a_text_does_not_fit():
 
 def test_list_layout_refuses_columns_not_adding_up():
     with pytest.raises(ValueError):
-        ListLayout((Column("a", "甲", 50), Column("b", "乙", 40)), 40.0, 9.0, 1.0, advances_for(RenderContext(FONTS_DIR).main_font))
+        ListLayout(
+            (Column("a", "甲", 50), Column("b", "乙", 40)),
+            40.0,
+            9.0,
+            1.0,
+            advances_for(RenderContext(FONTS_DIR).main_font),
+        )

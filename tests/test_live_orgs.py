@@ -43,8 +43,12 @@ def test_live_sealers_follow_the_registry(tmp_path):
     assert sealers.has_key(COMMITTEE[0]) and COMMITTEE[0] in sealers.codes()
     # A change that cannot be loaded keeps the seals as they were, and says why.
     with transaction(sessions) as session:
-        update_key_source(session, COMMITTEE[0], {"kind": "pem", "key_path": "/nonexistent.key",
-                                                  "cert_path": "/nonexistent.pem"}, datetime.now(UTC))
+        update_key_source(
+            session,
+            COMMITTEE[0],
+            {"kind": "pem", "key_path": "/nonexistent.key", "cert_path": "/nonexistent.pem"},
+            datetime.now(UTC),
+        )
     clock.now = 11
     assert sealers.has_key(COMMITTEE[0]) and "430001" in sealers.last_error
     sealers.close()
@@ -61,15 +65,21 @@ def test_an_organisation_given_a_key_seals_without_a_restart(tmp_path):
     service = serve(tmp_path, env={"ZC_ORGS_CHECK_SECONDS": "1", "ZC_SEAL_LEVEL": "B-T"})
     try:
         key = service.key("platform")
-        assert service.cli("orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee",
-                           "--no-key").returncode == 0
-        first = httpx.post(f"{service.url}/api/v1/certificates", json=request_for(COMMITTEE, "LIVE-1"),
-                           headers=auth(key), timeout=120)
+        assert (
+            service.cli(
+                "orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee", "--no-key"
+            ).returncode
+            == 0
+        )
+        first = httpx.post(
+            f"{service.url}/api/v1/certificates", json=request_for(COMMITTEE, "LIVE-1"), headers=auth(key), timeout=120
+        )
         assert first.status_code == 201 and first.json()["status"] == "pending_seal"
         assert service.cli("orgs", "update", "--code", COMMITTEE[0], "--dev-key").returncode == 0
         time.sleep(1.5)
-        second = httpx.post(f"{service.url}/api/v1/certificates", json=request_for(COMMITTEE, "LIVE-2"),
-                            headers=auth(key), timeout=120)
+        second = httpx.post(
+            f"{service.url}/api/v1/certificates", json=request_for(COMMITTEE, "LIVE-2"), headers=auth(key), timeout=120
+        )
         assert second.status_code == 201 and second.json()["status"] == "valid", second.text
     finally:
         service.stop()
@@ -78,25 +88,34 @@ def test_an_organisation_given_a_key_seals_without_a_restart(tmp_path):
 def test_the_organisations_admin_api(client, keys):
     admin = auth(keys["admin"])
     assert client.get("/api/v1/organisations", headers=auth(keys["platform"])).status_code == 403
-    created = client.post("/api/v1/organisations", headers=admin, json={
-        "code": COMMITTEE[0], "name": COMMITTEE[1], "role": "committee", "no_key": True})
+    created = client.post(
+        "/api/v1/organisations",
+        headers=admin,
+        json={"code": COMMITTEE[0], "name": COMMITTEE[1], "role": "committee", "no_key": True},
+    )
     assert created.status_code == 201 and created.json()["key_source"] is None
     listed = {o["code"]: o for o in client.get("/api/v1/organisations", headers=admin).json()}
     assert listed[COMMITTEE[0]]["role"] == "committee" and len(listed) == 3
-    bad = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=admin, json={
-        "key_source": {"kind": "pem", "key_path": "/nonexistent.key", "cert_path": "/nonexistent.pem"}})
+    bad = client.patch(
+        f"/api/v1/organisations/{COMMITTEE[0]}",
+        headers=admin,
+        json={"key_source": {"kind": "pem", "key_path": "/nonexistent.key", "cert_path": "/nonexistent.pem"}},
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "key_source"
-    secret = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=admin, json={
-        "key_source": {"kind": "pkcs12", "key_path": "/x.p12", "secret_env": "not a name"}})
+    secret = client.patch(
+        f"/api/v1/organisations/{COMMITTEE[0]}",
+        headers=admin,
+        json={"key_source": {"kind": "pkcs12", "key_path": "/x.p12", "secret_env": "not a name"}},
+    )
     assert secret.status_code == 422
-    given = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=admin,
-                         json={"key_source": {"kind": "dev"}})
+    given = client.patch(f"/api/v1/organisations/{COMMITTEE[0]}", headers=admin, json={"key_source": {"kind": "dev"}})
     assert given.status_code == 200 and given.json()["key_source"] == {"kind": "dev"}
     reloaded = client.post("/api/v1/organisations/reload", headers=admin)
     assert reloaded.status_code == 200 and COMMITTEE[0] in reloaded.json()["sealing"]
     assert client.app.state.services.sealers.has_key(COMMITTEE[0])
-    duplicate = client.post("/api/v1/organisations", headers=admin, json={
-        "code": COMMITTEE[0], "name": COMMITTEE[1], "role": "committee"})
+    duplicate = client.post(
+        "/api/v1/organisations", headers=admin, json={"code": COMMITTEE[0], "name": COMMITTEE[1], "role": "committee"}
+    )
     assert duplicate.status_code == 409 and "已存在" in duplicate.json()["message"]
     missing = client.patch("/api/v1/organisations/NOPE", headers=admin, json={"active": False})
     assert missing.status_code == 404
@@ -105,17 +124,25 @@ def test_the_organisations_admin_api(client, keys):
 def run_serve(tmp_path, env: dict) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "service", "serve", "--port", str(free_port()), "--data-dir",
-                           str(tmp_path / "data")], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("env, fragment", [
-    ({"ZC_NUMBER_PATTERN": "9{province}{year"}, "pattern"),
-    ({"ZC_NUMBER_PATTERN": "9{province}{year}{committee}"}, "{seq}"),
-    ({"ZC_CERTIFICATE_TITLE": "湖北省专业技术职务任职资格电子证书" * 3}, "ZC_CERTIFICATE_TITLE"),
-    ({"ZC_NUMBER_PATTERN": "9{province}{year}" + "{committee}" * 10 + "{seq:012d}"}, "ZC_NUMBER_PATTERN"),
-])
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({"ZC_NUMBER_PATTERN": "9{province}{year"}, "pattern"),
+        ({"ZC_NUMBER_PATTERN": "9{province}{year}{committee}"}, "{seq}"),
+        ({"ZC_CERTIFICATE_TITLE": "湖北省专业技术职务任职资格电子证书" * 3}, "ZC_CERTIFICATE_TITLE"),
+        ({"ZC_NUMBER_PATTERN": "9{province}{year}" + "{committee}" * 10 + "{seq:012d}"}, "ZC_NUMBER_PATTERN"),
+    ],
+)
 def test_a_configuration_the_certificate_cannot_fit_stops_the_start_in_one_line(tmp_path, env, fragment):
     done = run_serve(tmp_path, env)
     assert done.returncode == 2, done.stderr[-2000:]

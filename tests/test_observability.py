@@ -33,8 +33,11 @@ def scrape(client, key: str) -> dict[tuple[str, frozenset], float]:
 
 
 def parse(text: str) -> dict[tuple[str, frozenset], float]:
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
@@ -74,7 +77,7 @@ def test_a_json_line_has_time_level_logger_message_request_id_and_exception():
     except ValueError:
         import sys
 
-        record = _record("证书 %s 签发失败" % "9420242024420001000001", sys.exc_info())
+        record = _record("证书 9420242024420001000001 签发失败", sys.exc_info())
     from service.observability.logs import RequestIdFilter
 
     with bound_request_id("req-1"):
@@ -143,26 +146,40 @@ def test_an_unexpected_error_answers_with_the_request_id_too(settings):
 
 def test_the_audit_trail_of_issue_reissue_and_revoke_carries_each_request_id(app):
     client, keys = app
-    issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"),
-                         headers={**auth(keys["platform"]), "X-Request-ID": "issue-1"})
+    issued = client.post(
+        "/api/v1/certificates",
+        json=load_contract("certificate-request.json"),
+        headers={**auth(keys["platform"]), "X-Request-ID": "issue-1"},
+    )
     assert issued.status_code == 201, issued.text
     number = issued.json()["number"]
     staff = auth(keys["staff"])
-    reissued = client.post(f"/api/v1/certificates/{number}/reissue", headers={**staff, "X-Request-ID": "reissue-2"},
-                           json={"reason": "姓名录入错误，更正", "corrections": {"holder": {"name": "张叁"}}})
+    reissued = client.post(
+        f"/api/v1/certificates/{number}/reissue",
+        headers={**staff, "X-Request-ID": "reissue-2"},
+        json={"reason": "姓名录入错误，更正", "corrections": {"holder": {"name": "张叁"}}},
+    )
     assert reissued.status_code == 201, reissued.text
-    revoked = client.post(f"/api/v1/certificates/{number}/revoke", json={"reason": "申报材料造假"},
-                          headers={**staff, "X-Request-ID": "revoke-3"})
+    revoked = client.post(
+        f"/api/v1/certificates/{number}/revoke",
+        json={"reason": "申报材料造假"},
+        headers={**staff, "X-Request-ID": "revoke-3"},
+    )
     assert revoked.status_code == 200
     events = client.get(f"/api/v1/certificates/{number}/events", headers=staff).json()
     assert [(e["action"], e["details"]["request_id"]) for e in events] == [
-        ("issued", "issue-1"), ("superseded", "reissue-2"), ("reissued", "reissue-2"), ("revoked", "revoke-3")]
+        ("issued", "issue-1"),
+        ("superseded", "reissue-2"),
+        ("reissued", "reissue-2"),
+        ("revoked", "revoke-3"),
+    ]
 
 
 def test_the_access_log_names_routes_not_tokens_or_numbers(app, caplog):
     client, keys = app
-    issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"),
-                         headers=auth(keys["platform"]))
+    issued = client.post(
+        "/api/v1/certificates", json=load_contract("certificate-request.json"), headers=auth(keys["platform"])
+    )
     assert issued.status_code == 201, issued.text
     number, token = issued.json()["number"], issued.json()["verification_url"].rsplit("/", 1)[1]
     with caplog.at_level(logging.INFO, logger="service.access"):
@@ -179,8 +196,11 @@ def test_the_access_log_names_routes_not_tokens_or_numbers(app, caplog):
 def test_a_batch_job_keeps_the_request_ids_that_created_and_cancelled_it(app):
     client, keys = app
     staff = auth(keys["staff"])
-    created = client.post("/api/v1/batches", json={"kind": "seal", "numbers": ["9420242024420001999999"]},
-                          headers={**staff, "X-Request-ID": "batch-1"})
+    created = client.post(
+        "/api/v1/batches",
+        json={"kind": "seal", "numbers": ["9420242024420001999999"]},
+        headers={**staff, "X-Request-ID": "batch-1"},
+    )
     assert created.status_code == 202, created.text
     job = created.json()
     assert job["params"]["request_id"] == "batch-1"
@@ -245,17 +265,25 @@ def test_the_counters_move(app, declaration):
 def test_issuing_counts_a_certificate_render_and_its_seals(app):
     client, keys = app
     before = scrape(client, keys["admin"])
-    issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"),
-                         headers=auth(keys["platform"]))
+    issued = client.post(
+        "/api/v1/certificates", json=load_contract("certificate-request.json"), headers=auth(keys["platform"])
+    )
     assert issued.status_code == 201, issued.text
     token = issued.json()["verification_url"].rsplit("/", 1)[1]
     assert client.get(f"/api/v1/verify/token/{token}").status_code == 200
     after = scrape(client, keys["admin"])
-    assert value(after, "zc_renders_total", kind="certificate") - value(before, "zc_renders_total", kind="certificate") == 1
-    assert (value(after, "zc_seals_total", kind="certificate", outcome="sealed")
-            - value(before, "zc_seals_total", kind="certificate", outcome="sealed")) == 1
-    assert (value(after, "zc_verification_verdicts_total", verdict="valid", channel="scan")
-            - value(before, "zc_verification_verdicts_total", verdict="valid", channel="scan")) == 1
+    assert (
+        value(after, "zc_renders_total", kind="certificate") - value(before, "zc_renders_total", kind="certificate")
+        == 1
+    )
+    assert (
+        value(after, "zc_seals_total", kind="certificate", outcome="sealed")
+        - value(before, "zc_seals_total", kind="certificate", outcome="sealed")
+    ) == 1
+    assert (
+        value(after, "zc_verification_verdicts_total", verdict="valid", channel="scan")
+        - value(before, "zc_verification_verdicts_total", verdict="valid", channel="scan")
+    ) == 1
 
 
 def test_metrics_on_a_port_of_their_own(tmp_path):
@@ -284,8 +312,12 @@ def test_a_served_requests_log_lines_all_carry_its_id(tmp_path, declaration):
         rendered = httpx.post(f"{served.url}/api/v1/forms/review-form", json=declaration, headers=platform, timeout=120)
         assert rendered.status_code == 200
         render_id = rendered.headers["x-request-id"]
-        refused = httpx.post(f"{served.url}/api/v1/forms/review-form", json={"applicant": 1},
-                             headers={**platform, "X-Request-ID": "client-chosen.42"}, timeout=60)
+        refused = httpx.post(
+            f"{served.url}/api/v1/forms/review-form",
+            json={"applicant": 1},
+            headers={**platform, "X-Request-ID": "client-chosen.42"},
+            timeout=60,
+        )
         assert refused.status_code == 422
         assert refused.headers["x-request-id"] == refused.json()["request_id"] == "client-chosen.42"
         hostile = httpx.get(f"{served.url}/healthz", headers={"X-Request-ID": "x" * 100}, timeout=10)
@@ -306,7 +338,8 @@ def test_a_served_requests_log_lines_all_carry_its_id(tmp_path, declaration):
 
     of_refusal = [e for e in events if e.get("request_id") == "client-chosen.42"]
     assert [(e["logger"], e["status"]) for e in of_refusal if e["logger"] == "service.access"] == [
-        ("service.access", 422)]
+        ("service.access", 422)
+    ]
     assert any(e.get("request_id") == hostile_id and e["logger"] == "service.access" for e in events)
     # Each access line is the request's own: no line names two requests.
     ids = [e["request_id"] for e in events if e["logger"] == "service.access"]
@@ -328,8 +361,9 @@ def test_several_served_processes_answer_one_scrape_for_all(tmp_path):
             scrapes.append(parse(httpx.get(f"{served.url}/metrics", headers=admin, timeout=30).text))
         assert len(list((served.data_dir / "metrics").glob("counter_*.db"))) >= 2  # a file per process
         for samples in scrapes:
-            moved = (value(samples, "zc_http_requests_total", route="/healthz", method="GET", status="200")
-                     - value(before, "zc_http_requests_total", route="/healthz", method="GET", status="200"))
+            moved = value(samples, "zc_http_requests_total", route="/healthz", method="GET", status="200") - value(
+                before, "zc_http_requests_total", route="/healthz", method="GET", status="200"
+            )
             assert moved >= 30, moved  # never one process's share only
             assert ("zc_worker_queue_depth", frozenset({("pool", "requests")})) in samples
     finally:

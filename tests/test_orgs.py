@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from service.cli.main import main
 from service.config import Settings
-from service.sealing.orgs import DEFAULT_ORGS
 from service.registry.db import make_engine, migrate, session_factory, transaction
 from service.registry.models import Organisation
 from service.registry.orgs import add_org, get_org, list_orgs
+from service.sealing.orgs import DEFAULT_ORGS
 from service.sealing.startup import StartupError
 from tests.conftest import load_contract
 
@@ -36,8 +36,11 @@ def run_cli(*argv: str, data_dir: Path) -> subprocess.CompletedProcess:
     """The real command line, in a fresh process (exit code and exact stderr)."""
     return subprocess.run(
         [sys.executable, "-m", "service", *argv, "--data-dir", str(data_dir)],
-        check=False, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def key_files(keys_dir: Path) -> dict[str, str]:
@@ -64,8 +67,15 @@ def test_first_start_creates_dev_pki_and_default_orgs(tmp_path, caplog):
         assert pool.has_key(COMMITTEE.code) and pool.has_key(ISSUER.code)
         assert pool.level.name == "B-LTA"
     keys_dir = settings.data_dir / "keys"
-    for name in ("root.cert.pem", "seal-ca.cert.pem", "tsa.cert.pem", "root.crl", "seal-ca.crl",
-                 f"seals/{COMMITTEE.code}.key.pem", f"seals/{ISSUER.code}.cert.pem"):  # fmt: skip
+    for name in (
+        "root.cert.pem",
+        "seal-ca.cert.pem",
+        "tsa.cert.pem",
+        "root.crl",
+        "seal-ca.crl",
+        f"seals/{COMMITTEE.code}.key.pem",
+        f"seals/{ISSUER.code}.cert.pem",
+    ):
         assert (keys_dir / name).is_file(), name
     with open_registry(settings)() as session:
         orgs = {o.code: o for o in list_orgs(session)}
@@ -118,10 +128,43 @@ def test_keys_init_refuses_when_the_dev_pki_is_off(tmp_path, monkeypatch, capsys
 
 def test_orgs_add_with_dev_key_and_without_key_then_list(tmp_path, capsys):
     data = str(tmp_path / "data")
-    assert main(["orgs", "add", "--code", "4201-GC", "--name", "武汉市工程技术评委会", "--role", "committee",
-                 "--data-dir", data]) == 0  # fmt: skip
-    assert main(["orgs", "add", "--code", "NOKEY", "--name", "某市人社局", "--role", "issuer", "--no-key",
-                 "--seal-bottom-text", "证书专用章", "--data-dir", data]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "orgs",
+                "add",
+                "--code",
+                "4201-GC",
+                "--name",
+                "武汉市工程技术评委会",
+                "--role",
+                "committee",
+                "--data-dir",
+                data,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "orgs",
+                "add",
+                "--code",
+                "NOKEY",
+                "--name",
+                "某市人社局",
+                "--role",
+                "issuer",
+                "--no-key",
+                "--seal-bottom-text",
+                "证书专用章",
+                "--data-dir",
+                data,
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "data" / "keys" / "seals" / "4201-GC.cert.pem").is_file()
     capsys.readouterr()
     assert main(["orgs", "list", "--data-dir", data]) == 0
@@ -145,8 +188,25 @@ def test_orgs_add_with_a_seal_png(tmp_path, capsys):
     png = tmp_path / "seal.png"
     png.write_bytes(render_round_seal("某某市人力资源和社会保障局", None, default_seal_font()))
     data = tmp_path / "data"
-    assert main(["orgs", "add", "--code", "PNG1", "--name", "某某市人力资源和社会保障局", "--role", "issuer",
-                 "--seal-image", str(png), "--data-dir", str(data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "orgs",
+                "add",
+                "--code",
+                "PNG1",
+                "--name",
+                "某某市人力资源和社会保障局",
+                "--role",
+                "issuer",
+                "--seal-image",
+                str(png),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        == 0
+    )
     stored = data / "seals" / "PNG1.png"
     assert stored.read_bytes().startswith(b"\x89PNG")
     with open_registry(Settings(data_dir=data))() as session:
@@ -163,9 +223,26 @@ def test_orgs_add_with_a_seal_png(tmp_path, capsys):
 
 def test_orgs_update_key_seal_and_status(tmp_path, capsys):
     data = str(tmp_path / "data")
-    main(["orgs", "add", "--code", "UPD", "--name", "某某评委会", "--role", "committee", "--no-key", "--data-dir", data])
-    assert main(["orgs", "update", "--code", "UPD", "--dev-key", "--seal-bottom-text", "评审专用章",
-                 "--deactivate", "--data-dir", data]) == 0  # fmt: skip
+    main(
+        ["orgs", "add", "--code", "UPD", "--name", "某某评委会", "--role", "committee", "--no-key", "--data-dir", data]
+    )
+    assert (
+        main(
+            [
+                "orgs",
+                "update",
+                "--code",
+                "UPD",
+                "--dev-key",
+                "--seal-bottom-text",
+                "评审专用章",
+                "--deactivate",
+                "--data-dir",
+                data,
+            ]
+        )
+        == 0
+    )
     with open_registry(Settings(data_dir=Path(data)))() as session:
         org = get_org(session, "UPD")
         assert org.key_source == {"kind": "dev"} and org.seal_bottom_text == "评审专用章" and not org.active
@@ -178,13 +255,41 @@ def test_orgs_update_key_seal_and_status(tmp_path, capsys):
     [
         (["--code", "X1", "--name", "某单位", "--role", "boss"], "unknown role 'boss'"),
         (["--code", COMMITTEE.code, "--name", "某单位", "--role", "committee"], f"机构 {COMMITTEE.code} 已存在"),
-        (["--code", "X2", "--name", "某单位", "--role", "issuer", "--key-pem", "/nonexistent/seal.key.pem",
-          "--cert-pem", "/nonexistent/seal.cert.pem"], "cannot read /nonexistent/seal.key.pem"),
+        (
+            [
+                "--code",
+                "X2",
+                "--name",
+                "某单位",
+                "--role",
+                "issuer",
+                "--key-pem",
+                "/nonexistent/seal.key.pem",
+                "--cert-pem",
+                "/nonexistent/seal.cert.pem",
+            ],
+            "cannot read /nonexistent/seal.key.pem",
+        ),
         (["--code", "X3", "--name", "某单位", "--role", "issuer", "--seal-image", "__file__"], "must be a PNG"),
-        (["--code", "X4", "--name", "某单位", "--role", "issuer", "--key-p12", "a.p12", "--pkcs11-module", "x.so"],
-         "choose one key source"),
-        (["--code", "X5", "--name", "某单位", "--role", "issuer", "--key-p12", "a.p12", "--passphrase-env", "pw 123"],
-         "NAME of an environment variable"),
+        (
+            ["--code", "X4", "--name", "某单位", "--role", "issuer", "--key-p12", "a.p12", "--pkcs11-module", "x.so"],
+            "choose one key source",
+        ),
+        (
+            [
+                "--code",
+                "X5",
+                "--name",
+                "某单位",
+                "--role",
+                "issuer",
+                "--key-p12",
+                "a.p12",
+                "--passphrase-env",
+                "pw 123",
+            ],
+            "NAME of an environment variable",
+        ),
         (["--code", "../x", "--name", "某单位", "--role", "issuer", "--no-key"], "只能由 1-64 个字母"),
     ],
 )
@@ -204,11 +309,28 @@ def test_orgs_add_errors_are_one_line_and_exit_2(tmp_path, argv, message):
 
 def test_without_dev_pki_an_org_needs_a_key_source(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZC_DEV_PKI", "false")
-    assert main(["orgs", "add", "--code", "P1", "--name", "某单位", "--role", "issuer",
-                 "--data-dir", str(tmp_path)]) == 2  # fmt: skip
+    assert (
+        main(["orgs", "add", "--code", "P1", "--name", "某单位", "--role", "issuer", "--data-dir", str(tmp_path)]) == 2
+    )
     assert "--no-key" in capsys.readouterr().err
-    assert main(["orgs", "add", "--code", "P1", "--name", "某单位", "--role", "issuer", "--no-key",
-                 "--data-dir", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "orgs",
+                "add",
+                "--code",
+                "P1",
+                "--name",
+                "某单位",
+                "--role",
+                "issuer",
+                "--no-key",
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
 
 
 def test_startup_without_dev_pki_fails_on_a_missing_key_file(tmp_path):
@@ -219,8 +341,14 @@ def test_startup_without_dev_pki_fails_on_a_missing_key_file(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", dev_pki=False, tsa_url="http://tsa.invalid/tsr")
     missing = tmp_path / "gone" / "seal.key.pem"
     with transaction(open_registry(settings)) as session:
-        add_org(session, "PROD1", "某省人社厅", "issuer", datetime.now(UTC),
-                key_source={"kind": "pem", "key_path": str(missing), "cert_path": str(tmp_path / "c.pem")})  # fmt: skip
+        add_org(
+            session,
+            "PROD1",
+            "某省人社厅",
+            "issuer",
+            datetime.now(UTC),
+            key_source={"kind": "pem", "key_path": str(missing), "cert_path": str(tmp_path / "c.pem")},
+        )
     with pytest.raises(StartupError) as caught, TestClient(create_app(settings)):
         pass
     message = str(caught.value)
@@ -256,7 +384,9 @@ def test_deactivated_and_keyless_orgs_have_no_sealer(tmp_path):
     with sessions() as session:  # the defaults are not re-added or re-keyed behind the operator's back
         rows = session.scalars(select(Organisation)).all()
     assert {(o.code, o.active, o.key_source is None) for o in rows} == {
-        (COMMITTEE.code, False, False), (ISSUER.code, True, True)}  # fmt: skip
+        (COMMITTEE.code, False, False),
+        (ISSUER.code, True, True),
+    }
 
 
 def test_concurrent_first_starts_make_one_consistent_pki(tmp_path):
@@ -264,8 +394,14 @@ def test_concurrent_first_starts_make_one_consistent_pki(tmp_path):
 
     data = tmp_path / "data"
     open_registry(Settings(data_dir=data))  # the schema first: this test is about the keys
-    starts = [subprocess.Popen([sys.executable, "-m", "service", "keys", "init", "--data-dir", str(data)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]  # fmt: skip
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-m", "service", "keys", "init", "--data-dir", str(data)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
     for process in starts:
         assert process.wait(timeout=120) == 0, process.stderr.read().decode()
     keys = data / "keys"
@@ -273,9 +409,9 @@ def test_concurrent_first_starts_make_one_consistent_pki(tmp_path):
     seal_ca = x509.load_pem_x509_certificate((keys / "seal-ca.cert.pem").read_bytes())
     seal_ca.verify_directly_issued_by(root)
     for org in DEFAULT_ORGS:
-        x509.load_pem_x509_certificate((keys / "seals" / f"{org.code}.cert.pem").read_bytes()).verify_directly_issued_by(
-            seal_ca
-        )
+        x509.load_pem_x509_certificate(
+            (keys / "seals" / f"{org.code}.cert.pem").read_bytes()
+        ).verify_directly_issued_by(seal_ca)
     with open_registry(Settings(data_dir=data))() as session:
         assert len(list_orgs(session)) == 2
 
@@ -292,12 +428,18 @@ def test_a_name_no_certificate_can_carry_is_refused_before_anything_is_added(tmp
     settings = Settings(data_dir=tmp_path / "data", batch_warm=False)
     with TestClient(create_app(settings)) as client:
         admin = make_key(settings, "admin")
-        bad = client.post("/api/v1/organisations", headers=auth(admin),
-                          json={"code": "990001", "name": "测试\u0378评委会", "role": "committee"})
+        bad = client.post(
+            "/api/v1/organisations",
+            headers=auth(admin),
+            json={"code": "990001", "name": "测试\u0378评委会", "role": "committee"},
+        )
         assert bad.status_code == 422, bad.text
         assert bad.json()["errors"][0]["path"] == "name" and "U+0378" in bad.json()["errors"][0]["message"]
         # A rare but assigned character (CJK Extension B) is fine.
-        good = client.post("/api/v1/organisations", headers=auth(admin),
-                           json={"code": "990002", "name": "𠇔县评委会", "role": "committee"})
+        good = client.post(
+            "/api/v1/organisations",
+            headers=auth(admin),
+            json={"code": "990002", "name": "𠇔县评委会", "role": "committee"},
+        )
         assert good.status_code == 201, good.text
         assert client.post("/api/v1/organisations/reload", headers=auth(admin)).status_code == 200

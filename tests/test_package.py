@@ -20,8 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     # The project's own build backend, without downloading one: setuptools is in every venv.
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                             "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (path,) = out.glob("*.whl")
     return path
@@ -29,14 +33,16 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_templates_fonts_and_migrations(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("service/assets/templates/forms/review-form/form.html",
-                     "service/assets/templates/certificates/default/certificate.html",
-                     "service/assets/templates/pages/static/verify.css",
-                     "service/assets/fonts/fonts.conf",
-                     "service/assets/fonts/NotoSerifSC-Regular.otf",
-                     "service/assets/fonts/HanaMinB.ttf",
-                     "service/registry/migrations/env.py",
-                     "service/registry/migrations/script.py.mako"):
+    for required in (
+        "service/assets/templates/forms/review-form/form.html",
+        "service/assets/templates/certificates/default/certificate.html",
+        "service/assets/templates/pages/static/verify.css",
+        "service/assets/fonts/fonts.conf",
+        "service/assets/fonts/NotoSerifSC-Regular.otf",
+        "service/assets/fonts/HanaMinB.ttf",
+        "service/registry/migrations/env.py",
+        "service/registry/migrations/script.py.mako",
+    ):
         assert required in names, required
     assert any(n.startswith("service/registry/migrations/versions/0001") for n in names)
     # the font build inputs stay in the source tree
@@ -47,8 +53,11 @@ def test_installed_wheel_renders_from_another_directory(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    target = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                          text=True).strip())
+    target = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+        ).strip()
+    )
     # The dependencies come from this environment (a path entry, so its editable
     # install of the project is *not* seen); the project itself only from the wheel.
     (target / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
@@ -72,15 +81,27 @@ print(json.dumps({"package": service.__file__, "templates": str(settings.templat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FONTCONFIG_FILE")}
-    result = subprocess.run([python, "-c", script, str(ROOT / "tests/data/contract/declaration.json")],
-                            capture_output=True, text=True, cwd=elsewhere, env=env, timeout=300)
+    result = subprocess.run(
+        [python, "-c", script, str(ROOT / "tests/data/contract/declaration.json")],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     facts = json.loads(result.stdout.strip().splitlines()[-1])
     assert facts["package"].startswith(str(target)), facts
     assert facts["templates"].startswith(str(target)), facts
     assert facts["pdf"] == "%PDF-" and facts["size"] > 50_000
-    doctor = subprocess.run([python, "-m", "service", "doctor", "--data-dir", str(tmp_path / "data")],
-                            capture_output=True, text=True, cwd=elsewhere, env=env, timeout=300)
+    doctor = subprocess.run(
+        [python, "-m", "service", "doctor", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        timeout=300,
+    )
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert str(target) in doctor.stdout  # fonts from the installed package
 
@@ -98,8 +119,11 @@ def test_installed_wheel_serves_issues_and_seals_from_another_directory(wheel, t
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    target = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                          text=True).strip())
+    target = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+        ).strip()
+    )
     (target / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     zipfile.ZipFile(wheel).extractall(target)
     elsewhere = tmp_path / "elsewhere"
@@ -108,15 +132,26 @@ def test_installed_wheel_serves_issues_and_seals_from_another_directory(wheel, t
     data = str(tmp_path / "data")
 
     def cli(*args: str) -> str:
-        done = subprocess.run([python, "-m", "service", *args, "--data-dir", data], capture_output=True, text=True,
-                              cwd=elsewhere, env=env, timeout=300)
+        done = subprocess.run(
+            [python, "-m", "service", *args, "--data-dir", data],
+            capture_output=True,
+            text=True,
+            cwd=elsewhere,
+            env=env,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([python, "-m", "service", "serve", "--workers", "1", "--port", str(port),
-                                "--data-dir", data], cwd=elsewhere, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [python, "-m", "service", "serve", "--workers", "1", "--port", str(port), "--data-dir", data],
+        cwd=elsewhere,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -130,13 +165,18 @@ def test_installed_wheel_serves_issues_and_seals_from_another_directory(wheel, t
             time.sleep(0.3)
         keys = {role: cli("api-keys", "create", "--role", role).split()[-1] for role in ("platform", "staff")}
         cli("orgs", "add", "--code", COMMITTEE[0], "--name", COMMITTEE[1], "--role", "committee", "--no-key")
-        issued = httpx.post(f"{url}/api/v1/certificates", json=request_for("WHEEL-1"), headers=auth(keys["platform"]),
-                            timeout=120)
+        issued = httpx.post(
+            f"{url}/api/v1/certificates", json=request_for("WHEEL-1"), headers=auth(keys["platform"]), timeout=120
+        )
         assert issued.status_code == 201, issued.text
         assert issued.json()["status"] == "pending_seal"
         cli("orgs", "update", "--code", COMMITTEE[0], "--dev-key")
-        job = httpx.post(f"{url}/api/v1/batches", json={"kind": "seal", "committee": COMMITTEE[0]},
-                         headers=auth(keys["staff"]), timeout=60)
+        job = httpx.post(
+            f"{url}/api/v1/batches",
+            json={"kind": "seal", "committee": COMMITTEE[0]},
+            headers=auth(keys["staff"]),
+            timeout=60,
+        )
         assert job.status_code == 202, job.text
         status = wait_for(url, keys["staff"], job.json()["id"], timeout=300)
         assert status["state"] == "done" and status["done"] == 1, status

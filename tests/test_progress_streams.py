@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from service.api.progress_streams import ProgressStreams
 from service.app import create_app
-from service.batches.seal_kind import SealJob
 from service.batches.jobs import create_job
+from service.batches.seal_kind import SealJob
 from service.config import Settings
 from service.errors import NotFound, RateLimited, Unavailable
 from service.services import build_services
@@ -113,8 +113,11 @@ def test_a_quiet_stream_ends_idle_and_a_vanished_job_ends_gone():
 def env(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("streams") / "data", seal_level="B-T", events_per_key=3)
     with TestClient(create_app(settings)) as client:
-        keys = {"a": make_key(settings, "platform"), "b": make_key(settings, "platform"),
-                "staff": make_key(settings, "staff")}
+        keys = {
+            "a": make_key(settings, "platform"),
+            "b": make_key(settings, "platform"),
+            "staff": make_key(settings, "staff"),
+        }
         yield client, keys
 
 
@@ -139,8 +142,9 @@ def test_a_platform_key_sees_only_its_own_jobs(env):
     assert {mine, theirs} <= staff_listed
     assert client.get(f"/api/v1/batches/{theirs}", headers=auth(keys["staff"])).status_code == 200
     unknown = client.get("/api/v1/batches/nope", headers=auth(keys["a"])).json()
-    assert unknown["message"] == client.get(f"/api/v1/batches/{theirs}", headers=auth(keys["a"])).json()["message"] \
-        .replace(theirs, "nope")
+    assert unknown["message"] == client.get(f"/api/v1/batches/{theirs}", headers=auth(keys["a"])).json()[
+        "message"
+    ].replace(theirs, "nope")
 
 
 def test_streams_are_released_when_they_end(env):
@@ -173,8 +177,10 @@ def test_hundreds_of_held_streams_leave_health_and_status_quick(tmp_path):
         staff = served.key("staff")
         # A job that stays open: made for the Celery engine, which nobody runs here.
         services = build_services(Settings(data_dir=served.data_dir))
-        jobs = [create_job(services, SealJob(kind="seal", numbers=[f"N{i}"]), created_by="staff:x",
-                           engine="celery")[0].id for i in range(20)]  # fmt: skip
+        jobs = [
+            create_job(services, SealJob(kind="seal", numbers=[f"N{i}"]), created_by="staff:x", engine="celery")[0].id
+            for i in range(20)
+        ]
         services.close()
         host, port = served.url.removeprefix("http://").split(":")
         for i in range(400):

@@ -25,17 +25,27 @@ from service.config import Limits
 from service.contract.certificate import MAX_CHARS, CertificateRequest
 from service.contract.declaration import Declaration
 from service.contract.parse import validate_payload
-from service.forms.certificate import render_certificate
 from service.errors import InvalidInput
 from service.forms.catalog import all_forms
+from service.forms.certificate import render_certificate
 from service.forms.spec import RenderContext, render_form
 from tests.conftest import load_contract
 from tests.pdftext import pdf_text
 
-RENDERS = settings(max_examples=8, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-CHEAP = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+RENDERS = settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+CHEAP = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 # What platforms send: common hanzi (the shipped face covers GB 2312), rare name characters
 # (the fallback face), full-width punctuation, ASCII with every markup and template sign.
@@ -59,10 +69,14 @@ def squashed(value: str) -> str:
 # --- the certificate ---------------------------------------------------------------
 
 PRINTED = {  # (section, field): limit, for the texts the certificate prints as sent
-    ("holder", "name"): MAX_CHARS["name"], ("holder", "work_unit"): MAX_CHARS["work_unit"],
-    ("holder", "id_number"): MAX_CHARS["id_number"], ("qualification", "series"): MAX_CHARS["series"],
-    ("qualification", "specialty"): MAX_CHARS["specialty"], ("qualification", "title"): MAX_CHARS["title"],
-    ("qualification", "nature"): MAX_CHARS["nature"], ("qualification", "approval_doc_no"): MAX_CHARS["approval_doc_no"],
+    ("holder", "name"): MAX_CHARS["name"],
+    ("holder", "work_unit"): MAX_CHARS["work_unit"],
+    ("holder", "id_number"): MAX_CHARS["id_number"],
+    ("qualification", "series"): MAX_CHARS["series"],
+    ("qualification", "specialty"): MAX_CHARS["specialty"],
+    ("qualification", "title"): MAX_CHARS["title"],
+    ("qualification", "nature"): MAX_CHARS["nature"],
+    ("qualification", "approval_doc_no"): MAX_CHARS["approval_doc_no"],
 }
 
 
@@ -82,11 +96,15 @@ def certificate_requests(draw) -> dict:
 @given(body=certificate_requests())
 def test_any_valid_certificate_request_renders_with_every_text_in_the_text_layer(renderer, body):
     request = validate_payload(CertificateRequest, body, Limits())
-    pdf = render_certificate(renderer, request, number="9420244200010000001",
-                             identifier="1.2.156.3005.2.ZCZS.11420000011043123X.9420244200010000001.001.2",
-                             verify_url="https://zc.example/v/token")
+    pdf = render_certificate(
+        renderer,
+        request,
+        number="9420244200010000001",
+        identifier="1.2.156.3005.2.ZCZS.11420000011043123X.9420244200010000001.001.2",
+        verify_url="https://zc.example/v/token",
+    )
     layer = squashed(pdf_text(pdf))
-    for (section, field) in PRINTED:
+    for section, field in PRINTED:
         assert squashed(body[section][field]) in layer, (field, body[section][field])
 
 
@@ -114,8 +132,14 @@ def test_any_text_in_any_field_is_a_model_or_chinese_field_errors(value, field):
 
 REVIEW_FORM = all_forms()["review-form"]
 # Texts of the declaration the review form prints as they are (free text and names).
-DECLARATION_TEXTS = [("applicant", "name"), ("applicant", "former_name"), ("applicant", "birthplace"),
-                     ("application", "title"), ("application", "specialty"), ("work_summary",)]
+DECLARATION_TEXTS = [
+    ("applicant", "name"),
+    ("applicant", "former_name"),
+    ("applicant", "birthplace"),
+    ("application", "title"),
+    ("application", "specialty"),
+    ("work_summary",),
+]
 
 
 @st.composite

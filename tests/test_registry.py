@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service.registry.db import open_registry
 from service.certificates.filestore import FileStore
 from service.registry import certificates as repo
-from service.registry.db import transaction
+from service.registry.db import open_registry, transaction
 from service.registry.models import Certificate
 
 
@@ -45,11 +44,24 @@ def test_a_rolled_back_number_is_not_handed_out_twice_within_its_transaction(any
 
 
 def _certificate(number="9422024420001000001") -> Certificate:
-    now = datetime(2024, 12, 30, tzinfo=timezone.utc)
-    return Certificate(number=number, version=1, identifier=f"id-{number}", status="valid", token=f"t-{number}",
-                       declaration_id=f"d-{number}", holder_name="张三", holder_id_number="420106198905261525",
-                       committee_code="420001", issuer_code="X", issue_date=date(2024, 12, 30), request={},
-                       pdf_sha256="0" * 64, pdf_size=1, created_at=now)
+    now = datetime(2024, 12, 30, tzinfo=UTC)
+    return Certificate(
+        number=number,
+        version=1,
+        identifier=f"id-{number}",
+        status="valid",
+        token=f"t-{number}",
+        declaration_id=f"d-{number}",
+        holder_name="张三",
+        holder_id_number="420106198905261525",
+        committee_code="420001",
+        issuer_code="X",
+        issue_date=date(2024, 12, 30),
+        request={},
+        pdf_sha256="0" * 64,
+        pdf_size=1,
+        created_at=now,
+    )
 
 
 def test_the_audit_log_cannot_be_edited_or_deleted(any_db_settings):

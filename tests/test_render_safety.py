@@ -95,9 +95,14 @@ def test_a_hostile_template_gets_nothing_from_outside(hostile_templates):
     renderer = Renderer(hostile_templates, SETTINGS.fonts_dir)
     pdf = renderer.render_pdf("hostile.html", {}, PdfOptions(date=midnight(SETTINGS.document_date or _day())))
     refused = renderer.fetcher.refused
-    for expected in ("http://169.254.169.254/latest/meta-data/style.css", "file:///etc/passwd",
-                     "file:///etc/hostname", "http://169.254.169.254/latest/meta-data/iam.png",
-                     "http://169.254.169.254/bg.png", "file:///etc/ssl/certs/ca-certificates.crt"):
+    for expected in (
+        "http://169.254.169.254/latest/meta-data/style.css",
+        "file:///etc/passwd",
+        "file:///etc/hostname",
+        "http://169.254.169.254/latest/meta-data/iam.png",
+        "http://169.254.169.254/bg.png",
+        "file:///etc/ssl/certs/ca-certificates.crt",
+    ):
         assert expected in refused, expected
     assert "file:///etc/passwd" in refused
     assert SECRET not in pdf_text(pdf)
@@ -122,9 +127,15 @@ def render_with_name(renderer, declaration, name: str) -> bytes:
 
 @pytest.mark.parametrize(
     "name",
-    ["<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "{{ 7*7 }}", "{% print 7*7 %}",
-     '<img src="file:///etc/passwd">', '<link rel=stylesheet href=//169.254.169.254>',
-     "</td></tr></table><h1>假标题</h1>"],
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "{{ 7*7 }}",
+        "{% print 7*7 %}",
+        '<img src="file:///etc/passwd">',
+        "<link rel=stylesheet href=//169.254.169.254>",
+        "</td></tr></table><h1>假标题</h1>",
+    ],
 )
 def test_markup_and_template_syntax_in_input_print_as_plain_text(renderer, declaration, name):
     baseline = pdf_text(render_with_name(renderer, copy.deepcopy(declaration), "张三"))
@@ -156,7 +167,9 @@ def test_template_stylesheets_are_parsed_once_and_read_again_when_changed(tmp_pa
     templates.mkdir()
     (templates / "page.html").write_text(
         '<html><head><link rel="stylesheet" href="a.css"><link rel="stylesheet" href="b.css"></head>'
-        "<body><p>正文</p></body></html>", "utf-8")
+        "<body><p>正文</p></body></html>",
+        "utf-8",
+    )
     (templates / "a.css").write_text("p { color: red; font-size: 30pt; }", "utf-8")
     (templates / "b.css").write_text("p { color: blue; }", "utf-8")  # later link wins, as in a browser
     parsed = []

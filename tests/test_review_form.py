@@ -89,10 +89,28 @@ def test_every_page_carries_its_number_and_the_total(contract_pdf):
 
 def test_sections_come_in_the_order_of_the_official_form(contract_pdf):
     text = pdf_text(contract_pdf)
-    headings = ["专业技术资格评审表", "一、基本情况", "二、学历教育", "继续教育与培训经历", "三、工作经历", "四、年度考核",
-                "五、任职以来主要工作业绩和履行岗位职责情况", "六、任现职以来主要专业技术工作业绩", "七、业绩成果（一）论文",
-                "（二）著作", "（三）专利", "（四）获奖", "（五）项目课题", "八、审核与评审意见", "基层单位意见", "公示情况",
-                "评审委员会评审意见", "应到人数实到人数同意不同意弃权", "审批（备案）意见", "附：申报材料目录"]
+    headings = [
+        "专业技术资格评审表",
+        "一、基本情况",
+        "二、学历教育",
+        "继续教育与培训经历",
+        "三、工作经历",
+        "四、年度考核",
+        "五、任职以来主要工作业绩和履行岗位职责情况",
+        "六、任现职以来主要专业技术工作业绩",
+        "七、业绩成果（一）论文",
+        "（二）著作",
+        "（三）专利",
+        "（四）获奖",
+        "（五）项目课题",
+        "八、审核与评审意见",
+        "基层单位意见",
+        "公示情况",
+        "评审委员会评审意见",
+        "应到人数实到人数同意不同意弃权",
+        "审批（备案）意见",
+        "附：申报材料目录",
+    ]
     positions = [text.find(h) for h in headings]
     assert -1 not in positions, [h for h, p in zip(headings, positions) if p < 0]
     assert positions == sorted(positions)
@@ -100,8 +118,12 @@ def test_sections_come_in_the_order_of_the_official_form(contract_pdf):
 
 def test_empty_sections_print_none(renderer, declaration):
     text = pdf_text(render(renderer, variants.minimal(declaration)))
-    for header in ["论文发表时间论文题目刊物名称ISSNCN本人排名", "著作出版时间著作名称出版社ISBN本人角色撰写字数（万字）",
-                   "工作经历起止时间工作单位职务/岗位从事专业技术工作证明人", "年度考核考核年度考核结果考核年度考核结果"]:
+    for header in [
+        "论文发表时间论文题目刊物名称ISSNCN本人排名",
+        "著作出版时间著作名称出版社ISBN本人角色撰写字数（万字）",
+        "工作经历起止时间工作单位职务/岗位从事专业技术工作证明人",
+        "年度考核考核年度考核结果考核年度考核结果",
+    ]:
         assert header + "无" in text, header
     assert "岗位职责情况无" in text
 
@@ -213,12 +235,17 @@ sys.stdout.buffer.write(render_form(Renderer(s.templates_dir, s.fonts_dir), SPEC
 
 def test_byte_identical_across_processes(contract_pdf, tmp_path):
     source = tmp_path / "declaration.json"
-    source.write_text(json.dumps(json.loads((ROOT / "tests/data/contract/declaration.json").read_text("utf-8"))), "utf-8")
+    source.write_text(
+        json.dumps(json.loads((ROOT / "tests/data/contract/declaration.json").read_text("utf-8"))), "utf-8"
+    )
     outputs = []
     for seed in ("1", "2"):
         result = subprocess.run(
             [sys.executable, "-c", _RENDER_SCRIPT, str(source)],
-            capture_output=True, check=True, cwd=ROOT, env={**_env(), "PYTHONHASHSEED": seed},
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+            env={**_env(), "PYTHONHASHSEED": seed},
         )
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]

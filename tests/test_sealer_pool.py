@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from service.cli.main import main
 from service.config import Settings
-from service.sealing.orgs import DEFAULT_ORGS, ensure_dev_keys
+from service.documents.certificate_layout import SealArea
 from service.registry.db import make_engine, migrate, session_factory
+from service.sealing.devpki_store import load_dev_pki
+from service.sealing.orgs import DEFAULT_ORGS, ensure_dev_keys
 from service.sealing.pool import NoSealKey
 from service.sealing.startup import build_sealer_pool
 from service.signing.devpki import Org, add_seal, generate_dev_pki
-from service.sealing.devpki_store import load_dev_pki
-from service.documents.certificate_layout import SealArea
 from tests.signing.conftest import FROZEN, make_certificate_pdf
 from tests.signing.test_pkcs11 import SOFTHSM
 
@@ -54,8 +54,9 @@ def setup(tmp_path_factory) -> Setup:
     (root / "own-chain.pem").write_bytes(own.seal_ca.cert_pem)
     (root / "own-root.crl").write_bytes(own.root_crl_der)
     (root / "own-seal-ca.crl").write_bytes(own.seal_ca_crl_der)
-    settings = Settings(data_dir=data, trust_roots=(root / "own-root.pem",),
-                        crl_files=(root / "own-root.crl", root / "own-seal-ca.crl"))  # fmt: skip
+    settings = Settings(
+        data_dir=data, trust_roots=(root / "own-root.pem",), crl_files=(root / "own-root.crl", root / "own-seal-ca.crl")
+    )
     data.mkdir()
     engine = make_engine(settings.registry_url)
     migrate(engine)
@@ -64,25 +65,74 @@ def setup(tmp_path_factory) -> Setup:
 
     pem = own.seal("PEMISS")
     key = serialization.load_pem_private_key(pem.key_pem, None)
-    (root / "pem.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(PASSPHRASE.encode())))  # fmt: skip
+    (root / "pem.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+        )
+    )
     (root / "pem.crt").write_bytes(pem.cert_pem)
     environ = {PASS_ENV: PASSPHRASE, PIN_ENV: PIN}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(PASS_ENV, PASSPHRASE)
-        assert main(["orgs", "add", "--code", "PEMISS", "--name", "某某市人力资源和社会保障局", "--role", "issuer",
-                     "--key-pem", str(root / "pem.key"), "--cert-pem", str(root / "pem.crt"),
-                     "--chain", str(root / "own-chain.pem"), "--passphrase-env", PASS_ENV,
-                     "--data-dir", str(data)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "orgs",
+                    "add",
+                    "--code",
+                    "PEMISS",
+                    "--name",
+                    "某某市人力资源和社会保障局",
+                    "--role",
+                    "issuer",
+                    "--key-pem",
+                    str(root / "pem.key"),
+                    "--cert-pem",
+                    str(root / "pem.crt"),
+                    "--chain",
+                    str(root / "own-chain.pem"),
+                    "--passphrase-env",
+                    PASS_ENV,
+                    "--data-dir",
+                    str(data),
+                ]
+            )
+            == 0
+        )
 
         p12 = add_seal(dev, Org("P12COMM", "某某市工程技术中级评审委员会", "committee"), FROZEN).seal("P12COMM")
-        (root / "seal.p12").write_bytes(pkcs12.serialize_key_and_certificates(
-            b"seal", serialization.load_pem_private_key(p12.key_pem, None), p12.cert,
-            [dev.seal_ca.cert], serialization.BestAvailableEncryption(PASSPHRASE.encode())))  # fmt: skip
-        assert main(["orgs", "add", "--code", "P12COMM", "--name", "某某市工程技术中级评审委员会",
-                     "--role", "committee", "--key-p12", str(root / "seal.p12"), "--passphrase-env", PASS_ENV,
-                     "--data-dir", str(data)]) == 0  # fmt: skip
+        (root / "seal.p12").write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                b"seal",
+                serialization.load_pem_private_key(p12.key_pem, None),
+                p12.cert,
+                [dev.seal_ca.cert],
+                serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+            )
+        )
+        assert (
+            main(
+                [
+                    "orgs",
+                    "add",
+                    "--code",
+                    "P12COMM",
+                    "--name",
+                    "某某市工程技术中级评审委员会",
+                    "--role",
+                    "committee",
+                    "--key-p12",
+                    str(root / "seal.p12"),
+                    "--passphrase-env",
+                    PASS_ENV,
+                    "--data-dir",
+                    str(data),
+                ]
+            )
+            == 0
+        )
     return Setup(settings, sessions, data, environ)
 
 
@@ -98,7 +148,12 @@ def check_both_seals(pool, pdf: bytes, committee: str, issuer: str) -> None:
     assert report.verdict == "valid", report.reasons
     assert report.pades_level == "B-LTA"
     first, second = report.seals
-    assert (first.field_name, first.kind, second.field_name, second.kind) == ("Committee", "certify", "Issuer", "approve")
+    assert (first.field_name, first.kind, second.field_name, second.kind) == (
+        "Committee",
+        "certify",
+        "Issuer",
+        "approve",
+    )
     assert first.docmdp == "FILL_FORMS" and first.docmdp_respected
     assert first.organisation == committee and second.organisation == issuer
     assert all(s.timestamp.time == FROZEN and s.revocation_checked for s in report.seals)
@@ -133,8 +188,9 @@ def test_threads_share_the_pool(pool):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(4) as workers:
-        docs = list(workers.map(lambda n: pool.seal(make_certificate_pdf(b"No. %d" % n), "P12COMM", "PEMISS",
-                                                    AREAS), range(8)))  # fmt: skip
+        docs = list(
+            workers.map(lambda n: pool.seal(make_certificate_pdf(b"No. %d" % n), "P12COMM", "PEMISS", AREAS), range(8))
+        )
     for sealed in docs:
         check_both_seals(pool, sealed, "某某市工程技术中级评审委员会", "某某市人力资源和社会保障局")
 
@@ -157,8 +213,13 @@ def test_b_t_when_configured(setup):
 
 @pytest.mark.parametrize(
     ("setting", "revocation", "tsa", "level"),
-    [("auto", True, True, "B-LTA"), ("auto", False, True, "B-T"), ("auto", True, False, "B-T"),
-     ("B-T", True, True, "B-T"), ("B-LTA", True, True, "B-LTA")],  # fmt: skip
+    [
+        ("auto", True, True, "B-LTA"),
+        ("auto", False, True, "B-T"),
+        ("auto", True, False, "B-T"),
+        ("B-T", True, True, "B-T"),
+        ("B-LTA", True, True, "B-LTA"),
+    ],
 )
 def test_choose_level(setting, revocation, tsa, level):
     from service.sealing.startup import choose_level
@@ -216,9 +277,31 @@ def token(setup, tmp_path, monkeypatch):
 
 def test_pkcs11_key_added_by_the_cli(setup, token, monkeypatch, capsys):
     monkeypatch.setenv(PIN_ENV, PIN)
-    assert main(["orgs", "add", "--code", "HSMISS", "--name", "某某省人力资源和社会保障厅（HSM）", "--role", "issuer",
-                 "--pkcs11-module", str(SOFTHSM), "--token-label", TOKEN, "--key-label", "seal",
-                 "--pin-env", PIN_ENV, "--data-dir", str(setup.data)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "orgs",
+                "add",
+                "--code",
+                "HSMISS",
+                "--name",
+                "某某省人力资源和社会保障厅（HSM）",
+                "--role",
+                "issuer",
+                "--pkcs11-module",
+                str(SOFTHSM),
+                "--token-label",
+                TOKEN,
+                "--key-label",
+                "seal",
+                "--pin-env",
+                PIN_ENV,
+                "--data-dir",
+                str(setup.data),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     main(["orgs", "list", "--data-dir", str(setup.data)])
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("HSMISS"))
@@ -252,9 +335,14 @@ def _import_certificate(cert_pem: bytes) -> None:
 
     cert = x509.load_pem_x509_certificate(cert_pem)
     with pkcs11.lib(str(SOFTHSM)).get_token(token_label=TOKEN).open(rw=True, user_pin=PIN) as session:
-        session.create_object({
-            Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-            Attribute.TOKEN: True, Attribute.LABEL: "seal", Attribute.ID: b"\x01",
-            Attribute.SUBJECT: cert.subject.public_bytes(),
-            Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
-        })  # fmt: skip
+        session.create_object(
+            {
+                Attribute.CLASS: ObjectClass.CERTIFICATE,
+                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                Attribute.TOKEN: True,
+                Attribute.LABEL: "seal",
+                Attribute.ID: b"\x01",
+                Attribute.SUBJECT: cert.subject.public_bytes(),
+                Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
+            }
+        )

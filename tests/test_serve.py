@@ -23,8 +23,20 @@ def test_serve_starts_and_answers(tmp_path):
     port = free_port()
     data_dir = tmp_path / "served"
     server = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -45,8 +57,12 @@ def test_serve_starts_and_answers(tmp_path):
         for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "start.js"):
             assert httpx.get(f"http://127.0.0.1:{port}/docs/assets/{asset}").status_code == 200
         key = make_key(Settings(data_dir=data_dir), "platform")
-        rendered = httpx.post(f"http://127.0.0.1:{port}/api/v1/forms/review-form", json=load_contract("declaration.json"),
-                              headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        rendered = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/forms/review-form",
+            json=load_contract("declaration.json"),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
         assert rendered.status_code == 200
     finally:
         server.terminate()

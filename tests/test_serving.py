@@ -28,9 +28,15 @@ def publicity(rows: int, unit: str = "某某化工有限公司") -> dict:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    served = serve(tmp_path_factory.mktemp("serving"), env={
-        "ZC_VERIFY_BURST": "1000", "ZC_VERIFY_RATE_PER_MINUTE": "60000", "ZC_SCAN_CACHE_SECONDS": "1",
-        "ZC_WORK_PROCESSES": "2"})
+    served = serve(
+        tmp_path_factory.mktemp("serving"),
+        env={
+            "ZC_VERIFY_BURST": "1000",
+            "ZC_VERIFY_RATE_PER_MINUTE": "60000",
+            "ZC_SCAN_CACHE_SECONDS": "1",
+            "ZC_WORK_PROCESSES": "2",
+        },
+    )
     served.keys = {role: served.key(role) for role in ("platform", "staff")}
     yield served
     served.stop()
@@ -43,8 +49,9 @@ def headers(key: str) -> dict:
 def issue(service, declaration_id: str) -> dict:
     request = load_contract("certificate-request.json")
     request["declaration_id"] = declaration_id
-    response = httpx.post(f"{service.url}/api/v1/certificates", json=request, headers=headers(service.keys["platform"]),
-                          timeout=120)
+    response = httpx.post(
+        f"{service.url}/api/v1/certificates", json=request, headers=headers(service.keys["platform"]), timeout=120
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -64,8 +71,9 @@ def test_parallel_previews_and_uploads_are_all_answered_right(service):
         return httpx.post(url, json=declaration, headers=headers(service.keys["platform"]), timeout=300)
 
     def upload(_):
-        return httpx.post(f"{service.url}/api/v1/verify/upload", content=pdf,
-                          headers={"Content-Type": "application/pdf"}, timeout=300)
+        return httpx.post(
+            f"{service.url}/api/v1/verify/upload", content=pdf, headers={"Content-Type": "application/pdf"}, timeout=300
+        )
 
     with ThreadPoolExecutor(40) as pool:
         previews = [pool.submit(preview, i) for i in range(20)]
@@ -100,8 +108,12 @@ def test_revocation_shows_on_a_hammered_scan_page_within_the_cache_time(service)
         t.start()
     try:
         time.sleep(0.5)
-        revoked = httpx.post(f"{service.url}/api/v1/certificates/{issued['number']}/revoke",
-                             json={"reason": "材料造假"}, headers=headers(service.keys["staff"]), timeout=30)
+        revoked = httpx.post(
+            f"{service.url}/api/v1/certificates/{issued['number']}/revoke",
+            json={"reason": "材料造假"},
+            headers=headers(service.keys["staff"]),
+            timeout=30,
+        )
         assert revoked.status_code == 200
         revoked_at = time.monotonic()
         while "已撤销" not in httpx.get(page, timeout=30).text:
@@ -120,15 +132,20 @@ def test_revocation_shows_on_a_hammered_scan_page_within_the_cache_time(service)
 
 def xlsx(rows: int, headings: list[str]) -> bytes:
     """A plain .xlsx with ``rows`` data rows, written directly (openpyxl would take minutes)."""
+
     def cell(ref: str, text: str) -> str:
         return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
 
     letters = "ABCDEFGHIJ"
-    body = ["<row r=\"1\">" + "".join(cell(f"{letters[i]}1", h) for i, h in enumerate(headings)) + "</row>"]
-    row_cells = "".join(cell(f"{letters[i]}{{n}}", v) for i, v in enumerate(["张三", "男", "某某公司"][:len(headings)]))
+    body = ['<row r="1">' + "".join(cell(f"{letters[i]}1", h) for i, h in enumerate(headings)) + "</row>"]
+    row_cells = "".join(
+        cell(f"{letters[i]}{{n}}", v) for i, v in enumerate(["张三", "男", "某某公司"][: len(headings)])
+    )
     body += [f'<row r="{n}">{row_cells.replace("{n}", str(n))}</row>' for n in range(2, rows + 2)]
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-             'spreadsheetml/2006/main"><sheetData>' + "".join(body) + "</sheetData></worksheet>")
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main"><sheetData>' + "".join(body) + "</sheetData></worksheet>"
+    )
     files = {
         "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
         'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships'
@@ -174,13 +191,23 @@ def test_a_huge_spreadsheet_is_answered_from_its_first_rows_and_stalls_nobody(se
     watcher.start()
     try:
         started = time.monotonic()
-        response = httpx.post(url, files={"file": ("list.xlsx", missing_column)}, data={"meta": result_meta},
-                              headers=headers(service.keys["staff"]), timeout=120)
+        response = httpx.post(
+            url,
+            files={"file": ("list.xlsx", missing_column)},
+            data={"meta": result_meta},
+            headers=headers(service.keys["staff"]),
+            timeout=120,
+        )
         missing_seconds = time.monotonic() - started
         assert response.status_code == 422, response.text
         assert "评审结果" in response.json()["message"]
-        response = httpx.post(url, files={"file": ("list.xlsx", too_long)}, data={"meta": meta},
-                              headers=headers(service.keys["staff"]), timeout=120)
+        response = httpx.post(
+            url,
+            files={"file": ("list.xlsx", too_long)},
+            data={"meta": meta},
+            headers=headers(service.keys["staff"]),
+            timeout=120,
+        )
         too_long_seconds = time.monotonic() - started - missing_seconds
         assert response.status_code == 413 and "10000" in response.json()["message"]
     finally:
@@ -197,8 +224,15 @@ def test_a_huge_spreadsheet_is_answered_from_its_first_rows_and_stalls_nobody(se
 
 @pytest.fixture
 def small_service(tmp_path):
-    served = serve(tmp_path, env={"ZC_WORK_PROCESSES": "1", "ZC_WORK_QUEUE": "4", "ZC_RENDER_TIMEOUT_SECONDS": "60",
-                                  "ZC_WORKER_MAX_RSS_MB": "300"})
+    served = serve(
+        tmp_path,
+        env={
+            "ZC_WORK_PROCESSES": "1",
+            "ZC_WORK_QUEUE": "4",
+            "ZC_RENDER_TIMEOUT_SECONDS": "60",
+            "ZC_WORKER_MAX_RSS_MB": "300",
+        },
+    )
     served.keys = {"staff": served.key("staff"), "platform": served.key("platform")}
     yield served
     served.stop()
@@ -209,6 +243,7 @@ def test_a_full_queue_is_refused_at_once_while_health_stays_fast(small_service):
     big = publicity(10_000)
     url = f"{service.url}/api/v1/forms/publicity"
     with ThreadPoolExecutor(40) as pool:
+
         def render_big():
             began = time.monotonic()
             response = httpx.post(url, json=big, headers=headers(service.keys["staff"]), timeout=300)
@@ -261,8 +296,12 @@ def test_memory_goes_back_after_a_big_document(small_service):
 def test_page_budget_is_a_413_naming_the_limit(tmp_path):
     service = serve(tmp_path, env={"ZC_WORK_PROCESSES": "1", "ZC_LIMIT_MAX_PAGES": "50"})
     try:
-        response = httpx.post(f"{service.url}/api/v1/forms/publicity", json=publicity(3_000),
-                              headers=headers(service.key("staff")), timeout=300)
+        response = httpx.post(
+            f"{service.url}/api/v1/forms/publicity",
+            json=publicity(3_000),
+            headers=headers(service.key("staff")),
+            timeout=300,
+        )
     finally:
         service.stop()
     assert response.status_code == 413, response.text[:300]
@@ -302,8 +341,15 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(tmp_path, trusted):
     service = serve(tmp_path, env=env)
     try:
         lookup = {"number": "9420000000000000000", "name": "张三"}
-        codes = [httpx.post(f"{service.url}/api/v1/verify/lookup", json=lookup, timeout=30,
-                            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(40)]
+        codes = [
+            httpx.post(
+                f"{service.url}/api/v1/verify/lookup",
+                json=lookup,
+                timeout=30,
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            ).status_code
+            for i in range(40)
+        ]
     finally:
         service.stop()
     if trusted:  # each forwarded client has its own bucket
@@ -351,13 +397,18 @@ def test_the_redis_limit_holds_across_processes():
 
 @pytest.mark.redis
 def test_served_with_two_processes_shares_one_limit(tmp_path):
-    service = serve(tmp_path, "--workers", "2", env={"ZC_REDIS_URL": redis_url(), "ZC_VERIFY_BURST": "10",
-                                                     "ZC_VERIFY_RATE_PER_MINUTE": "1"})
+    service = serve(
+        tmp_path,
+        "--workers",
+        "2",
+        env={"ZC_REDIS_URL": redis_url(), "ZC_VERIFY_BURST": "10", "ZC_VERIFY_RATE_PER_MINUTE": "1"},
+    )
     try:
         lookup = {"number": "9420000000000000000", "name": "张三"}
         # a new connection each time: both processes take requests
-        codes = [httpx.post(f"{service.url}/api/v1/verify/lookup", json=lookup, timeout=30).status_code
-                 for _ in range(30)]
+        codes = [
+            httpx.post(f"{service.url}/api/v1/verify/lookup", json=lookup, timeout=30).status_code for _ in range(30)
+        ]
     finally:
         service.stop()
     assert codes.count(200) == 10 and codes.count(429) == 20
@@ -376,7 +427,12 @@ def bomb_pdf(inflated_mb: int, as_attachment: bool = False) -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< " + kind + b"/Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n" + stream
+        b"<< "
+        + kind
+        + b"/Length "
+        + str(len(stream)).encode()
+        + b" /Filter /FlateDecode >>\nstream\n"
+        + stream
         + b"\nendstream",
     ]
     return handmade_pdf(objects)
@@ -389,9 +445,9 @@ def test_an_upload_that_inflates_to_gigabytes_is_refused_within_bounded_memory(s
     bomb = bomb_pdf(1024, as_attachment=attachment)
     assert len(bomb) < 4 * 1024 * 1024
     before = peak_rss_mb(service.process.pid)
-    response = httpx.post(f"{service.url}/api/v1/verify/upload", content=bomb,
-                          headers={"Content-Type": "application/pdf"}, timeout=120)
+    response = httpx.post(
+        f"{service.url}/api/v1/verify/upload", content=bomb, headers={"Content-Type": "application/pdf"}, timeout=120
+    )
     assert response.status_code == 422, response.text
     assert "压缩炸弹" in response.json()["message"]
     assert peak_rss_mb(service.process.pid) - before < 200
-

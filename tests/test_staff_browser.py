@@ -85,14 +85,16 @@ def test_staff_forms_need_the_session_and_its_csrf_token(service):
     with httpx.Client(base_url=service.url) as client:
         form = client.get("/staff/login")
         login_token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-        signed_in = client.post("/staff/login", data={"key": service.keys["staff"], "csrf": login_token},
-                                follow_redirects=False)
+        signed_in = client.post(
+            "/staff/login", data={"key": service.keys["staff"], "csrf": login_token}, follow_redirects=False
+        )
         assert signed_in.status_code == 303
         page = client.get("/staff/batches")
         assert "script-src 'self'" in page.headers["content-security-policy"]
         forged = client.post("/staff/batches", data={"committee": "430001", "csrf": "guess"}, follow_redirects=False)
         assert forged.status_code == 403 and "表单已过期" in forged.text
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        started = client.post("/staff/batches", data={"numbers": "9430000000000000000", "csrf": token},
-                              follow_redirects=False)
+        started = client.post(
+            "/staff/batches", data={"numbers": "9430000000000000000", "csrf": token}, follow_redirects=False
+        )
         assert started.status_code == 303 and "/staff/batches/" in started.headers["location"]

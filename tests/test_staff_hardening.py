@@ -18,11 +18,17 @@ TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("staff") / "data", seal_level="B-T",
-                        trusted_proxies=("10.0.0.0/8",), public_base_url="https://zc.example.gov.cn")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("staff") / "data",
+        seal_level="B-T",
+        trusted_proxies=("10.0.0.0/8",),
+        public_base_url="https://zc.example.gov.cn",
+    )
     app = create_app(settings)
-    with TestClient(app, client=("10.0.0.5", 40000)) as proxied, \
-            TestClient(app, base_url="http://testserver", client=("192.0.2.7", 40000)) as direct:
+    with (
+        TestClient(app, client=("10.0.0.5", 40000)) as proxied,
+        TestClient(app, base_url="http://testserver", client=("192.0.2.7", 40000)) as direct,
+    ):
         yield settings, proxied, direct
 
 
@@ -30,8 +36,7 @@ def _signed_in(client, key: str, headers: dict | None = None):
     client.cookies.clear()
     form = client.get("/staff/login", headers=headers or {})
     token = TOKEN.search(form.text).group(1)
-    return client.post("/staff/login", data={"key": key, "csrf": token}, headers=headers or {},
-                       follow_redirects=False)
+    return client.post("/staff/login", data={"key": key, "csrf": token}, headers=headers or {}, follow_redirects=False)
 
 
 def test_signing_in_needs_the_forms_own_token(env):
@@ -54,12 +59,20 @@ def test_a_sign_in_posted_from_another_site_is_refused(env):
     key = make_key(settings, "staff")
     client.cookies.clear()
     token = TOKEN.search(client.get("/staff/login").text).group(1)
-    foreign = client.post("/staff/login", data={"key": key, "csrf": token}, headers={"Origin": "https://evil.example"},
-                          follow_redirects=False)
+    foreign = client.post(
+        "/staff/login",
+        data={"key": key, "csrf": token},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
     assert foreign.status_code == 403 and "其他网站" in foreign.text
     assert "zc_staff=" not in foreign.headers.get("set-cookie", "")
-    own = client.post("/staff/login", data={"key": key, "csrf": token}, headers={"Origin": "http://testserver"},
-                      follow_redirects=False)
+    own = client.post(
+        "/staff/login",
+        data={"key": key, "csrf": token},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
     assert own.status_code == 303
 
 
@@ -68,8 +81,11 @@ def test_forged_staff_forms_are_403_pages_not_server_errors(env):
     assert _signed_in(client, make_key(settings, "staff")).status_code == 303
     page = client.get("/staff/batches")
     token = TOKEN.search(page.text).group(1)
-    for data, headers in [({"committee": "1"}, {}), ({"committee": "1", "csrf": "stale"}, {}),
-                          ({"committee": "1", "csrf": token}, {"Origin": "https://evil.example"})]:
+    for data, headers in [
+        ({"committee": "1"}, {}),
+        ({"committee": "1", "csrf": "stale"}, {}),
+        ({"committee": "1", "csrf": token}, {"Origin": "https://evil.example"}),
+    ]:
         refused = client.post("/staff/batches", data=data, headers=headers, follow_redirects=False)
         assert refused.status_code == 403, refused.text[:200]
         assert refused.headers["content-type"].startswith("text/html")
@@ -86,8 +102,12 @@ def test_the_cookie_is_secure_behind_a_trusted_tls_proxy(env):
     token = TOKEN.search(form.text).group(1)
     # A browser sends a Secure cookie back over TLS only: to the proxy, which passes it on.
     proxied.cookies.clear()
-    over_tls = proxied.post("/staff/login", data={"key": key, "csrf": token}, follow_redirects=False,
-                            headers={**tls, "Cookie": f"zc_staff_login={token}"})
+    over_tls = proxied.post(
+        "/staff/login",
+        data={"key": key, "csrf": token},
+        follow_redirects=False,
+        headers={**tls, "Cookie": f"zc_staff_login={token}"},
+    )
     assert over_tls.status_code == 303
     assert "secure" in over_tls.headers["set-cookie"].lower()
     plain = _signed_in(direct, key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import UTC
 
 import pytest
 
@@ -27,8 +28,15 @@ def render(renderer, payload):
 
 def promised(context) -> list[str]:
     d = context["d"]
-    strings = [cut(d.applicant.name, context["c"]), d.applicant.gender, d.application.series, d.application.specialty,
-               d.application.title, d.application.route, context["d"].declaration_id]
+    strings = [
+        cut(d.applicant.name, context["c"]),
+        d.applicant.gender,
+        d.application.series,
+        d.application.specialty,
+        d.application.title,
+        d.application.route,
+        context["d"].declaration_id,
+    ]
     for shown in context["lists"]:
         strings.append(f"{shown.title}（{shown.total}项）")
         strings += [f"{i}.{item}" for i, item in enumerate(shown.items, start=1)]
@@ -56,8 +64,12 @@ def biggest(base: dict) -> dict:
 
 @pytest.mark.parametrize("case", ["contract", "minimal", "many", "biggest"])
 def test_always_exactly_one_page_with_everything_it_promises(renderer, declaration, case):
-    payload = {"contract": lambda d: d, "minimal": variants.minimal,
-               "many": lambda d: variants.many_rows(d, 60), "biggest": biggest}[case](declaration)
+    payload = {
+        "contract": lambda d: d,
+        "minimal": variants.minimal,
+        "many": lambda d: variants.many_rows(d, 60),
+        "biggest": biggest,
+    }[case](declaration)
     pdf, context = render(renderer, payload)
     assert page_count(pdf) == 1
     text = pdf_text(pdf)
@@ -94,13 +106,15 @@ def test_a_bold_name_is_one_weight_with_rare_characters(renderer, declaration):
 
 
 def test_synthetic_bold_adds_the_ink_of_a_bold_face(renderer):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.documents.render import PdfOptions
 
-    html = ('<html lang="zh-CN"><body style="font-size: 30pt"><p>欧阳䶮龑𠇔</p>'
-            '<p style="font-weight: bold">欧阳䶮龑𠇔</p></body></html>')
-    options = PdfOptions(date=datetime(2024, 1, 1, tzinfo=timezone.utc), pdf_variant=None)
+    html = (
+        '<html lang="zh-CN"><body style="font-size: 30pt"><p>欧阳䶮龑𠇔</p>'
+        '<p style="font-weight: bold">欧阳䶮龑𠇔</p></body></html>'
+    )
+    options = PdfOptions(date=datetime(2024, 1, 1, tzinfo=UTC), pdf_variant=None)
     pdf = renderer.html_to_pdf(html, template="forms/review-form/form.html", options=options)
     ink = ink_of_chars(pdf, "欧阳龑𠇔")
     noto = min(ink[c][1] / ink[c][0] for c in "欧阳")  # the main face's own bold

@@ -30,8 +30,16 @@ def test_no_process_of_the_service_outlives_a_killed_serve(tmp_path, workers):
     staff = served.key("staff")
     rows = load_contract("publicity-pre-review.json")
     rows["rows"] = rows["rows"] * (3000 // len(rows["rows"]) + 1)
-    busy = threading.Thread(target=lambda: _quietly(lambda: httpx.post(
-        f"{served.url}/api/v1/forms/publicity", json=rows, headers={"Authorization": f"Bearer {staff}"}, timeout=120)))
+    busy = threading.Thread(
+        target=lambda: _quietly(
+            lambda: httpx.post(
+                f"{served.url}/api/v1/forms/publicity",
+                json=rows,
+                headers={"Authorization": f"Bearer {staff}"},
+                timeout=120,
+            )
+        )
+    )
     busy.start()
     time.sleep(2)  # a worker is laying out the long table now
     tree = _descendants(served.process.pid)

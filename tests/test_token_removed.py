@@ -22,17 +22,31 @@ def test_sealing_fails_cleanly_without_the_token_and_recovers_when_it_returns(se
     for name, value in setup.environ.items():  # the other organisations' secrets, and the PIN
         monkeypatch.setenv(name, value)
     with transaction(setup.sessions) as session:
-        add_org(session, "HSMISS", "某某省人力资源和社会保障厅（HSM）", "issuer", datetime.now(UTC),
-                key_source={"kind": "pkcs11", "module_path": str(SOFTHSM), "token_label": TOKEN, "key_label": "seal",
-                            "secret_env": PIN_ENV})
+        add_org(
+            session,
+            "HSMISS",
+            "某某省人力资源和社会保障厅（HSM）",
+            "issuer",
+            datetime.now(UTC),
+            key_source={
+                "kind": "pkcs11",
+                "module_path": str(SOFTHSM),
+                "token_label": TOKEN,
+                "key_label": "seal",
+                "secret_env": PIN_ENV,
+            },
+        )
     sealers = LiveSealers(setup.settings, setup.sessions)
     try:
         assert sealers.seal(make_certificate_pdf(), COMMITTEE.code, "HSMISS", AREAS).pdf
         tokens = next(p for p in tmp_path.iterdir() if p.name == "tokens")
         backup = tmp_path / "tokens-backup"
         shutil.copytree(tokens, backup)
-        subprocess.run(["softhsm2-util", "--module", str(SOFTHSM), "--delete-token", "--token", TOKEN],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["softhsm2-util", "--module", str(SOFTHSM), "--delete-token", "--token", TOKEN],
+            check=True,
+            capture_output=True,
+        )
         with pytest.raises(KeySourceError, match="token"):  # 503 at the API: the seal key is not available now
             sealers.seal(make_certificate_pdf(b"2"), COMMITTEE.code, "HSMISS", AREAS)
         shutil.rmtree(tokens)

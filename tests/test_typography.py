@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC
 
 import pytest
 
@@ -22,9 +23,15 @@ from tests.pdftext import page_body, page_texts, pdf_text, squash
 
 FORMS = all_forms()
 FIT = Fitter(advances_for(FONTS_DIR / "NotoSerifSC-Regular.otf"))
-VARIANTS = {"contract": lambda d: d, "long": variants.long_variant, "minimal": variants.minimal,
-            "teacher": variants.teacher, "exceptional": variants.exceptional, "transfer": variants.transfer,
-            "many": variants.many_rows}  # fmt: skip
+VARIANTS = {
+    "contract": lambda d: d,
+    "long": variants.long_variant,
+    "minimal": variants.minimal,
+    "teacher": variants.teacher,
+    "exceptional": variants.exceptional,
+    "transfer": variants.transfer,
+    "many": variants.many_rows,
+}
 
 
 def render(renderer, slug: str, payload: dict) -> bytes:
@@ -91,8 +98,10 @@ def test_long_unbreakable_runs_get_break_opportunities():
     assert html.count(ZERO_WIDTH_SPACE) >= 20_000 // 6
     # ... in a span without ligatures, so that no ligature spans a break in the text layer.
     assert html.startswith('<td><span class="run">W')
-    assert plain(html).replace('<span class="run">', "").replace("</span>", "") == \
-        "<td>" + "W" * 20_000 + "</td><td>" + "&amp;" * 30 + "</td>"  # fmt: skip
+    assert (
+        plain(html).replace('<span class="run">', "").replace("</span>", "")
+        == "<td>" + "W" * 20_000 + "</td><td>" + "&amp;" * 30 + "</td>"
+    )
     assert "&amp;" * 6 + ZERO_WIDTH_SPACE + "&amp;" in html  # entities are never cut ...
     markup = "<td>&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;h1&gt;假标题&lt;/h1&gt;</td>"
     assert "&<" not in typeset_html(markup) and "&lt;/td&gt;" in typeset_html(markup)  # ... nor split from a run
@@ -120,11 +129,20 @@ def test_a_field_of_20000_unbreakable_characters_breaks_into_lines(renderer, dec
     assert max(line.right - line.left for line in lines) < content_width_pt
 
 
-@pytest.mark.parametrize(("slug", "path"), [("publicity", ("intro",)), ("assessment", ("assessment", "self_summary")),
-                                            ("exception-approval", ("application", "exception", "text"))])
+@pytest.mark.parametrize(
+    ("slug", "path"),
+    [
+        ("publicity", ("intro",)),
+        ("assessment", ("assessment", "self_summary")),
+        ("exception-approval", ("application", "exception", "text")),
+    ],
+)
 def test_long_runs_break_in_the_lists_and_the_auxiliary_forms(renderer, slug, path):
-    payload = load_contract("publicity-pre-review.json") if slug == "publicity" else \
-        variants.exceptional(load_contract("declaration.json"))  # fmt: skip
+    payload = (
+        load_contract("publicity-pre-review.json")
+        if slug == "publicity"
+        else variants.exceptional(load_contract("declaration.json"))
+    )
     if slug == "assessment":
         payload["assessment"] = {}
     target = payload
@@ -158,8 +176,10 @@ def test_a_value_shrinks_a_step_before_it_wraps():
     # rather than run into the next column.
     code_room = FIT.width_mm("9422016000301000188", 8.0) * 0.85
     assert FIT.cell("9422016000301000188", code_room / 0.85 + 1, 8.0, "code") == "9422016000301000188"
-    assert re.fullmatch(r'<span class="fs\d+ nowrap">9422016000301000188</span>',
-                        FIT.cell("9422016000301000188", code_room, 8.0, "code"))
+    assert re.fullmatch(
+        r'<span class="fs\d+ nowrap">9422016000301000188</span>',
+        FIT.cell("9422016000301000188", code_room, 8.0, "code"),
+    )
     assert "nowrap" not in FIT.cell("9422016000301000188" * 5, code_room, 8.0, "code")
     # Free text wraps; a name far too long for a step smaller is broken between its parts.
     assert FIT.cell("化工" * 20, room, 9.0, "text") == "化工" * 20
@@ -220,13 +240,15 @@ def test_a_3000_character_paper_title_leaves_no_page_without_the_headings(render
 
 def test_pdflines_finds_what_it_looks_for(renderer):
     """The scanner itself: a lone character and a broken number, made on purpose."""
-    html = ('<html lang="zh-CN"><body style="font-size: 12pt"><div style="width: 5.2em">工程师（中级）</div>'
-            '<div style="width: 5em; overflow-wrap: anywhere; margin-top: 10mm">94220160003010001880</div></body></html>')
-    from datetime import datetime, timezone
+    html = (
+        '<html lang="zh-CN"><body style="font-size: 12pt"><div style="width: 5.2em">工程师（中级）</div>'
+        '<div style="width: 5em; overflow-wrap: anywhere; margin-top: 10mm">94220160003010001880</div></body></html>'
+    )
+    from datetime import datetime
 
     from service.documents.render import PdfOptions
 
-    options = PdfOptions(date=datetime(2024, 1, 1, tzinfo=timezone.utc), pdf_variant=None)
+    options = PdfOptions(date=datetime(2024, 1, 1, tzinfo=UTC), pdf_variant=None)
     pdf = renderer.html_to_pdf(html, template="forms/review-form/form.html", options=options)
     assert lone_character_lines(pdf) and split_numbers(pdf)
     assert len(fields(text_lines(pdf))) == 2

@@ -6,13 +6,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from service.verification.ratelimit import RateLimiter
 from service.verification.facts import judge_upload, mask_id
+from service.verification.ratelimit import RateLimiter
 
 
-@pytest.mark.parametrize(("given", "masked"), [("420106198905261525", "420106********1525"),
-                                               ("42010619890526152X", "420106********152X"),
-                                               ("G12345678", "G*******8"), ("AB", "**")])
+@pytest.mark.parametrize(
+    ("given", "masked"),
+    [
+        ("420106198905261525", "420106********1525"),
+        ("42010619890526152X", "420106********152X"),
+        ("G12345678", "G*******8"),
+        ("AB", "**"),
+    ],
+)
 def test_id_numbers_are_masked(given, masked):
     assert mask_id(given) == masked
 

@@ -32,8 +32,12 @@ MASKED_ID = "420106********1525"
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("verify") / "data", seal_level="B-T",
-                        verify_rate_per_minute=600, verify_burst=200)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("verify") / "data",
+        seal_level="B-T",
+        verify_rate_per_minute=600,
+        verify_burst=200,
+    )
     with TestClient(create_app(settings)) as client:
         keys = {role: make_key(settings, role) for role in ("platform", "staff")}
         yield client, keys
@@ -63,9 +67,25 @@ def test_scan_page_shows_status_fields_and_seals(env, valid):
     page = client.get(f"/v/{valid['token']}")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
-    for expected in ("有效", "张三", MASKED_ID, "工程技术人员", "化工", "工程师", "中级", "2024-12-20", "鄂职称〔2024〕15号",
-                     "湖北省工程技术中级专业技术职务任职资格评审委员会", "湖北省人力资源和社会保障厅", "2024-12-30",
-                     valid["number"], "评委会", "发证机关", "验证通过", f"/v/{valid['token']}/file"):
+    for expected in (
+        "有效",
+        "张三",
+        MASKED_ID,
+        "工程技术人员",
+        "化工",
+        "工程师",
+        "中级",
+        "2024-12-20",
+        "鄂职称〔2024〕15号",
+        "湖北省工程技术中级专业技术职务任职资格评审委员会",
+        "湖北省人力资源和社会保障厅",
+        "2024-12-30",
+        valid["number"],
+        "评委会",
+        "发证机关",
+        "验证通过",
+        f"/v/{valid['token']}/file",
+    ):
         assert expected in html, expected
     assert FULL_ID not in html and "13800000000" not in html and "data:image" not in html
 
@@ -89,14 +109,20 @@ def test_scan_page_security_and_cache_headers(env, valid):
     assert client.get("/static/nothing.css").status_code == 404
     explorer_asset = client.get("/docs/assets/swagger-ui.css")
     assert explorer_asset.status_code == 200 and explorer_asset.headers["etag"] != css.headers["etag"]
-    assert client.get("/docs/assets/swagger-ui.css",
-                      headers={"If-None-Match": explorer_asset.headers["etag"]}).status_code == 304
+    assert (
+        client.get("/docs/assets/swagger-ui.css", headers={"If-None-Match": explorer_asset.headers["etag"]}).status_code
+        == 304
+    )
 
 
 def test_unknown_or_forged_token_is_404(env, valid):
     client, _ = env
-    for token in ("AAAAAAAAAAAAAAAAAAAAAA", valid["token"][:-1] + ("A" if valid["token"][-1] != "A" else "B"),
-                  "%3Cscript%3E", "x" * 41):
+    for token in (
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        valid["token"][:-1] + ("A" if valid["token"][-1] != "A" else "B"),
+        "%3Cscript%3E",
+        "x" * 41,
+    ):
         page = client.get(f"/v/{token}")
         assert page.status_code == 404
         assert "未查到该证书" in page.text and "<script>" not in page.text
@@ -118,20 +144,33 @@ def test_revoked_and_superseded(env):
     staff = auth(keys["staff"])
     revoked = issue(client, keys, "VERIFY-REVOKED")
     internal = "业绩证明系伪造，见纪检函〔2024〕3号，联系人王某 13800000000"
-    client.post(f"/api/v1/certificates/{revoked['number']}/revoke", headers=staff,
-                json={"category": "materials_falsified", "reason": internal})
+    client.post(
+        f"/api/v1/certificates/{revoked['number']}/revoke",
+        headers=staff,
+        json={"category": "materials_falsified", "reason": internal},
+    )
     page = client.get(f"/v/{revoked['token']}").text
     assert "已撤销" in page and "申报材料弄虚作假" in page and datetime.now(UTC).date().isoformat() in page
     # the public sees the category; staff's own words stay internal
     assert internal not in page and internal not in client.get(f"/api/v1/verify/token/{revoked['token']}").text
     assert client.get(f"/api/v1/certificates/{revoked['number']}", headers=auth(keys["platform"])).json()[
-        "revoked"] == {"at": ANY_TIME, "category": "materials_falsified", "reason": internal}
-    assert client.post(f"/api/v1/certificates/{revoked['number']}/revoke", headers=staff,
-                       json={"category": "because", "reason": "x" * 5}).status_code == 422
+        "revoked"
+    ] == {"at": ANY_TIME, "category": "materials_falsified", "reason": internal}
+    assert (
+        client.post(
+            f"/api/v1/certificates/{revoked['number']}/revoke",
+            headers=staff,
+            json={"category": "because", "reason": "x" * 5},
+        ).status_code
+        == 422
+    )
 
     old = issue(client, keys, "VERIFY-OLD")
-    new = client.post(f"/api/v1/certificates/{old['number']}/reissue", headers=staff,
-                      json={"reason": "补证", "corrections": {"qualification": {"specialty": "化工工艺"}}}).json()
+    new = client.post(
+        f"/api/v1/certificates/{old['number']}/reissue",
+        headers=staff,
+        json={"reason": "补证", "corrections": {"qualification": {"specialty": "化工工艺"}}},
+    ).json()
     new_token = new["verification_url"].rsplit("/", 1)[1]
     page = client.get(f"/v/{old['token']}").text
     assert "已换发" in page and f'href="/v/{new_token}"' in page
@@ -218,7 +257,8 @@ def append_visible_text(pdf: bytes) -> bytes:
     ref = writer.add_object(stream)
     contents = page["/Contents"]
     page["/Contents"] = generic.ArrayObject(
-        (list(contents) if isinstance(contents, generic.ArrayObject) else [contents]) + [ref])
+        (list(contents) if isinstance(contents, generic.ArrayObject) else [contents]) + [ref]
+    )
     writer.update_container(page)
     out = io.BytesIO()
     writer.write(out)
@@ -256,8 +296,9 @@ def test_upload_revoked_superseded_foreign_and_unsealed(env, tmp_path):
     foreign = _seal_with_foreign_pki(client.app.state.services, generate_dev_pki)
     assert upload(client, foreign).json()["verdict"] == "not_issued_here"
 
-    form = client.post("/api/v1/forms/integrity-pledge", json=load_contract("declaration.json"),
-                       headers=auth(keys["platform"])).content
+    form = client.post(
+        "/api/v1/forms/integrity-pledge", json=load_contract("declaration.json"), headers=auth(keys["platform"])
+    ).content
     assert upload(client, form).json()["verdict"] == "not_issued_here"
 
 
@@ -278,9 +319,16 @@ def _seal_with_foreign_pki(services, generate_dev_pki) -> bytes:
     for code, field, kind in (("X1", fields[0], "certify"), ("X2", fields[1], "approve")):
         pair = pki.seal(code)
         style = build_seal_style(render_round_seal(code, None, default_seal_font()))
-        requests.append(SealRequest(signer=signer_from_pem_bytes(pair.key_pem, pair.cert_pem, chain),
-                                    field_name=field.name, kind=kind, stamp=style, timestamper=timestamper,
-                                    level="B-T"))
+        requests.append(
+            SealRequest(
+                signer=signer_from_pem_bytes(pair.key_pem, pair.cert_pem, chain),
+                field_name=field.name,
+                kind=kind,
+                stamp=style,
+                timestamper=timestamper,
+                level="B-T",
+            )
+        )
     pdf = services.renderer.render_pdf("forms/integrity-pledge/form.html", _pledge_context(), _options())
     return seal_certificate(add_seal_fields(pdf, list(fields)), requests[0], requests[1], "B-T")
 
@@ -308,10 +356,13 @@ def _options():
     return PdfOptions(date=midnight(date(2024, 1, 1)))
 
 
-@pytest.mark.parametrize(("data", "status", "fragment"), [
-    (b"GIF89a not a pdf", 422, "不是 PDF"),
-    (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage", 422, "PDF"),
-])
+@pytest.mark.parametrize(
+    ("data", "status", "fragment"),
+    [
+        (b"GIF89a not a pdf", 422, "不是 PDF"),
+        (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage", 422, "PDF"),
+    ],
+)
 def test_upload_of_a_non_pdf_or_broken_pdf_gets_a_clear_message(env, data, status, fragment):
     client, _ = env
     response = upload(client, data)
@@ -346,10 +397,12 @@ def test_every_value_is_escaped(env):
 def _broken_signature_pdf() -> bytes:
     """A PDF that parses but whose signature field's value is a number: pyHanko trips over
     it only when it reads the signatures."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-               b"<< /FT /Sig /T (Committee) /V 42 >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        b"<< /FT /Sig /T (Committee) /V 42 >>",
+    ]
     return handmade_pdf(objects)
 
 
@@ -363,10 +416,13 @@ def test_a_pdf_that_breaks_while_its_seals_are_read_is_a_422_on_both_endpoints(e
     assert "PDF" in page.text
 
 
-@pytest.mark.parametrize("files, data", [
-    ({"file": ("c.pdf", b"%PDF-1.7 nothing else", "application/pdf")}, None),
-    (None, b"--x\r\nnot a multipart body"),
-])
+@pytest.mark.parametrize(
+    "files, data",
+    [
+        ({"file": ("c.pdf", b"%PDF-1.7 nothing else", "application/pdf")}, None),
+        (None, b"--x\r\nnot a multipart body"),
+    ],
+)
 def test_the_upload_page_answers_html_whatever_goes_wrong(env, files, data):
     client, _ = env
     if files:

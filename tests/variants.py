@@ -50,15 +50,40 @@ def long_variant(base: dict) -> dict:
 def minimal(base: dict) -> dict:
     """Every optional section null or empty."""
     payload = copy.deepcopy(base)
-    for key in ("current_titles", "education", "training", "work_history", "annual_reviews", "achievements",
-                "papers", "books", "patents", "awards", "projects", "attachments"):
+    for key in (
+        "current_titles",
+        "education",
+        "training",
+        "work_history",
+        "annual_reviews",
+        "achievements",
+        "papers",
+        "books",
+        "patents",
+        "awards",
+        "projects",
+        "attachments",
+    ):
         payload[key] = None if key in ("training", "books", "attachments") else []
     payload["work_summary"] = None
     payload["teacher_info"] = None
     payload["opinions"] = None
-    for key in ("former_name", "ethnicity", "birthplace", "political_status", "health", "work_start_date",
-                "years_of_work", "years_in_specialty", "current_technical_work", "administrative_post",
-                "academic_societies", "foreign_language", "phone", "photo"):
+    for key in (
+        "former_name",
+        "ethnicity",
+        "birthplace",
+        "political_status",
+        "health",
+        "work_start_date",
+        "years_of_work",
+        "years_in_specialty",
+        "current_technical_work",
+        "administrative_post",
+        "academic_societies",
+        "foreign_language",
+        "phone",
+        "photo",
+    ):
         payload["applicant"][key] = None
     return payload
 
@@ -115,18 +140,34 @@ def many_rows(base: dict, rows: int = 36) -> dict:
     payload = copy.deepcopy(base)
     payload["papers"] = papers(rows)
     payload["training"] = [
-        {"start": f"20{10 + i % 14}-03-01", "end": f"20{10 + i % 14}-03-05", "content": f"专业技术人员继续教育专题{i + 1}",
-         "organizer": "湖北省专业技术人员继续教育平台", "hours": 8 + i % 5}
+        {
+            "start": f"20{10 + i % 14}-03-01",
+            "end": f"20{10 + i % 14}-03-05",
+            "content": f"专业技术人员继续教育专题{i + 1}",
+            "organizer": "湖北省专业技术人员继续教育平台",
+            "hours": 8 + i % 5,
+        }
         for i in range(rows)
     ]
     payload["awards"] = [
-        {"date": f"20{10 + i % 14}-12", "name": f"科技进步奖{i + 1}", "grade": "三等奖",
-         "issuer": "武汉东湖化工研究院有限公司", "rank": "2/6"}
+        {
+            "date": f"20{10 + i % 14}-12",
+            "name": f"科技进步奖{i + 1}",
+            "grade": "三等奖",
+            "issuer": "武汉东湖化工研究院有限公司",
+            "rank": "2/6",
+        }
         for i in range(rows)
     ]
     payload["work_history"] = [
-        {"start": f"20{10 + i % 14}-01", "end": f"20{10 + i % 14}-12", "unit": f"某化工企业第{i + 1}分厂",
-         "position": "工艺员", "technical_work": "工艺管理", "witness": "李四"}
+        {
+            "start": f"20{10 + i % 14}-01",
+            "end": f"20{10 + i % 14}-12",
+            "unit": f"某化工企业第{i + 1}分厂",
+            "position": "工艺员",
+            "technical_work": "工艺管理",
+            "witness": "李四",
+        }
         for i in range(rows)
     ]
     return payload

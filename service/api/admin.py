@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
@@ -14,8 +14,12 @@ from service.errors import NotFound
 from service.registry.api_keys import create_api_key, list_api_keys, revoke_api_key
 from service.registry.db import transaction
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["admin"], dependencies=[Depends(require_role("admin"))],
-                   route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/api/v1/api-keys",
+    tags=["admin"],
+    dependencies=[Depends(require_role("admin"))],
+    route_class=StrictJsonRoute,
+)
 
 
 class NewKey(BaseModel):
@@ -27,7 +31,13 @@ class NewKey(BaseModel):
 def list_keys(services: ServicesDep) -> list[dict]:
     with services.sessions() as session:
         return [
-            {"key_id": k.key_id, "role": k.role, "label": k.label, "created_at": k.created_at, "revoked_at": k.revoked_at}
+            {
+                "key_id": k.key_id,
+                "role": k.role,
+                "label": k.label,
+                "created_at": k.created_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in list_api_keys(session)
         ]
 
@@ -35,12 +45,12 @@ def list_keys(services: ServicesDep) -> list[dict]:
 @router.post("", status_code=201, summary="新建 API 密钥（密钥只在此时返回一次）")
 def create_key(body: NewKey, services: ServicesDep) -> dict:
     with transaction(services.sessions) as session:
-        key = create_api_key(session, body.role, datetime.now(timezone.utc), label=body.label)
+        key = create_api_key(session, body.role, datetime.now(UTC), label=body.label)
     return {"key": key, "role": body.role, "label": body.label}
 
 
 @router.delete("/{key_id}", status_code=204, summary="停用 API 密钥")
 def revoke_key(key_id: str, services: ServicesDep) -> None:
     with transaction(services.sessions) as session:
-        if not revoke_api_key(session, key_id, datetime.now(timezone.utc)):
+        if not revoke_api_key(session, key_id, datetime.now(UTC)):
             raise NotFound(f"没有编号为 {key_id} 的有效密钥")

@@ -6,7 +6,6 @@ same ``Idempotency-Key`` from the same key gets the job it made (200).
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -17,8 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 from service.api.deps import ServicesDep, read_body, read_upload, require_role
 from service.api.openapi import json_body
 from service.batches.archive import archive_chunks
-from service.batches.engine import engine_name
 from service.batches.catalog import all_kinds, job_request_type, kind_named
+from service.batches.engine import engine_name
 from service.batches.issue_kind import IssueJob
 from service.batches.jobs import create_job, get_job_or_404, job_key_of, request_cancel
 from service.batches.progress import job_status
@@ -32,8 +31,10 @@ from service.services import Services
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
 StaffOrPlatform = Annotated[ApiKey, Depends(require_role("staff", "platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                                              description="重复提交同一任务时携带相同的值，返回原任务")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="重复提交同一任务时携带相同的值，返回原任务"),
+]
 JOB_REQUEST = TypeAdapter(job_request_type())  # the service's own kinds, for the API's schema
 TERMINAL = repo.TERMINAL
 
@@ -70,8 +71,7 @@ def _issue_from_lines(data: bytes) -> IssueJob:
     try:
         return IssueJob(kind="issue", requests=requests)
     except ValidationError as exc:
-        raise InvalidInput("JSON Lines 文件中没有证书签发请求，或超过上限",
-                           errors=field_errors(exc)) from None  # fmt: skip
+        raise InvalidInput("JSON Lines 文件中没有证书签发请求，或超过上限", errors=field_errors(exc)) from None
 
 
 def owner_scope(key: ApiKey) -> str | None:
@@ -80,15 +80,24 @@ def owner_scope(key: ApiKey) -> str | None:
 
 
 def job_json(status: dict) -> dict:
-    return {**status, "url": f"/api/v1/batches/{status['id']}", "events_url": f"/api/v1/batches/{status['id']}/events",
-            "archive_url": f"/api/v1/batches/{status['id']}/archive"}
+    return {
+        **status,
+        "url": f"/api/v1/batches/{status['id']}",
+        "events_url": f"/api/v1/batches/{status['id']}/events",
+        "archive_url": f"/api/v1/batches/{status['id']}/archive",
+    }
 
 
-@router.post("", status_code=202, summary="新建批量任务（加盖印章、批量签发、续期时间戳）",
-             openapi_extra=json_body(JOB_REQUEST),
-             responses={200: {"description": "同一任务此前已提交：返回原任务"}, 202: {"description": "任务已受理"}})
-async def create(request: Request, services: ServicesDep, key: StaffOrPlatform,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:  # fmt: skip
+@router.post(
+    "",
+    status_code=202,
+    summary="新建批量任务（加盖印章、批量签发、续期时间戳）",
+    openapi_extra=json_body(JOB_REQUEST),
+    responses={200: {"description": "同一任务此前已提交：返回原任务"}, 202: {"description": "任务已受理"}},
+)
+async def create(
+    request: Request, services: ServicesDep, key: StaffOrPlatform, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     job_request = await _job_request(request, services)
     kind = kind_named(job_request.kind)
     if key.role not in (*kind.roles, "admin"):
@@ -96,20 +105,32 @@ async def create(request: Request, services: ServicesDep, key: StaffOrPlatform,
         raise Forbidden(f"{kind.title}（{kind.name}）任务不能由 {key.role} 密钥提交；此密钥可提交：{allowed or '无'}")
     scope = f"{key.role}:{key.key_id}"
     job_key = job_key_of(job_request, idempotency_key, scope) if idempotency_key else None
-    job, created = await run_in_threadpool(create_job, services, job_request, created_by=scope,
-                                           engine=engine_name(services), job_key=job_key)  # fmt: skip
+    job, created = await run_in_threadpool(
+        create_job, services, job_request, created_by=scope, engine=engine_name(services), job_key=job_key
+    )
     request.app.state.coordinator.wake()
     status = await run_in_threadpool(job_status, services, job.id)
-    return JSONResponse(job_json(status), status_code=202 if created else 200,
-                        headers={"Location": f"/api/v1/batches/{job.id}"})
+    return JSONResponse(
+        job_json(status), status_code=202 if created else 200, headers={"Location": f"/api/v1/batches/{job.id}"}
+    )
 
 
 @router.get("", summary="最近的批量任务")
 def recent(services: ServicesDep, key: StaffOrPlatform) -> list[dict]:
     with services.sessions() as session:
         jobs = repo.recent_jobs(session, created_by=owner_scope(key))
-        return [{"id": j.id, "kind": j.kind, "state": j.state, "total": j.total, "created_by": j.created_by,
-                 "created_at": j.created_at.isoformat(), "url": f"/api/v1/batches/{j.id}"} for j in jobs]
+        return [
+            {
+                "id": j.id,
+                "kind": j.kind,
+                "state": j.state,
+                "total": j.total,
+                "created_by": j.created_by,
+                "created_at": j.created_at.isoformat(),
+                "url": f"/api/v1/batches/{j.id}",
+            }
+            for j in jobs
+        ]
 
 
 @router.get("/{job_id}", summary="任务进度：完成、失败（逐项原因）、速率、预计剩余时间")
@@ -124,14 +145,19 @@ def cancel(job_id: str, request: Request, services: ServicesDep, key: Staff) -> 
     return job_json(job_status(services, job_id))
 
 
-@router.get("/{job_id}/events", summary="任务进度（Server-Sent Events，直至结束）",
-            response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/{job_id}/events",
+    summary="任务进度（Server-Sent Events，直至结束）",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def events(job_id: str, request: Request, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
     return await follow_job(request, services, job_id, f"{key.role}:{key.key_id}", owner_scope(key))
 
 
-async def follow_job(request: Request, services: Services, job_id: str, follower: str,
-                     owner: str | None) -> StreamingResponse:  # fmt: skip
+async def follow_job(
+    request: Request, services: Services, job_id: str, follower: str, owner: str | None
+) -> StreamingResponse:
     """``progress`` events while the job runs (one each time it moved), then ``end``; a 404
     (or 429/503 when the follower or the service has too many streams) before it starts."""
     progress = request.app.state.progress
@@ -140,8 +166,12 @@ async def follow_job(request: Request, services: Services, job_id: str, follower
     return progress.response(job_id, follower, first, {"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("/{job_id}/archive", summary="任务生成的证书 PDF 压缩包（含清单 manifest.json）",
-            response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}}})
+@router.get(
+    "/{job_id}/archive",
+    summary="任务生成的证书 PDF 压缩包（含清单 manifest.json）",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 def archive(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
     return archive_response(services, job_id, owner_scope(key))
 
@@ -149,5 +179,8 @@ def archive(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> Streami
 def archive_response(services: Services, job_id: str, owner: str | None) -> StreamingResponse:
     with services.sessions() as session:
         get_job_or_404(session, job_id, owner)
-    return StreamingResponse(archive_chunks(services, job_id), media_type="application/zip",
-                             headers={"Content-Disposition": f'attachment; filename="batch-{job_id}.zip"'})
+    return StreamingResponse(
+        archive_chunks(services, job_id),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="batch-{job_id}.zip"'},
+    )

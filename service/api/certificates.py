@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from service.api.deps import ServicesDep, WorkersDep, in_worker, read_body, require_role
 from service.api.openapi import json_body
 from service.api.strict_body import StrictJsonRoute
+from service.certificates.document import make_document, verification_url
+from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
-from service.certificates.document import make_document, verification_url
-from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 from service.verification.facts import REVOCATION_CATEGORIES
@@ -24,8 +24,9 @@ from service.verification.facts import REVOCATION_CATEGORIES
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                                              description="重试同一请求时携带相同的值，不会重复签发")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, description="重试同一请求时携带相同的值，不会重复签发")
+]
 
 
 def actor_of(key: ApiKey) -> Actor:
@@ -51,36 +52,63 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
         "pdf_size": cert.pdf_size,
         "seal_level": cert.seal_level,
         "sealed_at": cert.sealed_at.isoformat() if cert.sealed_at else None,
-        "revoked": {"at": cert.revoked_at.isoformat(), "category": cert.revoked_category,
-                    "reason": cert.revoked_reason} if cert.revoked_at else None,
+        "revoked": {"at": cert.revoked_at.isoformat(), "category": cert.revoked_category, "reason": cert.revoked_reason}
+        if cert.revoked_at
+        else None,
         "created_at": cert.created_at.isoformat(),
     }
     if versions is not None:
-        body["versions"] = [{"version": v.version, "status": v.status, "identifier": v.identifier,
-                             "created_at": v.created_at.isoformat()} for v in versions]
+        body["versions"] = [
+            {
+                "version": v.version,
+                "status": v.status,
+                "identifier": v.identifier,
+                "created_at": v.created_at.isoformat(),
+            }
+            for v in versions
+        ]
     return body
 
 
-@router.post("", status_code=201, summary="签发职称电子证书", openapi_extra=json_body(CertificateRequest, "certificate"),
-             responses={200: {"description": "重复请求：返回此前签发的同一证书"}, 201: {"description": "已签发"},
-                        422: {"description": "数据有误"}})
-async def issue(request: Request, services: ServicesDep, workers: WorkersDep, key: Platform,
-                idempotency_key: IdempotencyKey = None):
+@router.post(
+    "",
+    status_code=201,
+    summary="签发职称电子证书",
+    openapi_extra=json_body(CertificateRequest, "certificate"),
+    responses={
+        200: {"description": "重复请求：返回此前签发的同一证书"},
+        201: {"description": "已签发"},
+        422: {"description": "数据有误"},
+    },
+)
+async def issue(
+    request: Request, services: ServicesDep, workers: WorkersDep, key: Platform, idempotency_key: IdempotencyKey = None
+):
     body = await read_body(request, services.settings.limits.max_body_bytes)
     # Parsing decodes and checks the photo: CPU work, off the event loop.
     payload = await run_in_threadpool(parse_payload, CertificateRequest, body, services.settings.limits)
-    issued = await run_in_threadpool(issue_certificate, services, payload, actor=actor_of(key),
-                                     idempotency_key=idempotency_key, make=in_worker(workers, make_document))
+    issued = await run_in_threadpool(
+        issue_certificate,
+        services,
+        payload,
+        actor=actor_of(key),
+        idempotency_key=idempotency_key,
+        make=in_worker(workers, make_document),
+    )
     headers = {"Location": f"/api/v1/certificates/{issued.certificate.number}"}
     if issued.replay:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(certificate_json(services, issued.certificate), status_code=200 if issued.replay else 201,
-                        headers=headers)
+    return JSONResponse(
+        certificate_json(services, issued.certificate), status_code=200 if issued.replay else 201, headers=headers
+    )
 
 
 @router.get("", summary="持证人的证书（我的职称）")
-def holder_certificates(services: ServicesDep, key: Platform,
-                        id_number: Annotated[str, Query(min_length=6, max_length=100, description="证件号码")]) -> list[dict]:
+def holder_certificates(
+    services: ServicesDep,
+    key: Platform,
+    id_number: Annotated[str, Query(min_length=6, max_length=100, description="证件号码")],
+) -> list[dict]:
     with services.sessions() as session:
         return [certificate_json(services, c) for c in repo.holder_certificates(session, id_number.strip().upper())]
 
@@ -94,28 +122,41 @@ def read_certificate(number: str, services: ServicesDep, key: Platform) -> dict:
         return certificate_json(services, versions[-1], versions)
 
 
-@router.get("/{number}/pdf", summary="证书 PDF 文件", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}})
-def certificate_pdf(number: str, services: ServicesDep, key: Platform,
-                    version: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> Response:
+@router.get(
+    "/{number}/pdf",
+    summary="证书 PDF 文件",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def certificate_pdf(
+    number: str, services: ServicesDep, key: Platform, version: Annotated[int | None, Query(ge=1, le=100_000)] = None
+) -> Response:
     with services.sessions() as session:
         cert = repo.get_version(session, number, version) if version else repo.current_version(session, number)
     if cert is None:
         raise NotFound(f"没有编号为 {number} 的证书" + (f"（第 {version} 版）" if version else ""))
-    return Response(services.files.get(cert.pdf_sha256), media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{cert.number}-v{cert.version}.pdf"',
-        "ETag": f'"{cert.pdf_sha256}"'})
+    return Response(
+        services.files.get(cert.pdf_sha256),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{cert.number}-v{cert.version}.pdf"',
+            "ETag": f'"{cert.pdf_sha256}"',
+        },
+    )
 
 
 class Reissue(BaseModel):
     reason: Annotated[str, Field(min_length=2, max_length=500, description="换发原因（补证、更正信息等）")]
-    corrections: dict = Field(default_factory=dict,
-                              description="更正后的字段，结构同签发请求（如 {\"holder\": {\"name\": \"…\"}}）")
+    corrections: dict = Field(
+        default_factory=dict, description='更正后的字段，结构同签发请求（如 {"holder": {"name": "…"}}）'
+    )
 
 
 class Revoke(BaseModel):
     category: Literal[tuple(REVOCATION_CATEGORIES)] = Field(
-        "other", description="公开显示的撤销原因类别：" + "；".join(f"{k}（{v}）" for k, v in REVOCATION_CATEGORIES.items()))
+        "other",
+        description="公开显示的撤销原因类别：" + "；".join(f"{k}（{v}）" for k, v in REVOCATION_CATEGORIES.items()),
+    )
     reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因（仅内部留存，不公开）")]
 
 
@@ -128,8 +169,15 @@ def forget_scans(services, number: str) -> None:
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(number: str, body: Reissue, services: ServicesDep, workers: WorkersDep, key: Staff) -> dict:
-    row = await run_in_threadpool(reissue_certificate, services, number, body.corrections, body.reason,
-                                  actor=actor_of(key), make=in_worker(workers, make_document))
+    row = await run_in_threadpool(
+        reissue_certificate,
+        services,
+        number,
+        body.corrections,
+        body.reason,
+        actor=actor_of(key),
+        make=in_worker(workers, make_document),
+    )
     forget_scans(services, number)
     return certificate_json(services, row)
 
@@ -147,5 +195,14 @@ def events(number: str, services: ServicesDep, key: Staff) -> list[dict]:
         rows = repo.events_of(session, number)
     if not rows:
         raise NotFound(f"没有编号为 {number} 的证书")
-    return [{"version": e.version, "action": e.action, "actor": e.actor, "reason": e.reason, "details": e.details,
-             "at": e.at.isoformat()} for e in rows]
+    return [
+        {
+            "version": e.version,
+            "action": e.action,
+            "actor": e.actor,
+            "reason": e.reason,
+            "details": e.details,
+            "at": e.at.isoformat(),
+        }
+        for e in rows
+    ]

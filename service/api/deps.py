@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from anyio import CapacityLimiter, from_thread
@@ -18,6 +18,7 @@ from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
 from service.services import Services
 from service.workers.pool import WorkerPool
+
 
 def get_services(request: Request) -> Services:
     return request.app.state.services
@@ -53,8 +54,9 @@ def _caller(request: Request, services: ServicesDep) -> ApiKey:
     header = request.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise Unauthorized("缺少 API 密钥：请在请求头中提供 Authorization: Bearer <key>",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "缺少 API 密钥：请在请求头中提供 Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
+        )
     with services.sessions() as session:
         key = find_api_key(session, presented.strip())
     if key is None:

@@ -71,8 +71,9 @@ async def _signing_error(request: Request, exc: SigningError) -> JSONResponse:
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     # A body's fields by their path inside the body, as the contract's own errors name them.
-    errors = field_errors_from_list([{**e, "loc": tuple(e["loc"])[1:] if tuple(e["loc"])[:1] == ("body",) else e["loc"]}
-                                     for e in exc.errors()])
+    errors = field_errors_from_list(
+        [{**e, "loc": tuple(e["loc"])[1:] if tuple(e["loc"])[:1] == ("body",) else e["loc"]} for e in exc.errors()]
+    )
     return error_response(
         error_body("invalid_input", f"请求有 {len(errors)} 处错误，请按提示修改", [e.to_dict() for e in errors]),
         status_code=422,
@@ -85,8 +86,13 @@ async def _body_refused(request: Request, exc: BodyRefused) -> JSONResponse:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     # Starlette's and FastAPI's own refusals carry English details: say them in Chinese.
-    messages = {400: "请求无法解析：请求体应为 UTF-8 编码的合法 JSON", 404: "没有这个地址", 405: "不支持该请求方法",
-                413: "请求体过大", 415: "不支持该请求内容类型"}
+    messages = {
+        400: "请求无法解析：请求体应为 UTF-8 编码的合法 JSON",
+        404: "没有这个地址",
+        405: "不支持该请求方法",
+        413: "请求体过大",
+        415: "不支持该请求内容类型",
+    }
     return error_response(
         error_body("http_error", messages.get(exc.status_code, str(exc.detail))),
         status_code=exc.status_code,
@@ -98,7 +104,9 @@ async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
     # Connection refused or killed, or SQLite locked past its timeout: nothing was changed
     # (the transaction rolled back); the pool drops the dead connection, so it recovers.
     log.error("registry unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
-    return await _service_error(request, DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"}))
+    return await _service_error(
+        request, DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -107,11 +115,13 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(SigningError, _signing_error)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(BodyRefused, _body_refused)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(InterfaceError, _database_down)
+    # Starlette types every handler as taking any Exception; each is called only with its own
+    # class's, which is what these take.
+    app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(SigningError, _signing_error)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(BodyRefused, _body_refused)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(OperationalError, _database_down)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(InterfaceError, _database_down)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(Exception, _unexpected)

@@ -76,6 +76,8 @@ def explorer_assets() -> dict[str, Asset]:
 
 def install_explorer(app: FastAPI) -> None:
     """``/docs`` and its assets; the app is built with ``docs_url=None, redoc_url=None``."""
+    if app.openapi_url is None:
+        raise ValueError("the API explorer needs the app's OpenAPI document (openapi_url)")
     page = _PAGE.format(title=html.escape(app.title), assets=ASSETS_PATH, openapi=html.escape(app.openapi_url))
 
     @app.get(DOCS_PATH, include_in_schema=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,14 +11,14 @@ from fastapi.responses import Response
 from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, require_role
 from service.api.openapi import json_body, model_schema
 from service.errors import FieldError, InvalidInput, NotFound, UnsupportedMedia
+from service.forms.produce import Document, FormSource, form_document
 from service.forms.spec import FormSpec
 from service.services import Services
-from service.forms.produce import Document, FormSource, form_document
 
 Format = Annotated[Literal["pdf", "png"], Query(description="pdf：整份文件；png：第 page 页的预览图")]
 Page = Annotated[int, Query(ge=1, le=10000, description="预览页码（从 1 开始），仅 format=png 时有效")]
 
-PDF_RESPONSES = {
+PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/pdf": {}, "image/png": {}},
         "description": "PDF/A-3b 文件（附带提交的 JSON），或一页 PNG 预览",
@@ -46,14 +46,17 @@ async def _source(request: Request, services: Services, spec: FormSpec) -> FormS
         upload = await read_upload(request, limits.max_upload_bytes, "请以 file 字段上传 .xlsx 或 .csv 文件")
         meta = upload.fields.get("meta")
         if meta is None:
-            raise InvalidInput("缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")])
+            raise InvalidInput(
+                "缺少 meta 字段", errors=[FieldError("meta", "请以 meta 字段提交其余内容（JSON）", "missing")]
+            )
         return FormSource("upload", body=upload.data, filename=upload.filename, meta=meta.encode())
     return FormSource("json", body=await read_body(request, limits.max_body_bytes))
 
 
 def _render_route(spec: FormSpec):
-    async def render(request: Request, services: ServicesDep, workers: WorkersDep, format: Format = "pdf",
-                     page: Page = 1) -> Response:  # fmt: skip
+    async def render(
+        request: Request, services: ServicesDep, workers: WorkersDep, format: Format = "pdf", page: Page = 1
+    ) -> Response:
         source = await _source(request, services, spec)
         document = await workers.run(form_document, spec.slug, source, format, page)
         return document_response(document, f"{spec.title}.pdf")
@@ -72,7 +75,9 @@ def _blank_route(spec: FormSpec):
 
 
 def build_router(forms: dict[str, FormSpec]) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/forms", tags=["forms"], dependencies=[Depends(require_role("platform", "staff"))])
+    router = APIRouter(
+        prefix="/api/v1/forms", tags=["forms"], dependencies=[Depends(require_role("platform", "staff"))]
+    )
 
     @router.get("", summary="可生成的表单及其数据结构")
     def list_forms() -> list[dict]:
@@ -114,11 +119,16 @@ def build_router(forms: dict[str, FormSpec]) -> APIRouter:
     @router.get("/{form}/blank", include_in_schema=False)
     def unknown_blank(form: str) -> Response:
         blanks = [slug for slug, spec in forms.items() if spec.blank_context is not None]
-        raise NotFound(f"{form} 没有空白表；有空白表的表单：{'、'.join(blanks)}",
-                       errors=[FieldError("path.form", f"有空白表的表单：{', '.join(blanks)}", "unknown_form")])
+        raise NotFound(
+            f"{form} 没有空白表；有空白表的表单：{'、'.join(blanks)}",
+            errors=[FieldError("path.form", f"有空白表的表单：{', '.join(blanks)}", "unknown_form")],
+        )
 
     @router.post("/{form}", include_in_schema=False)
     def unknown_form(form: str) -> Response:
-        raise NotFound(f"没有名为 {form} 的表单；可用：{'、'.join(forms)}", errors=[FieldError("path.form", f"可用的表单：{', '.join(forms)}", "unknown_form")])
+        raise NotFound(
+            f"没有名为 {form} 的表单；可用：{'、'.join(forms)}",
+            errors=[FieldError("path.form", f"可用的表单：{', '.join(forms)}", "unknown_form")],
+        )
 
     return router

@@ -1,9 +1,9 @@
 """``/healthz``: the registry answers, and whether the service runs at full speed."""
 
 from fastapi import APIRouter, Request
-from service.registry.db import ping
 
 from service.api.deps import ServicesDep
+from service.registry.db import ping
 
 router = APIRouter(tags=["health"])
 

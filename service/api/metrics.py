@@ -16,5 +16,8 @@ router = APIRouter(tags=["admin"], dependencies=[Depends(require_role("admin"))]
 @router.get("/metrics", summary="Prometheus 监控指标（管理员）", response_class=Response, include_in_schema=False)
 def metrics(request: Request) -> Response:
     # A plain function: the batch progress is a registry read, on a thread.
-    return Response(exposition(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        exposition(request.app.state.metrics_registry),
+        media_type=CONTENT_TYPE_LATEST,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, TypeAdapter
 
 from service.api.openapi_links import add_links
 from service.contract.unknown import open_schema
@@ -18,14 +19,17 @@ _REF = "#/components/schemas/{model}"
 
 
 def json_body(model, example_name: str | None = None, upload: bool = False) -> dict:
-    content = {"application/json": {"schema": {"$ref": _REF.format(model=_name(model))}}}
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": _REF.format(model=_name(model))}}}
     if upload:
         content["multipart/form-data"] = {
             "schema": {
                 "type": "object",
                 "required": ["meta", "file"],
                 "properties": {
-                    "meta": {"type": "string", "description": "JSON：除名单行以外的全部字段（标题、发布单位、公示期等）"},
+                    "meta": {
+                        "type": "string",
+                        "description": "JSON：除名单行以外的全部字段（标题、发布单位、公示期等）",
+                    },
                     "file": {"type": "string", "format": "binary", "description": ".xlsx 或 .csv；第一行为列标题"},
                 },
             }
@@ -37,13 +41,13 @@ def _name(model) -> str:
     """A model class, or a TypeAdapter of a union (named after its members)."""
     if isinstance(model, type):
         return model.__name__
-    union = getattr(model, "_type")
+    union = model._type
     if get_origin(union) is Annotated:  # a discriminated union: Annotated[A | B, Field(...)]
         union = get_args(union)[0]
     return "Or".join(member.__name__ for member in get_args(union))
 
 
-def model_schema(model) -> dict:
+def model_schema(model: type[BaseModel] | TypeAdapter[Any]) -> dict:
     if isinstance(model, type):
         return model.model_json_schema(ref_template=_REF)
     return model.json_schema(ref_template=_REF)
@@ -62,17 +66,23 @@ ERROR_SCHEMA = {
             "items": {
                 "type": "object",
                 "required": ["path", "message", "type"],
-                "properties": {"path": {"type": "string", "description": "字段的 JSON 路径，如 holder.name"},
-                               "message": {"type": "string", "minLength": 1}, "type": {"type": "string"}},
+                "properties": {
+                    "path": {"type": "string", "description": "字段的 JSON 路径，如 holder.name"},
+                    "message": {"type": "string", "minLength": 1},
+                    "type": {"type": "string"},
+                },
             },
         },
-        "request_id": {"type": "string", "description": "本次请求的编号（同响应头 X-Request-ID），日志与审计记录据此关联"},
+        "request_id": {
+            "type": "string",
+            "description": "本次请求的编号（同响应头 X-Request-ID），日志与审计记录据此关联",
+        },
     },
 }
 _ERROR_RESPONSE = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
 _ERRORS = {
     "4XX": "请求有误：message 说明原因，errors 逐项列出字段路径（401 缺少密钥、403 无权、404 不存在、409 冲突、"
-           "413 过大、415 类型不支持、422 数据有误、429 过于频繁）",
+    "413 过大、415 类型不支持、422 数据有误、429 过于频繁）",
     "503": "服务繁忙或依赖暂不可用，请按 Retry-After 稍后重试",
 }
 
@@ -126,4 +136,4 @@ def install_openapi(app: FastAPI, models: list, examples: dict[str, Path], unkno
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the schema

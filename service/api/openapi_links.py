@@ -51,9 +51,11 @@ def add_links(schema: dict) -> None:
             continue
         response = operation.setdefault("responses", {}).setdefault(status, {"description": "成功"})
         response["links"] = {
-            name: {"operationId": paths[target][target_method]["operationId"],
-                   **({"parameters": parameters} if parameters else {}),
-                   **({"requestBody": body} if body is not None else {})}
+            name: {
+                "operationId": paths[target][target_method]["operationId"],
+                **({"parameters": parameters} if parameters else {}),
+                **({"requestBody": body} if body is not None else {}),
+            }
             for name, (target, target_method, parameters, body) in links.items()
             if target_method in paths.get(target, {})
         }

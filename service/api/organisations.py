@@ -29,10 +29,18 @@ from service.sealing.startup import StartupError
 from service.signing.devpki import name_problem
 from service.signing.errors import KeySourceError
 
-router = APIRouter(prefix="/api/v1/organisations", tags=["admin"], dependencies=[Depends(require_role("admin"))],
-                   route_class=StrictJsonRoute)
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100,
-                               description="保存口令或 PIN 的环境变量名（不是口令本身）")]
+router = APIRouter(
+    prefix="/api/v1/organisations",
+    tags=["admin"],
+    dependencies=[Depends(require_role("admin"))],
+    route_class=StrictJsonRoute,
+)
+EnvName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100, description="保存口令或 PIN 的环境变量名（不是口令本身）"
+    ),
+]
 
 
 class KeySourceIn(BaseModel):
@@ -91,9 +99,15 @@ class OrganisationChange(BaseModel):
 
 def organisation_json(org: Organisation) -> dict:
     key = org.key_source or None
-    return {"code": org.code, "name": org.name, "role": org.role, "active": org.active,
-            "key_source": key, "seal_image": seal_image_label(org),
-            "updated_at": (org.updated_at or org.created_at).isoformat()}  # fmt: skip
+    return {
+        "code": org.code,
+        "name": org.name,
+        "role": org.role,
+        "active": org.active,
+        "key_source": key,
+        "seal_image": seal_image_label(org),
+        "updated_at": (org.updated_at or org.created_at).isoformat(),
+    }
 
 
 @router.get("", summary="列出签章机构（评委会、发证机关）")
@@ -115,21 +129,34 @@ async def add(body: NewOrganisation, services: ServicesDep) -> dict:
         raise InvalidInput(message, errors=[FieldError("key_source", message, "missing")])
     with _refusals():
         org = await run_in_threadpool(
-            add_organisation, services.settings, services.sessions, code=body.code, name=body.name, role=body.role,
-            key_source=key, seal_png=body.seal_image.content() if body.seal_image else None,
-            seal_bottom_text=body.seal_bottom_text, now=datetime.now(UTC))  # fmt: skip
+            add_organisation,
+            services.settings,
+            services.sessions,
+            code=body.code,
+            name=body.name,
+            role=body.role,
+            key_source=key,
+            seal_png=body.seal_image.content() if body.seal_image else None,
+            seal_bottom_text=body.seal_bottom_text,
+            now=datetime.now(UTC),
+        )
     return organisation_json(org)
 
 
 @router.patch("/{code}", summary="更换机构的密钥、印章图片或启用状态")
 async def update(code: str, body: OrganisationChange, services: ServicesDep) -> dict:
-    change = OrgChange(key_source=body.key_source.stored() if body.key_source else None, remove_key=body.no_key,
-                       seal_png=body.seal_image.content() if body.seal_image else None,
-                       seal_bottom_text=body.seal_bottom_text, generated_seal=body.generated_seal,
-                       active=body.active)  # fmt: skip
+    change = OrgChange(
+        key_source=body.key_source.stored() if body.key_source else None,
+        remove_key=body.no_key,
+        seal_png=body.seal_image.content() if body.seal_image else None,
+        seal_bottom_text=body.seal_bottom_text,
+        generated_seal=body.generated_seal,
+        active=body.active,
+    )
     with _refusals():
-        org = await run_in_threadpool(update_organisation, services.settings, services.sessions, code, change,
-                                      datetime.now(UTC))  # fmt: skip
+        org = await run_in_threadpool(
+            update_organisation, services.settings, services.sessions, code, change, datetime.now(UTC)
+        )
     return organisation_json(org)
 
 

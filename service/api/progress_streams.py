@@ -59,8 +59,16 @@ def _snapshot(status: dict) -> tuple:
 class ProgressStreams:
     """The service process's followers of batch jobs (``app.state.progress``)."""
 
-    def __init__(self, read_status: Callable[[str], dict], *, per_key: int, total: int, interval: float = 0.5,
-                 idle_seconds: float = 600, keepalive: float = 15):  # fmt: skip
+    def __init__(
+        self,
+        read_status: Callable[[str], dict],
+        *,
+        per_key: int,
+        total: int,
+        interval: float = 0.5,
+        idle_seconds: float = 600,
+        keepalive: float = 15,
+    ):
         """``read_status(job_id)``: the job's status (``NotFound`` once it is gone)."""
         self._read_status = read_status
         self.per_key, self.total = per_key, total
@@ -78,11 +86,13 @@ class ProgressStreams:
     def admit(self, key: str) -> None:
         """Room for one more stream of ``key``, or the refusal (before the stream starts)."""
         if self._by_key[key] >= self.per_key:
-            raise RateLimited(f"同一密钥最多同时跟踪 {self.per_key} 个任务进度，请关闭不用的连接后重试",
-                              headers={"Retry-After": "10"})  # fmt: skip
+            raise RateLimited(
+                f"同一密钥最多同时跟踪 {self.per_key} 个任务进度，请关闭不用的连接后重试", headers={"Retry-After": "10"}
+            )
         if self._open >= self.total:
-            raise Unavailable("正在跟踪任务进度的连接过多，请稍后重试，或改为定时查询任务状态",
-                              headers={"Retry-After": "10"})  # fmt: skip
+            raise Unavailable(
+                "正在跟踪任务进度的连接过多，请稍后重试，或改为定时查询任务状态", headers={"Retry-After": "10"}
+            )
 
     def response(self, job_id: str, key: str, first: dict, headers: dict[str, str]) -> StreamingResponse:
         """The events of one follower; ``first``: the status just read (a 404 came before).
@@ -96,8 +106,12 @@ class ProgressStreams:
             followed = self._jobs[job_id] = _Followed(first)
         followed.followers += 1
         self._start_reader()
-        return _Released(self._events(followed), partial(self._leave, job_id, key, followed),
-                         media_type="text/event-stream", headers=headers)  # fmt: skip
+        return _Released(
+            self._events(followed),
+            partial(self._leave, job_id, key, followed),
+            media_type="text/event-stream",
+            headers=headers,
+        )
 
     async def _events(self, followed: _Followed) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()

@@ -20,15 +20,24 @@ PAGE_HEADERS = {
 # Their referrer policy is same-origin, not no-referrer: under no-referrer a browser posts
 # their own forms with "Origin: null", and the Origin check (service.api.staff) must be
 # able to tell this service's forms from another site's.
-STAFF_HEADERS = {**PAGE_HEADERS, "referrer-policy": "same-origin", "content-security-policy": (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
+STAFF_HEADERS = {
+    **PAGE_HEADERS,
+    "referrer-policy": "same-origin",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 # The API explorer (/docs): Swagger UI's scripts and stylesheet, all served from here
 # (service.api.explorer); it sets style attributes from its scripts, and fetches the schema
 # and tries requests against this origin only.
-EXPLORER_HEADERS = {**PAGE_HEADERS, "content-security-policy": (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")}
+EXPLORER_HEADERS = {
+    **PAGE_HEADERS,
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 API_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 

@@ -22,11 +22,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from service.api.batches import archive_response
-from service.api.batches import follow_job
+from service.api.batches import archive_response, follow_job
 from service.api.deps import ServicesDep
-from service.batches.engine import engine_name
 from service.batches.catalog import all_kinds, outcome_titles
+from service.batches.engine import engine_name
 from service.batches.jobs import create_job, pending_by_committee_and_year, request_cancel
 from service.batches.progress import job_status
 from service.batches.seal_kind import SealJob
@@ -103,8 +102,7 @@ def check_origin(request: Request, services: Services) -> None:
     if origin is None:
         return
     scheme = "https" if came_over_tls(request, services) else "http"
-    allowed = {f"{scheme}://{request.headers.get('host', '')}".lower(),
-               _origin_of(services.settings.public_base_url)}  # fmt: skip
+    allowed = {f"{scheme}://{request.headers.get('host', '')}".lower(), _origin_of(services.settings.public_base_url)}
     if origin.lower().rstrip("/") not in allowed:
         raise FormRefused(FOREIGN_ORIGIN)
 
@@ -125,8 +123,9 @@ def came_over_tls(request: Request, services: Services) -> bool:
 
 def _page(services: Services, template: str, status: int = 200, **context) -> HTMLResponse:
     kinds = {name: kind.title for name, kind in all_kinds().items()}
-    html = services.pages.render(f"staff/{template}", states=STATE_CN, kinds=kinds, outcomes=outcome_titles(),
-                                 **context)  # fmt: skip
+    html = services.pages.render(
+        f"staff/{template}", states=STATE_CN, kinds=kinds, outcomes=outcome_titles(), **context
+    )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -141,8 +140,15 @@ def _login_page(request: Request, services: Services, status: int = 200, error: 
     """The sign-in form with a fresh token of its own, the same token in a cookie."""
     token = secrets.token_urlsafe(24)
     response = _page(services, "login.html", status=status, user=None, error=error, login_csrf=token)
-    response.set_cookie(LOGIN_COOKIE, token, max_age=int(LOGIN_FORM_LIFETIME.total_seconds()), path="/staff",
-                        httponly=True, samesite="strict", secure=came_over_tls(request, services))  # fmt: skip
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=int(LOGIN_FORM_LIFETIME.total_seconds()),
+        path="/staff",
+        httponly=True,
+        samesite="strict",
+        secure=came_over_tls(request, services),
+    )
     return response
 
 
@@ -176,8 +182,15 @@ async def login(request: Request, services: ServicesDep) -> Response:
         return _login_page(request, services, status=401, error="密钥无效，或不是工作人员（staff）密钥")
     token, _ = opened
     response = _see("/staff/batches")
-    response.set_cookie(COOKIE, token, max_age=int(LIFETIME.total_seconds()), path="/staff", httponly=True,
-                        samesite="strict", secure=came_over_tls(request, services))  # fmt: skip
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(LIFETIME.total_seconds()),
+        path="/staff",
+        httponly=True,
+        samesite="strict",
+        secure=came_over_tls(request, services),
+    )
     response.delete_cookie(LOGIN_COOKIE, path="/staff")
     return response
 
@@ -209,13 +222,18 @@ async def start_seal_job(request: Request, services: ServicesDep, user: StaffDep
     form = await _form(request, user, services)
     numbers = [n.strip() for n in form.get("numbers", "").replace(",", "\n").splitlines() if n.strip()]
     try:
-        job_request = SealJob(kind="seal", numbers=numbers or None, committee=form.get("committee") or None,
-                              issuer=form.get("issuer") or None,
-                              year=int(form["year"]) if form.get("year", "").isdigit() else None)  # fmt: skip
+        job_request = SealJob(
+            kind="seal",
+            numbers=numbers or None,
+            committee=form.get("committee") or None,
+            issuer=form.get("issuer") or None,
+            year=int(form["year"]) if form.get("year", "").isdigit() else None,
+        )
     except ValueError as exc:
         return _page(services, "batches.html", status=422, user=user, pending=[], jobs=[], error=str(exc))
-    job, _ = await run_in_threadpool(create_job, services, job_request, created_by=user.scope,
-                                     engine=engine_name(services))  # fmt: skip
+    job, _ = await run_in_threadpool(
+        create_job, services, job_request, created_by=user.scope, engine=engine_name(services)
+    )
     request.app.state.coordinator.wake()
     return _see(f"/staff/batches/{job.id}")
 

@@ -9,9 +9,15 @@ from fastapi.responses import Response
 
 
 class HeldFile(Protocol):
-    data: bytes
-    etag: str
-    media_type: str
+    # Read-only members: frozen dataclasses (their attributes cannot be set) are held files.
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def etag(self) -> str: ...
+
+    @property
+    def media_type(self) -> str: ...
 
 
 def held_file_response(found: HeldFile | None, request: Request) -> Response:

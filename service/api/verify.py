@@ -9,7 +9,8 @@ import asyncio
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,8 +26,8 @@ from service.api.deps import (
     upload_limiter,
 )
 from service.api.errors import signing_status
-from service.api.strict_body import StrictJsonRoute
 from service.api.static import held_file_response
+from service.api.strict_body import StrictJsonRoute
 from service.contract.common import Name, identifier_text
 from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
 from service.observability.metrics import count_error, count_verdict
@@ -70,9 +71,10 @@ async def token_facts(request: Request, services, token: str) -> dict | None:
     if not _plausible_token(token):
         return None
     found = await run_in_threadpool(_read_token, services, token)
-    if found is not None and needs_seal_check(found[0], datetime.now(timezone.utc)):
-        await request.app.state.workers.run(check_stored_seals, found[0].id, admitted=True,
-                                            timeout=services.settings.upload_timeout_seconds)
+    if found is not None and needs_seal_check(found[0], datetime.now(UTC)):
+        await request.app.state.workers.run(
+            check_stored_seals, found[0].id, admitted=True, timeout=services.settings.upload_timeout_seconds
+        )
         found = await run_in_threadpool(_read_token, services, token)
     return public_facts(*found) if found is not None else None
 
@@ -119,7 +121,8 @@ async def scan_page(token: str, request: Request, services: ServicesDep) -> Resp
     def build(facts):
         if facts is None:
             return 404, services.pages.render(
-                "not_found.html", message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。").encode()
+                "not_found.html", message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。"
+            ).encode()
         return 200, services.pages.render("certificate.html", f=facts, file_url=f"/v/{token}/file").encode()
 
     status, body = await _scan(request, services, token, "page", build)
@@ -157,9 +160,20 @@ def static_file(name: str, request: Request, services: ServicesDep) -> Response:
     return held_file_response(services.pages.static.get(name), request)
 
 
-NOT_FOUND_JSON = {404: {"description": "二维码无效或证书不存在", "content": {"application/json": {"schema": {
-    "type": "object", "required": ["found", "message"],
-    "properties": {"found": {"const": False}, "message": {"type": "string", "minLength": 1}}}}}}}
+NOT_FOUND_JSON: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "二维码无效或证书不存在",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["found", "message"],
+                    "properties": {"found": {"const": False}, "message": {"type": "string", "minLength": 1}},
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("/api/v1/verify/token/{token}", summary="按二维码令牌查验", responses=NOT_FOUND_JSON)
@@ -216,8 +230,9 @@ async def lookup_json(body: Lookup, request: Request, services: ServicesDep) -> 
     facts = await _lookup(services, body.number, body.name)
     count_verdict(_verdict_of(facts), "lookup")
     if facts is None:
-        return JSONResponse({"found": False, "message": "未查到匹配的证书，请核对证书编号和姓名"},
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"found": False, "message": "未查到匹配的证书，请核对证书编号和姓名"}, headers={"Cache-Control": "no-store"}
+        )
     return JSONResponse({"found": True, **facts}, headers={"Cache-Control": "no-store"})
 
 
@@ -233,20 +248,33 @@ async def _upload_bytes(request: Request, services) -> bytes:
 
 async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer:
     if not data.lstrip()[:5] == b"%PDF-":
-        raise InvalidInput("上传的文件不是 PDF：请上传证书 PDF 文件",
-                           errors=[FieldError("file", "文件不是 PDF", "not_pdf")])
+        raise InvalidInput(
+            "上传的文件不是 PDF：请上传证书 PDF 文件", errors=[FieldError("file", "文件不是 PDF", "not_pdf")]
+        )
     # In a checker process of its own (killed past its time, its memory under a ceiling),
     # a few at a time: public uploads never crowd out the platform's documents.
     async with upload_limiter(request):
-        answer = await request.app.state.upload_workers.run(check_upload_in_worker, data, admitted=True,
-                                                            timeout=services.settings.upload_timeout_seconds)
+        answer = await request.app.state.upload_workers.run(
+            check_upload_in_worker, data, admitted=True, timeout=services.settings.upload_timeout_seconds
+        )
     count_verdict(answer.verdict, "upload")
     return answer
 
 
-@router.post("/api/v1/verify/upload", summary="上传证书 PDF 查验",
-             openapi_extra={"requestBody": {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                                                        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
+@router.post(
+    "/api/v1/verify/upload",
+    summary="上传证书 PDF 查验",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            }
+        }
+    },
+)
 async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
     _limit(services, request)
     answer = await _check_upload(request, services, await _upload_bytes(request, services))
@@ -280,10 +308,11 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     try:
         if content_type.startswith("multipart/form-data"):
             answer = await _check_upload(request, services, await _upload_bytes(request, services))
-            return _page(services, request, "upload_result.html", cache=False, verdict=answer,
-                         f=answer.page_facts())
+            return _page(services, request, "upload_result.html", cache=False, verdict=answer, f=answer.page_facts())
         form = await request.form(max_files=0, max_fields=5)
-        lookup = Lookup(number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-")
+        lookup = Lookup(
+            number=str(form.get("number", "")).strip() or "-", name=str(form.get("name", "")).strip() or "-"
+        )
     except ServiceError as exc:
         return _error_page(services, request, exc.status, exc.code, exc.message)
     except SigningError as exc:
@@ -292,8 +321,9 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     except StarletteHTTPException as exc:  # a body that is not a form
         return _error_page(services, request, 400, "unreadable_body", f"提交的内容无法读取：{exc.detail}")
     except ValueError:
-        return _error_page(services, request, 422, "invalid_input",
-                           "请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）")
+        return _error_page(
+            services, request, 422, "invalid_input", "请填写证书编号（最多 40 个字符）和持证人姓名（最多 50 个字符）"
+        )
     facts = await _lookup(services, lookup.number, lookup.name)
     count_verdict(_verdict_of(facts), "lookup")
     if facts is None:

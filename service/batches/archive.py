@@ -3,11 +3,10 @@ is handed out and emptied, so memory holds one certificate, not the archive."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import zipfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from service.registry import batches as repo
 from service.registry import certificate_queries as queries
@@ -19,11 +18,11 @@ if TYPE_CHECKING:  # the composition root imports this flow: the type only
 class _Spool:
     """A write-only file for ZipFile whose contents are taken out as they come."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._chunks: list[bytes] = []
         self._position = 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self._chunks.append(bytes(data))
         self._position += len(data)
         return len(data)
@@ -34,6 +33,9 @@ class _Spool:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # part of what ZipFile asks of a file; it never closes one it was given
+
     def take(self) -> bytes:
         data, self._chunks = b"".join(self._chunks), []
         return data
@@ -42,7 +44,7 @@ class _Spool:
 def archive_chunks(services: Services, job_id: str) -> Iterator[bytes]:
     with services.sessions() as session:
         items = repo.results(session, job_id)
-        numbers = {i.number for i in items}
+        numbers = {i.number for i in items if i.number is not None}
         holders = queries.holder_names(session, numbers)
         session.expunge_all()
     spool = _Spool()
@@ -51,9 +53,19 @@ def archive_chunks(services: Services, job_id: str) -> Iterator[bytes]:
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
         for item in items:
             name = f"{item.number}-v{item.version}.pdf"
-            archive.writestr(zipfile.ZipInfo(name, stamp), services.files.get(item.pdf_sha256))
-            manifest.append({"file": name, "number": item.number, "holder": holders.get(item.number),
-                             "version": item.version, "sha256": item.pdf_sha256, "outcome": item.outcome})
+            digest = item.pdf_sha256
+            assert digest is not None  # repo.results() returns only the items with a file
+            archive.writestr(zipfile.ZipInfo(name, stamp), services.files.get(digest))
+            manifest.append(
+                {
+                    "file": name,
+                    "number": item.number,
+                    "holder": holders.get(item.number) if item.number is not None else None,
+                    "version": item.version,
+                    "sha256": item.pdf_sha256,
+                    "outcome": item.outcome,
+                }
+            )
             yield spool.take()
         info = zipfile.ZipInfo("manifest.json", stamp)
         body = {"job": job_id, "certificates": manifest}

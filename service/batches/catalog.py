@@ -29,7 +29,7 @@ def kind_named(name: object) -> BatchKind:
 def job_request_type() -> Any:
     """Any kind's request, told apart by ``kind`` (for the API's schema)."""
     models = tuple(kind.request for kind in all_kinds().values())
-    union = models[0]
+    union: Any = models[0]  # a model, then a union of them: a type built at run time
     for model in models[1:]:
         union = union | model
     return Annotated[union, Field(discriminator="kind")]

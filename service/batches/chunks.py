@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 # (job id, the claimed item ids, owner) -> what became of them
 RunChunk = Callable[[str, list[int], str], ChunkResult]
-EXHAUSTED = "多次处理均超时或中断（每项时限 ZC_BATCH_ITEM_TIMEOUT_SECONDS），已停止重试；请检查签章密钥与时间戳服务后重新提交"
+EXHAUSTED = (
+    "多次处理均超时或中断（每项时限 ZC_BATCH_ITEM_TIMEOUT_SECONDS），已停止重试；请检查签章密钥与时间戳服务后重新提交"
+)
 
 
-def claim_chunk(services: Services, job_id: str, owner: str, limit: int,
-                ids: Sequence[int] | None = None) -> list[int]:  # fmt: skip
+def claim_chunk(services: Services, job_id: str, owner: str, limit: int, ids: Sequence[int] | None = None) -> list[int]:
     """Lease up to ``limit`` free items of an open job to ``owner`` (or, of ``ids``, those
     still free). Items tried ``batch_max_attempts`` times are not claimed: when nothing
     else is left they fail, with the reason, so that the job can close."""
@@ -37,7 +38,9 @@ def claim_chunk(services: Services, job_id: str, owner: str, limit: int,
         if job is None or job.cancel_requested or job.state in repo.TERMINAL:
             return []
         until = now + timedelta(seconds=settings.batch_lease_seconds)
-        claimed = repo.claim(session, job_id, owner, now, until, limit, ids=ids, max_attempts=settings.batch_max_attempts)
+        claimed = repo.claim(
+            session, job_id, owner, now, until, limit, ids=ids, max_attempts=settings.batch_max_attempts
+        )
         if not claimed and ids is None:
             repo.fail_exhausted(session, job_id, settings.batch_max_attempts, now, EXHAUSTED)
         return claimed

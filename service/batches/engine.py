@@ -11,17 +11,16 @@ A coordinator that takes over releases the leases its dead predecessors held.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import fcntl
 import logging
 import os
 import secrets
 import socket
 import threading
-from functools import partial
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, TextIO
 
 from service.batches.catalog import kind_named
 from service.batches.chunks import EXHAUSTED, claim_chunk, work_claimed
@@ -57,7 +56,7 @@ class Coordinator:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock_file = None
+        self._lock_file: TextIO | None = None
         self.active = False  # holds the coordinator lock
         self._celery = None
 
@@ -149,17 +148,24 @@ class Coordinator:
             try:
                 run_item = kind_named(kind).run_item
             except InvalidInput:
-                log.error("batch %s: its kind %r is not known to this service (not registered); left as it is",
-                          job_id, kind)  # fmt: skip
+                log.error(
+                    "batch %s: its kind %r is not known to this service (not registered); left as it is", job_id, kind
+                )
                 continue
             while len(in_flight) < self._chunks_in_flight:
                 ids = claim_chunk(self.services, job_id, self.owner, self._chunk(job_id))
                 if not ids:
                     break
-                in_worker = partial(self.pool.run_sync, run_items, run_item=run_item,
-                                    timeout=self.settings.batch_item_timeout_seconds * len(ids))  # fmt: skip
+                in_worker = partial(
+                    self.pool.run_sync,
+                    run_items,
+                    run_item=run_item,
+                    timeout=self.settings.batch_item_timeout_seconds * len(ids),
+                )
                 in_flight[executor.submit(work_claimed, self.services, job_id, ids, self.owner, in_worker)] = (
-                    job_id, ids)
+                    job_id,
+                    ids,
+                )
         if in_flight:
             self._collect(in_flight, block=True)
             return True
@@ -182,8 +188,9 @@ class Coordinator:
             try:
                 future.result()  # what it left undone is free again already (work_claimed)
             except Exception as exc:  # noqa: BLE001 - a worker died or timed out: its items go back
-                log.error("batch %s: a chunk of %d items was interrupted (%s); they will be retried", job_id,
-                          len(ids), exc)  # fmt: skip
+                log.error(
+                    "batch %s: a chunk of %d items was interrupted (%s); they will be retried", job_id, len(ids), exc
+                )
             # The next round settles the job (closes it when this was its last chunk).
 
     # --- Celery ---------------------------------------------------------------------------

@@ -38,17 +38,31 @@ def select_items(session: Session, request: IssueJob, now: datetime):
 def issue_item(services: Services, job: BatchJob, item: BatchItem, owner: str) -> None:
     request = validate_payload(CertificateRequest, item.payload, services.settings.limits)
     role, _, key_id = job.created_by.partition(":")
-    issued = issue_certificate(services, request, actor=Actor(role, key_id),
-                               idempotency_key=(item.payload or {}).get("idempotency_key"))  # fmt: skip
+    issued = issue_certificate(
+        services, request, actor=Actor(role, key_id), idempotency_key=(item.payload or {}).get("idempotency_key")
+    )
     cert = issued.certificate
     with transaction(services.sessions) as session:
-        finish_item(session, item, owner, services.clock(), outcome="replayed" if issued.replay else "issued",
-                    number=cert.number, version=cert.version, pdf_sha256=cert.pdf_sha256)  # fmt: skip
+        finish_item(
+            session,
+            item,
+            owner,
+            services.clock(),
+            outcome="replayed" if issued.replay else "issued",
+            number=cert.number,
+            version=cert.version,
+            pdf_sha256=cert.pdf_sha256,
+        )
 
 
 KIND = BatchKind(
-    name="issue", title="批量签发", request=IssueJob, select_items=select_items, run_item=issue_item,
-    outcomes={"issued": "已签发", "replayed": "此前已签发"}, roles=("staff", "platform"),
+    name="issue",
+    title="批量签发",
+    request=IssueJob,
+    select_items=select_items,
+    run_item=issue_item,
+    outcomes={"issued": "已签发", "replayed": "此前已签发"},
+    roles=("staff", "platform"),
     # the requests live in the items, not again in the job row
     params=lambda request: {"kind": "issue", "requests": len(request.requests)},
 )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.batches.catalog import kind_named
 from service.batches.kinds import BatchKind
-from service.errors import FieldError, NotFound
+from service.errors import FieldError, InvalidInput, NotFound
 from service.observability.context import current_request_id
 from service.registry import batches as repo
 from service.registry import certificate_queries as queries
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the composition root imports this flow: the type only
 
 log = logging.getLogger(__name__)
 
+
 def job_key_of(request: BaseModel, idempotency_key: str | None, scope: str) -> str:
     """The key under which asking again finds this job."""
     if idempotency_key:
@@ -40,8 +41,9 @@ def job_key_of(request: BaseModel, idempotency_key: str | None, scope: str) -> s
     return f"{scope}:auto:{hashlib.sha256(canonical.encode()).hexdigest()}"
 
 
-def create_job(services: Services, request: BaseModel, *, created_by: str, engine: str,
-               job_key: str | None = None) -> tuple[BatchJob, bool]:  # fmt: skip
+def create_job(
+    services: Services, request: BaseModel, *, created_by: str, engine: str, job_key: str | None = None
+) -> tuple[BatchJob, bool]:
     """The job and whether it was created now (False: the same job already existed)."""
     with transaction(services.sessions) as session:
         if job_key:
@@ -49,15 +51,30 @@ def create_job(services: Services, request: BaseModel, *, created_by: str, engin
             if existing is not None:
                 return existing, False
         now = services.clock()
-        kind = kind_named(request.kind)
-        job = BatchJob(id=secrets.token_hex(8), kind=kind.name, state="queued", params=_params(kind, request),
-                       job_key=job_key, created_by=created_by, engine=engine, total=0, cancel_requested=False,
-                       created_at=now)  # fmt: skip
+        kind = kind_named(request.kind)  # type: ignore[attr-defined]  # every kind's request has kind: Literal[name] (BatchKind.request)
+        job = BatchJob(
+            id=secrets.token_hex(8),
+            kind=kind.name,
+            state="queued",
+            params=_params(kind, request),
+            job_key=job_key,
+            created_by=created_by,
+            engine=engine,
+            total=0,
+            cancel_requested=False,
+            created_at=now,
+        )
         session.add(job)
         session.flush()
         job.total = repo.add_items(session, job.id, kind.select_items(session, request, services.clock()))
-        log.info("batch job %s created: %s, %d items, by %s", job.id, job.kind, job.total, created_by,
-                 extra={"job_id": job.id})
+        log.info(
+            "batch job %s created: %s, %d items, by %s",
+            job.id,
+            job.kind,
+            job.total,
+            created_by,
+            extra={"job_id": job.id},
+        )
         return job, True
 
 
@@ -74,8 +91,17 @@ def pending_by_committee_and_year(services: Services) -> list[dict]:
     with services.sessions() as session:
         rows = queries.pending_seal_counts(session)
         names = {org.code: org.name for org in list_orgs(session)}
-    return [{"committee": c, "committee_name": names.get(c, ""), "issuer": i, "issuer_name": names.get(i, ""),
-             "year": y, "pending": n} for c, i, y, n in rows]
+    return [
+        {
+            "committee": c,
+            "committee_name": names.get(c, ""),
+            "issuer": i,
+            "issuer_name": names.get(i, ""),
+            "year": y,
+            "pending": n,
+        }
+        for c, i, y, n in rows
+    ]
 
 
 def get_job_or_404(session: Session, job_id: str, owner: str | None = None) -> BatchJob:
@@ -83,8 +109,7 @@ def get_job_or_404(session: Session, job_id: str, owner: str | None = None) -> B
     same 404 as for no job at all (a platform key learns nothing of another's jobs)."""
     job = repo.get_job(session, job_id)
     if job is None or (owner is not None and job.created_by != owner):
-        raise NotFound(f"没有编号为 {job_id} 的批量任务",
-                       errors=[FieldError("path.id", "没有这个任务", "unknown_job")])  # fmt: skip
+        raise NotFound(f"没有编号为 {job_id} 的批量任务", errors=[FieldError("path.id", "没有这个任务", "unknown_job")])
     return job
 
 
@@ -92,8 +117,9 @@ def request_cancel(services: Services, job_id: str) -> BatchJob:
     with transaction(services.sessions) as session:
         job = get_job_or_404(session, job_id)
         if job.state in repo.TERMINAL:
-            raise InvalidInput(f"任务已结束（{job.state}），无法取消",
-                               errors=[FieldError("path.id", "任务已结束", "job_finished")])  # fmt: skip
+            raise InvalidInput(
+                f"任务已结束（{job.state}），无法取消", errors=[FieldError("path.id", "任务已结束", "job_finished")]
+            )
         job.cancel_requested = True
         request_id = current_request_id()
         if request_id:  # a new dict: the JSON column sees the change

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from service.batches.jobs import get_job_or_404
 from service.registry import batches as repo
@@ -13,6 +12,7 @@ from service.registry.models import BatchJob
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
     from service.services import Services
+
 
 def job_status(services: Services, job_id: str, failures: int = 100, owner: str | None = None) -> dict:
     """Where the job stands; ``owner``: see :func:`get_job_or_404`."""
@@ -29,19 +29,31 @@ def job_status(services: Services, job_id: str, failures: int = 100, owner: str 
     if first is not None and last is not None and finished > 1 and last > first:
         rate = round((finished - 1) / (_aware(last) - _aware(first)).total_seconds(), 2)
     return {
-        "id": job.id, "kind": job.kind, "state": job.state, "params": job.params, "engine": job.engine,
-        "total": job.total, "done": done, "failed": failed, "cancelled": counts.get("cancelled", 0),
-        "pending": remaining, "cancel_requested": job.cancel_requested,
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "params": job.params,
+        "engine": job.engine,
+        "total": job.total,
+        "done": done,
+        "failed": failed,
+        "cancelled": counts.get("cancelled", 0),
+        "pending": remaining,
+        "cancel_requested": job.cancel_requested,
         "rate_per_second": rate,
         "seconds_left": round(remaining / rate, 1) if rate and job.state in ("queued", "running") else None,
         "failures": [{"seq": i.seq, "item": i.target, "reason": i.reason} for i in failed_items],
-        "created_by": job.created_by, "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at), "error": job.error,
+        "created_by": job.created_by,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "error": job.error,
     }
 
 
-def settle(services: Services, job_id: str) -> BatchJob:
-    """Close the job if nothing is left to do: done, or cancelled; start it if queued."""
+def settle(services: Services, job_id: str) -> BatchJob | None:
+    """Close the job if nothing is left to do: done, or cancelled; start it if queued
+    (None: there is no such job)."""
     now = services.clock()
     with transaction(services.sessions) as session:
         job = repo.get_job(session, job_id)

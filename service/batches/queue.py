@@ -54,7 +54,7 @@ def send_chunks(settings: Settings, job_id: str, item_ids: list[int]) -> None:
     app = celery_app(settings)
     size = settings.batch_chunk
     for start in range(0, len(item_ids), size):
-        app.send_task(TASK, args=[job_id, item_ids[start:start + size]], queue=QUEUE)
+        app.send_task(TASK, args=[job_id, item_ids[start : start + size]], queue=QUEUE)
 
 
 def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:

@@ -49,23 +49,48 @@ def renew_item(services: Services, job: BatchJob, item: BatchItem, owner: str) -
     if until is not None and aware(until) > due_by:
         with transaction(services.sessions) as session:
             changes.record_archive_until(session, cert.id, until)
-            finish_item(session, item, owner, services.clock(), outcome="not_due", number=cert.number,
-                        version=cert.version)  # fmt: skip
+            finish_item(
+                session, item, owner, services.clock(), outcome="not_due", number=cert.number, version=cert.version
+            )
         return
     renewed = services.sealers.add_archive_timestamp(pdf)
     digest = services.files.put(renewed)
     now = services.clock()
     with transaction(services.sessions) as session:
-        changed = changes.replace_renewed_file(session, cert.id, old_sha256=cert.pdf_sha256, pdf_sha256=digest,
-                                               pdf_size=len(renewed), archive_until=archive_valid_until(renewed))
+        changed = changes.replace_renewed_file(
+            session,
+            cert.id,
+            old_sha256=cert.pdf_sha256,
+            pdf_sha256=digest,
+            pdf_size=len(renewed),
+            archive_until=archive_valid_until(renewed),
+        )
         if changed:
-            repo.add_event(session, cert, "renewed", actor_of(job), now,
-                           details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256})
-        finish_item(session, item, owner, now, outcome="renewed" if changed else "already_renewed",
-                    number=cert.number, version=cert.version, pdf_sha256=digest if changed else None)  # fmt: skip
+            repo.add_event(
+                session,
+                cert,
+                "renewed",
+                actor_of(job),
+                now,
+                details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256},
+            )
+        finish_item(
+            session,
+            item,
+            owner,
+            now,
+            outcome="renewed" if changed else "already_renewed",
+            number=cert.number,
+            version=cert.version,
+            pdf_sha256=digest if changed else None,
+        )
 
 
 KIND = BatchKind(
-    name="renew", title="续期时间戳", request=RenewJob, select_items=select_items, run_item=renew_item,
+    name="renew",
+    title="续期时间戳",
+    request=RenewJob,
+    select_items=select_items,
+    run_item=renew_item,
     outcomes={"renewed": "已续期", "already_renewed": "此前已续期", "not_due": "尚未到期"},
 )

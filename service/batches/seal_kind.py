@@ -32,8 +32,9 @@ class SealJob(BaseModel):
     """Seal the ``pending_seal`` certificates chosen by their numbers or by a filter."""
 
     kind: Literal["seal"]
-    numbers: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]] | None,
-                       Field(max_length=MAX_ITEMS)] = None
+    numbers: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]] | None, Field(max_length=MAX_ITEMS)] = (
+        None
+    )
     committee: Annotated[str | None, Field(max_length=64)] = None
     issuer: Annotated[str | None, Field(max_length=64)] = None
     year: Annotated[int | None, Field(ge=1990, le=2100)] = None
@@ -62,8 +63,16 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
         raise ItemFailed(f"证书 {cert.number} {STATUS_CN[cert.status]}，未加盖印章")
     if cert.status == "valid":
         with transaction(services.sessions) as session:
-            finish_item(session, item, owner, services.clock(), outcome="already_sealed", number=cert.number,
-                        version=cert.version, pdf_sha256=cert.pdf_sha256)  # fmt: skip
+            finish_item(
+                session,
+                item,
+                owner,
+                services.clock(),
+                outcome="already_sealed",
+                number=cert.number,
+                version=cert.version,
+                pdf_sha256=cert.pdf_sha256,
+            )
         return
     for code, label in ((cert.committee_code, "评委会"), (cert.issuer_code, "发证机关")):
         if not services.sealers.has_key(code):  # asks the registry when not loaded here
@@ -72,14 +81,34 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
     now = services.clock()
     with transaction(services.sessions) as session:
-        changed = changes.mark_sealed(session, cert.id, pdf_sha256=digest, pdf_size=len(sealed.pdf),
-                                      seal_level=sealed.level, sealed_at=now, archive_until=sealed.archive_until)
+        changed = changes.mark_sealed(
+            session,
+            cert.id,
+            pdf_sha256=digest,
+            pdf_size=len(sealed.pdf),
+            seal_level=sealed.level,
+            sealed_at=now,
+            archive_until=sealed.archive_until,
+        )
         if changed:
-            repo.add_event(session, cert, "sealed", actor_of(job), now,
-                           details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256,
-                                    "level": sealed.level})  # fmt: skip
-        finish_item(session, item, owner, now, outcome="sealed" if changed else "already_sealed", number=cert.number,
-                    version=cert.version, pdf_sha256=digest if changed else None)  # fmt: skip
+            repo.add_event(
+                session,
+                cert,
+                "sealed",
+                actor_of(job),
+                now,
+                details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256, "level": sealed.level},
+            )
+        finish_item(
+            session,
+            item,
+            owner,
+            now,
+            outcome="sealed" if changed else "already_sealed",
+            number=cert.number,
+            version=cert.version,
+            pdf_sha256=digest if changed else None,
+        )
 
 
 def _sealable(services: Services, cert: Certificate) -> bytes:
@@ -92,6 +121,10 @@ def _sealable(services: Services, cert: Certificate) -> bytes:
 
 
 KIND = BatchKind(
-    name="seal", title="加盖印章", request=SealJob, select_items=select_items, run_item=seal_item,
+    name="seal",
+    title="加盖印章",
+    request=SealJob,
+    select_items=select_items,
+    run_item=seal_item,
     outcomes={"sealed": "已加盖", "already_sealed": "此前已加盖"},
 )

@@ -22,6 +22,8 @@ from service.signing.errors import SigningError
 from service.workers.tasks import worker_task
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from sqlalchemy.orm import Session
+
     from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -41,12 +43,13 @@ def warm_sealing(services: Services) -> int:
 
 
 @worker_task("batch")
-def run_items(services: Services, job_id: str, item_ids: list[int], owner: str,
-              run_item: RunItem | None = None) -> ChunkResult:  # fmt: skip
+def run_items(
+    services: Services, job_id: str, item_ids: list[int], owner: str, run_item: RunItem | None = None
+) -> ChunkResult:
     """Work through the items of ``job_id`` leased to ``owner``, in order, each by
     ``run_item`` (default: the job's kind's, looked up here by name)."""
     with services.sessions() as session:
-        job = session.get(BatchJob, job_id)
+        job = _stored_job(session, job_id)
         session.expunge(job)
     # The items are worked under the id of the request that created the job: their log
     # lines and audit events join that request's.
@@ -54,12 +57,20 @@ def run_items(services: Services, job_id: str, item_ids: list[int], owner: str,
         return _run_items(services, job, item_ids, owner, run_item or kind_named(job.kind).run_item)
 
 
+def _stored_job(session: Session, job_id: str) -> BatchJob:
+    """A job whose items are being worked (jobs are never deleted)."""
+    job = session.get(BatchJob, job_id)
+    if job is None:
+        raise LookupError(f"batch job {job_id} is not in the registry")
+    return job
+
+
 def _run_items(services: Services, job: BatchJob, item_ids: list[int], owner: str, run_item: RunItem) -> ChunkResult:
     job_id = job.id
     done = failed = skipped = 0
     for item_id in item_ids:
         with services.sessions() as session:
-            if session.get(BatchJob, job_id).cancel_requested:
+            if _stored_job(session, job_id).cancel_requested:
                 skipped += len(item_ids) - done - failed - skipped
                 break
             item = items_repo.owned(session, item_id, owner)
@@ -92,5 +103,3 @@ def _reason(exc: Exception) -> str:
 def _fail(services: Services, item: BatchItem, owner: str, reason: str) -> None:
     with transaction(services.sessions) as session:
         items_repo.finish(session, item.id, owner, services.clock(), state="failed", reason=reason[:2000])
-
-

@@ -15,13 +15,16 @@ from service.sealing.startup import StartupError
 
 def check_configured_certificate(settings: Settings) -> None:
     sample = settings.templates_dir / "certificates" / "default" / "sample.json"
-    request = CertificateRequest.model_validate(json.loads(sample.read_text("utf-8")),
-                                                context={"limits": settings.limits})  # fmt: skip
+    request = CertificateRequest.model_validate(
+        json.loads(sample.read_text("utf-8")), context={"limits": settings.limits}
+    )
     number = longest_number(settings.number_pattern, MAX_CHARS["committee_code"])
-    identifier = make_identifier(type_code=settings.identifier_type_code, issuer_uscc="W" * 18, serial=number,
-                                 version=999)  # fmt: skip
-    values = field_values(request, number=number, identifier=identifier, title=settings.certificate_title,
-                          notice=settings.unsealed_notice)
+    identifier = make_identifier(
+        type_code=settings.identifier_type_code, issuer_uscc="W" * 18, serial=number, version=999
+    )
+    values = field_values(
+        request, number=number, identifier=identifier, title=settings.certificate_title, notice=settings.unsealed_notice
+    )
     try:
         for slot in SLOTS:
             place(slot, values[slot.key], settings.fonts_dir)

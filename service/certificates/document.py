@@ -6,11 +6,10 @@ takes the services and plain data, returns bytes and the seal level.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import copy
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
@@ -33,28 +32,43 @@ class MadeDocument:
 
 
 @worker_task("certificate")
-def make_document(services: Services, request: CertificateRequest, *, number: str, version: int, token: str,
-                  identifier: str) -> MadeDocument:  # fmt: skip
+def make_document(
+    services: Services, request: CertificateRequest, *, number: str, version: int, token: str, identifier: str
+) -> MadeDocument:
     sealers = services.sealers  # asks the registry for a key it has not loaded: one given a moment ago
     sealable = sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)
     # Unsealed, the certificate says so (and stays clean for a physical stamp).
-    pdf = render_certificate(services.renderer, request, number=number, identifier=identifier,
-                             verify_url=verification_url(services.settings, token),
-                             province_title=services.settings.certificate_title,
-                             unsealed_notice=None if sealable else services.settings.unsealed_notice)
+    pdf = render_certificate(
+        services.renderer,
+        request,
+        number=number,
+        identifier=identifier,
+        verify_url=verification_url(services.settings, token),
+        province_title=services.settings.certificate_title,
+        unsealed_notice=None if sealable else services.settings.unsealed_notice,
+    )
     if not sealable:
-        return MadeDocument(pdf, None, sealable_pdf=render_sealable(services, request, number=number, token=token,
-                                                                    identifier=identifier))  # fmt: skip
+        return MadeDocument(
+            pdf,
+            None,
+            sealable_pdf=render_sealable(services, request, number=number, token=token, identifier=identifier),
+        )
     sealed = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
     return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until)
 
 
-def render_sealable(services: Services, request: CertificateRequest, *, number: str, token: str,
-                    identifier: str) -> bytes:  # fmt: skip
+def render_sealable(
+    services: Services, request: CertificateRequest, *, number: str, token: str, identifier: str
+) -> bytes:
     """The certificate as it is sealed: no unsealed notice; same number, QR code and data."""
-    return render_certificate(services.renderer, request, number=number, identifier=identifier,
-                              verify_url=verification_url(services.settings, token),
-                              province_title=services.settings.certificate_title)
+    return render_certificate(
+        services.renderer,
+        request,
+        number=number,
+        identifier=identifier,
+        verify_url=verification_url(services.settings, token),
+        province_title=services.settings.certificate_title,
+    )
 
 
 def verification_url(settings: Settings, token: str) -> str:
@@ -75,6 +89,7 @@ def stored_request(services: Services, cert: Certificate) -> dict:
     data = copy.deepcopy(cert.request)
     photo = data["holder"].get("photo")
     if photo is not None and cert.photo_sha256:
-        data["holder"]["photo"] = Photo.from_file(services.files.get(cert.photo_sha256), photo["media_type"],
-                                                  services.settings.limits)
+        data["holder"]["photo"] = Photo.from_file(
+            services.files.get(cert.photo_sha256), photo["media_type"], services.settings.limits
+        )
     return data

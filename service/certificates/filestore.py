@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import StorageUnavailable
-from service.registry.db import transaction
 from service.registry import files as files_repo
+from service.registry.db import transaction
 
 
 class FileStore:
@@ -39,8 +39,10 @@ class FileStore:
         try:
             self._write(path, data)
         except OSError as exc:
-            raise StorageUnavailable(f"证书文件无法保存（{exc.strerror or exc}）：存储空间不足或不可写，请稍后重试",
-                                     headers={"Retry-After": "60"}) from exc
+            raise StorageUnavailable(
+                f"证书文件无法保存（{exc.strerror or exc}）：存储空间不足或不可写，请稍后重试",
+                headers={"Retry-After": "60"},
+            ) from exc
         return digest
 
     def _write(self, path: Path, data: bytes) -> None:

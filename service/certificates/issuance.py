@@ -10,20 +10,22 @@ most an unused number, which is never handed out again).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.certificates.document import (
-    MadeDocument, make_document, request_without_photo, stored_request,
-)  # fmt: skip
+    MadeDocument,
+    make_document,
+    request_without_photo,
+    stored_request,
+)
 from service.certificates.identifiers import format_number, make_identifier, province_of
 from service.certificates.replays import claim, earlier_answer, release, request_digest, scoped, wait_for_other
 from service.contract.certificate import CertificateRequest
@@ -61,8 +63,14 @@ class Issued:
 Make = Callable[..., MadeDocument]
 
 
-def issue_certificate(services: Services, request: CertificateRequest, *, actor: Actor,
-                      idempotency_key: str | None = None, make: Make | None = None) -> Issued:
+def issue_certificate(
+    services: Services,
+    request: CertificateRequest,
+    *,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    make: Make | None = None,
+) -> Issued:
     """Issue version 1, or answer with what an identical earlier request got.
 
     ``make`` renders and seals (``make_document`` in this process by default; the API
@@ -87,8 +95,14 @@ def issue_certificate(services: Services, request: CertificateRequest, *, actor:
         with transaction(services.sessions) as session:
             session.add(row)
             session.flush()
-            repo.add_event(session, row, "issued", str(actor), row.created_at,
-                           details={"status": row.status, "pdf_sha256": row.pdf_sha256})
+            repo.add_event(
+                session,
+                row,
+                "issued",
+                str(actor),
+                row.created_at,
+                details={"status": row.status, "pdf_sha256": row.pdf_sha256},
+            )
             repo.drop_claim(session, request.declaration_id)
         return Issued(row, replay=False)
     except BaseException as exc:
@@ -98,8 +112,9 @@ def issue_certificate(services: Services, request: CertificateRequest, *, actor:
         raise
 
 
-def reissue_certificate(services: Services, number: str, corrections: dict, reason: str, *, actor: Actor,
-                        make: Make | None = None) -> Certificate:
+def reissue_certificate(
+    services: Services, number: str, corrections: dict, reason: str, *, actor: Actor, make: Make | None = None
+) -> Certificate:
     """A new version (补换证) with the corrected fields; the current one becomes superseded."""
     make = make or partial(make_document, services)
     with services.sessions() as session:
@@ -107,8 +122,9 @@ def reissue_certificate(services: Services, number: str, corrections: dict, reas
         if current.status in ("revoked", "superseded"):
             raise Conflict(f"证书 {number} 已{_STATUS_CN[current.status]}，不能换发")
     base = stored_request(services, current)
-    request = validate_payload(CertificateRequest, _merge(base, corrections), services.settings.limits,
-                               path_prefix="corrections")
+    request = validate_payload(
+        CertificateRequest, _merge(base, corrections), services.settings.limits, path_prefix="corrections"
+    )
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
         message = "换发证书不能更改评委会或发证机关"
         raise InvalidInput(message, errors=[FieldError("corrections", message, "immutable")])
@@ -116,23 +132,33 @@ def reissue_certificate(services: Services, number: str, corrections: dict, reas
     try:
         with transaction(services.sessions) as session:
             old = repo.get_version(session, number, current.version)
+            assert old is not None  # read above; a certificate's versions are never deleted
             if old.status in ("revoked", "superseded"):
                 raise Conflict(f"证书 {number} 已{_STATUS_CN[old.status]}，不能换发")
             session.add(row)
             session.flush()
             old.status = "superseded"
             old.superseded_by_id = row.id
-            repo.add_event(session, old, "superseded", str(actor), row.created_at, reason,
-                           {"superseded_by_version": row.version})
-            repo.add_event(session, row, "reissued", str(actor), row.created_at, reason,
-                           {"replaces_version": old.version, "corrected": sorted(_paths(corrections))})
+            repo.add_event(
+                session, old, "superseded", str(actor), row.created_at, reason, {"superseded_by_version": row.version}
+            )
+            repo.add_event(
+                session,
+                row,
+                "reissued",
+                str(actor),
+                row.created_at,
+                reason,
+                {"replaces_version": old.version, "corrected": sorted(_paths(corrections))},
+            )
     except IntegrityError:
         raise Conflict(f"证书 {number} 正在被另一请求换发，请刷新后重试") from None
     return row
 
 
-def revoke_certificate(services: Services, number: str, reason: str, *, actor: Actor,
-                       category: str = "other") -> Certificate:
+def revoke_certificate(
+    services: Services, number: str, reason: str, *, actor: Actor, category: str = "other"
+) -> Certificate:
     """Revoke the current version: ``category`` (one of REVOCATION_CATEGORIES) is what the
     public sees; ``reason``, staff's own words, stays internal."""
     with transaction(services.sessions) as session:
@@ -155,11 +181,17 @@ _STATUS_CN = {"revoked": "撤销", "superseded": "换发", "valid": "有效", "p
 
 def _check_organisations(session: Session, request: CertificateRequest) -> None:
     errors = []
-    for path, party, role, label in (("committee", request.committee, "committee", "评委会"),
-                                     ("issuer", request.issuer, "issuer", "发证机关")):
+    for path, party, role, label in (
+        ("committee", request.committee, "committee", "评委会"),
+        ("issuer", request.issuer, "issuer", "发证机关"),
+    ):
         org = get_org(session, party.code)
         if org is None or not org.active or org.role != role:
-            errors.append(FieldError(f"{path}.code", f"{label}（代码 {party.code}）未在本服务登记，请联系管理员添加", "unknown_org"))
+            errors.append(
+                FieldError(
+                    f"{path}.code", f"{label}（代码 {party.code}）未在本服务登记，请联系管理员添加", "unknown_org"
+                )
+            )
         elif org.name != party.name:
             errors.append(FieldError(f"{path}.name", f"{label}名称与登记不一致：登记为「{org.name}」", "org_name"))
     if errors:
@@ -170,8 +202,13 @@ def _allocate_number(services: Services, request: CertificateRequest) -> str:
     # Its own short transaction: numbering does not wait for rendering and sealing.
     with transaction(services.sessions) as session:
         seq = repo.next_sequence(session, request.committee.code, request.issue_date.year)
-    return format_number(services.settings.number_pattern, province=province_of(request.committee.code),
-                         year=request.issue_date.year, committee=request.committee.code, seq=seq)
+    return format_number(
+        services.settings.number_pattern,
+        province=province_of(request.committee.code),
+        year=request.issue_date.year,
+        committee=request.committee.code,
+        seq=seq,
+    )
 
 
 def _record_unused(services: Services, number: str, actor: Actor, cause: BaseException) -> None:
@@ -184,22 +221,37 @@ def _record_unused(services: Services, number: str, actor: Actor, cause: BaseExc
         log.error("certificate number %s was allocated but not used (%s); recording that failed too", number, reason)
 
 
-def _make_version(services: Services, request: CertificateRequest, make: Make, *, number: str,
-                  version: int) -> Certificate:  # fmt: skip
+def _make_version(
+    services: Services, request: CertificateRequest, make: Make, *, number: str, version: int
+) -> Certificate:
     """Render, seal and store one version; returns its (unsaved) row."""
     token = secrets.token_urlsafe(16)
-    identifier = make_identifier(type_code=services.settings.identifier_type_code, issuer_uscc=request.issuer.code,
-                                 serial=number, version=version)
+    identifier = make_identifier(
+        type_code=services.settings.identifier_type_code,
+        issuer_uscc=request.issuer.code,
+        serial=number,
+        version=version,
+    )
     made = make(request, number=number, version=version, token=token, identifier=identifier)
     return Certificate(
-        number=number, version=version, identifier=identifier, token=token,
+        number=number,
+        version=version,
+        identifier=identifier,
+        token=token,
         status="valid" if made.seal_level else "pending_seal",
         declaration_id=request.declaration_id,
-        holder_name=request.holder.name, holder_id_number=request.holder.id_number,
-        committee_code=request.committee.code, issuer_code=request.issuer.code, issue_date=request.issue_date,
-        request=request_without_photo(request), photo_sha256=services.files.put(request.holder.photo.content),
-        pdf_sha256=services.files.put(made.pdf), pdf_size=len(made.pdf), seal_level=made.seal_level,
-        sealed_at=services.clock() if made.seal_level else None, created_at=services.clock(),
+        holder_name=request.holder.name,
+        holder_id_number=request.holder.id_number,
+        committee_code=request.committee.code,
+        issuer_code=request.issuer.code,
+        issue_date=request.issue_date,
+        request=request_without_photo(request),
+        photo_sha256=services.files.put(request.holder.photo.content),
+        pdf_sha256=services.files.put(made.pdf),
+        pdf_size=len(made.pdf),
+        seal_level=made.seal_level,
+        sealed_at=services.clock() if made.seal_level else None,
+        created_at=services.clock(),
         sealable_pdf_sha256=services.files.put(made.sealable_pdf) if made.sealable_pdf else None,
         archive_until=made.archive_until,
     )

@@ -9,11 +9,10 @@ never learns anything about a certificate it did not ask for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -38,8 +37,9 @@ def scoped(key_id: str, idempotency_key: str | None) -> str | None:
     return f"{key_id}:{idempotency_key}" if idempotency_key else None
 
 
-def earlier_answer(services: Services, request: CertificateRequest, key_id: str, idempotency_key: str | None,
-                   digest: str) -> Certificate | None:  # fmt: skip
+def earlier_answer(
+    services: Services, request: CertificateRequest, key_id: str, idempotency_key: str | None, digest: str
+) -> Certificate | None:
     """The newest version of the certificate an earlier identical request made; None when
     there is none; ``Conflict`` when the key or the declaration was used otherwise."""
     with services.sessions() as session:
@@ -58,8 +58,10 @@ def earlier_answer(services: Services, request: CertificateRequest, key_id: str,
 
 
 def _changed(what: str, number: str) -> Conflict:
-    message = (f"{what} 已用于签发证书 {number}，但本次提交的内容与当时不同。"
-               f"如需更正已签发的证书，请使用补换证：POST /api/v1/certificates/{number}/reissue")
+    message = (
+        f"{what} 已用于签发证书 {number}，但本次提交的内容与当时不同。"
+        f"如需更正已签发的证书，请使用补换证：POST /api/v1/certificates/{number}/reissue"
+    )
     return Conflict(message, errors=[FieldError("(body)", message, "idempotency_mismatch")])
 
 

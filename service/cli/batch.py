@@ -28,13 +28,16 @@ def _request(args: argparse.Namespace):
 
     try:
         if args.kind == "seal":
-            return SealJob(kind="seal", numbers=args.numbers or None, committee=args.committee, issuer=args.issuer,
-                           year=args.year)  # fmt: skip
+            return SealJob(
+                kind="seal", numbers=args.numbers or None, committee=args.committee, issuer=args.issuer, year=args.year
+            )
         if args.kind == "renew":
             return RenewJob(kind="renew", days=args.days)
         return IssueJob(kind="issue", requests=_read_requests(args.file))
     except ValidationError as exc:
-        raise CliError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors())) from None
+        raise CliError(
+            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors())
+        ) from None
 
 
 def _read_requests(path: Path) -> list[dict]:
@@ -61,12 +64,17 @@ def cmd_batch_run(args: argparse.Namespace) -> int:
     request = _request(args)
     services = build_services(settings_from_args(args))
     scope = f"cli:{getpass.getuser()}"
-    job, created = create_job(services, request, created_by=scope, engine=engine_name(services),
-                              job_key=job_key_of(request, None, scope))  # fmt: skip
-    print(f"job {job.id} ({job.kind}, {job.total} certificates) {'created' if created else 'continued'}",
-          file=sys.stderr)
-    pool = (WorkerPool(services.settings, WORKER_SETUP, services.settings.batch_processes, name="batch")
-            if job.engine == "local" else None)
+    job, created = create_job(
+        services, request, created_by=scope, engine=engine_name(services), job_key=job_key_of(request, None, scope)
+    )
+    print(
+        f"job {job.id} ({job.kind}, {job.total} certificates) {'created' if created else 'continued'}", file=sys.stderr
+    )
+    pool = (
+        WorkerPool(services.settings, WORKER_SETUP, services.settings.batch_processes, name="batch")
+        if job.engine == "local"
+        else None
+    )
     coordinator = Coordinator(services, pool, poll_seconds=0.2)
     coordinator.start()
     try:
@@ -90,7 +98,9 @@ def _follow(services, job_id: str, quiet: bool = False) -> dict:
     from service.batches.progress import job_status
 
     status = job_status(services, job_id)
-    with tqdm(total=status["total"], unit="张", disable=quiet, dynamic_ncols=True, desc=f"{status['kind']} {job_id}") as bar:
+    with tqdm(
+        total=status["total"], unit="张", disable=quiet, dynamic_ncols=True, desc=f"{status['kind']} {job_id}"
+    ) as bar:
         while True:
             finished = status["done"] + status["failed"] + status["cancelled"]
             bar.update(finished - bar.n)
@@ -102,8 +112,10 @@ def _follow(services, job_id: str, quiet: bool = False) -> dict:
 
 
 def _print_failures(status: dict) -> None:
-    print(f"{status['state']}: {status['done']} done, {status['failed']} failed, {status['cancelled']} cancelled",
-          file=sys.stderr)
+    print(
+        f"{status['state']}: {status['done']} done, {status['failed']} failed, {status['cancelled']} cancelled",
+        file=sys.stderr,
+    )
     for failure in status["failures"]:
         print(f"  #{failure['seq']} {failure['item']}: {failure['reason']}", file=sys.stderr)
 
@@ -129,8 +141,16 @@ def cmd_batch_list(args: argparse.Namespace) -> int:
         rows = [("ID", "KIND", "STATE", "TOTAL", "BY", "CREATED")]
         for job in jobs:
             counts = repo.counts(session, job.id)
-            rows.append((job.id, job.kind, job.state, f"{counts.get('done', 0)}/{job.total}", job.created_by,
-                         job.created_at.strftime("%Y-%m-%d %H:%M")))  # fmt: skip
+            rows.append(
+                (
+                    job.id,
+                    job.kind,
+                    job.state,
+                    f"{counts.get('done', 0)}/{job.total}",
+                    job.created_by,
+                    job.created_at.strftime("%Y-%m-%d %H:%M"),
+                )
+            )
     print_table(rows)
     return 0
 
@@ -138,8 +158,10 @@ def cmd_batch_list(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if not settings.queue_url:
-        raise CliError("QUEUE_URL (or ZC_QUEUE_URL) is not set: workers take batch items from a Celery queue "
-                       "(redis://...); without one, serve runs batch jobs itself")  # fmt: skip
+        raise CliError(
+            "QUEUE_URL (or ZC_QUEUE_URL) is not set: workers take batch items from a Celery queue "
+            "(redis://...); without one, serve runs batch jobs itself"
+        )
     from service.batches.queue import QUEUE, celery_app
     from service.services import build_services
 
@@ -148,9 +170,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     concurrency = args.concurrency or settings.batch_processes or os.cpu_count() or 1
     app = celery_app(settings)
     app.conf.worker_hijack_root_logger = False  # its lines go through the service's JSON (or text) lines
-    app.worker_main(["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-                     "--queues", QUEUE, "--without-gossip", "--without-mingle",
-                     "--hostname", f"zc-worker-{os.getpid()}@%h"])
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"zc-worker-{os.getpid()}@%h",
+        ]
+    )
     return 0
 
 
@@ -179,4 +215,3 @@ def add_commands(commands, with_data_dir) -> None:
     worker = with_data_dir(commands.add_parser("worker", help="a Celery worker for batch jobs (needs QUEUE_URL)"))
     worker.add_argument("--concurrency", type=int, default=None, help="worker processes (default: one per core)")
     worker.set_defaults(func=cmd_worker)
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from service.config import Settings
@@ -24,8 +25,12 @@ class CliError(Exception):
 
 
 def with_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"where the service keeps everything it writes (default: $ZC_DATA_DIR or ./{DEFAULT_DATA_DIR})")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where the service keeps everything it writes (default: $ZC_DATA_DIR or ./{DEFAULT_DATA_DIR})",
+    )
     return parser
 
 
@@ -54,7 +59,7 @@ def run_guarded(func, args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
-def print_table(rows: list[tuple[str, ...]], indent: str = "") -> None:
+def print_table(rows: Sequence[tuple[str, ...]], indent: str = "") -> None:
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(indent + "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())

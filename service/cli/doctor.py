@@ -17,6 +17,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands, with_data_dir) -> None:
-    doctor = with_data_dir(commands.add_parser(
-        "doctor", help="check libraries, fonts, database, keys and TSA; exit 1 if anything is missing"))
+    doctor = with_data_dir(
+        commands.add_parser(
+            "doctor", help="check libraries, fonts, database, keys and TSA; exit 1 if anything is missing"
+        )
+    )
     doctor.set_defaults(func=cmd_doctor)

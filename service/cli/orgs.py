@@ -53,19 +53,31 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
     from service.signing.devpki import name_problem
 
     if (char := name_problem(args.name)) is not None:
-        raise CliError(f"--name holds {char}, which no seal certificate can carry (unassigned or prohibited "
-                       "in X.509 string preparation): use the standard characters of the name")
+        raise CliError(
+            f"--name holds {char}, which no seal certificate can carry (unassigned or prohibited "
+            "in X.509 string preparation): use the standard characters of the name"
+        )
     settings, sessions = _open(args)
     key = _key_source(args)
     if key is None and not args.no_key:
         if not settings.dev_pki:
-            raise CliError("no key source given and the development PKI is off (ZC_DEV_PKI=false): "
-                           "give --key-pem, --key-p12 or --pkcs11-module, or --no-key")  # fmt: skip
+            raise CliError(
+                "no key source given and the development PKI is off (ZC_DEV_PKI=false): "
+                "give --key-pem, --key-p12 or --pkcs11-module, or --no-key"
+            )
         key = dict(DEV_KEY)
     note = _secret_note(key)
-    org = add_organisation(settings, sessions, code=args.code, name=args.name, role=args.role, key_source=key,
-                           seal_png=_seal_image(args), seal_bottom_text=args.seal_bottom_text,
-                           now=datetime.now(UTC))  # fmt: skip
+    org = add_organisation(
+        settings,
+        sessions,
+        code=args.code,
+        name=args.name,
+        role=args.role,
+        key_source=key,
+        seal_png=_seal_image(args),
+        seal_bottom_text=args.seal_bottom_text,
+        now=datetime.now(UTC),
+    )
     print(f"added {org.code} ({org.name}), {org.role}, key: {_key_label(key)}")
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -82,8 +94,14 @@ def cmd_orgs_update(args: argparse.Namespace) -> int:
             raise CliError("--dev-key: the development PKI is switched off (ZC_DEV_PKI=false)")
         key = dict(DEV_KEY)
     note = _secret_note(key)
-    change = OrgChange(key_source=key, remove_key=args.no_key, seal_png=_seal_image(args),
-                       seal_bottom_text=args.seal_bottom_text, generated_seal=args.generated_seal, active=args.active)
+    change = OrgChange(
+        key_source=key,
+        remove_key=args.no_key,
+        seal_png=_seal_image(args),
+        seal_bottom_text=args.seal_bottom_text,
+        generated_seal=args.generated_seal,
+        active=args.active,
+    )
     org = update_organisation(settings, sessions, args.code, change, datetime.now(UTC))
     print(f"updated {org.code} ({org.name}), key: {_key_label(org.key_source)}, active: {org.active}")
     if note:
@@ -107,8 +125,18 @@ def cmd_orgs_list(args: argparse.Namespace) -> int:
                 subject, expires = _subject(cert), cert.not_valid_after_utc.date().isoformat()
             except SigningError as exc:
                 subject = f"(unavailable: {exc})"
-        rows.append((org.code, org.role, org.name, _key_label(org.key_source), subject, expires,
-                     seal_image_label(org), "yes" if org.active else "no"))  # fmt: skip
+        rows.append(
+            (
+                org.code,
+                org.role,
+                org.name,
+                _key_label(org.key_source),
+                subject,
+                expires,
+                seal_image_label(org),
+                "yes" if org.active else "no",
+            )
+        )
     print_table(rows)
     return 0
 
@@ -168,8 +196,8 @@ def _seal_options(parser: argparse.ArgumentParser) -> None:
 
 def _key_source(args: argparse.Namespace) -> dict | None:
     """The key options as stored JSON; None when none is given (or ``--no-key``/``--dev-key``)."""
-    from service.sealing.orgs import key_source_json
     from service.sealing.key_sources import KeySource
+    from service.sealing.orgs import key_source_json
 
     chosen = [_flag(name) for name in _KEY_SOURCES if getattr(args, name, None)]
     for name in ("passphrase_env", "pin_env"):
@@ -188,12 +216,20 @@ def _key_source(args: argparse.Namespace) -> dict | None:
     elif args.key_p12:
         source = KeySource.pkcs12(args.key_p12, args.passphrase_env, args.chain)
     elif args.pkcs11_module:
-        missing = [f for f, v in (("--token-label", args.token_label), ("--key-label", args.key_label),
-                                  ("--pin-env", args.pin_env)) if not v]  # fmt: skip
+        missing = [
+            f
+            for f, v in (
+                ("--token-label", args.token_label),
+                ("--key-label", args.key_label),
+                ("--pin-env", args.pin_env),
+            )
+            if not v
+        ]
         if missing:
             raise CliError(f"--pkcs11-module needs {', '.join(missing)}")
-        source = KeySource.pkcs11(args.pkcs11_module, args.token_label, args.key_label, args.pin_env,
-                                  args.cert_label, args.chain)  # fmt: skip
+        source = KeySource.pkcs11(
+            args.pkcs11_module, args.token_label, args.key_label, args.pin_env, args.cert_label, args.chain
+        )
     else:
         return None
     return key_source_json(source)

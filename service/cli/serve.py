@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 from functools import partial
+from typing import TypedDict
 
 from service.cli.common import CliError, settings_from_args
 from service.config import Settings
@@ -24,8 +25,17 @@ def check_before_serving(settings: Settings) -> None:
         log.log(logging.INFO if check.verdict == OK else logging.ERROR, "%s", check.line())
     fatal = [c for c in checks if c.fatal]
     if fatal:
-        raise CliError("cannot serve: " + "; ".join(f"{c.name}: {c.detail}" for c in fatal)
-                       + " (python -m service doctor shows every check)")
+        raise CliError(
+            "cannot serve: "
+            + "; ".join(f"{c.name}: {c.detail}" for c in fatal)
+            + " (python -m service doctor shows every check)"
+        )
+
+
+class _UvicornOptions(TypedDict):
+    proxy_headers: bool
+    server_header: bool
+    access_log: bool
 
 
 # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any local peer
@@ -34,7 +44,7 @@ def check_before_serving(settings: Settings) -> None:
 # access_log=False: the service writes one access line per request itself, with the route
 # template and the request id (service.observability.middleware); log_config: uvicorn's own
 # lines in the service's format, in each of its processes.
-UVICORN = {"proxy_headers": False, "server_header": False, "access_log": False}
+UVICORN: _UvicornOptions = {"proxy_headers": False, "server_header": False, "access_log": False}
 
 
 def prepare_multiprocess_metrics(settings: Settings) -> None:
@@ -57,9 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
     from service.observability.logs import logging_config
+    from service.runtime import SUPERVISOR_ENV, tune_gc
     from service.services import build_services
     from service.workers.pool import default_size
-    from service.runtime import SUPERVISOR_ENV, tune_gc
 
     tune_gc()
     log_format = settings.log_format or "json"
@@ -70,21 +80,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif args.public_base_url:
         settings = settings.model_copy(update={"public_base_url": args.public_base_url})
     if args.workers <= 1:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config,
-                    **UVICORN)
+        uvicorn.run(
+            create_app(settings), host=args.host, port=args.port, log_level="info", log_config=log_config, **UVICORN
+        )
         return 0
     # Several processes: migrate the registry and create the development keys
     # once, here, so that the workers do not race to do it; the cores are shared out
     # between their render workers.
     build_services(settings).close()
-    os.environ.update({SUPERVISOR_ENV: str(os.getpid()),
-                       "ZC_DATA_DIR": str(settings.data_dir.resolve()), "ZC_PUBLIC_BASE_URL": settings.public_base_url,
-                       "ZC_WORK_PROCESSES": str(default_size(settings, args.workers)),
-                       "ZC_LOG_FORMAT": log_format, "ZC_LOG_LEVEL": settings.log_level})
+    os.environ.update(
+        {
+            SUPERVISOR_ENV: str(os.getpid()),
+            "ZC_DATA_DIR": str(settings.data_dir.resolve()),
+            "ZC_PUBLIC_BASE_URL": settings.public_base_url,
+            "ZC_WORK_PROCESSES": str(default_size(settings, args.workers)),
+            "ZC_LOG_FORMAT": log_format,
+            "ZC_LOG_LEVEL": settings.log_level,
+        }
+    )
     metrics_server = _serve_metrics_here(settings)
     try:
-        uvicorn.run("service.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="info", log_config=log_config, **UVICORN)
+        uvicorn.run(
+            "service.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            log_config=log_config,
+            **UVICORN,
+        )
     finally:
         if metrics_server is not None:
             metrics_server.shutdown()
@@ -101,8 +126,9 @@ def _serve_metrics_here(settings: Settings):
     from service.registry.db import open_registry
 
     os.environ["ZC_METRICS_SERVED_BY_PARENT"] = "1"
-    return start_server(build_registry(partial(state_counts_of, open_registry(settings))), settings.metrics_port,
-                        settings.metrics_host)
+    return start_server(
+        build_registry(partial(state_counts_of, open_registry(settings))), settings.metrics_port, settings.metrics_host
+    )
 
 
 def add_commands(commands, with_data_dir) -> None:
@@ -110,6 +136,10 @@ def add_commands(commands, with_data_dir) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-base-url", default=None, help="base of the verification URLs in QR codes")
-    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="service processes (default: one per core); each has its own render workers")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="service processes (default: one per core); each has its own render workers",
+    )
     serve.set_defaults(func=cmd_serve)

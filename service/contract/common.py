@@ -82,8 +82,9 @@ def _printable(value: str) -> str:
     # (service.contract.characters says why); the rest is NFC-normalised.
     char = unprintable_in(value)
     if char is not None:
-        raise PydanticCustomError("control_chars", "含有无法打印或会改变文字顺序的字符 {char}，请删除后再提交",
-                                  {"char": describe(char)})
+        raise PydanticCustomError(
+            "control_chars", "含有无法打印或会改变文字顺序的字符 {char}，请删除后再提交", {"char": describe(char)}
+        )
     return normalise(value)
 
 
@@ -91,8 +92,11 @@ def _visible(value: str) -> str:
     # Names, numbers and codes are printed, searched and compared: every character must show.
     char = invisible_in(value)
     if char is not None:
-        raise PydanticCustomError("invisible_chars", "含有不可见字符 {char}（姓名、编号、代码中不允许），请删除后再提交",
-                                  {"char": describe(char)})
+        raise PydanticCustomError(
+            "invisible_chars",
+            "含有不可见字符 {char}（姓名、编号、代码中不允许），请删除后再提交",
+            {"char": describe(char)},
+        )
     return value
 
 
@@ -107,8 +111,9 @@ def short_text(max_chars: int) -> Any:
 
 def identifier_text(max_chars: int) -> Any:
     """A name, number or code: one line, every character visible."""
-    return Annotated[str, Field(min_length=1, max_length=max_chars), AfterValidator(_printable),
-                     AfterValidator(_visible)]
+    return Annotated[
+        str, Field(min_length=1, max_length=max_chars), AfterValidator(_printable), AfterValidator(_visible)
+    ]
 
 
 Name = identifier_text(50)
@@ -243,8 +248,7 @@ class _Decoded(str):
 
 def _check(data: bytes, limits: Limits, declared: str | None) -> CheckedPhoto:
     try:
-        return check_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px,
-                           declared=declared)
+        return check_photo(data, max_bytes=limits.max_photo_bytes, max_side=limits.max_photo_side_px, declared=declared)
     except PhotoError as exc:
         raise PydanticCustomError("photo", str(exc)) from None
 

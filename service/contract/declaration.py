@@ -18,8 +18,8 @@ from service.contract.common import (
     GENDERS,
     LEVELS,
     ROUTES,
-    ContractModel,
     Code,
+    ContractModel,
     Day,
     Line,
     Month,
@@ -131,7 +131,7 @@ class Appointment(ContractModel):
     end: Month | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "Appointment":
+    def _order(self) -> Appointment:
         check_period(self.start, self.end)
         return self
 
@@ -165,7 +165,7 @@ class Education(ContractModel):
     certificate_no: Code | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "Education":
+    def _order(self) -> Education:
         check_period(self.start, self.end)
         return self
 
@@ -178,7 +178,7 @@ class Training(ContractModel):
     hours: float | None = Field(default=None, ge=0, le=100000)
 
     @model_validator(mode="after")
-    def _order(self) -> "Training":
+    def _order(self) -> Training:
         check_period(self.start, self.end)
         return self
 
@@ -192,7 +192,7 @@ class WorkRecord(ContractModel):
     witness: Name | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "WorkRecord":
+    def _order(self) -> WorkRecord:
         check_period(self.start, self.end)
         return self
 
@@ -212,7 +212,7 @@ class Achievement(ContractModel):
     clause: Line | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "Achievement":
+    def _order(self) -> Achievement:
         check_period(self.start, self.end)
         return self
 
@@ -264,7 +264,7 @@ class Project(ContractModel):
     status: Short | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "Project":
+    def _order(self) -> Project:
         check_period(self.start, self.end)
         return self
 
@@ -295,7 +295,7 @@ class Publicity(ContractModel):
     result: Text | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> "Publicity":
+    def _order(self) -> Publicity:
         check_period(self.start, self.end)
         return self
 
@@ -311,9 +311,9 @@ class CommitteeOpinion(ContractModel):
     date: Day | None = None
 
     @model_validator(mode="after")
-    def _votes_add_up(self) -> "CommitteeOpinion":
-        votes = (self.agree, self.disagree, self.abstain)
-        if self.present is not None and all(v is not None for v in votes) and sum(votes) > self.present:
+    def _votes_add_up(self) -> CommitteeOpinion:
+        votes = [v for v in (self.agree, self.disagree, self.abstain) if v is not None]
+        if self.present is not None and len(votes) == 3 and sum(votes) > self.present:
             raise PydanticCustomError("votes", "同意、不同意、弃权票数之和不能超过实到人数")
         if self.present is not None and self.expected is not None and self.present > self.expected:
             raise PydanticCustomError("votes", "实到人数不能超过应到人数")
@@ -349,11 +349,12 @@ class ReviewCheck(ContractModel):
     note: Line | None = None
 
     @model_validator(mode="after")
-    def _result_fits_item(self) -> "ReviewCheck":
+    def _result_fits_item(self) -> ReviewCheck:
         allowed = check_results_of(self.item)
         if self.result is not None and self.result not in allowed:
             raise PydanticCustomError(
-                "check_result", "“{item}”的审核结果应为“{yes}”或“{no}”",
+                "check_result",
+                "“{item}”的审核结果应为“{yes}”或“{no}”",
                 {"item": self.item, "yes": allowed[0], "no": allowed[1]},
             )
         return self
@@ -417,7 +418,7 @@ class Assessment(ContractModel):
         return end
 
     @model_validator(mode="after")
-    def _counts_add_up(self) -> "Assessment":
+    def _counts_add_up(self) -> Assessment:
         if self.staff_total is not None and self.participants is not None and self.participants > self.staff_total:
             raise PydanticCustomError("tally", "参加人数不能超过实有人数")
         tallies = (self.excellent, self.competent, self.basically_competent, self.incompetent)

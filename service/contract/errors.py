@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -81,7 +82,7 @@ def format_path(loc: tuple[Any, ...]) -> str:
     return path or "(body)"
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     template = _MESSAGES.get(error["type"])
     if template is None:
         message = error["msg"].removeprefix("Value error, ")
@@ -104,7 +105,7 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     return field_errors_from_list(error.errors(include_url=False))
 
 
-def field_errors_from_list(items: list[dict]) -> list[FieldError]:
+def field_errors_from_list(items: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     found = []
     for item in items:
         path = format_path(tuple(item["loc"]))

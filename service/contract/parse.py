@@ -40,7 +40,7 @@ def validate_payload(model: type[M], data: object, limits: Limits, path_prefix: 
         if item["type"] == UNKNOWN:
             errors.append(unknown_field_error(model, data, tuple(item["loc"]), path_prefix))
             continue
-        error, = field_errors_from_list([item])
+        (error,) = field_errors_from_list([item])
         errors.append(FieldError(f"{path_prefix}.{error.path}", error.message, error.type) if path_prefix else error)
     raise InvalidInput(f"提交的数据有 {len(errors)} 处错误，请按提示修改", errors=errors)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from service.contract import xlsx_budget
 from service.errors import FieldError, InvalidInput, TooLarge
@@ -27,8 +27,9 @@ class SheetRows:
     headings: dict[str, str]  # field → the heading it came from
 
 
-def read_sheet(filename: str, data: bytes, headings: dict[str, tuple[str, ...]], required: tuple[str, ...],
-               max_rows: int) -> SheetRows:
+def read_sheet(
+    filename: str, data: bytes, headings: dict[str, tuple[str, ...]], required: tuple[str, ...], max_rows: int
+) -> SheetRows:
     """Rows as dicts. Streams the sheet: the headings are checked on the first rows (a
     missing column is answered at once, whatever the length), and reading stops at
     ``max_rows`` + 1 (413) instead of loading a sheet of millions of rows."""
@@ -51,11 +52,11 @@ def _kind(filename: str, data: bytes) -> str:
     _fail(f"不支持的文件类型：{filename}；请上传 .xlsx 或 .csv 文件")
 
 
-def _fail(message: str, path: str = "file"):
+def _fail(message: str, path: str = "file") -> NoReturn:
     raise InvalidInput(message, errors=[FieldError(path, message, "bad_file")])
 
 
-def _xlsx_rows(data: bytes, max_rows: int) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(data: bytes, max_rows: int) -> Generator[tuple[int, list[Any]], None, None]:
     """The first sheet's rows, streamed; every part's size, and every sheet's rows and
     cells, counted before openpyxl opens the file (it reads each sheet to its dimensions
     on opening: the whole sheet when, as in generated files, they are not given)."""
@@ -92,7 +93,7 @@ def _reason(exc: Exception) -> str:
     return "文件已损坏或格式不符"
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(data: bytes) -> Generator[tuple[int, list[Any]], None, None]:
     # Excel saves CSV in the system code page (GB 18030 family) on Chinese
     # Windows, and as UTF-8 with a BOM when asked for "CSV UTF-8".
     for encoding in ("utf-8-sig", "gb18030"):
@@ -157,7 +158,8 @@ def _map_rows(table: Iterator[tuple[int, list[Any]]], headings, required, max_ro
         missing = [headings[key][0] if headings.get(key) else key for key in required if key not in found]
         message = f"表格第 {header_number} 行（列标题）缺少：{'、'.join(missing)} 列"
         raise InvalidInput(message, errors=[FieldError("file", message, "missing_column")])
-    rows, numbers = [], []
+    rows: list[dict] = []
+    numbers: list[int] = []
     for number, values in filled:
         if len(rows) >= max_rows:
             message = f"表格超过 {max_rows} 行，请分批提交"
@@ -184,8 +186,8 @@ def sheet_errors(error: InvalidInput, sheet: SheetRows, list_field: str = "rows"
     for item in error.errors:
         prefix = f"{list_field}["
         if item.path.startswith(prefix) and "]" in item.path:
-            index = int(item.path[len(prefix):item.path.index("]")])
-            field = item.path[item.path.index("]") + 2:] if "]." in item.path else ""
+            index = int(item.path[len(prefix) : item.path.index("]")])
+            field = item.path[item.path.index("]") + 2 :] if "]." in item.path else ""
             heading = sheet.headings.get(field, field)
             where = f"表格第 {sheet.sheet_rows[index]} 行" + (f"「{heading}」列" if heading else "")
             restated.append(FieldError(item.path, f"{where}：{item.message}", item.type))

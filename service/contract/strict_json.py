@@ -59,10 +59,15 @@ def load_json(body: bytes, where: str = "(body)", what: str = "请求体") -> An
     if depth > MAX_DEPTH:
         message = f"{what}的 JSON 嵌套层数过多：最多 {MAX_DEPTH} 层，当前 {depth} 层"
         raise InvalidInput(message, errors=[FieldError(where, message, "json_too_deep")])
-    flagged = []
+    flagged: list[bool] = []
     try:
-        value = json.loads(text, parse_constant=_constant(flagged), parse_float=_float(flagged), parse_int=_int(flagged),
-                           object_pairs_hook=_object(flagged))
+        value = json.loads(
+            text,
+            parse_constant=_constant(flagged),
+            parse_float=_float(flagged),
+            parse_int=_int(flagged),
+            object_pairs_hook=_object(flagged),
+        )
     except json.JSONDecodeError as exc:
         position = f"第 {exc.lineno} 行第 {exc.colno} 列" if what == "请求体" else f"第 {exc.colno} 列"
         message = f"{what}不是合法的 JSON：{position}附近有误"

@@ -12,7 +12,19 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from service.contract.common import GENDERS, Code, ContractModel, Day, Line, Month, Name, Short, Text, check_period, limits_of
+from service.contract.common import (
+    GENDERS,
+    Code,
+    ContractModel,
+    Day,
+    Line,
+    Month,
+    Name,
+    Short,
+    Text,
+    check_period,
+    limits_of,
+)
 from service.contract.declaration import Declaration
 
 
@@ -47,7 +59,7 @@ class Period(ContractModel):
     working_days: int | None = Field(default=None, ge=1, le=60)
 
     @model_validator(mode="after")
-    def _order(self) -> "Period":
+    def _order(self) -> Period:
         check_period(self.start, self.end)
         return self
 
@@ -105,7 +117,7 @@ class ResultPublicity(_PublicityBase):
     rows: table_rows(ResultRow)
 
 
-PUBLICITY_KINDS = {"pre_review": PreReviewPublicity, "result": ResultPublicity}
+PUBLICITY_KINDS: dict[str, type[_PublicityBase]] = {"pre_review": PreReviewPublicity, "result": ResultPublicity}
 
 
 class RosterRow(ContractModel):
@@ -136,7 +148,7 @@ class Roster(ContractModel):
     declarations: table_rows(Declaration)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Roster":
+    def _one_source(self) -> Roster:
         if not self.rows and not self.declarations:
             raise PydanticCustomError("roster_empty", "rows 或 declarations 至少提供一项")
         return self

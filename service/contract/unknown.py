@@ -113,8 +113,11 @@ def drop_unknown(data: Any, locs: list[tuple]) -> Any:
 def open_schema(schema: Any) -> Any:
     """``schema`` without ``additionalProperties: false``, for a service that ignores unknown fields."""
     if isinstance(schema, dict):
-        return {key: open_schema(value) for key, value in schema.items()
-                if not (key == "additionalProperties" and value is False)}
+        return {
+            key: open_schema(value)
+            for key, value in schema.items()
+            if not (key == "additionalProperties" and value is False)
+        }
     if isinstance(schema, list):
         return [open_schema(item) for item in schema]
     return schema

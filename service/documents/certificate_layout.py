@@ -44,7 +44,8 @@ class Box:
     def rect_pt(self) -> tuple[float, float, float, float]:
         """(x1, y1, x2, y2) in PDF points, origin at the page's bottom-left corner."""
         top = PAGE_MM[1]
-        return tuple(round(v * MM_PT, 2) for v in (self.x, top - self.bottom, self.right, top - self.y))
+        x1, y1, x2, y2 = (round(v * MM_PT, 2) for v in (self.x, top - self.bottom, self.right, top - self.y))
+        return x1, y1, x2, y2
 
     def style(self) -> str:
         return f"left:{self.x:g}mm;top:{self.y:g}mm;width:{self.w:g}mm;height:{self.h:g}mm"
@@ -100,23 +101,52 @@ NOTICE_BOX = Box(22.0, 179.0, 255.0, 6.0)
 
 
 def _slots() -> tuple[Slot, ...]:
-    slots = [Slot("heading", Box(38.5, 17.0, 220.0, 15.0), max_lines=1, max_pt=30.0, min_pt=16.0,
-                  valign="middle", kind="heading")]  # fmt: skip
+    slots = [
+        Slot(
+            "heading",
+            Box(38.5, 17.0, 220.0, 15.0),
+            max_lines=1,
+            max_pt=30.0,
+            min_pt=16.0,
+            valign="middle",
+            kind="heading",
+        )
+    ]
     for index, row in enumerate(ROWS):
         y = ROW_TOP + index * ROW_H
         for x, (key, label) in zip(COLUMNS, row):
-            slots.append(Slot(key, Box(x + LABEL_W + 2, y, VALUE_W, ROW_H), label, Box(x, y, LABEL_W, ROW_H),
-                              pad=1.5))  # fmt: skip
+            slots.append(Slot(key, Box(x + LABEL_W + 2, y, VALUE_W, ROW_H), label, Box(x, y, LABEL_W, ROW_H), pad=1.5))
     for x, key, label in _ORGS:
         # Two lines at most: a third would run into the seal's 职称评审专用章; the
         # contract's longest names (60 characters) fit two lines at 7.5 pt.
-        slots.append(Slot(key, Box(x, _ORG_NAME_Y, _ORG_W, _ORG_NAME_H), label, Box(x, _ORG_LABEL_Y, _ORG_W, 6.0),
-                          max_lines=2, min_pt=6.25, valign="top", kind="org"))  # fmt: skip
-    slots.append(Slot("issue_date", Box(232.0, _DATE_Y, 45.0, 6.0), "发证日期", Box(208.0, _DATE_Y, 22.0, 6.0),
-                      max_lines=1, max_pt=11.0, valign="middle", kind="date"))  # fmt: skip
+        slots.append(
+            Slot(
+                key,
+                Box(x, _ORG_NAME_Y, _ORG_W, _ORG_NAME_H),
+                label,
+                Box(x, _ORG_LABEL_Y, _ORG_W, 6.0),
+                max_lines=2,
+                min_pt=6.25,
+                valign="top",
+                kind="org",
+            )
+        )
+    slots.append(
+        Slot(
+            "issue_date",
+            Box(232.0, _DATE_Y, 45.0, 6.0),
+            "发证日期",
+            Box(208.0, _DATE_Y, 22.0, 6.0),
+            max_lines=1,
+            max_pt=11.0,
+            valign="middle",
+            kind="date",
+        )
+    )
     slots.append(Slot("notice", NOTICE_BOX, max_lines=1, max_pt=9.0, min_pt=6.0, valign="middle", kind="notice"))
-    slots.append(Slot("footer", Box(22.0, 186.0, 255.0, 8.0), max_lines=2, max_pt=7.5, min_pt=5.0,
-                      valign="middle", kind="small"))  # fmt: skip
+    slots.append(
+        Slot("footer", Box(22.0, 186.0, 255.0, 8.0), max_lines=2, max_pt=7.5, min_pt=5.0, valign="middle", kind="small")
+    )
     return tuple(slots)
 
 

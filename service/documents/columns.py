@@ -124,8 +124,9 @@ class Fitter:
         if not any(lines) or kind == "text":
             return html, ""
         code = kind == "code" or all(_CODE.match(line) for line in lines)
-        sizes = [self.size_for(line, room_mm, size_pt, code) for line in lines]
-        if any(s is None for s in sizes):
+        found = [self.size_for(line, room_mm, size_pt, code) for line in lines]
+        sizes = [s for s in found if s is not None]
+        if len(sizes) < len(found):
             if kind == "name":
                 return self._name_lines(lines, room_mm, size_pt)
             if not code:
@@ -157,7 +158,7 @@ class Fitter:
     def room(self, widths: list[float], table_mm: float, start: int, span: int = 1) -> float:
         """The width inside the padding of a cell of a table with ``widths`` (percent) that
         starts at column ``start`` and spans ``span`` columns."""
-        return sum(widths[start:start + span]) / 100 * table_mm - 2 * self.padding_mm - RULES_MM
+        return sum(widths[start : start + span]) / 100 * table_mm - 2 * self.padding_mm - RULES_MM
 
     def table(self, columns: tuple[Col, ...], rows: list[list], table_mm: float) -> Table:
         """The rows (each a list of values, ``None`` for empty) in columns fitted to their content."""

@@ -41,8 +41,9 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
-def wrap_text(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
-              advances: Advances) -> list[str]:  # fmt: skip
+def wrap_text(
+    text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0, advances: Advances
+) -> list[str]:
     """Greedy line breaks of ``text`` at ``size_pt`` within ``box_width_mm``; a piece
     wider than a whole line (a very long number) is cut between characters. The last
     line is never one lone character when the line before can give it a neighbour."""
@@ -79,8 +80,9 @@ _NAME_PART_ENDS = frozenset("省市区县镇乡局厅委会院所校司部办处
 PART_BREAK_BONUS_EM = 3.5
 
 
-def two_lines(text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0,
-              advances: Advances) -> tuple[list[str], bool] | None:  # fmt: skip
+def two_lines(
+    text: str, box_width_mm: float, size_pt: float, *, tracking_em: float = 0.0, advances: Advances
+) -> tuple[list[str], bool] | None:
     """``text`` in two lines that fit, as even as the breaking rules allow, a break between
     two parts of a name preferred (a line up to 3.5 em longer is worth it); and whether the
     break is such a one. None when no break gives two lines that fit."""
@@ -105,18 +107,18 @@ def two_lines(text: str, box_width_mm: float, size_pt: float, *, tracking_em: fl
     return best
 
 
-def name_in_two_lines(text: str, box_width_mm: float, size_pt: float, min_pt: float, *, tracking_em: float = 0.0,
-                      advances: Advances) -> tuple[float, list[str]] | None:  # fmt: skip
+def name_in_two_lines(
+    text: str, box_width_mm: float, size_pt: float, min_pt: float, *, tracking_em: float = 0.0, advances: Advances
+) -> tuple[float, list[str]] | None:
     """A name that needs two lines at ``size_pt``: broken between two of its parts if that
     fits at most 1 pt smaller (a step down rather than 保障 | 局), else as evenly as it fits."""
-    fit = {"tracking_em": tracking_em, "advances": advances}
     size = size_pt
     while size >= max(min_pt, size_pt - 1.0):
-        found = two_lines(text, box_width_mm, size, **fit)
+        found = two_lines(text, box_width_mm, size, tracking_em=tracking_em, advances=advances)
         if found is not None and found[1]:
             return size, found[0]
         size = round(size - FIT_STEP_PT, 2)
-    found = two_lines(text, box_width_mm, size_pt, **fit)
+    found = two_lines(text, box_width_mm, size_pt, tracking_em=tracking_em, advances=advances)
     return (size_pt, found[0]) if found is not None else None
 
 
@@ -130,9 +132,18 @@ def _cut(piece: str, fits) -> list[str]:
     return parts + [part]
 
 
-def fit_text(text: str, box_width_mm: float, max_lines: int, max_pt: float, min_pt: float, *,
-             box_height_mm: float | None = None, line_height: float = LINE_HEIGHT, tracking_em: float = 0.0,
-             advances: Advances) -> float:  # fmt: skip
+def fit_text(
+    text: str,
+    box_width_mm: float,
+    max_lines: int,
+    max_pt: float,
+    min_pt: float,
+    *,
+    box_height_mm: float | None = None,
+    line_height: float = LINE_HEIGHT,
+    tracking_em: float = 0.0,
+    advances: Advances,
+) -> float:
     """The largest font size (pt, steps of 0.25) at which ``text`` fits in ``max_lines``
     lines of ``box_width_mm`` (and, if given, in ``box_height_mm``); ``min_pt`` if none.
 

@@ -53,12 +53,16 @@ def check_photo(data: bytes, *, max_bytes: int, max_side: int, declared: str | N
                 # The header gives the size before any pixel is decoded: refuse a
                 # decompression bomb here, not after it has eaten the memory.
                 if max(image.size) > max_side:
-                    raise PhotoError(f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}")
+                    raise PhotoError(
+                        f"照片尺寸过大：长宽均不能超过 {max_side} 像素，当前 {image.size[0]}×{image.size[1]}"
+                    )
                 if image.format not in _FORMATS:
                     raise PhotoError("照片应为 JPEG 或 PNG 格式")
                 if declared is not None and declared != _FORMATS[image.format]:
-                    raise PhotoError(f"照片类型与声明不符：media_type 为 {declared}，"
-                                     f"文件实际是 {image.format} 图片，请改正 media_type 或重新导出照片")
+                    raise PhotoError(
+                        f"照片类型与声明不符：media_type 为 {declared}，"
+                        f"文件实际是 {image.format} 图片，请改正 media_type 或重新导出照片"
+                    )
                 if not _ends_properly(data, image.format):
                     raise PhotoError("照片文件已损坏或不完整，请重新上传（文件结尾缺失）")
                 _decode_strictly(image, data)

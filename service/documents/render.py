@@ -55,8 +55,9 @@ class TooManyPages(ValueError):
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path, fonts_dir: Path, *, isolate_fonts: bool = True,
-                 max_pages: int | None = None):  # fmt: skip
+    def __init__(
+        self, templates_dir: Path, fonts_dir: Path, *, isolate_fonts: bool = True, max_pages: int | None = None
+    ):
         self.templates_dir = templates_dir.resolve()
         self.fonts_dir = fonts_dir.resolve()
         self.max_pages = max_pages
@@ -166,8 +167,7 @@ class Renderer:
         sheet = self._stylesheets.get(key)
         if sheet is None:
             # fetched through the fetcher: a stylesheet outside the template folders is refused
-            sheet = self._stylesheets[key] = CSS(url=path.as_uri(), url_fetcher=self.fetcher,
-                                                 font_config=self._fonts())  # fmt: skip
+            sheet = self._stylesheets[key] = CSS(url=path.as_uri(), url_fetcher=self.fetcher, font_config=self._fonts())
         return sheet
 
     def _fonts(self):
@@ -192,8 +192,9 @@ def _drop_page_numbers(page) -> None:
     from weasyprint.formatting_structure.boxes import MarginBox
 
     box = page._page_box  # WeasyPrint keeps the laid-out page here until it is drawn
-    box.children = [child for child in box.children
-                    if not (isinstance(child, MarginBox) and child.at_keyword == "@bottom-center")]
+    box.children = [
+        child for child in box.children if not (isinstance(child, MarginBox) and child.at_keyword == "@bottom-center")
+    ]
 
 
 def _finish(document, pdf) -> None:

@@ -121,8 +121,9 @@ def _draw_star(mask: Image.Image) -> None:
     ImageDraw.Draw(mask).polygon(points, fill=255)
 
 
-def legend_masks(org_name: str, bottom_text: str | None, font_path: Path, big: int,
-                 diameter_mm: float) -> list[Image.Image]:  # fmt: skip
+def legend_masks(
+    org_name: str, bottom_text: str | None, font_path: Path, big: int, diameter_mm: float
+) -> list[Image.Image]:
     """The seal's legends, each on a mask of its own (``big`` pixels square): the name on
     the arc, and the line under the star when there is one."""
     name = "".join(org_name.split())

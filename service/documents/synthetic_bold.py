@@ -69,7 +69,7 @@ def embolden_glyph(glyph, strength: float) -> None:
     clockwise = _signed_area(points, glyph.endPtsOfContours) < 0  # TrueType: outer contours clockwise
     start = 0
     for end in glyph.endPtsOfContours:
-        contour = points[start:end + 1]
+        contour = points[start : end + 1]
         for offset, moved in enumerate(_offset_contour(contour, strength / 2, clockwise)):
             glyph.coordinates[start + offset] = moved
         start = end + 1
@@ -126,7 +126,7 @@ def _unit(dx: float, dy: float) -> tuple[float, float]:
 def _signed_area(points, ends) -> float:
     area, start = 0.0, 0
     for end in ends:
-        contour = points[start:end + 1]
+        contour = points[start : end + 1]
         for (x1, y1), (x2, y2) in zip(contour, contour[1:] + contour[:1]):
             area += x1 * y2 - x2 * y1
         start = end + 1

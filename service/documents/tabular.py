@@ -19,6 +19,7 @@ because Pango places them inconsistently after text.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -104,7 +105,7 @@ class ListLayout:
     def text_mm(self, text: str) -> float:
         return self.advances.width_em(text) * self.font_size_pt * PT_MM
 
-    def row(self, cells: list[str]) -> Row:
+    def row(self, cells: Sequence[str]) -> Row:
         """One tabbed line when every text fits its column, else one cell per column."""
         cells = tuple(cells)
         if not self.fast or any("\n" in text for text in cells):
@@ -138,5 +139,3 @@ class ListLayout:
             'fill="none" shape-rendering="crispEdges"/></svg>'
         )
         return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-

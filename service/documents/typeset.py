@@ -44,8 +44,10 @@ _NO_WRAP = '<td class="line"'
 _CHARACTER = re.compile(r"&#?\w+;|.", re.DOTALL)  # one character of the text; an entity is one
 _BREAKS = re.compile(r"[\s" + _IDEOGRAPH + "]")  # characters with a break opportunity around them
 # A cheap test first: a long run is at least LONG_RUN characters of the source in a row.
-_MAYBE_LONG = re.compile(r"[^\s" + _IDEOGRAPH + "]{%d,}" % LONG_RUN)
-_BRACKETED = re.compile(r"[（〔【《「(\[]([^（）〔〕【】《》「」()\[\]\s<&]{1,%d})[）〕】》」)\]]" % BRACKETED_MAX)
+_MAYBE_LONG = re.compile(r"[^\s" + _IDEOGRAPH + "]{" + str(LONG_RUN) + ",}")
+_BRACKETED = re.compile(
+    r"[（〔【《「(\[]([^（）〔〕【】《》「」()\[\]\s<&]{1," + str(BRACKETED_MAX) + r"})[）〕】》」)\]]"
+)
 # The last two ideographs of a text, and whatever punctuation follows them.
 _LAST_TWO = re.compile("([" + _IDEOGRAPH + "])([" + _IDEOGRAPH + r"][^\s" + _IDEOGRAPH + r"]*\s*)$")
 
@@ -70,7 +72,8 @@ def _break_long_runs(text: str) -> str:
     """``text`` with every run of ``LONG_RUN`` characters or more that has no break
     opportunity (an entity counts as one character, and is never cut) broken every
     ``CHUNK`` characters, in a span without ligatures."""
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
     for unit in _CHARACTER.findall(text) + [" "]:
         if len(unit) == 1 and _BREAKS.match(unit):
             out.append(_broken(run) if len(run) >= LONG_RUN else "".join(run))
@@ -82,7 +85,7 @@ def _break_long_runs(text: str) -> str:
 
 
 def _broken(units: list[str]) -> str:
-    chunks = ("".join(units[i:i + CHUNK]) for i in range(0, len(units), CHUNK))
+    chunks = ("".join(units[i : i + CHUNK]) for i in range(0, len(units), CHUNK))
     return '<span class="run">' + ZERO_WIDTH_SPACE.join(chunks) + "</span>"
 
 

@@ -90,8 +90,16 @@ def check_lines(d: Declaration | None) -> list[CheckLine]:
     lines = []
     for number, item in enumerate(CHECK_ITEMS, start=1):
         check = given.get(item)
-        lines.append(CheckLine(number, item, CHECK_HINTS[item], check_results_of(item),
-                               check.result if check else None, check.note if check else None))
+        lines.append(
+            CheckLine(
+                number,
+                item,
+                CHECK_HINTS[item],
+                check_results_of(item),
+                check.result if check else None,
+                check.note if check else None,
+            )
+        )
     return lines
 
 
@@ -151,25 +159,45 @@ def assessment_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def _tallies(a) -> list[tuple[str, int | None]]:
-    keys = (("实有人数", "staff_total"), ("参加人数", "participants"), ("优秀", "excellent"),
-            ("合格", "competent"), ("基本合格", "basically_competent"), ("不合格", "incompetent"))
+    keys = (
+        ("实有人数", "staff_total"),
+        ("参加人数", "participants"),
+        ("优秀", "excellent"),
+        ("合格", "competent"),
+        ("基本合格", "basically_competent"),
+        ("不合格", "incompetent"),
+    )
     return [(label, getattr(a, key) if a else None) for label, key in keys]
 
 
 def assessment_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "a": None, "post": None, "term_start": None, "term_end": None, "reviews": [],
-            "summary": None, "achievements_text": None, "achievements": [], "tallies": _tallies(None),
-            "grade_options": ASSESSMENT_GRADES, "grade": None}
+    return {
+        **_blank_common(ctx),
+        "a": None,
+        "post": None,
+        "term_start": None,
+        "term_end": None,
+        "reviews": [],
+        "summary": None,
+        "achievements_text": None,
+        "achievements": [],
+        "tallies": _tallies(None),
+        "grade_options": ASSESSMENT_GRADES,
+        "grade": None,
+    }
 
 
 # --- 破格申报审批表, 转评申报表 ----------------------------------------------------
 
 
 def _route_error(route: str, form: str, wanted: str) -> InvalidInput:
-    message = (f"{form}只用于申报类型为“{wanted}”的申报，本申报的申报类型为“{route}”："
-               f"请核对申报类型（application.route），{wanted}申报请改为“{wanted}”")
-    return InvalidInput("提交的数据有 1 处错误，请按提示修改",
-                        errors=[FieldError("application.route", message, "route_mismatch")])
+    message = (
+        f"{form}只用于申报类型为“{wanted}”的申报，本申报的申报类型为“{route}”："
+        f"请核对申报类型（application.route），{wanted}申报请改为“{wanted}”"
+    )
+    return InvalidInput(
+        "提交的数据有 1 处错误，请按提示修改", errors=[FieldError("application.route", message, "route_mismatch")]
+    )
 
 
 def _missing(path: str, message: str) -> InvalidInput:
@@ -195,8 +223,11 @@ def _route_form_parser(route: str, form: str, section: str | None = None, missin
 # then written in by hand, as on the blank form (the unit often settles it on paper).
 parse_exception_declaration = _route_form_parser("破格", "破格申报审批表")
 parse_transfer_declaration = _route_form_parser(
-    "转评", "转评申报表", "transfer",
-    "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），以及取得时间、发证机关、现岗位和转评理由")
+    "转评",
+    "转评申报表",
+    "transfer",
+    "转评申报须填写转评情况：原系列（original_series）、原资格名称（original_title），以及取得时间、发证机关、现岗位和转评理由",
+)
 
 
 def exception_context(d: Declaration, ctx: RenderContext) -> dict:
@@ -228,8 +259,9 @@ class AttachmentGroup:
 
     @property
     def size_bytes(self) -> int | None:
-        sizes = [f.size_bytes for f in self.files]
-        return None if any(s is None for s in sizes) else sum(sizes)
+        found = [f.size_bytes for f in self.files]
+        sizes = [s for s in found if s is not None]
+        return None if len(sizes) < len(found) else sum(sizes)
 
 
 def attachment_groups(attachments) -> list[AttachmentGroup]:
@@ -237,7 +269,9 @@ def attachment_groups(attachments) -> list[AttachmentGroup]:
     by_category: dict[str, list[Attachment]] = {}
     for item in attachments:
         by_category.setdefault(item.category, []).append(item)
-    return [AttachmentGroup(n, category, tuple(files)) for n, (category, files) in enumerate(by_category.items(), start=1)]
+    return [
+        AttachmentGroup(n, category, tuple(files)) for n, (category, files) in enumerate(by_category.items(), start=1)
+    ]
 
 
 def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
@@ -254,8 +288,13 @@ def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
 
 
 def attachment_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "groups": [], "file_count": None, "total_bytes": None,
-            "blank_rows": BLANK_ATTACHMENT_ROWS}
+    return {
+        **_blank_common(ctx),
+        "groups": [],
+        "file_count": None,
+        "total_bytes": None,
+        "blank_rows": BLANK_ATTACHMENT_ROWS,
+    }
 
 
 # --- 个人诚信承诺书 --------------------------------------------------------------
@@ -287,18 +326,48 @@ def _spec(slug: str, title: str, build: Callable, blank: Callable, description: 
 
 
 SPECS = [
-    _spec("unit-review", "单位审核意见表", unit_review_context, unit_review_blank,
-          "单位审核意见表（推荐意见表）：审核项目、公示情况、单位意见，A4 纵向；可下载空白表手工填写"),
-    _spec("assessment", "专业技术人员年度及任职期满考核表", assessment_context, assessment_blank,
-          "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表"),
-    _spec("exception-approval", "破格申报审批表", exception_context, exception_blank,
-          "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
-          parse=parse_exception_declaration),
-    _spec("transfer", "转评申报表", transfer_context, transfer_blank,
-          "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
-          parse=parse_transfer_declaration),
-    _spec("attachment-list", "附件一览表", attachment_context, attachment_blank,
-          "附件一览表：按类别列出上传的附件及其大小与合计，A4 纵向；有空白表"),
-    _spec("integrity-pledge", "个人诚信承诺书", pledge_context, pledge_blank,
-          "个人诚信承诺书：承诺内容、申报人信息和签名栏，A4 纵向；有空白表"),
+    _spec(
+        "unit-review",
+        "单位审核意见表",
+        unit_review_context,
+        unit_review_blank,
+        "单位审核意见表（推荐意见表）：审核项目、公示情况、单位意见，A4 纵向；可下载空白表手工填写",
+    ),
+    _spec(
+        "assessment",
+        "专业技术人员年度及任职期满考核表",
+        assessment_context,
+        assessment_blank,
+        "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表",
+    ),
+    _spec(
+        "exception-approval",
+        "破格申报审批表",
+        exception_context,
+        exception_blank,
+        "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
+        parse=parse_exception_declaration,
+    ),
+    _spec(
+        "transfer",
+        "转评申报表",
+        transfer_context,
+        transfer_blank,
+        "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
+        parse=parse_transfer_declaration,
+    ),
+    _spec(
+        "attachment-list",
+        "附件一览表",
+        attachment_context,
+        attachment_blank,
+        "附件一览表：按类别列出上传的附件及其大小与合计，A4 纵向；有空白表",
+    ),
+    _spec(
+        "integrity-pledge",
+        "个人诚信承诺书",
+        pledge_context,
+        pledge_blank,
+        "个人诚信承诺书：承诺内容、申报人信息和签名栏，A4 纵向；有空白表",
+    ),
 ]

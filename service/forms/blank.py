@@ -12,12 +12,12 @@ from __future__ import annotations
 class Blank:
     __slots__ = ()
 
-    def __getattr__(self, name: str) -> "Blank":
+    def __getattr__(self, name: str) -> Blank:
         if name.startswith("__"):
             raise AttributeError(name)
         return BLANK
 
-    def __getitem__(self, key) -> "Blank":
+    def __getitem__(self, key) -> Blank:
         return BLANK
 
     def __iter__(self):

@@ -71,6 +71,7 @@ RULE_GAP_MM, TOP_GAP_MM = 0.8, 0.4
 
 # --- fitting text into a box --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Placed:
     """A value laid out in its slot: the lines the template prints, and where."""
@@ -102,17 +103,26 @@ class LayoutError(ValueError):
 
 def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
     heading = slot.kind == "heading"
-    fit = {
-        "box_width_mm": slot.box.w - 2 * slot.pad,
-        "tracking_em": TITLE_TRACKING_EM if heading else 0.0,
-        "advances": advances_for(fonts_dir / (BOLD_FACE if heading else REGULAR_FACE)),
-    }
+    width = slot.box.w - 2 * slot.pad
+    tracking = TITLE_TRACKING_EM if heading else 0.0
+    advances = advances_for(fonts_dir / (BOLD_FACE if heading else REGULAR_FACE))
     height = slot.box.h - (RULE_GAP_MM + TOP_GAP_MM if slot.valign == "bottom" else 0.0)
-    size = fit_text(text, max_lines=slot.max_lines, max_pt=slot.max_pt, min_pt=slot.min_pt,
-                    box_height_mm=height, **fit)  # fmt: skip
-    lines = tuple(wrap_text(text, size_pt=size, **fit))
-    if slot.kind == "org" and len(lines) == 2 and (named := name_in_two_lines(text, size_pt=size, min_pt=slot.min_pt,
-                                                                               **fit)):  # fmt: skip
+    size = fit_text(
+        text,
+        width,
+        max_lines=slot.max_lines,
+        max_pt=slot.max_pt,
+        min_pt=slot.min_pt,
+        box_height_mm=height,
+        tracking_em=tracking,
+        advances=advances,
+    )
+    lines = tuple(wrap_text(text, width, size, tracking_em=tracking, advances=advances))
+    if (
+        slot.kind == "org"
+        and len(lines) == 2
+        and (named := name_in_two_lines(text, width, size, slot.min_pt, tracking_em=tracking, advances=advances))
+    ):
         size, lines = named[0], tuple(named[1])
     if len(lines) > slot.max_lines or len(lines) * LINE_HEIGHT * size * PT_MM > height:
         raise LayoutError(f"{slot.key}: {text!r} does not fit its {slot.box.w:g} × {slot.box.h:g} mm box")
@@ -122,8 +132,9 @@ def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
 # --- the document ------------------------------------------------------------------------
 
 
-def field_values(request: CertificateRequest, *, number: str, identifier: str, title: str,
-                 notice: str | None = None) -> dict[str, str]:  # fmt: skip
+def field_values(
+    request: CertificateRequest, *, number: str, identifier: str, title: str, notice: str | None = None
+) -> dict[str, str]:
     """Every printed value, by slot key (``notice`` only on an unsealed certificate)."""
     holder, q = request.holder, request.qualification
     return {
@@ -167,13 +178,25 @@ def label_blocks(fonts_dir: Path) -> list[dict]:
         blocks.append({"kind": "row", "style": f"{box.style()};line-height:{ROW_H:g}mm", "text": "\n".join(lines)})
     for slot in SLOTS:
         if slot.label and slot.kind != "row":
-            text = slot.label if slot.kind == "org" else spread(slot.label, slot.label_box.w)
-            blocks.append({"kind": slot.kind, "style": slot.label_box.style(), "text": text})
+            label_box = slot.label_box
+            if label_box is None:
+                raise LayoutError(f"{slot.key}: a label and no box to print it in")
+            text = slot.label if slot.kind == "org" else spread(slot.label, label_box.w)
+            blocks.append({"kind": slot.kind, "style": label_box.style(), "text": text})
     return blocks
 
 
-def build_context(request: CertificateRequest, *, number: str, identifier: str, verify_url: str, fonts_dir: Path,
-                  title: str = DEFAULT_TITLE, with_photo: bool = True, notice: str | None = None) -> dict:  # fmt: skip
+def build_context(
+    request: CertificateRequest,
+    *,
+    number: str,
+    identifier: str,
+    verify_url: str,
+    fonts_dir: Path,
+    title: str = DEFAULT_TITLE,
+    with_photo: bool = True,
+    notice: str | None = None,
+) -> dict:
     values = field_values(request, number=number, identifier=identifier, title=title, notice=notice)
     photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
@@ -185,8 +208,10 @@ def build_context(request: CertificateRequest, *, number: str, identifier: str, 
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
         "fields": [place(slot, values[slot.key], fonts_dir) for slot in SLOTS if slot.key in values],
         "labels": label_blocks(fonts_dir),
-        "photo": {"uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
-                  "style": PHOTO_BOX.style()},
+        "photo": {
+            "uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
+            "style": PHOTO_BOX.style(),
+        },
         "qr": {
             "uri": "data:image/png;base64," + base64.b64encode(qr).decode(),
             "style": QR_BOX.style(),
@@ -200,8 +225,12 @@ def certificate_data(request: CertificateRequest, *, number: str, identifier: st
 
     Without the photo: it is on the page already, and its base64 would make a
     certificate up to 7 MB larger."""
-    data = {"number": number, "identifier": identifier, "verify_url": verify_url,
-            **request.model_dump(mode="json", exclude={"holder": {"photo"}})}  # fmt: skip
+    data = {
+        "number": number,
+        "identifier": identifier,
+        "verify_url": verify_url,
+        **request.model_dump(mode="json", exclude={"holder": {"photo"}}),
+    }
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
@@ -212,9 +241,16 @@ def pdf_options(request: CertificateRequest, *, number: str, identifier: str, ve
     return PdfOptions(date=midnight(request.issue_date), attachments=(attachment,))
 
 
-def render_certificate(renderer: Renderer, request: CertificateRequest, *, number: str, identifier: str,
-                       verify_url: str, province_title: str | None = None,
-                       unsealed_notice: str | None = None) -> bytes:  # fmt: skip
+def render_certificate(
+    renderer: Renderer,
+    request: CertificateRequest,
+    *,
+    number: str,
+    identifier: str,
+    verify_url: str,
+    province_title: str | None = None,
+    unsealed_notice: str | None = None,
+) -> bytes:
     """The certificate before sealing: PDF/A-3b, one A4 landscape page, its data attached.
 
     ``province_title`` replaces 专业技术资格证书 where the province words it otherwise.
@@ -223,9 +259,15 @@ def render_certificate(renderer: Renderer, request: CertificateRequest, *, numbe
     metadata, and the seal areas stay empty for a stamp pressed by hand. Without it the
     page is the one the seals go on; the same request, number and URL give the same
     page with and without the notice, but for that line."""
-    context = build_context(request, number=number, identifier=identifier, verify_url=verify_url,
-                            fonts_dir=renderer.fonts_dir, title=province_title or DEFAULT_TITLE,
-                            notice=unsealed_notice)  # fmt: skip
+    context = build_context(
+        request,
+        number=number,
+        identifier=identifier,
+        verify_url=verify_url,
+        fonts_dir=renderer.fonts_dir,
+        title=province_title or DEFAULT_TITLE,
+        notice=unsealed_notice,
+    )
     options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
     return renderer.render_pdf(TEMPLATE, context, options)
 
@@ -233,13 +275,26 @@ def render_certificate(renderer: Renderer, request: CertificateRequest, *, numbe
 PUBLIC_NOTICE = "证书查验公开副本：不含照片及完整证件号码，不作为证书使用"
 
 
-def render_public_copy(renderer: Renderer, request: CertificateRequest, *, number: str, identifier: str,
-                       verify_url: str, province_title: str | None = None) -> bytes:  # fmt: skip
+def render_public_copy(
+    renderer: Renderer,
+    request: CertificateRequest,
+    *,
+    number: str,
+    identifier: str,
+    verify_url: str,
+    province_title: str | None = None,
+) -> bytes:
     """What an anonymous visitor may see of the certificate: the same page with the
     photo withheld, marked as a copy, unsealed, no data attached (the caller masks the
     ID number in ``request``)."""
-    context = build_context(request, number=number, identifier=identifier, verify_url=verify_url,
-                            fonts_dir=renderer.fonts_dir, title=province_title or DEFAULT_TITLE,
-                            with_photo=False)  # fmt: skip
+    context = build_context(
+        request,
+        number=number,
+        identifier=identifier,
+        verify_url=verify_url,
+        fonts_dir=renderer.fonts_dir,
+        title=province_title or DEFAULT_TITLE,
+        with_photo=False,
+    )
     context["public_notice"] = PUBLIC_NOTICE
     return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

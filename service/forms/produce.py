@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from service.contract.parse import parse_json
 from service.documents.raster import page_count, render_page_png
+from service.errors import UnsupportedMedia
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
 from service.workers.tasks import worker_task
@@ -41,6 +42,8 @@ def form_document(services, slug: str, source: FormSource, fmt: str, page: int) 
         pdf = render_blank(services.renderer, spec, ctx)
     else:
         if source.kind == "upload":
+            if spec.upload is None:  # the API refuses it first (service.api.forms)
+                raise UnsupportedMedia(f"{spec.title}只接受 JSON 请求体")
             payload = spec.upload(parse_json(source.meta), source.filename, source.body, settings.limits)
         else:
             payload = spec.validate(parse_json(source.body), settings.limits)

@@ -10,31 +10,47 @@ from pydantic import TypeAdapter
 from service.config import Limits
 from service.contract.parse import validate_payload
 from service.contract.spreadsheet import read_sheet, sheet_errors
-from service.documents.tabular import Column, ListLayout, advances_for
 from service.contract.tables import PUBLICITY_KINDS, PreReviewPublicity, ResultPublicity
+from service.documents.tabular import Column, ListLayout, advances_for
 from service.errors import FieldError, InvalidInput
 from service.forms.spec import FormSpec, RenderContext
 
-
 COLUMNS = {
     "pre_review": (
-        Column("seq", "序号", 6), Column("name", "姓名", 8), Column("gender", "性别", 6),
-        Column("unit", "单位", 24), Column("education", "学历", 8), Column("current_title", "现职称", 10),
-        Column("years_in_title", "任职年限", 8), Column("specialty", "申报专业", 12),
-        Column("title", "申报资格", 10), Column("route", "申报类型", 8),
+        Column("seq", "序号", 6),
+        Column("name", "姓名", 8),
+        Column("gender", "性别", 6),
+        Column("unit", "单位", 24),
+        Column("education", "学历", 8),
+        Column("current_title", "现职称", 10),
+        Column("years_in_title", "任职年限", 8),
+        Column("specialty", "申报专业", 12),
+        Column("title", "申报资格", 10),
+        Column("route", "申报类型", 8),
     ),
     "result": (
-        Column("seq", "序号", 6), Column("name", "姓名", 10), Column("gender", "性别", 6),
-        Column("unit", "单位", 30), Column("current_title", "现职称", 12), Column("specialty", "专业", 12),
-        Column("title", "资格名称", 12), Column("result", "评审结果", 12),
+        Column("seq", "序号", 6),
+        Column("name", "姓名", 10),
+        Column("gender", "性别", 6),
+        Column("unit", "单位", 30),
+        Column("current_title", "现职称", 12),
+        Column("specialty", "专业", 12),
+        Column("title", "资格名称", 12),
+        Column("result", "评审结果", 12),
     ),
 }
 
 # Spreadsheet headings accepted for each column (besides the JSON key itself).
 HEADINGS = {
-    "name": ("姓名",), "gender": ("性别",), "unit": ("单位", "工作单位", "单位名称"), "education": ("学历",),
-    "current_title": ("现职称", "现任职称", "现专业技术职务"), "years_in_title": ("任职年限", "现职称任职年限"),
-    "specialty": ("申报专业", "专业"), "title": ("申报资格", "资格名称", "申报职称"), "route": ("申报类型",),
+    "name": ("姓名",),
+    "gender": ("性别",),
+    "unit": ("单位", "工作单位", "单位名称"),
+    "education": ("学历",),
+    "current_title": ("现职称", "现任职称", "现专业技术职务"),
+    "years_in_title": ("任职年限", "现职称任职年限"),
+    "specialty": ("申报专业", "专业"),
+    "title": ("申报资格", "资格名称", "申报职称"),
+    "route": ("申报类型",),
     "result": ("评审结果", "结果"),
 }
 
@@ -54,7 +70,10 @@ def parse_publicity(data: Any, limits: Limits):
 def parse_publicity_upload(meta: Any, filename: str, data: bytes, limits: Limits):
     """The rows from a spreadsheet, the other fields from ``meta`` (the same JSON, without rows)."""
     if not isinstance(meta, dict):
-        raise InvalidInput("meta 应为 JSON 对象", errors=[FieldError("meta", "应为 JSON 对象（公示标题、发布单位、公示期等）", "dict_type")])
+        raise InvalidInput(
+            "meta 应为 JSON 对象",
+            errors=[FieldError("meta", "应为 JSON 对象（公示标题、发布单位、公示期等）", "dict_type")],
+        )
     kind = meta.get("kind", "pre_review")
     if not isinstance(kind, str) or kind not in COLUMNS:
         parse_publicity(meta, limits)  # reports the bad kind
@@ -82,8 +101,14 @@ def table_cells(publicity) -> list[list[str]]:
 
 
 def build_context(publicity, ctx: RenderContext) -> dict:
-    layout = ListLayout(COLUMNS[publicity.kind], TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font),
-                        fast=ctx.fast_lists)
+    layout = ListLayout(
+        COLUMNS[publicity.kind],
+        TABLE_WIDTH_MM,
+        FONT_SIZE_PT,
+        CELL_PADDING_MM,
+        advances_for(ctx.main_font),
+        fast=ctx.fast_lists,
+    )
     return {"d": publicity, "layout": layout, "rows": [layout.row(cells) for cells in table_cells(publicity)]}
 
 

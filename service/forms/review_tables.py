@@ -21,33 +21,68 @@ def _c(label: str, share: float, kind: str = "text", small: bool = False, centre
     return Col(label, share, kind, SMALL if small else 9.0, css)
 
 
-TITLES = (_c("资格名称（级别）", 16, "one", centred=True), _c("系列 / 专业", 20, "name"), _c("取得方式", 12, "one", centred=True),
-          _c("取得时间", 14, "one", centred=True), _c("证书编号", 12, "code", small=True),
-          _c("审批机关 / 发证机关", 26, "name"))  # fmt: skip
+TITLES = (
+    _c("资格名称（级别）", 16, "one", centred=True),
+    _c("系列 / 专业", 20, "name"),
+    _c("取得方式", 12, "one", centred=True),
+    _c("取得时间", 14, "one", centred=True),
+    _c("证书编号", 12, "code", small=True),
+    _c("审批机关 / 发证机关", 26, "name"),
+)
 
 
 def titles_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [[t.title + (f"（{t.level}）" if t.level else ""),
-             (t.series or "") + (f" / {t.specialty}" if t.specialty else ""), t.route, dot_date(t.approved_on),
-             t.certificate_no, "\n".join(filter(None, [t.approving_body, t.issuing_body]))]
-            for t in d.current_titles]  # fmt: skip
+    rows = [
+        [
+            t.title + (f"（{t.level}）" if t.level else ""),
+            (t.series or "") + (f" / {t.specialty}" if t.specialty else ""),
+            t.route,
+            dot_date(t.approved_on),
+            t.certificate_no,
+            "\n".join(filter(None, [t.approving_body, t.issuing_body])),
+        ]
+        for t in d.current_titles
+    ]
     return fit.table(TITLES, rows, TABLE_MM)
 
 
-EDUCATION = (_c("起止时间", 13, "one", small=True, centred=True), _c("毕业学校", 15, "name"), _c("所学专业", 13, "name"),
-             _c("学历", 9, "one", centred=True), _c("学位", 9, "one", centred=True),
-             _c("学习形式", 8, "one", centred=True), _c("学制", 6, "one", centred=True),
-             _c("证书编号", 14, "code", small=True), _c("类别", 13, "one", small=True, centred=True))  # fmt: skip
+EDUCATION = (
+    _c("起止时间", 13, "one", small=True, centred=True),
+    _c("毕业学校", 15, "name"),
+    _c("所学专业", 13, "name"),
+    _c("学历", 9, "one", centred=True),
+    _c("学位", 9, "one", centred=True),
+    _c("学习形式", 8, "one", centred=True),
+    _c("学制", 6, "one", centred=True),
+    _c("证书编号", 14, "code", small=True),
+    _c("类别", 13, "one", small=True, centred=True),
+)
 
 
 def education_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [[period(e.start, e.end, ""), e.school, e.major, e.education_level, e.degree, e.study_mode,
-             plain_number(e.length_years), e.certificate_no, "\n".join(e.roles)] for e in d.education]  # fmt: skip
+    rows = [
+        [
+            period(e.start, e.end, ""),
+            e.school,
+            e.major,
+            e.education_level,
+            e.degree,
+            e.study_mode,
+            plain_number(e.length_years),
+            e.certificate_no,
+            "\n".join(e.roles),
+        ]
+        for e in d.education
+    ]
     return fit.table(EDUCATION, rows, TABLE_MM)
 
 
-TRAINING = (_c("起止时间", 22, "one", small=True, centred=True), _c("培训内容", 40), _c("主办单位", 28, "name"),
-            _c("学时", 10, "one", centred=True))  # fmt: skip
+TRAINING = (
+    _c("起止时间", 22, "one", small=True, centred=True),
+    _c("培训内容", 40),
+    _c("主办单位", 28, "name"),
+    _c("学时", 10, "one", centred=True),
+)
 
 
 def training_table(d: Declaration, fit: Fitter) -> Table:
@@ -55,8 +90,13 @@ def training_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(TRAINING, rows, TABLE_MM)
 
 
-WORK = (_c("起止时间", 17, "one", small=True, centred=True), _c("工作单位", 30, "name"), _c("职务 / 岗位", 17, "name"),
-        _c("从事专业技术工作", 24, "name"), _c("证明人", 12, "one", centred=True))  # fmt: skip
+WORK = (
+    _c("起止时间", 17, "one", small=True, centred=True),
+    _c("工作单位", 30, "name"),
+    _c("职务 / 岗位", 17, "name"),
+    _c("从事专业技术工作", 24, "name"),
+    _c("证明人", 12, "one", centred=True),
+)
 
 
 def work_table(d: Declaration, fit: Fitter) -> Table:
@@ -64,19 +104,37 @@ def work_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(WORK, rows, TABLE_MM)
 
 
-ACHIEVEMENTS = (_c("起止时间", 15, "one", small=True, centred=True), _c("项目（工作）名称", 23),
-                _c("工作内容及本人作用", 24), _c("完成情况及效果", 24), _c("符合条款", 14))  # fmt: skip
+ACHIEVEMENTS = (
+    _c("起止时间", 15, "one", small=True, centred=True),
+    _c("项目（工作）名称", 23),
+    _c("工作内容及本人作用", 24),
+    _c("完成情况及效果", 24),
+    _c("符合条款", 14),
+)
 
 
 def achievements_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [["\n".join(filter(None, [period(x.start, x.end), f"（{x.period}）" if x.period else None])),
-             x.name, x.content_and_role, x.outcome, x.clause] for x in d.achievements]  # fmt: skip
+    rows = [
+        [
+            "\n".join(filter(None, [period(x.start, x.end), f"（{x.period}）" if x.period else None])),
+            x.name,
+            x.content_and_role,
+            x.outcome,
+            x.clause,
+        ]
+        for x in d.achievements
+    ]
     return fit.table(ACHIEVEMENTS, rows, TABLE_MM)
 
 
-PAPERS = (_c("发表时间", 11, "one", centred=True), _c("论文题目", 35), _c("刊物名称", 20, "name"),
-          _c("ISSN", 12, "code", small=True, centred=True), _c("CN", 12, "code", small=True, centred=True),
-          _c("本人排名", 10, "one", centred=True))  # fmt: skip
+PAPERS = (
+    _c("发表时间", 11, "one", centred=True),
+    _c("论文题目", 35),
+    _c("刊物名称", 20, "name"),
+    _c("ISSN", 12, "code", small=True, centred=True),
+    _c("CN", 12, "code", small=True, centred=True),
+    _c("本人排名", 10, "one", centred=True),
+)
 
 
 def papers_table(d: Declaration, fit: Fitter) -> Table:
@@ -84,9 +142,14 @@ def papers_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(PAPERS, rows, TABLE_MM)
 
 
-BOOKS = (_c("出版时间", 11, "one", centred=True), _c("著作名称", 31), _c("出版社", 20, "name"),
-         _c("ISBN", 16, "code", small=True, centred=True), _c("本人角色", 10, "one", centred=True),
-         _c("撰写字数（万字）", 12, "one", centred=True))  # fmt: skip
+BOOKS = (
+    _c("出版时间", 11, "one", centred=True),
+    _c("著作名称", 31),
+    _c("出版社", 20, "name"),
+    _c("ISBN", 16, "code", small=True, centred=True),
+    _c("本人角色", 10, "one", centred=True),
+    _c("撰写字数（万字）", 12, "one", centred=True),
+)
 
 
 def books_table(d: Declaration, fit: Fitter) -> Table:
@@ -94,9 +157,15 @@ def books_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(BOOKS, rows, TABLE_MM)
 
 
-PATENTS = (_c("类型", 12, "one", centred=True), _c("状态", 9, "one", centred=True),
-           _c("授权（申请）日期", 13, "one", centred=True), _c("专利名称", 28), _c("专利号", 18, "code", small=True),
-           _c("本人排名", 10, "one", centred=True), _c("主要专利", 10, "one", centred=True))  # fmt: skip
+PATENTS = (
+    _c("类型", 12, "one", centred=True),
+    _c("状态", 9, "one", centred=True),
+    _c("授权（申请）日期", 13, "one", centred=True),
+    _c("专利名称", 28),
+    _c("专利号", 18, "code", small=True),
+    _c("本人排名", 10, "one", centred=True),
+    _c("主要专利", 10, "one", centred=True),
+)
 
 
 def patents_table(d: Declaration, fit: Fitter) -> Table:
@@ -104,8 +173,13 @@ def patents_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(PATENTS, rows, TABLE_MM)
 
 
-AWARDS = (_c("获奖时间", 12, "one", centred=True), _c("奖项名称", 33), _c("等级", 12, "one", centred=True),
-          _c("授奖单位", 31, "name"), _c("本人排名", 12, "one", centred=True))  # fmt: skip
+AWARDS = (
+    _c("获奖时间", 12, "one", centred=True),
+    _c("奖项名称", 33),
+    _c("等级", 12, "one", centred=True),
+    _c("授奖单位", 31, "name"),
+    _c("本人排名", 12, "one", centred=True),
+)
 
 
 def awards_table(d: Declaration, fit: Fitter) -> Table:
@@ -113,19 +187,31 @@ def awards_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(AWARDS, rows, TABLE_MM)
 
 
-PROJECTS = (_c("起止时间", 15, "one", small=True, centred=True), _c("项目（课题）名称", 27), _c("项目来源", 17, "name"),
-            _c("级别", 9, "one", centred=True), _c("本人角色", 11, "one", centred=True),
-            _c("经费（万元）", 11, "one", centred=True), _c("状态", 10, "one", centred=True))  # fmt: skip
+PROJECTS = (
+    _c("起止时间", 15, "one", small=True, centred=True),
+    _c("项目（课题）名称", 27),
+    _c("项目来源", 17, "name"),
+    _c("级别", 9, "one", centred=True),
+    _c("本人角色", 11, "one", centred=True),
+    _c("经费（万元）", 11, "one", centred=True),
+    _c("状态", 10, "one", centred=True),
+)
 
 
 def projects_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [[period(p.start, p.end), p.name, p.source, p.level, p.role, plain_number(p.funding_10k), p.status]
-            for p in d.projects]  # fmt: skip
+    rows = [
+        [period(p.start, p.end), p.name, p.source, p.level, p.role, plain_number(p.funding_10k), p.status]
+        for p in d.projects
+    ]
     return fit.table(PROJECTS, rows, TABLE_MM)
 
 
-ATTACHMENTS = (_c("序号", 8, "one", centred=True), _c("材料类别", 32, "name"), _c("文件名称", 46),
-               _c("大小", 14, "one", centred=True))  # fmt: skip
+ATTACHMENTS = (
+    _c("序号", 8, "one", centred=True),
+    _c("材料类别", 32, "name"),
+    _c("文件名称", 46),
+    _c("大小", 14, "one", centred=True),
+)
 
 
 def attachments_table(d: Declaration, fit: Fitter) -> Table:
@@ -136,8 +222,15 @@ def attachments_table(d: Declaration, fit: Fitter) -> Table:
 def review_tables(d: Declaration, fit: Fitter) -> dict[str, Table]:
     """Every list section of the review form, by name."""
     return {
-        "titles": titles_table(d, fit), "education": education_table(d, fit), "training": training_table(d, fit),
-        "work": work_table(d, fit), "achievements": achievements_table(d, fit), "papers": papers_table(d, fit),
-        "books": books_table(d, fit), "patents": patents_table(d, fit), "awards": awards_table(d, fit),
-        "projects": projects_table(d, fit), "attachments": attachments_table(d, fit),
-    }  # fmt: skip
+        "titles": titles_table(d, fit),
+        "education": education_table(d, fit),
+        "training": training_table(d, fit),
+        "work": work_table(d, fit),
+        "achievements": achievements_table(d, fit),
+        "papers": papers_table(d, fit),
+        "books": books_table(d, fit),
+        "patents": patents_table(d, fit),
+        "awards": awards_table(d, fit),
+        "projects": projects_table(d, fit),
+        "attachments": attachments_table(d, fit),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from service.contract.common import YearMonth
 from service.contract.declaration import Declaration
 from service.contract.tables import Roster, RosterRow
 from service.documents.filters import dot_date
@@ -13,11 +14,21 @@ from service.forms.review_form import highest_education
 from service.forms.spec import FormSpec, RenderContext
 
 COLUMNS = (
-    Column("seq", "序号", 4), Column("name", "姓名", 6), Column("gender", "性别", 4), Column("birth", "出生年月", 6),
-    Column("education", "学历", 6), Column("current_title", "现职称", 7), Column("current_title_date", "取得时间", 6),
-    Column("specialty", "申报专业", 7), Column("title", "申报资格", 7), Column("route", "申报类型", 5),
-    Column("years_in_title", "任职年限", 5), Column("paper_count", "论文数", 4), Column("annual_reviews", "年度考核", 10),
-    Column("unit", "单位", 15), Column("remark", "备注", 8),
+    Column("seq", "序号", 4),
+    Column("name", "姓名", 6),
+    Column("gender", "性别", 4),
+    Column("birth", "出生年月", 6),
+    Column("education", "学历", 6),
+    Column("current_title", "现职称", 7),
+    Column("current_title_date", "取得时间", 6),
+    Column("specialty", "申报专业", 7),
+    Column("title", "申报资格", 7),
+    Column("route", "申报类型", 5),
+    Column("years_in_title", "任职年限", 5),
+    Column("paper_count", "论文数", 4),
+    Column("annual_reviews", "年度考核", 10),
+    Column("unit", "单位", 15),
+    Column("remark", "备注", 8),
 )
 TABLE_WIDTH_MM = 267.0
 FONT_SIZE_PT = 8.0
@@ -33,10 +44,10 @@ def row_from_declaration(d: Declaration) -> RosterRow:
     return RosterRow(
         name=d.applicant.name,
         gender=d.applicant.gender,
-        birth=f"{d.applicant.birth_date.year:04d}-{d.applicant.birth_date.month:02d}",
+        birth=YearMonth(d.applicant.birth_date.year, d.applicant.birth_date.month),
         education=education.education_level if education else None,
         current_title=title.title if title else None,
-        current_title_date=f"{approved.year:04d}-{approved.month:02d}" if approved else None,
+        current_title_date=YearMonth(approved.year, approved.month) if approved else None,
         specialty=d.application.specialty,
         title=d.application.title,
         route=d.application.route,
@@ -63,8 +74,9 @@ def _text(value) -> str:
 
 def build_context(roster: Roster, ctx: RenderContext) -> dict:
     rows = list(roster.rows) + [row_from_declaration(d) for d in roster.declarations]
-    layout = ListLayout(COLUMNS, TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font),
-                        fast=ctx.fast_lists)
+    layout = ListLayout(
+        COLUMNS, TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font), fast=ctx.fast_lists
+    )
     keys = [c.key for c in COLUMNS][1:]
     cells = [[str(i)] + [_text(getattr(row, key)) for key in keys] for i, row in enumerate(rows, start=1)]
     routes = Counter(row.route or "未填" for row in rows)
@@ -73,7 +85,10 @@ def build_context(roster: Roster, ctx: RenderContext) -> dict:
         "layout": layout,
         "rows": [layout.row(c) for c in cells],
         "total": len(rows),
-        "by_route": sorted(routes.items(), key=lambda item: ("正常", "破格", "转评").index(item[0]) if item[0] in ("正常", "破格", "转评") else 9),
+        "by_route": sorted(
+            routes.items(),
+            key=lambda item: ("正常", "破格", "转评").index(item[0]) if item[0] in ("正常", "破格", "转评") else 9,
+        ),
     }
 
 

@@ -51,7 +51,7 @@ class FormSpec:
     # (meta JSON, file name, file bytes, limits) → model, for forms that take a spreadsheet.
     upload: Callable[[Any, str, bytes, Limits], Any] | None = None
     # Model → PDF, when one layout pass is not enough (fit-to-one-page).
-    render: Callable[[Renderer, "FormSpec", Any, RenderContext], bytes] | None = None
+    render: Callable[[Renderer, FormSpec, Any, RenderContext], bytes] | None = None
     sample: str = "sample.json"
 
     def validate(self, data: Any, limits: Limits) -> Any:

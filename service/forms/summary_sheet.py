@@ -43,11 +43,25 @@ def _lists(d: Declaration, caps: Caps) -> list[Shown]:
         return Shown(title, len(items), tuple(cut(i, caps.chars) for i in items[: caps.items]))
 
     return [
-        shown("论文", (f"《{p.title}》{p.journal or ''} {dot_date(p.published)} {p.rank or ''}".strip() for p in d.papers)),
-        shown("著作", (f"《{b.title}》{b.publisher or ''} {dot_date(b.published)} {b.role or ''}".strip() for b in d.books)),
-        shown("专利", (f"{p.title}（{p.kind}{'，' + p.status if p.status else ''}）{p.number or ''}".strip() for p in d.patents)),
-        shown("获奖", (f"{a.name}{a.grade or ''}　{a.issuer or ''} {dot_date(a.date)} {a.rank or ''}".strip() for a in d.awards)),
-        shown("主要业绩", (f"{x.name}：{x.content_and_role or ''}{'；' + x.outcome if x.outcome else ''}" for x in d.achievements)),
+        shown(
+            "论文", (f"《{p.title}》{p.journal or ''} {dot_date(p.published)} {p.rank or ''}".strip() for p in d.papers)
+        ),
+        shown(
+            "著作",
+            (f"《{b.title}》{b.publisher or ''} {dot_date(b.published)} {b.role or ''}".strip() for b in d.books),
+        ),
+        shown(
+            "专利",
+            (f"{p.title}（{p.kind}{'，' + p.status if p.status else ''}）{p.number or ''}".strip() for p in d.patents),
+        ),
+        shown(
+            "获奖",
+            (f"{a.name}{a.grade or ''}　{a.issuer or ''} {dot_date(a.date)} {a.rank or ''}".strip() for a in d.awards),
+        ),
+        shown(
+            "主要业绩",
+            (f"{x.name}：{x.content_and_role or ''}{'；' + x.outcome if x.outcome else ''}" for x in d.achievements),
+        ),
     ]
 
 

@@ -39,9 +39,14 @@ def make_formatter(format: str = "json") -> logging.Formatter:
     from pythonjsonlogger.core import RESERVED_ATTRS
     from pythonjsonlogger.json import JsonFormatter
 
-    return JsonFormatter("{levelname}{name}{message}", style="{", timestamp="ts", json_ensure_ascii=False,
-                         rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
-                         reserved_attrs=[*RESERVED_ATTRS, *_SKIPPED])
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        timestamp="ts",
+        json_ensure_ascii=False,
+        rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+        reserved_attrs=[*RESERVED_ATTRS, *_SKIPPED],
+    )
 
 
 def logging_config(format: str = "json", level: str = "INFO") -> dict:
@@ -55,8 +60,14 @@ def logging_config(format: str = "json", level: str = "INFO") -> dict:
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
         "formatters": {"default": {"()": make_formatter, "format": format}},
-        "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                 "formatter": "default", "filters": ["request_id"]}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "default",
+                "filters": ["request_id"],
+            }
+        },
         "root": {"level": level.upper(), "handlers": ["default"]},
         "loggers": {
             "uvicorn": {"handlers": [], "propagate": True},

@@ -22,28 +22,54 @@ log = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
-HTTP_REQUESTS = Counter("zc_http_requests", "HTTP requests answered, by route template, method and status",
-                        ["route", "method", "status"])
-HTTP_DURATION = Histogram("zc_http_request_duration_seconds", "Time to answer a request (to its last byte), by route",
-                          ["route"], buckets=SECONDS)
-RENDERS = Counter("zc_renders", "Documents rendered in the worker processes, by kind (form name, certificate, "
-                  "public_copy)", ["kind"])
-SEALS = Counter("zc_seals", "Certificates sealed, by kind and outcome (sealed, unsealed: no e-seal key, "
-                "failed: a signing error)", ["kind", "outcome"])
-WORKER_TASKS = Counter("zc_worker_tasks", "Worker-process tasks, by task and outcome (ok, error, timeout, crashed)",
-                       ["pool", "task", "outcome"])
-WORKER_TASK_DURATION = Histogram("zc_worker_task_duration_seconds", "Time a worker-process task took, by task",
-                                 ["pool", "task"], buckets=SECONDS)
-WORKER_TASK_PEAK = Histogram("zc_worker_task_peak_growth_megabytes",
-                             "What a worker-process task added to its worker's resident memory at its peak, by task",
-                             ["pool", "task"], buckets=(1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048))
-QUEUE_DEPTH = Gauge("zc_worker_queue_depth", "Requests waiting for a free worker process (beyond ZC_WORK_QUEUE: 503)",
-                    ["pool"], multiprocess_mode="livesum")
+HTTP_REQUESTS = Counter(
+    "zc_http_requests", "HTTP requests answered, by route template, method and status", ["route", "method", "status"]
+)
+HTTP_DURATION = Histogram(
+    "zc_http_request_duration_seconds",
+    "Time to answer a request (to its last byte), by route",
+    ["route"],
+    buckets=SECONDS,
+)
+RENDERS = Counter(
+    "zc_renders", "Documents rendered in the worker processes, by kind (form name, certificate, public_copy)", ["kind"]
+)
+SEALS = Counter(
+    "zc_seals",
+    "Certificates sealed, by kind and outcome (sealed, unsealed: no e-seal key, failed: a signing error)",
+    ["kind", "outcome"],
+)
+WORKER_TASKS = Counter(
+    "zc_worker_tasks",
+    "Worker-process tasks, by task and outcome (ok, error, timeout, crashed)",
+    ["pool", "task", "outcome"],
+)
+WORKER_TASK_DURATION = Histogram(
+    "zc_worker_task_duration_seconds", "Time a worker-process task took, by task", ["pool", "task"], buckets=SECONDS
+)
+WORKER_TASK_PEAK = Histogram(
+    "zc_worker_task_peak_growth_megabytes",
+    "What a worker-process task added to its worker's resident memory at its peak, by task",
+    ["pool", "task"],
+    buckets=(1, 4, 16, 32, 64, 128, 256, 512, 1024, 2048),
+)
+QUEUE_DEPTH = Gauge(
+    "zc_worker_queue_depth",
+    "Requests waiting for a free worker process (beyond ZC_WORK_QUEUE: 503)",
+    ["pool"],
+    multiprocess_mode="livesum",
+)
 WORKERS_BUSY = Gauge("zc_worker_busy", "Worker processes working on a task now", ["pool"], multiprocess_mode="livesum")
-BATCH_ITEMS_PROCESSED = Counter("zc_batch_items_processed", "Batch items worked through by this service's pool, by "
-                                "outcome (done, failed, skipped)", ["outcome"])
-VERDICTS = Counter("zc_verification_verdicts", "Verification answers, by verdict and channel (scan, lookup, upload)",
-                   ["verdict", "channel"])
+BATCH_ITEMS_PROCESSED = Counter(
+    "zc_batch_items_processed",
+    "Batch items worked through by this service's pool, by outcome (done, failed, skipped)",
+    ["outcome"],
+)
+VERDICTS = Counter(
+    "zc_verification_verdicts",
+    "Verification answers, by verdict and channel (scan, lookup, upload)",
+    ["verdict", "channel"],
+)
 ERRORS = Counter("zc_errors", "Error answers (JSON error bodies), by their error code", ["code"])
 
 
@@ -132,8 +158,11 @@ class BatchCollector:
 
     def collect(self):
         jobs = GaugeMetricFamily("zc_batch_jobs", "Batch jobs by state", labels=["state"])
-        items = GaugeMetricFamily("zc_batch_items", "Items of queued and running batch jobs, by state "
-                                  "(pending, done, failed, cancelled)", labels=["state"])
+        items = GaugeMetricFamily(
+            "zc_batch_items",
+            "Items of queued and running batch jobs, by state (pending, done, failed, cancelled)",
+            labels=["state"],
+        )
         try:
             job_rows, item_rows = self.read_counts()
         except Exception:  # noqa: BLE001 - a registry out of reach must not fail the scrape
@@ -184,4 +213,3 @@ def start_server(registry: CollectorRegistry, port: int, host: str):
     server, _thread = start_http_server(port, addr=host, registry=registry)
     log.info("metrics served on http://%s:%d/metrics", host, server.server_address[1])
     return server
-

@@ -60,6 +60,16 @@ class RequestContext:
             # The route's template, not the path: a path holds QR tokens (the key to a holder's
             # page) and certificate numbers, which the access log must not collect.
             shown = route if route != "unmatched" else scope.get("path", "")[:200]
-            access_log.info("%s %s %d %.0f ms", scope.get("method", ""), shown, status,
-                            seconds * 1000, extra={"method": scope.get("method", ""), "route": route,
-                                                   "status": status, "duration_ms": round(seconds * 1000, 1)})
+            access_log.info(
+                "%s %s %d %.0f ms",
+                scope.get("method", ""),
+                shown,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": scope.get("method", ""),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
+            )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.registry.models import BatchItem, BatchJob
@@ -43,47 +44,69 @@ def open_jobs(session: Session, engine: str | None = None) -> list[BatchJob]:
 
 
 def add_items(session: Session, job_id: str, items: Iterable[tuple[str, dict | None]]) -> int:
-    rows = [{"job_id": job_id, "seq": seq, "target": target, "payload": payload, "state": "pending", "attempts": 0}
-            for seq, (target, payload) in enumerate(items, start=1)]
+    rows = [
+        {"job_id": job_id, "seq": seq, "target": target, "payload": payload, "state": "pending", "attempts": 0}
+        for seq, (target, payload) in enumerate(items, start=1)
+    ]
     if rows:
-        session.execute(BatchItem.__table__.insert(), rows)
+        session.execute(cast(Table, BatchItem.__table__).insert(), rows)  # a Core insert: rows as they are
     return len(rows)
 
 
 def counts(session: Session, job_id: str) -> dict[str, int]:
-    rows = session.execute(select(BatchItem.state, func.count()).where(BatchItem.job_id == job_id)
-                           .group_by(BatchItem.state))  # fmt: skip
+    rows = session.execute(
+        select(BatchItem.state, func.count()).where(BatchItem.job_id == job_id).group_by(BatchItem.state)
+    )
     return {state: n for state, n in rows}
 
 
 def leased(session: Session, job_id: str, now: datetime) -> int:
     """Items someone holds right now (a live lease)."""
-    return session.scalar(select(func.count()).select_from(BatchItem).where(
-        BatchItem.job_id == job_id, BatchItem.state == "pending", BatchItem.lease_until >= now)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(BatchItem)
+            .where(BatchItem.job_id == job_id, BatchItem.state == "pending", BatchItem.lease_until >= now)
+        )
+        or 0
+    )
 
 
 def free_count(session: Session, job_id: str, now: datetime) -> int:
     """Items nobody holds and nobody has finished."""
-    return session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.job_id == job_id,
-                                                                            _free(now))) or 0  # fmt: skip
+    return (
+        session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.job_id == job_id, _free(now))) or 0
+    )
 
 
 def _free(now: datetime):
     return and_(BatchItem.state == "pending", or_(BatchItem.lease_until.is_(None), BatchItem.lease_until < now))
 
 
-def claim(session: Session, job_id: str, owner: str, now: datetime, until: datetime, limit: int,
-          ids: Sequence[int] | None = None, max_attempts: int | None = None) -> list[int]:  # fmt: skip
+def claim(
+    session: Session,
+    job_id: str,
+    owner: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    ids: Sequence[int] | None = None,
+    max_attempts: int | None = None,
+) -> list[int]:
     """Lease up to ``limit`` free items of ``job_id`` (or exactly ``ids``, those still free),
     leaving those already tried ``max_attempts`` times."""
     claimable = _free(now) if max_attempts is None else and_(_free(now), BatchItem.attempts < max_attempts)
     if ids is None:
-        ids = list(session.scalars(select(BatchItem.id).where(BatchItem.job_id == job_id, claimable)
-                                   .order_by(BatchItem.seq).limit(limit)))  # fmt: skip
+        ids = list(
+            session.scalars(
+                select(BatchItem.id).where(BatchItem.job_id == job_id, claimable).order_by(BatchItem.seq).limit(limit)
+            )
+        )
     if not ids:
         return []
     won = session.scalars(
-        update(BatchItem).where(BatchItem.id.in_(ids), claimable)
+        update(BatchItem)
+        .where(BatchItem.id.in_(ids), claimable)
         .values(lease_owner=owner, lease_until=until, attempts=BatchItem.attempts + 1)
         .returning(BatchItem.id)
     )
@@ -92,47 +115,75 @@ def claim(session: Session, job_id: str, owner: str, now: datetime, until: datet
 
 def owned(session: Session, item_id: int, owner: str) -> BatchItem | None:
     """The item, if it is still pending and leased to ``owner``."""
-    return session.scalars(select(BatchItem).where(BatchItem.id == item_id, BatchItem.state == "pending",
-                                                   BatchItem.lease_owner == owner)).first()  # fmt: skip
+    return session.scalars(
+        select(BatchItem).where(BatchItem.id == item_id, BatchItem.state == "pending", BatchItem.lease_owner == owner)
+    ).first()
 
 
-def finish(session: Session, item_id: int, owner: str, now: datetime, *, state: str, outcome: str | None = None,
-           reason: str | None = None, number: str | None = None, version: int | None = None,
-           pdf_sha256: str | None = None) -> bool:  # fmt: skip
+def finish(
+    session: Session,
+    item_id: int,
+    owner: str,
+    now: datetime,
+    *,
+    state: str,
+    outcome: str | None = None,
+    reason: str | None = None,
+    number: str | None = None,
+    version: int | None = None,
+    pdf_sha256: str | None = None,
+) -> bool:
     """Finish an item leased to ``owner``; False when it is no longer (another took it)."""
     result = session.execute(
-        update(BatchItem).where(BatchItem.id == item_id, BatchItem.state == "pending", BatchItem.lease_owner == owner)
-        .values(state=state, outcome=outcome, reason=reason, number=number, version=version, pdf_sha256=pdf_sha256,
-                finished_at=now, lease_until=None)
+        update(BatchItem)
+        .where(BatchItem.id == item_id, BatchItem.state == "pending", BatchItem.lease_owner == owner)
+        .values(
+            state=state,
+            outcome=outcome,
+            reason=reason,
+            number=number,
+            version=version,
+            pdf_sha256=pdf_sha256,
+            finished_at=now,
+            lease_until=None,
+        )
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
 def release(session: Session, ids: Sequence[int], owner: str) -> None:
     """Give back items still pending (a worker that died holding them: retry now)."""
     if ids:
-        session.execute(update(BatchItem).where(BatchItem.id.in_(ids), BatchItem.state == "pending",
-                                                BatchItem.lease_owner == owner)
-                        .values(lease_owner=None, lease_until=None))  # fmt: skip
+        session.execute(
+            update(BatchItem)
+            .where(BatchItem.id.in_(ids), BatchItem.state == "pending", BatchItem.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
 
 def release_owner_prefix(session: Session, prefix: str) -> int:
     """Give back every pending item leased by an owner whose name starts with ``prefix``."""
-    result = session.execute(update(BatchItem).where(BatchItem.state == "pending",
-                                                     BatchItem.lease_owner.startswith(prefix))
-                             .values(lease_owner=None, lease_until=None))  # fmt: skip
-    return result.rowcount
+    result = session.execute(
+        update(BatchItem)
+        .where(BatchItem.state == "pending", BatchItem.lease_owner.startswith(prefix))
+        .values(lease_owner=None, lease_until=None)
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
 def cancel_pending(session: Session, job_id: str, now: datetime) -> int:
     """Cancel the items nobody holds (those in work finish as they are)."""
-    result = session.execute(update(BatchItem).where(BatchItem.job_id == job_id, _free(now))
-                             .values(state="cancelled", finished_at=now, reason="任务已取消"))  # fmt: skip
-    return result.rowcount
+    result = session.execute(
+        update(BatchItem)
+        .where(BatchItem.job_id == job_id, _free(now))
+        .values(state="cancelled", finished_at=now, reason="任务已取消")
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
-def free_items(session: Session, job_id: str, now: datetime, sent_before: datetime | None = None,
-               limit: int = 10_000) -> list[int]:  # fmt: skip
+def free_items(
+    session: Session, job_id: str, now: datetime, sent_before: datetime | None = None, limit: int = 10_000
+) -> list[int]:
     """Free items (no live lease); with ``sent_before``, only those not sent to the queue since."""
     query = select(BatchItem.id).where(BatchItem.job_id == job_id, _free(now))
     if sent_before is not None:
@@ -146,28 +197,45 @@ def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
 
 
 def failures(session: Session, job_id: str, limit: int = 200) -> list[BatchItem]:
-    return list(session.scalars(select(BatchItem).where(BatchItem.job_id == job_id, BatchItem.state == "failed")
-                                .order_by(BatchItem.seq).limit(limit)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(BatchItem)
+            .where(BatchItem.job_id == job_id, BatchItem.state == "failed")
+            .order_by(BatchItem.seq)
+            .limit(limit)
+        )
+    )
 
 
 def results(session: Session, job_id: str) -> list[BatchItem]:
     """Items that produced a certificate file, in order."""
-    return list(session.scalars(select(BatchItem).where(BatchItem.job_id == job_id, BatchItem.state == "done",
-                                                        BatchItem.pdf_sha256.is_not(None)).order_by(BatchItem.seq)))
+    return list(
+        session.scalars(
+            select(BatchItem)
+            .where(BatchItem.job_id == job_id, BatchItem.state == "done", BatchItem.pdf_sha256.is_not(None))
+            .order_by(BatchItem.seq)
+        )
+    )
 
 
 def first_and_last_finish(session: Session, job_id: str) -> tuple[datetime | None, datetime | None]:
-    return tuple(session.execute(select(func.min(BatchItem.finished_at), func.max(BatchItem.finished_at))
-                                 .where(BatchItem.job_id == job_id, BatchItem.state.in_(("done", "failed")))).one())
+    first, last = session.execute(
+        select(func.min(BatchItem.finished_at), func.max(BatchItem.finished_at)).where(
+            BatchItem.job_id == job_id, BatchItem.state.in_(("done", "failed"))
+        )
+    ).one()
+    return first, last
 
 
 def fail_exhausted(session: Session, job_id: str, max_attempts: int, now: datetime, reason: str) -> int:
     """Fail the free items that were taken ``max_attempts`` times and never finished: each
     attempt ended in a timeout or a crash, and another would end the same way."""
-    result = session.execute(update(BatchItem).where(BatchItem.job_id == job_id, _free(now),
-                                                     BatchItem.attempts >= max_attempts)
-                             .values(state="failed", reason=reason, finished_at=now))  # fmt: skip
-    return result.rowcount
+    result = session.execute(
+        update(BatchItem)
+        .where(BatchItem.job_id == job_id, _free(now), BatchItem.attempts >= max_attempts)
+        .values(state="failed", reason=reason, finished_at=now)
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
 def state_counts_of(factory) -> tuple[dict[str, int], dict[str, int]]:
@@ -179,7 +247,12 @@ def state_counts_of(factory) -> tuple[dict[str, int], dict[str, int]]:
 def state_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     """Jobs by state, and the items of queued and running jobs by state (for the metrics)."""
     jobs = dict(session.execute(select(BatchJob.state, func.count()).group_by(BatchJob.state)).all())
-    items = dict(session.execute(
-        select(BatchItem.state, func.count()).join(BatchJob, BatchJob.id == BatchItem.job_id)
-        .where(BatchJob.state.in_(("queued", "running"))).group_by(BatchItem.state)).all())
+    items = dict(
+        session.execute(
+            select(BatchItem.state, func.count())
+            .join(BatchJob, BatchJob.id == BatchItem.job_id)
+            .where(BatchJob.state.in_(("queued", "running")))
+            .group_by(BatchItem.state)
+        ).all()
+    )
     return jobs, items

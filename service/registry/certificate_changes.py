@@ -18,25 +18,57 @@ from sqlalchemy.orm import Session
 from service.registry.models import Certificate
 
 
-def mark_sealed(session: Session, certificate_id: int, *, pdf_sha256: str, pdf_size: int, seal_level: str,
-                sealed_at: datetime, archive_until: datetime | None) -> bool:
+def mark_sealed(
+    session: Session,
+    certificate_id: int,
+    *,
+    pdf_sha256: str,
+    pdf_size: int,
+    seal_level: str,
+    sealed_at: datetime,
+    archive_until: datetime | None,
+) -> bool:
     """``pending_seal`` → ``valid`` with the sealed file; False if it was sealed already."""
-    statement = (update(Certificate)
-                 .where(Certificate.id == certificate_id, Certificate.status == "pending_seal")
-                 .values(status="valid", pdf_sha256=pdf_sha256, pdf_size=pdf_size, seal_level=seal_level,
-                         sealed_at=sealed_at, archive_until=archive_until, seal_summary=None, seal_checked_at=None,
-                         public_pdf_sha256=None))
-    return session.execute(statement).rowcount == 1
+    statement = (
+        update(Certificate)
+        .where(Certificate.id == certificate_id, Certificate.status == "pending_seal")
+        .values(
+            status="valid",
+            pdf_sha256=pdf_sha256,
+            pdf_size=pdf_size,
+            seal_level=seal_level,
+            sealed_at=sealed_at,
+            archive_until=archive_until,
+            seal_summary=None,
+            seal_checked_at=None,
+            public_pdf_sha256=None,
+        )
+    )
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
-def replace_renewed_file(session: Session, certificate_id: int, *, old_sha256: str, pdf_sha256: str, pdf_size: int,
-                         archive_until: datetime | None) -> bool:
+def replace_renewed_file(
+    session: Session,
+    certificate_id: int,
+    *,
+    old_sha256: str,
+    pdf_sha256: str,
+    pdf_size: int,
+    archive_until: datetime | None,
+) -> bool:
     """The file ``old_sha256`` → its renewal; False if another worker renewed it first."""
-    statement = (update(Certificate)
-                 .where(Certificate.id == certificate_id, Certificate.pdf_sha256 == old_sha256)
-                 .values(pdf_sha256=pdf_sha256, pdf_size=pdf_size, archive_until=archive_until, seal_summary=None,
-                         seal_checked_at=None))
-    return session.execute(statement).rowcount == 1
+    statement = (
+        update(Certificate)
+        .where(Certificate.id == certificate_id, Certificate.pdf_sha256 == old_sha256)
+        .values(
+            pdf_sha256=pdf_sha256,
+            pdf_size=pdf_size,
+            archive_until=archive_until,
+            seal_summary=None,
+            seal_checked_at=None,
+        )
+    )
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
 
 
 def record_archive_until(session: Session, certificate_id: int, until: datetime) -> None:

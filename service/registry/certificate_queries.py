@@ -24,19 +24,22 @@ def by_identifier(session: Session, identifier: str) -> Certificate | None:
 
 def holder_names(session: Session, numbers: Iterable[str]) -> dict[str, str]:
     """number → the holder's name, for the certificates named."""
-    rows = session.execute(select(Certificate.number, Certificate.holder_name)
-                           .where(Certificate.number.in_(list(numbers))))
+    rows = session.execute(
+        select(Certificate.number, Certificate.holder_name).where(Certificate.number.in_(list(numbers)))
+    )
     return {number: name for number, name in rows}
 
 
 def _current_versions():
     newer = aliased(Certificate)
-    return select(Certificate).where(~select(newer.id).where(
-        and_(newer.number == Certificate.number, newer.version > Certificate.version)).exists())
+    return select(Certificate).where(
+        ~select(newer.id).where(and_(newer.number == Certificate.number, newer.version > Certificate.version)).exists()
+    )
 
 
-def pending_seal_numbers(session: Session, committee: str | None = None, issuer: str | None = None,
-                         year: int | None = None) -> list[str]:
+def pending_seal_numbers(
+    session: Session, committee: str | None = None, issuer: str | None = None, year: int | None = None
+) -> list[str]:
     """Current certificates waiting for their seals, by committee, issuer and issue year."""
     query = _current_versions().where(Certificate.status == "pending_seal")
     if committee:
@@ -53,8 +56,10 @@ def due_for_renewal(session: Session, due_by: datetime, levels: list[str]) -> li
     ``due_by``, or whose expiry is not recorded yet (the item reads it from the file and
     skips one not due)."""
     query = _current_versions().where(
-        Certificate.seal_level.in_(levels), Certificate.status == "valid",
-        (Certificate.archive_until.is_(None)) | (Certificate.archive_until <= due_by))
+        Certificate.seal_level.in_(levels),
+        Certificate.status == "valid",
+        (Certificate.archive_until.is_(None)) | (Certificate.archive_until <= due_by),
+    )
     return list(session.scalars(query.with_only_columns(Certificate.number).order_by(Certificate.number)))
 
 
@@ -62,7 +67,9 @@ def pending_seal_counts(session: Session) -> list[tuple[str, str, int, int]]:
     """(committee, issuer, issue year, how many) of current certificates waiting for seals."""
     current = _current_versions().where(Certificate.status == "pending_seal").subquery()
     year = extract("year", current.c.issue_date)
-    rows = session.execute(select(current.c.committee_code, current.c.issuer_code, year, func.count())
-                           .group_by(current.c.committee_code, current.c.issuer_code, year)
-                           .order_by(current.c.committee_code, year)).all()
+    rows = session.execute(
+        select(current.c.committee_code, current.c.issuer_code, year, func.count())
+        .group_by(current.c.committee_code, current.c.issuer_code, year)
+        .order_by(current.c.committee_code, year)
+    ).all()
     return [(committee, issuer, int(y), count) for committee, issuer, y, count in rows]

@@ -28,7 +28,7 @@ def next_sequence(session: Session, committee_code: str, year: int) -> int:
     statement = (
         insert(NumberSequence)
         .values(committee_code=committee_code, year=year, last_value=1)
-        .on_conflict_do_update(
+        .on_conflict_do_update(  # type: ignore[attr-defined]  # both dialects' Insert have it; mypy joins them to the base Insert
             index_elements=[NumberSequence.committee_code, NumberSequence.year],
             set_={"last_value": NumberSequence.last_value + 1},
         )
@@ -79,8 +79,9 @@ def by_declaration(session: Session, declaration_id: str) -> Certificate | None:
 def take_claim(session: Session, declaration_id: str, issued_by: str, request_sha256: str, now: datetime) -> None:
     """Claim ``declaration_id`` for issuing; the caller's commit fails (IntegrityError) when
     another request holds it."""
-    session.add(IssueClaim(declaration_id=declaration_id, issued_by=issued_by, request_sha256=request_sha256,
-                           created_at=now))  # fmt: skip
+    session.add(
+        IssueClaim(declaration_id=declaration_id, issued_by=issued_by, request_sha256=request_sha256, created_at=now)
+    )
     session.flush()
 
 
@@ -95,8 +96,9 @@ def drop_claim(session: Session, declaration_id: str) -> None:
 def holder_certificates(session: Session, id_number: str) -> list[Certificate]:
     """A holder's certificates, newest version of each, newest first."""
     rows = session.scalars(
-        select(Certificate).where(Certificate.holder_id_number == id_number).order_by(
-            Certificate.number, Certificate.version.desc())
+        select(Certificate)
+        .where(Certificate.holder_id_number == id_number)
+        .order_by(Certificate.number, Certificate.version.desc())
     ).all()
     newest: dict[str, Certificate] = {}
     for row in rows:
@@ -104,26 +106,43 @@ def holder_certificates(session: Session, id_number: str) -> list[Certificate]:
     return sorted(newest.values(), key=lambda c: (c.issue_date, c.number), reverse=True)
 
 
-def add_event(session: Session, certificate: Certificate, action: str, actor: str, at: datetime,
-              reason: str | None = None, details: dict | None = None) -> CertificateEvent:
+def add_event(
+    session: Session,
+    certificate: Certificate,
+    action: str,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    details: dict | None = None,
+) -> CertificateEvent:
     """An audit event; its details carry the request id of the work at hand (the HTTP
     request, or the request that created a batch job), joining it to the logs."""
     request_id = current_request_id()
     if request_id is not None:
         details = {**(details or {}), "request_id": request_id}
-    event = CertificateEvent(certificate_id=certificate.id, number=certificate.number, version=certificate.version,
-                             action=action, actor=actor, reason=reason, details=details, at=at)
+    event = CertificateEvent(
+        certificate_id=certificate.id,
+        number=certificate.number,
+        version=certificate.version,
+        action=action,
+        actor=actor,
+        reason=reason,
+        details=details,
+        at=at,
+    )
     session.add(event)
     return event
 
 
-def add_number_event(session: Session, number: str, action: str, actor: str, at: datetime,
-                     reason: str | None = None) -> NumberEvent:
+def add_number_event(
+    session: Session, number: str, action: str, actor: str, at: datetime, reason: str | None = None
+) -> NumberEvent:
     event = NumberEvent(number=number, action=action, actor=actor, reason=reason, at=at)
     session.add(event)
     return event
 
 
 def events_of(session: Session, number: str) -> list[CertificateEvent]:
-    return list(session.scalars(
-        select(CertificateEvent).where(CertificateEvent.number == number).order_by(CertificateEvent.id)))
+    return list(
+        session.scalars(select(CertificateEvent).where(CertificateEvent.number == number).order_by(CertificateEvent.id))
+    )

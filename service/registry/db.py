@@ -85,7 +85,9 @@ def ping(factory: sessionmaker[Session]) -> None:
 def schema_version(url: str, timeout_seconds: int = 5) -> str | None:
     """The migration the database at ``url`` is at (None: not migrated yet); raises
     ``SQLAlchemyError`` when it cannot be reached. Opens and closes its own engine."""
-    engine = create_engine(url, connect_args={"connect_timeout": timeout_seconds} if url.startswith("postgresql") else {})
+    engine = create_engine(
+        url, connect_args={"connect_timeout": timeout_seconds} if url.startswith("postgresql") else {}
+    )
     try:
         with engine.connect() as connection:
             try:

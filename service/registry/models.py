@@ -7,13 +7,13 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    Index,
-    LargeBinary,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -79,9 +79,7 @@ class Certificate(Base):
     __table_args__ = (
         UniqueConstraint("number", "version", name="uq_certificates_number_version"),
         UniqueConstraint("declaration_id", "version", name="uq_certificates_declaration_version"),
-        CheckConstraint(
-            "status IN ('pending_seal', 'valid', 'superseded', 'revoked')", name="ck_certificates_status"
-        ),
+        CheckConstraint("status IN ('pending_seal', 'valid', 'superseded', 'revoked')", name="ck_certificates_status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -46,9 +46,15 @@ def add_org(
     if get_org(session, code) is not None:
         raise Conflict(f"机构 {code} 已存在（organisation exists）")
     org = Organisation(
-        code=code, name=name, role=role, key_source=key_source, seal_image_path=seal_image_path,
-        seal_bottom_text=seal_bottom_text, active=True, created_at=now,
-    )  # fmt: skip
+        code=code,
+        name=name,
+        role=role,
+        key_source=key_source,
+        seal_image_path=seal_image_path,
+        seal_bottom_text=seal_bottom_text,
+        active=True,
+        created_at=now,
+    )
     session.add(org)
     session.flush()
     return org

@@ -21,15 +21,17 @@ def open_session(session: Session, key: ApiKey, now: datetime, lifetime: timedel
     """A new sign-in: (cookie token, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # old ones go as new ones come
-    session.add(StaffSession(token_hash=_digest(token), key_id=key.key_id, csrf=csrf, created_at=now,
-                             expires_at=now + lifetime))  # fmt: skip
+    session.add(
+        StaffSession(token_hash=_digest(token), key_id=key.key_id, csrf=csrf, created_at=now, expires_at=now + lifetime)
+    )
     return token, csrf
 
 
 def find_session(session: Session, token: str, now: datetime) -> tuple[StaffSession, ApiKey] | None:
     """The live sign-in of ``token`` and its key (still active, still staff or admin)."""
     row = session.execute(
-        select(StaffSession, ApiKey).join(ApiKey, ApiKey.key_id == StaffSession.key_id)
+        select(StaffSession, ApiKey)
+        .join(ApiKey, ApiKey.key_id == StaffSession.key_id)
         .where(StaffSession.token_hash == _digest(token))
     ).first()
     if row is None:

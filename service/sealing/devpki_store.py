@@ -22,9 +22,17 @@ from pathlib import Path
 from cryptography.x509.oid import NameOID
 
 from service.signing.devpki import (
-    CertKey, DevPKI, Org, add_seal, as_orgs, generate_dev_pki, issue_crls, read_revocations, revoke_seal,
+    CertKey,
+    DevPKI,
+    Org,
+    add_seal,
+    as_orgs,
+    generate_dev_pki,
+    issue_crls,
+    read_revocations,
+    revoke_seal,
     seal_common_name,
-)  # fmt: skip
+)
 from service.signing.errors import DevPKIError
 
 log = logging.getLogger(__name__)

@@ -63,9 +63,14 @@ class KeySource:
         chain_path: Path | None = None,
     ):
         return cls(
-            "pkcs11", module_path=Path(module_path), token_label=token_label, key_label=key_label,
-            cert_label=cert_label, secret_env=pin_env, chain_path=_opt_path(chain_path),
-        )  # fmt: skip
+            "pkcs11",
+            module_path=Path(module_path),
+            token_label=token_label,
+            key_label=key_label,
+            cert_label=cert_label,
+            secret_env=pin_env,
+            chain_path=_opt_path(chain_path),
+        )
 
 
 def load_signer(source: KeySource, environ: Mapping[str, str] | None = None) -> Signer:
@@ -100,9 +105,13 @@ def _load_pkcs11(source: KeySource, pin: bytes | None, chain: list) -> Signer:
         raise KeySourceError("PKCS#11 support needs pyHanko[pkcs11] (python-pkcs11)") from exc
     if pin is None:
         raise KeySourceError(f"PKCS#11 PIN variable {source.secret_env!r} is not set")
+
     def open_session():
-        return open_pkcs11_session(str(source.module_path), token_criteria=TokenCriteria(label=source.token_label),
-                                   user_pin=pin.decode("utf-8"))  # fmt: skip
+        return open_pkcs11_session(
+            str(source.module_path),
+            token_criteria=TokenCriteria(label=source.token_label),
+            user_pin=pin.decode("utf-8"),
+        )
 
     try:
         try:
@@ -118,6 +127,7 @@ def _load_pkcs11(source: KeySource, pin: bytes | None, chain: list) -> Signer:
             session = open_session()
     except (PKCS11Error, OSError, RuntimeError) as exc:
         raise KeySourceError(f"cannot open PKCS#11 token {source.token_label!r}: {exc!r}") from exc
+
     class TokenSigner(ReusedSigningCertificate, PKCS11Signer):  # here: pyhanko.sign.pkcs11 is optional
         pass
 

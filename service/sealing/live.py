@@ -24,6 +24,7 @@ from service.registry.orgs import orgs_version
 from service.sealing.pool import SealerPool
 from service.sealing.startup import StartupError, build_sealer_pool
 from service.signing.errors import KeySourceError
+from service.signing.levels import SealLevel
 from service.signing.report import ValidationReport
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,15 @@ class Sealed:
 
 
 class LiveSealers:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, eager: bool = True,
-                 build: Callable[[], SealerPool] | None = None, clock: Callable[[], float] = time.monotonic):  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        eager: bool = True,
+        build: Callable[[], SealerPool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         """``eager``: load the seals now (a service's start: a key that does not open stops
         it); otherwise on first use (a worker that may only ever render forms)."""
         self._sessions = sessions
@@ -59,7 +67,12 @@ class LiveSealers:
                     self._load()
         elif self._clock() - self._checked >= self._interval:
             self._refresh(force=False)
-        return self._pool
+        return self._loaded()
+
+    def _loaded(self) -> SealerPool:
+        pool = self._pool
+        assert pool is not None  # set by the first _load(), and only ever replaced after it
+        return pool
 
     def _load(self) -> None:
         self._version = self._read_version()
@@ -69,7 +82,7 @@ class LiveSealers:
     def reload(self) -> SealerPool:
         """Rebuild now (the admin API's reload); raises ``StartupError`` if it cannot."""
         self._refresh(force=True, strict=True)
-        return self._pool
+        return self._loaded()
 
     def _refresh(self, force: bool, strict: bool = False) -> None:
         with self._lock:
@@ -100,7 +113,7 @@ class LiveSealers:
     # --- the pool's calls, on the current pool -------------------------------------------
 
     @property
-    def level(self) -> str:
+    def level(self) -> SealLevel:
         return self.current().level
 
     def has_key(self, code: str) -> bool:
@@ -110,7 +123,7 @@ class LiveSealers:
         if self.current().has_key(code):
             return True
         self._refresh(force=False)
-        return self._pool.has_key(code)
+        return self._loaded().has_key(code)
 
     def codes(self) -> list[str]:
         return self.current().codes()

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,13 +33,18 @@ from service.errors import InvalidInput, NotFound
 from service.registry.db import transaction
 from service.registry.models import Organisation
 from service.registry.orgs import (
-    add_org, get_org, list_orgs, set_org_active, update_key_source, update_seal_image,
-)  # fmt: skip
-from service.signing.devpki import Org
+    add_org,
+    get_org,
+    list_orgs,
+    set_org_active,
+    update_key_source,
+    update_seal_image,
+)
 from service.sealing.devpki_store import ensure_dev_pki, seal_paths
+from service.sealing.key_sources import KeySource, load_signer
+from service.signing.devpki import Org
 from service.signing.errors import KeySourceError
 from service.signing.keys import close_signer, signer_from_pem_bytes
-from service.sealing.key_sources import KeySource, load_signer
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +86,7 @@ def key_source_from_json(data: Mapping):
 
     if data.get("kind") not in ("pem", "pkcs12", "pkcs11"):
         raise KeySourceError(f"not a file or token key source: {data.get('kind')!r}")
-    fields = {k: (Path(v) if k in _PATH_FIELDS else v) for k, v in data.items() if k in _FIELDS}
+    fields: dict[str, Any] = {k: (Path(v) if k in _PATH_FIELDS else v) for k, v in data.items() if k in _FIELDS}
     return KeySource(kind=data["kind"], **fields)
 
 
@@ -188,8 +194,15 @@ def ensure_default_orgs(session: Session, settings: Settings, now: datetime) -> 
     added = []
     for org in DEFAULT_ORGS:
         if get_org(session, org.code) is None:
-            add_org(session, org.code, org.name, org.role, now, key_source=dict(DEV_KEY),
-                    seal_bottom_text=default_bottom_text(settings, org.role))  # fmt: skip
+            add_org(
+                session,
+                org.code,
+                org.name,
+                org.role,
+                now,
+                key_source=dict(DEV_KEY),
+                seal_bottom_text=default_bottom_text(settings, org.role),
+            )
             added.append(org.code)
     return added
 
@@ -200,8 +213,11 @@ def ensure_dev_keys(settings: Settings, sessions: sessionmaker[Session], now: da
 
     with _exclusive(settings.data_dir / ".dev-pki.lock"), transaction(sessions) as session:
         ensure_default_orgs(session, settings, now)
-        wanted = [Org(o.code, o.name, o.role) for o in list_orgs(session, active_only=True)
-                  if (o.key_source or {}).get("kind") == "dev"]  # fmt: skip
+        wanted = [
+            Org(o.code, o.name, o.role)
+            for o in list_orgs(session, active_only=True)
+            if (o.key_source or {}).get("kind") == "dev"
+        ]
         warn_development(settings)
         return ensure_dev_pki(settings.keys_dir, wanted, now)
 
@@ -243,17 +259,27 @@ class OrgChange:
     active: bool | None = None
 
 
-def add_organisation(settings: Settings, sessions: sessionmaker[Session], *, code: str, name: str, role: str,
-                     key_source: dict | None, seal_png: bytes | None, seal_bottom_text: str | None,
-                     now: datetime) -> Organisation:  # fmt: skip
+def add_organisation(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    code: str,
+    name: str,
+    role: str,
+    key_source: dict | None,
+    seal_png: bytes | None,
+    seal_bottom_text: str | None,
+    now: datetime,
+) -> Organisation:
     """Add an organisation (its key checked first; its seal image kept under the data dir);
     a development key is created at once. Running services seal with it within seconds."""
     if key_source is not None and key_source.get("kind") != "dev":
         check_key_source(code, key_source)
     bottom = seal_bottom_text if seal_bottom_text is not None else default_bottom_text(settings, role)
     with transaction(sessions) as session:
-        org = add_org(session, code, name, role, now, key_source=key_source,
-                      seal_bottom_text=None if seal_png else bottom or None)  # fmt: skip
+        org = add_org(
+            session, code, name, role, now, key_source=key_source, seal_bottom_text=None if seal_png else bottom or None
+        )
         if seal_png is not None:
             org.seal_image_path = store_seal_image(settings, org.code, seal_png)  # the row rolls back if this fails
     if key_source == DEV_KEY:
@@ -261,8 +287,9 @@ def add_organisation(settings: Settings, sessions: sessionmaker[Session], *, cod
     return org
 
 
-def update_organisation(settings: Settings, sessions: sessionmaker[Session], code: str, change: OrgChange,
-                        now: datetime) -> Organisation:  # fmt: skip
+def update_organisation(
+    settings: Settings, sessions: sessionmaker[Session], code: str, change: OrgChange, now: datetime
+) -> Organisation:
     if change.key_source is not None and change.key_source.get("kind") != "dev":
         check_key_source(code, change.key_source)
     with transaction(sessions) as session:
@@ -272,8 +299,9 @@ def update_organisation(settings: Settings, sessions: sessionmaker[Session], cod
         if change.key_source is not None or change.remove_key:
             update_key_source(session, org.code, change.key_source, now)
         if change.seal_png is not None:
-            update_seal_image(session, org.code, now, path=store_seal_image(settings, org.code, change.seal_png),
-                              bottom_text=None)  # fmt: skip
+            update_seal_image(
+                session, org.code, now, path=store_seal_image(settings, org.code, change.seal_png), bottom_text=None
+            )
         elif change.seal_bottom_text is not None or change.generated_seal:
             update_seal_image(session, org.code, now, path=None, bottom_text=change.seal_bottom_text or None)
         if change.active is not None:

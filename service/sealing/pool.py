@@ -30,11 +30,16 @@ from service.errors import InvalidInput, Unavailable
 from service.signing.appearance import build_seal_style
 from service.signing.keys import close_signer
 from service.signing.levels import seal_level
-from service.signing.report import ValidationReport
 from service.signing.pdf_inspect import timestamper_valid_until
+from service.signing.report import ValidationReport
 from service.signing.seal import (
-    SealField, SealRequest, async_add_archive_timestamp, async_seal_certificate, run_sync,
-)  # fmt: skip
+    Kind,
+    SealField,
+    SealRequest,
+    async_add_archive_timestamp,
+    async_seal_certificate,
+    run_sync,
+)
 from service.signing.trust import build_validation_context
 from service.signing.validate import async_validate_pdf, validate_pdf
 
@@ -63,8 +68,9 @@ class SealerPool:
     """Seals certificates with the registered organisations' keys; validates with the
     pool's trust. Build it with :func:`service.sealing.startup.build_sealer_pool`."""
 
-    def __init__(self, sealers: dict[str, OrgSealer], timestamper, trust, level: str,
-                 fixed_time: datetime | None = None):  # fmt: skip
+    def __init__(
+        self, sealers: dict[str, OrgSealer], timestamper, trust, level: str, fixed_time: datetime | None = None
+    ):
         self._sealers = dict(sealers)
         self.timestamper = timestamper
         self.trust = trust
@@ -93,8 +99,16 @@ class SealerPool:
         except KeyError:
             raise NoSealKey(f"organisation {code} has no usable seal key (inactive, unknown or keyless)") from None
 
-    def seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea],
-             *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
+    def seal(
+        self,
+        pdf: bytes,
+        committee_code: str,
+        issuer_code: str,
+        areas: Sequence[SealArea],
+        *,
+        committee_reason: str | None = None,
+        issuer_reason: str | None = None,
+    ) -> bytes:
         """Add both signature fields, then the committee's certification seal (DocMDP form
         filling), the issuer's approval seal, and for a long-term level (B-LTA) the DSS and a
         document timestamp.
@@ -102,11 +116,22 @@ class SealerPool:
         ``areas``: the 评委会's and the 发证机关's seal areas, in that order.
         Call from a worker thread, never inside an event loop (use :meth:`async_seal`).
         """
-        return run_sync(self.async_seal(pdf, committee_code, issuer_code, areas,
-                                        committee_reason=committee_reason, issuer_reason=issuer_reason))  # fmt: skip
+        return run_sync(
+            self.async_seal(
+                pdf, committee_code, issuer_code, areas, committee_reason=committee_reason, issuer_reason=issuer_reason
+            )
+        )
 
-    async def async_seal(self, pdf: bytes, committee_code: str, issuer_code: str, areas: Sequence[SealArea],
-                         *, committee_reason: str | None = None, issuer_reason: str | None = None) -> bytes:  # fmt: skip
+    async def async_seal(
+        self,
+        pdf: bytes,
+        committee_code: str,
+        issuer_code: str,
+        areas: Sequence[SealArea],
+        *,
+        committee_reason: str | None = None,
+        issuer_reason: str | None = None,
+    ) -> bytes:
         committee = self._for_role(committee_code, "committee")
         issuer = self._for_role(issuer_code, "issuer")
         vc = self._validation_context() if self.level.needs_revocation_data else None
@@ -143,7 +168,7 @@ class SealerPool:
             raise InvalidInput(f"机构 {code} 登记为{roles[sealer.role]}，不能作为{roles[role]}签章")
         return sealer
 
-    def _request(self, sealer: OrgSealer, field_name: str, kind: str, vc, reason: str | None) -> SealRequest:
+    def _request(self, sealer: OrgSealer, field_name: str, kind: Kind, vc, reason: str | None) -> SealRequest:
         return SealRequest(
             signer=sealer.signer,
             field_name=field_name,

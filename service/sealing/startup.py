@@ -21,15 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.documents.seal_image import SealImageError
-from service.sealing.orgs import ensure_dev_keys, open_signer, seal_png
 from service.registry.orgs import list_orgs
+from service.sealing.orgs import ensure_dev_keys, open_signer, seal_png
 from service.sealing.pool import OrgSealer, SealerPool, close_signers
+from service.sealing.timestamping import build_http_timestamper
 from service.signing.errors import KeySourceError
 from service.signing.levels import best_level, seal_level
 from service.signing.seal import estimate_reserved
 from service.signing.trust import TrustConfig, trust_from_dev_pki
 from service.signing.tsa import build_dev_timestamper
-from service.sealing.timestamping import build_http_timestamper
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,23 @@ def build_sealer_pool(
         close_signers(signers)  # a token session must not outlive a failed start
         raise
     sealers = {
-        org.code: OrgSealer(org.code, org.name, org.role, signers[org.code], pngs[org.code],
-                            estimate_reserved(signers[org.code], timestamper))  # fmt: skip
+        org.code: OrgSealer(
+            org.code,
+            org.name,
+            org.role,
+            signers[org.code],
+            pngs[org.code],
+            estimate_reserved(signers[org.code], timestamper),
+        )
         for org in orgs
         if org.code in signers
     }
-    log.info("sealing at %s with %s; organisations with keys: %s", level,
-             settings.tsa_url or "the development TSA", ", ".join(sorted(sealers)) or "none")  # fmt: skip
+    log.info(
+        "sealing at %s with %s; organisations with keys: %s",
+        level,
+        settings.tsa_url or "the development TSA",
+        ", ".join(sorted(sealers)) or "none",
+    )
     return SealerPool(sealers, timestamper, trust, level, fixed_time=fixed_time)
 
 

@@ -46,12 +46,17 @@ class PrecompressedImage(PdfContent):
         # The red is multiplied into what lies under it, as ink on paper: the organisation's
         # name and the date under the seal stay black and legible (normal blending would
         # paint them over in red).
-        multiply = generic.DictionaryObject({pdf_name("/Type"): pdf_name("/ExtGState"),
-                                             pdf_name("/BM"): pdf_name("/Multiply")})
+        multiply = generic.DictionaryObject(
+            {pdf_name("/Type"): pdf_name("/ExtGState"), pdf_name("/BM"): pdf_name("/Multiply")}
+        )
         self.set_resource(ResourceType.EXT_G_STATE, pdf_name(_BLEND_NAME), multiply)
         # images live in the unit square; scale to the box (pyHanko's layout fits the box)
-        return b"q %s gs %d 0 0 %d 0 0 cm %s Do Q" % (_BLEND_NAME.encode(), self.width, self.height,
-                                                       _XOBJECT_NAME.encode())
+        return b"q %s gs %d 0 0 %d 0 0 cm %s Do Q" % (
+            _BLEND_NAME.encode(),
+            self.width,
+            self.height,
+            _XOBJECT_NAME.encode(),
+        )
 
     def _stream(self, data: bytes, colour_space: str) -> generic.StreamObject:
         return generic.StreamObject(

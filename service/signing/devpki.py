@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import DevPKIError
@@ -234,7 +236,7 @@ def _crl(issuer: CertKey, revoked: Iterable[Revocation], now: datetime) -> bytes
         .last_update(now)
         .next_update(now + timedelta(days=CRL_DAYS))
         .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(_issuer_key(ca_cert)), critical=False)
     )
     for entry in revoked:
         builder = builder.add_revoked_certificate(
@@ -282,26 +284,44 @@ def _issued_builder(issuer: CertKey, subject, public_key, start, end, crl_file: 
     )
     return (
         _builder(subject, issuer_cert.subject, public_key, start, end)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(_issuer_key(issuer_cert)), critical=False)
         .add_extension(x509.CRLDistributionPoints([dp]), critical=False)
     )
 
 
+def _issuer_key(cert: x509.Certificate) -> CertificateIssuerPublicKeyTypes:
+    # public_key() is typed as any key a certificate can carry (X25519 and DH among them);
+    # the development CAs are made here, with keys that sign.
+    return cast(CertificateIssuerPublicKeyTypes, cert.public_key())
+
+
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=False, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-        encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _leaf_key_usage() -> x509.KeyUsage:
     # content_commitment is nonRepudiation; pyHanko requires it of signers by default.
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=True, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-        encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _years(start: datetime, years: int) -> datetime:

@@ -49,6 +49,7 @@ def renewable_levels() -> list[str]:
 
 def best_level(has_revocation_data: bool, has_tsa: bool) -> SealLevel:
     """The highest level that the means at hand can make (every level needs a TSA)."""
-    possible = [level for level in LEVELS.values()
-                if has_tsa and (has_revocation_data or not level.needs_revocation_data)]
+    possible = [
+        level for level in LEVELS.values() if has_tsa and (has_revocation_data or not level.needs_revocation_data)
+    ]
     return max(possible, key=lambda level: level.rank) if possible else B_T

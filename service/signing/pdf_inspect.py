@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import Literal
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
@@ -20,7 +21,6 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from .errors import EncryptedPdfError, InvalidPdfError
 from .report import CertificateInfo
-
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def claimed_tst_time(emb: EmbeddedPdfSignature) -> datetime | None:
     return None
 
 
-def signature_kind(emb: EmbeddedPdfSignature) -> str:
+def signature_kind(emb: EmbeddedPdfSignature) -> Literal["certify", "approve"]:
     """A certification signature carries a DocMDP transform in its /Reference array."""
     for ref in emb.sig_object.get("/Reference", ()):
         if ref.get_object().get("/TransformMethod") == "/DocMDP":
@@ -104,8 +104,18 @@ def cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
 # zlib.error for a damaged compressed stream, RecursionError for objects that refer to
 # themselves, AssertionError where pyHanko asserts a shape (a signature field whose /V is
 # a number), the rest for structures of the wrong type or shape.
-READ_ERRORS = (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError, zlib.error,
-               EOFError, RecursionError)
+READ_ERRORS = (
+    PdfError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    zlib.error,
+    EOFError,
+    RecursionError,
+)
 
 
 def open_pdf(pdf_bytes: bytes) -> PdfFileReader:

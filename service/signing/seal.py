@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -35,10 +35,9 @@ from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import ValidationError as CertValidationError
 
-from .errors import KeySourceError, InvalidPdfError, SealingError, SigningError, TimestampError
+from .errors import InvalidPdfError, KeySourceError, SealingError, SigningError, TimestampError
 from .levels import SealLevel, seal_level
 from .tsa import timestamper_time
-
 
 Kind = Literal["certify", "approve"]
 MD_ALGORITHM = "sha256"
@@ -76,6 +75,8 @@ class SealRequest:
 
 def estimate_reserved(signer: Signer, timestamper: TimeStamper | None) -> int:
     """Hex characters to reserve for a seal, from the certificates that go into it."""
+    if signer.signing_cert is None:
+        raise SealingError("the signer has no signing certificate")
     certs = {signer.signing_cert.dump()}
     certs |= {c.dump() for c in signer.cert_registry if signer.embed_roots or c.self_signed == "no"}
     size = sum(len(c) for c in certs) + CMS_OVERHEAD
@@ -102,7 +103,10 @@ def _append_fields(writer: IncrementalPdfFileWriter, seal_fields: Sequence[SealF
             raise SealingError(f"field {spec.name}: page {spec.page} does not exist ({page_count} pages)")
         try:
             fields.append_signature_field(
-                writer, fields.SigFieldSpec(sig_field_name=spec.name, on_page=spec.page, box=spec.rect)
+                writer,
+                # pyHanko annotates box as ints; it writes the numbers as they are, and the
+                # layout's rectangles are in fractional points.
+                fields.SigFieldSpec(sig_field_name=spec.name, on_page=spec.page, box=spec.rect),  # type: ignore[arg-type]
             )
         except (PdfError, PyHankoSigningError) as exc:
             raise SealingError(f"cannot create field {spec.name}: {exc}") from exc
@@ -118,8 +122,13 @@ async def async_seal_pdf(pdf_bytes: bytes, request: SealRequest) -> bytes:
     return sealed
 
 
-async def async_seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: str | SealLevel,
-                                 new_fields: Sequence[SealField] = ()) -> bytes:  # fmt: skip
+async def async_seal_certificate(
+    pdf_bytes: bytes,
+    committee: SealRequest,
+    issuer: SealRequest,
+    level: str | SealLevel,
+    new_fields: Sequence[SealField] = (),
+) -> bytes:
     """评委会 certifies, 发证机关 approves; for a level with an archive timestamp (B-LTA)
     one DSS + document timestamp covers both.
 
@@ -167,8 +176,13 @@ def seal_pdf(pdf_bytes: bytes, request: SealRequest) -> bytes:
     return run_sync(async_seal_pdf(pdf_bytes, request))
 
 
-def seal_certificate(pdf_bytes: bytes, committee: SealRequest, issuer: SealRequest, level: str | SealLevel,
-                     new_fields: Sequence[SealField] = ()) -> bytes:  # fmt: skip
+def seal_certificate(
+    pdf_bytes: bytes,
+    committee: SealRequest,
+    issuer: SealRequest,
+    level: str | SealLevel,
+    new_fields: Sequence[SealField] = (),
+) -> bytes:
     return run_sync(async_seal_certificate(pdf_bytes, committee, issuer, level, new_fields))
 
 
@@ -225,11 +239,12 @@ async def _async_sign_bt(pdf_bytes: bytes, request: SealRequest, new_fields: Seq
         raise TimestampError(f"the time-stamping authority failed for {request.field_name!r}: {exc}") from exc
     except TOKEN_ERRORS as exc:
         # The token was removed, its session went stale, the device stopped answering.
-        raise KeySourceError(f"the key token failed while sealing {request.field_name!r}: "
-                             f"{type(exc).__name__} {exc}".strip()) from exc
+        raise KeySourceError(
+            f"the key token failed while sealing {request.field_name!r}: {type(exc).__name__} {exc}".strip()
+        ) from exc
     except (PdfError, PyHankoSigningError, OSError, ValueError) as exc:
         raise SealingError(f"sealing field {request.field_name!r} failed: {exc}") from exc
-    return output.getvalue()
+    return cast(BytesIO, output).getvalue()  # the BytesIO given to digest_tbs_document
 
 
 def _token_errors() -> tuple[type[BaseException], ...]:

@@ -39,7 +39,7 @@ class DevTimeStamper(DummyTimeStamper):
         super().__init__(
             tsa_cert=tsa_cert,
             tsa_key=asn1_keys.PrivateKeyInfo.load(der),
-            certs_to_embed=list(chain),
+            certs_to_embed=list(chain),  # type: ignore[arg-type]  # pyHanko only iterates it: list(certs_to_embed or ())
             fixed_dt=fixed_dt,
         )
         self._private_key = key
@@ -47,9 +47,7 @@ class DevTimeStamper(DummyTimeStamper):
         # freshly built structure every time it is dumped: 7 → 2.6 ms per token)
         self._fixed_attrs = [
             cms.CMSAttribute.load(simple_cms_attribute("content_type", "tst_info").dump()),
-            cms.CMSAttribute.load(
-                simple_cms_attribute("signing_certificate", as_signing_certificate(tsa_cert)).dump()
-            ),
+            cms.CMSAttribute.load(simple_cms_attribute("signing_certificate", as_signing_certificate(tsa_cert)).dump()),
         ]
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime):

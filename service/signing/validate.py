@@ -25,8 +25,15 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 
 from .errors import InvalidPdfError
 from .pdf_inspect import (
-    READ_ERRORS, cert_info, claimed_tst_time, name_part, open_pdf, read_dss, read_signatures, signature_kind,
-)  # fmt: skip
+    READ_ERRORS,
+    cert_info,
+    claimed_tst_time,
+    name_part,
+    open_pdf,
+    read_dss,
+    read_signatures,
+    signature_kind,
+)
 from .report import DocumentTimestampReport, Reason, SealReport, TimestampInfo, ValidationReport
 from .seal import run_sync
 from .trust import TrustConfig, build_validation_context
@@ -72,12 +79,27 @@ async def _validate(reader, trust: TrustConfig, strict: bool, at: datetime) -> V
 
 def _unreadable_seal(name: str) -> SealReport:
     return SealReport(
-        field_name=name, kind="unknown", organisation=None, certificate=None, intact=False,
-        signature_valid=False, trusted=False, revocation_checked=False, revoked=False,
-        revocation_date=None, expired=False, timestamp=None, signing_time=None, validated_at=None,
-        modification_level=None, docmdp=None, docmdp_respected=False, coverage=None,
-        pades_level=None, reasons=(Reason.of("unreadable_signature", name),),
-    )  # fmt: skip
+        field_name=name,
+        kind="unknown",
+        organisation=None,
+        certificate=None,
+        intact=False,
+        signature_valid=False,
+        trusted=False,
+        revocation_checked=False,
+        revoked=False,
+        revocation_date=None,
+        expired=False,
+        timestamp=None,
+        signing_time=None,
+        validated_at=None,
+        modification_level=None,
+        docmdp=None,
+        docmdp_respected=False,
+        coverage=None,
+        pades_level=None,
+        reasons=(Reason.of("unreadable_signature", name),),
+    )
 
 
 def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
@@ -90,7 +112,7 @@ def _summarise(reader, embedded, seals, doc_ts, at, strict) -> ValidationReport:
         if not (ts.intact and ts.trusted):
             reasons.append(Reason.of("doc_timestamp_invalid", ts.field_name))
     last = embedded[-1] if embedded else None
-    changes_after = bool(last) and last.coverage != SignatureCoverageLevel.ENTIRE_FILE
+    changes_after = last is not None and last.coverage != SignatureCoverageLevel.ENTIRE_FILE
     unpermitted = any(not s.docmdp_respected for s in seals if s.certificate) or any(
         t.modification_level == ModificationLevel.OTHER.name for t in doc_ts
     )

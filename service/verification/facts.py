@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
@@ -73,7 +73,7 @@ def needs_seal_check(cert: Certificate, now: datetime) -> bool:
         return False
     checked = cert.seal_checked_at
     if checked is not None and checked.tzinfo is None:
-        checked = checked.replace(tzinfo=timezone.utc)
+        checked = checked.replace(tzinfo=UTC)
     return checked is None or now - checked > SEAL_RECHECK
 
 
@@ -88,10 +88,15 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
         "number": cert.number,
         "version": cert.version,
         "identifier": cert.identifier,
-        "holder": {"name": cert.holder_name, "id_number_masked": mask_id(cert.holder_id_number),
-                   "gender": request["holder"].get("gender")},
-        "qualification": {key: qualification.get(key) for key in
-                          ("series", "specialty", "title", "level", "route", "nature", "acquired_on", "approval_doc_no")},
+        "holder": {
+            "name": cert.holder_name,
+            "id_number_masked": mask_id(cert.holder_id_number),
+            "gender": request["holder"].get("gender"),
+        },
+        "qualification": {
+            key: qualification.get(key)
+            for key in ("series", "specialty", "title", "level", "route", "nature", "acquired_on", "approval_doc_no")
+        },
         "committee": request["committee"]["name"],
         "issuer": request["issuer"]["name"],
         "issue_date": cert.issue_date.isoformat(),
@@ -101,11 +106,18 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
     }
     if cert.status == "revoked":
         category = cert.revoked_category or "other"
-        facts["revoked"] = {"date": cert.revoked_at.date().isoformat() if cert.revoked_at else None,
-                            "category": category, "reason": REVOCATION_CATEGORIES.get(category, "其他原因")}
+        facts["revoked"] = {
+            "date": cert.revoked_at.date().isoformat() if cert.revoked_at else None,
+            "category": category,
+            "reason": REVOCATION_CATEGORIES.get(category, "其他原因"),
+        }
     if cert.status == "superseded" and current is not None and current.id != cert.id:
-        facts["superseded_by"] = {"number": current.number, "version": current.version,
-                                  "url": f"{base_url}/v/{current.token}", "status": current.status}
+        facts["superseded_by"] = {
+            "number": current.number,
+            "version": current.version,
+            "url": f"{base_url}/v/{current.token}",
+            "status": current.status,
+        }
     return facts
 
 
@@ -176,5 +188,9 @@ def judge_upload(report, by_hash: Certificate | None, by_number: Certificate | N
 
 
 def _status_verdict(cert: Certificate) -> str:
-    return {"valid": "genuine_current", "pending_seal": "genuine_pending", "revoked": "genuine_revoked",
-            "superseded": "genuine_superseded"}[cert.status]
+    return {
+        "valid": "genuine_current",
+        "pending_seal": "genuine_pending",
+        "revoked": "genuine_revoked",
+        "superseded": "genuine_superseded",
+    }[cert.status]

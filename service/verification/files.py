@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import hashlib
 import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from service.certificates.document import stored_request, verification_url
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
-from service.forms.certificate import render_public_copy
 from service.documents.raster import attachment_data, first_page_text
+from service.forms.certificate import render_public_copy
 from service.registry import certificate_queries as queries
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
-from service.workers.tasks import worker_task
 from service.verification.drawn import charge_first_page
-from service.verification.inflation import check_inflation
 from service.verification.facts import judge_upload, mask_id, needs_seal_check, public_facts, seal_summary
+from service.verification.inflation import check_inflation
+from service.workers.tasks import worker_task
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
+    from sqlalchemy.orm import Session
+
     from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,12 @@ _IDENTIFIER = re.compile(r"1\.2\.156\.3005\.2\.[0-9A-Za-z.]+")
 
 def ensure_seal_summary(services: Services, cert: Certificate) -> Certificate:
     """Validate the stored file's seals on first view (and daily after), keeping the result."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if not needs_seal_check(cert, now) or services.sealers is None:
         return cert
     report = services.sealers.validate(services.files.get(cert.pdf_sha256))
     with transaction(services.sessions) as session:
-        row = session.get(Certificate, cert.id)
+        row = _stored(session, cert.id)
         row.seal_summary = seal_summary(report)
         row.seal_checked_at = now
         session.flush()
@@ -66,7 +67,12 @@ class UploadAnswer:
         if certificate is not None and self.verdict in UNTRUSTED:
             # The file is not what was issued: the registry's facts are only what it claims.
             certificate = {**certificate, "genuine": False, "status": self.verdict, "status_text": CLAIMED}
-        body = {"verdict": self.verdict, "message": self.message, "certificate": certificate, "seals": None}
+        body: dict[str, Any] = {
+            "verdict": self.verdict,
+            "message": self.message,
+            "certificate": certificate,
+            "seals": None,
+        }
         if self.seals is not None:
             body["seals"] = [{k: s[k] for k in ("role", "signer", "time", "valid")} for s in self.seals["seals"]]
             body["document_valid"] = self.seals["valid"]
@@ -136,7 +142,7 @@ def warm_checking(services: Services) -> int:
 @worker_task("public_copy")
 def public_copy_of(services: Services, certificate_id: int) -> bytes:
     with services.sessions() as session:
-        cert = session.get(Certificate, certificate_id)
+        cert = _stored(session, certificate_id)
         session.expunge(cert)
     return public_copy(services, cert)
 
@@ -145,9 +151,17 @@ def public_copy_of(services: Services, certificate_id: int) -> bytes:
 def check_stored_seals(services: Services, certificate_id: int) -> None:
     """A certificate's own file validated for its verification page (first view, then daily)."""
     with services.sessions() as session:
-        cert = session.get(Certificate, certificate_id)
+        cert = _stored(session, certificate_id)
         session.expunge(cert)
     ensure_seal_summary(services, cert)
+
+
+def _stored(session: Session, certificate_id: int) -> Certificate:
+    """A certificate the caller has just read (certificates are never deleted)."""
+    cert = session.get(Certificate, certificate_id)
+    if cert is None:
+        raise LookupError(f"certificate {certificate_id} is not in the registry")
+    return cert
 
 
 def public_copy(services: Services, cert: Certificate) -> bytes:
@@ -156,12 +170,18 @@ def public_copy(services: Services, cert: Certificate) -> bytes:
     if cert.public_pdf_sha256 and services.files.exists(cert.public_pdf_sha256):
         return services.files.get(cert.public_pdf_sha256)
     request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
-    masked = request.model_copy(update={"holder": request.holder.model_copy(
-        update={"id_number": mask_id(request.holder.id_number)})})  # fmt: skip
-    pdf = render_public_copy(services.renderer, masked, number=cert.number, identifier=cert.identifier,
-                             verify_url=verification_url(services.settings, cert.token),
-                             province_title=services.settings.certificate_title)
+    masked = request.model_copy(
+        update={"holder": request.holder.model_copy(update={"id_number": mask_id(request.holder.id_number)})}
+    )
+    pdf = render_public_copy(
+        services.renderer,
+        masked,
+        number=cert.number,
+        identifier=cert.identifier,
+        verify_url=verification_url(services.settings, cert.token),
+        province_title=services.settings.certificate_title,
+    )
     digest = services.files.put(pdf)
     with transaction(services.sessions) as session:
-        session.get(Certificate, cert.id).public_pdf_sha256 = digest
+        _stored(session, cert.id).public_pdf_sha256 = digest
     return pdf

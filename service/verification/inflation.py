@@ -28,6 +28,7 @@ import bisect
 import re
 import zlib
 from collections.abc import Iterator
+from typing import NoReturn, cast
 
 from service.errors import FieldError, InvalidInput
 from service.verification.pdf_syntax import Ref, object_headers, stream_dictionary
@@ -38,8 +39,15 @@ _STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
 _ENDSTREAM = re.compile(rb"[\x00\t\n\x0c\r ]*endstream")
 # Abbreviations pdfium accepts for the full names (PDF 32000-1 Table 94 uses them for inline
 # images; readers take them everywhere).
-_ALIASES = {"/Fl": "/FlateDecode", "/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/LZW": "/LZWDecode",
-            "/RL": "/RunLengthDecode", "/CCF": "/CCITTFaxDecode", "/DCT": "/DCTDecode"}
+_ALIASES = {
+    "/Fl": "/FlateDecode",
+    "/AHx": "/ASCIIHexDecode",
+    "/A85": "/ASCII85Decode",
+    "/LZW": "/LZWDecode",
+    "/RL": "/RunLengthDecode",
+    "/CCF": "/CCITTFaxDecode",
+    "/DCT": "/DCTDecode",
+}
 _EXPANDING = {"/LZWDecode", "/RunLengthDecode"}
 # Image codecs and encryption end the chain here: nothing in an upload check decodes images.
 _TERMINAL = {"/DCTDecode", "/JPXDecode", "/CCITTFaxDecode", "/JBIG2Decode", "/Crypt"}
@@ -93,10 +101,11 @@ def _charge_stream(pdf: bytes, headers: list[int], keyword: int, data_start: int
     chain = filter_chain(dictionary.get("/Filter"))
     length = dictionary.get("/Length")
     exact = isinstance(length, int) and 0 <= length and _ENDSTREAM.match(pdf, data_start + length) is not None
-    if exact:
-        source = source[:length]
+    exact_length: int | None = length if exact else None
+    if exact_length is not None:
+        source = source[:exact_length]
     _drain(decode_chain(_chunks(source), chain, meter))
-    return data_start + length if exact else 0
+    return data_start + exact_length if exact_length is not None else 0
 
 
 def filter_chain(spec) -> list[str]:
@@ -107,7 +116,7 @@ def filter_chain(spec) -> list[str]:
     names = spec if isinstance(spec, list) else [spec]
     if not all(isinstance(n, str) and n.startswith("/") for n in names) or any(isinstance(n, Ref) for n in names):
         refuse("文件结构不受支持：数据流的压缩方式以间接引用给出")
-    chain = [_ALIASES.get(n, n) for n in names]
+    chain = [_ALIASES.get(n, n) for n in cast(list[str], names)]  # all names, just checked
     if any(n in _EXPANDING for n in chain):
         refuse("文件使用了本服务不接受的压缩方式（LZW 或游程编码）")
     return chain
@@ -132,7 +141,7 @@ def _metered(chunks: Iterator[bytes], meter: Meter) -> Iterator[bytes]:
 
 def _chunks(data: memoryview) -> Iterator[bytes]:
     for offset in range(0, len(data), CHUNK):
-        yield bytes(data[offset:offset + CHUNK])
+        yield bytes(data[offset : offset + CHUNK])
 
 
 def _drain(chunks: Iterator[bytes]) -> None:
@@ -225,5 +234,5 @@ def _looks_like_zlib(data: bytes) -> bool:
     return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     raise Inflates(message, errors=[FieldError("file", message, "inflation")])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from service.documents.filters import make_environment
 
-
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 

@@ -38,10 +38,12 @@ class _Reader:
         self.data, self.position, self.stop = data, position, stop
 
     def skip_space(self) -> None:
-        self.position = _SPACE.match(self.data, self.position, self.stop).end()
+        match = _SPACE.match(self.data, self.position, self.stop)
+        assert match is not None  # the pattern matches nothing, and position never passes stop
+        self.position = match.end()
 
     def peek(self, count: int = 1) -> bytes:
-        return self.data[self.position:min(self.position + count, self.stop)]
+        return self.data[self.position : min(self.position + count, self.stop)]
 
     def value(self, depth: int = 0):
         if depth > 32:
@@ -98,8 +100,9 @@ class _Reader:
 
     def name(self) -> str:
         start = self.position + 1
-        end = _REGULAR.match(self.data, start, self.stop).end()
-        self.position = end
+        match = _REGULAR.match(self.data, start, self.stop)
+        assert match is not None  # the pattern matches nothing; "/" was read, so start <= stop
+        end = self.position = match.end()
         raw = _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), self.data[start:end])
         return "/" + raw.decode("latin-1")
 
@@ -134,8 +137,10 @@ class _Reader:
 
     def token(self) -> bytes:
         start = self.position
-        self.position = _REGULAR.match(self.data, start, self.stop).end()
-        return self.data[start:self.position]
+        match = _REGULAR.match(self.data, start, self.stop)
+        assert match is not None  # the pattern matches nothing, and position never passes stop
+        self.position = match.end()
+        return self.data[start : self.position]
 
 
 def _fold_refs(items: list) -> list:

@@ -108,7 +108,9 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
 
 def is_trusted_proxy(peer: str | None, trusted: Sequence[str]) -> bool:
     """The peer is one of the proxies whose forwarded headers the service believes."""
-    return bool(peer) and _within(peer, [ipaddress.ip_network(t, strict=False) for t in trusted])
+    if not peer:
+        return False
+    return _within(peer, [ipaddress.ip_network(t, strict=False) for t in trusted])
 
 
 def _within(address: str, networks: list) -> bool:

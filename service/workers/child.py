@@ -73,9 +73,13 @@ def main(conn, settings: Settings, setup: WorkerSetup, nice: int = 0, limit: Cei
             outcome, value = _run(state, settings, task, args, kwargs)
             grew = max(0.0, ceiling.peak_rss_mb() - idle)
             name = task_name(task) or "(not a task)"
-            log.info("task %s %s in %.0f ms", name, "done" if outcome == "ok" else "failed",
-                     (time.perf_counter() - started) * 1000,
-                     extra={"task": name, "outcome": outcome, "peak_growth_mb": round(grew, 1)})
+            log.info(
+                "task %s %s in %.0f ms",
+                name,
+                "done" if outcome == "ok" else "failed",
+                (time.perf_counter() - started) * 1000,
+                extra={"task": name, "outcome": outcome, "peak_growth_mb": round(grew, 1)},
+            )
         try:
             conn.send((outcome, value, rss_mb(), grew))
         except (OSError, BrokenPipeError):
@@ -111,7 +115,7 @@ def _let_the_fork_server_go() -> None:
 
     server = getattr(forkserver, "_forkserver", None)
     fd = getattr(server, "_forkserver_alive_fd", None)
-    if isinstance(fd, int):
+    if server is not None and isinstance(fd, int):
         try:
             os.close(fd)
         except OSError:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from service.config import Settings
 from service.errors import ServiceError, Unavailable
@@ -85,10 +85,19 @@ class _Slot:
 
 
 class WorkerPool:
-    def __init__(self, settings: Settings, setup: WorkerSetup, size: int | None = None, *,
-                 max_waiting: int | None = None,
-                 timeout: float | None = None, max_rss_mb: int | None = None, nice: int = 0,
-                 name: str = "requests", ceiling: child.Ceiling | None = None):  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        setup: WorkerSetup,
+        size: int | None = None,
+        *,
+        max_waiting: int | None = None,
+        timeout: float | None = None,
+        max_rss_mb: int | None = None,
+        nice: int = 0,
+        name: str = "requests",
+        ceiling: child.Ceiling | None = None,
+    ):
         """``nice``: the workers' scheduling priority (a batch pool yields to the requests);
         ``name``: the pool's label in the metrics; ``ceiling``: what one task may add to
         its worker's memory (beyond: its ``refusal``, a 422, and the worker replaced)."""
@@ -114,8 +123,9 @@ class WorkerPool:
 
     # --- the caller's side -------------------------------------------------------------
 
-    async def run(self, task: Callable[..., Any], *args: Any, timeout: float | None = None, admitted: bool = False,
-                  **kwargs: Any) -> Any:
+    async def run(
+        self, task: Callable[..., Any], *args: Any, timeout: float | None = None, admitted: bool = False, **kwargs: Any
+    ) -> Any:
         """Run ``task`` (a function marked :func:`~service.workers.tasks.worker_task`) with
         ``args`` in a worker; its result, or the ``ServiceError`` it raised, raised here. ``admitted``: the
         caller is bounded already (public uploads, a few at a time) and waits its turn
@@ -134,8 +144,17 @@ class WorkerPool:
         try:
             loop = asyncio.get_running_loop()
             # The request's id travels with the task (run_in_executor does not carry the context).
-            return await loop.run_in_executor(self._threads, self._call, slot, task, args, kwargs,
-                                              timeout or self.timeout, False, current_request_id())
+            return await loop.run_in_executor(
+                self._threads,
+                self._call,
+                slot,
+                task,
+                args,
+                kwargs,
+                timeout or self.timeout,
+                False,
+                current_request_id(),
+            )
         finally:
             free.put_nowait(slot)
 
@@ -146,8 +165,15 @@ class WorkerPool:
             for slot in self._slots:
                 if slot.lock.acquire(blocking=False):
                     try:
-                        return self._call(slot, task, args, kwargs, timeout or self.timeout, locked=True,
-                                          request_id=current_request_id())
+                        return self._call(
+                            slot,
+                            task,
+                            args,
+                            kwargs,
+                            timeout or self.timeout,
+                            locked=True,
+                            request_id=current_request_id(),
+                        )
                     finally:
                         self._release(slot)
             with self._slot_freed:
@@ -167,13 +193,20 @@ class WorkerPool:
             try:
                 self._call(slot, task, (), {}, self.timeout, locked=True)
             except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the work to the first task
-                log.warning("%s worker %d: %s at start failed (%s); it runs on the first task instead",
-                            self.name, slot.index, task, exc)  # fmt: skip
+                log.warning(
+                    "%s worker %d: %s at start failed (%s); it runs on the first task instead",
+                    self.name,
+                    slot.index,
+                    task,
+                    exc,
+                )
             finally:
                 self._release(slot)
 
-        threads = [threading.Thread(target=start, args=(slot,), name=f"{self.name}-warm-{slot.index}", daemon=True)
-                   for slot in self._slots]  # fmt: skip
+        threads = [
+            threading.Thread(target=start, args=(slot,), name=f"{self.name}-warm-{slot.index}", daemon=True)
+            for slot in self._slots
+        ]
         for thread in threads:
             thread.start()
         return threads
@@ -189,7 +222,13 @@ class WorkerPool:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
-        return [s.process.pid for s in self._slots if s.alive()]
+        pids = []
+        for slot in self._slots:
+            process = slot.process
+            # A live process has a pid (is_alive() is False before start()).
+            if process is not None and process.is_alive() and process.pid is not None:
+                pids.append(process.pid)
+        return pids
 
     # --- in a pipe thread ----------------------------------------------------------------
 
@@ -203,17 +242,33 @@ class WorkerPool:
     def _publish(self) -> None:
         metrics.set_queue(self.name, self._waiting, self.busy)
 
-    def _call(self, slot: _Slot, task: Callable[..., Any], args: tuple, kwargs: dict, timeout: float, locked: bool = False,
-              request_id: str | None = None) -> Any:
+    def _call(
+        self,
+        slot: _Slot,
+        task: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        timeout: float,
+        locked: bool = False,
+        request_id: str | None = None,
+    ) -> Any:
         with bound_request_id(request_id):  # this thread's log lines join the request's too
             return self._call_bound(slot, task, args, kwargs, timeout, locked, request_id)
 
-    def _call_bound(self, slot: _Slot, task: Callable[..., Any], args: tuple, kwargs: dict, timeout: float, locked: bool,
-                    request_id: str | None) -> Any:
+    def _call_bound(
+        self,
+        slot: _Slot,
+        task: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        timeout: float,
+        locked: bool,
+        request_id: str | None,
+    ) -> Any:
         if not locked:
             slot.lock.acquire()
         self._publish()
-        name = task_name(task) or getattr(task, "__name__", "?")
+        name = task_name(task) or cast(str, getattr(task, "__name__", "?"))
         started = time.perf_counter()
         outcome, value = "crashed", None
         try:
@@ -237,8 +292,13 @@ class WorkerPool:
                 slot.stop()
                 if self._closed:  # the service is stopping and stopped it
                     raise Unavailable("服务正在停止，请稍后重试", headers={"Retry-After": "5"}) from None
-                log.error("worker %d died during %s (%s%s); starting another", slot.index, name, exc,
-                          f", signal {ended_by}" if ended_by else "")  # fmt: skip
+                log.error(
+                    "worker %d died during %s (%s%s); starting another",
+                    slot.index,
+                    name,
+                    exc,
+                    f", signal {ended_by}" if ended_by else "",
+                )
                 if self.ceiling is not None and ended_by in _CRASHES:
                     # Under a ceiling a library that cannot fail an allocation aborts: the input did it.
                     outcome = "refused"
@@ -248,8 +308,9 @@ class WorkerPool:
             metrics.observe_peak_growth(self.name, name, grew)
             slot.tasks += 1
             if rss_mb > self.max_rss_mb:
-                log.info("worker %d grew to %d MB after %s: replacing it to return the memory", slot.index,
-                         rss_mb, name)  # fmt: skip
+                log.info(
+                    "worker %d grew to %d MB after %s: replacing it to return the memory", slot.index, rss_mb, name
+                )
                 slot.stop()
             if outcome == "error":
                 raise value
@@ -263,9 +324,12 @@ class WorkerPool:
     def _start(self, slot: _Slot) -> None:
         context = _context(self.setup.preload)
         parent, child_end = context.Pipe()
-        process = context.Process(target=child.main, args=(child_end, self.settings, self.setup, self.nice,
-                                                           self.ceiling),
-                                  daemon=True, name=f"zc-{self.name}-worker-{slot.index}")  # fmt: skip
+        process = context.Process(
+            target=child.main,
+            args=(child_end, self.settings, self.setup, self.nice, self.ceiling),
+            daemon=True,
+            name=f"zc-{self.name}-worker-{slot.index}",
+        )
         process.start()
         child_end.close()
         slot.process, slot.conn, slot.tasks = process, parent, 0

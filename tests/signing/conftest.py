@@ -14,9 +14,9 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 from service.documents.seal_image import default_seal_font, render_round_seal
+from service.sealing.devpki_store import ensure_dev_pki
 from service.signing.appearance import build_seal_style
 from service.signing.devpki import DevPKI
-from service.sealing.devpki_store import ensure_dev_pki
 from service.signing.keys import signer_from_pem_bytes
 from service.signing.seal import SealField, SealRequest, add_seal_fields
 from service.signing.trust import TrustConfig, build_validation_context, trust_from_dev_pki

@@ -77,6 +77,6 @@ def test_an_unclosed_string_is_not_read_to_the_end_of_the_file(monkeypatch):
 
     assert _outcome(hexstrings.read_hex_string, data, 0)[0] == "error"
     stream = Counting(data)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever pyHanko's own reader raises there
         hexstrings.read_hex_string(stream)
     assert sum(reads) <= hexstrings._LONGEST + 64 * 1024

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from service.signing.devpki import DEV_LABEL, generate_dev_pki
 from service.sealing.devpki_store import ensure_dev_pki, load_dev_pki, revoke_dev_seal, seal_paths
+from service.sealing.key_sources import KeySource, load_signer
+from service.signing.devpki import DEV_LABEL, generate_dev_pki
 from service.signing.errors import DevPKIError, KeySourceError
 from service.signing.keys import CachedKeySigner
-from service.sealing.key_sources import KeySource, load_signer
 from service.signing.seal import seal_certificate
 from service.signing.validate import validate_pdf
 from tests.signing.conftest import FROZEN, ORGS
@@ -164,9 +164,12 @@ def test_the_signing_certificate_attribute_is_built_once_and_is_the_same(kit, mo
     assert built == [1]  # the override is in force (it leans on a pyHanko internal) and builds once
 
     settings = PdfCMSSignedAttributes(signing_time=datetime(2026, 1, 2, tzinfo=UTC))
-    plain = SimpleSigner(signing_cert=signer.signing_cert, signing_key=signer.signing_key,
-                         cert_registry=signer.cert_registry)  # fmt: skip
-    ours, theirs = (asyncio.run(s.signed_attrs(b"\x01" * 32, "sha256", attr_settings=settings)) for s in (signer, plain))
+    plain = SimpleSigner(
+        signing_cert=signer.signing_cert, signing_key=signer.signing_key, cert_registry=signer.cert_registry
+    )
+    ours, theirs = (
+        asyncio.run(s.signed_attrs(b"\x01" * 32, "sha256", attr_settings=settings)) for s in (signer, plain)
+    )
     assert ours.dump() == theirs.dump()
 
 

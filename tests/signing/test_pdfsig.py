@@ -109,8 +109,13 @@ def test_pdfsig_rejects_a_foreign_key(nss_db, tmp_path, kit, blank_pdf):
 
 
 def test_pdfsig_rejects_an_expired_seal(nss_db, tmp_path, kit, blank_pdf):
-    pki = add_seal(kit.pki, Org("OLD02", "过期评审委员会", "committee"), FROZEN,
-                   not_before=FROZEN - timedelta(days=900), not_after=FROZEN - timedelta(days=400))  # fmt: skip
+    pki = add_seal(
+        kit.pki,
+        Org("OLD02", "过期评审委员会", "committee"),
+        FROZEN,
+        not_before=FROZEN - timedelta(days=900),
+        not_after=FROZEN - timedelta(days=400),
+    )
     pair = pki.seal("OLD02")
     signer = signer_from_pem_bytes(pair.key_pem, pair.cert_pem, pki.seal_ca.cert_pem)
     doc = seal_certificate(blank_pdf, kit.committee(signer=signer), kit.issuer(), "B-T")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from service.sealing.key_sources import KeySource, load_signer
 from service.signing.errors import KeySourceError
 from service.signing.keys import close_signer
-from service.sealing.key_sources import KeySource, load_signer
 from service.signing.seal import seal_certificate
 from service.signing.validate import validate_pdf
 from tests.signing.conftest import FROZEN

@@ -49,8 +49,9 @@ def test_both_seals_reach_b_lta(kit, sealed_lta):
 def test_fields_created_in_the_committee_seals_own_revision(kit):
     """The service's path: no separate revision for the empty fields, the same seals."""
     for level in ("B-T", "B-LTA"):
-        doc = seal_certificate(make_certificate_pdf(), kit.committee(level), kit.issuer(level), level,
-                               new_fields=FIELDS)  # fmt: skip
+        doc = seal_certificate(
+            make_certificate_pdf(), kit.committee(level), kit.issuer(level), level, new_fields=FIELDS
+        )
         report = validate_pdf(doc, kit.trust, strict=level == "B-LTA", at=FROZEN)
         assert report.verdict == "valid", report.reasons
         assert [s.field_name for s in report.seals] == ["Committee", "Issuer"]
@@ -63,8 +64,13 @@ def test_fields_created_in_the_committee_seals_own_revision(kit):
         first = reader.embedded_regular_signatures[0]
         assert first.signed_revision == 1  # the fields are inside what the committee signed
     with pytest.raises(SealingError):
-        seal_certificate(make_certificate_pdf(), kit.committee(), kit.issuer(), "B-T",
-                         new_fields=[SealField("Committee", 3, (0, 0, 10, 10))])  # fmt: skip
+        seal_certificate(
+            make_certificate_pdf(),
+            kit.committee(),
+            kit.issuer(),
+            "B-T",
+            new_fields=[SealField("Committee", 3, (0, 0, 10, 10))],
+        )
 
 
 def test_lta_strict_mode_is_satisfied(kit, sealed_lta):
@@ -163,8 +169,8 @@ def test_non_pdf_input_is_refused(kit):
 
 
 def test_unreachable_tsa_is_a_timestamp_error(kit, blank_pdf):
-    from service.signing.errors import TimestampError
     from service.sealing.timestamping import build_http_timestamper
+    from service.signing.errors import TimestampError
 
     # port 9 (discard) on loopback: refused at once, nothing leaves the machine
     dead = build_http_timestamper("http://127.0.0.1:9/tsa", timeout=2)

@@ -8,6 +8,7 @@ import math
 import pytest
 from PIL import Image, ImageChops, ImageFilter
 
+from service.contract.certificate import MAX_CHARS
 from service.documents.seal_image import (
     MIN_ARC_TEXT_MM,
     SealImageError,
@@ -17,7 +18,6 @@ from service.documents.seal_image import (
     legend_masks,
     render_round_seal,
 )
-from service.contract.certificate import MAX_CHARS
 
 COMMITTEE = "某某省工程技术系列高级职称评审委员会"
 VERY_LONG = "中华人民共和国某某自治区某某市某某县人力资源和社会保障局职称改革工作领导小组办公室"
@@ -122,6 +122,8 @@ def test_long_names_keep_a_legible_legend_clear_of_the_bottom_line(font, length)
     name = (VERY_LONG * 2)[:length]
     assert arc_text_mm(name) >= MIN_ARC_TEXT_MM
     arc, line = legend_masks(name, "职称评审专用章", font, 1500, 40)
-    touching = ImageChops.multiply(arc.point(lambda v: 255 if v > 32 else 0),
-                                   line.filter(ImageFilter.MaxFilter(9)).point(lambda v: 255 if v > 32 else 0))
+    touching = ImageChops.multiply(
+        arc.point(lambda v: 255 if v > 32 else 0),
+        line.filter(ImageFilter.MaxFilter(9)).point(lambda v: 255 if v > 32 else 0),
+    )
     assert touching.getbbox() is None

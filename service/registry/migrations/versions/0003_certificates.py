@@ -67,7 +67,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("number", "version", name="uq_certificates_number_version"),
         sa.UniqueConstraint("declaration_id", "version", name="uq_certificates_declaration_version"),
-        sa.CheckConstraint("status IN ('pending_seal', 'valid', 'superseded', 'revoked')", name="ck_certificates_status"),
+        sa.CheckConstraint(
+            "status IN ('pending_seal', 'valid', 'superseded', 'revoked')", name="ck_certificates_status"
+        ),
     )
     op.create_table(
         "certificate_events",

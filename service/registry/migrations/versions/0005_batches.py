@@ -32,8 +32,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
         sa.CheckConstraint("kind IN ('seal', 'issue', 'renew')", name="ck_batch_jobs_kind"),
-        sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled')",
-                           name="ck_batch_jobs_state"),
+        sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="ck_batch_jobs_state"),
     )
     op.create_table(
         "batch_items",
