@@ -22,6 +22,7 @@ from service.api.openapi import install_openapi
 from service.api.progress_streams import ProgressStreams
 from service.api.security import SecurityHeaders
 from service.api.staff import install_sign_in_redirect
+from service.api.web import build_web
 from service.batches.engine import Coordinator
 from service.batches.progress import job_status
 from service.checks import degraded_reasons, speed_checks
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        app.state.web = build_web(settings)
         warm_up_in_background(WORKER_SETUP.preload)
         task_ceiling = Ceiling(settings.worker_task_memory_mb) if settings.worker_task_memory_mb else None
         app.state.workers = WorkerPool(settings, WORKER_SETUP, ceiling=task_ceiling)

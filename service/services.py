@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.certificates.configured import check_configured_certificate
-from service.certificates.filestore import DatabaseFileStore, FileStore
+from service.certificates.filestore import DatabaseFileStore, Files, FileStore
 from service.certificates.identifiers import validate_pattern
 from service.config import Settings
 from service.documents.raster import PageOutOfRange
@@ -22,10 +22,8 @@ from service.documents.render import Renderer, TooManyPages
 from service.errors import DatabaseUnavailable, FieldError, InvalidInput, ServiceError, TooLarge
 from service.registry.db import make_engine, open_registry, session_factory
 from service.sealing.live import LiveSealers
+from service.signing.errors import SigningError
 from service.signing.patches import install_pyhanko_patches
-from service.verification.pages import Pages
-from service.verification.ratelimit import RateLimiter, RedisRateLimiter
-from service.verification.scan_cache import ScanCache
 from service.workers.tasks import WorkerSetup
 
 
@@ -40,12 +38,7 @@ class Services:
     renderer: Renderer
     # every active organisation's key, seal image and style, the TSA and the trust
     sealers: LiveSealers
-    files: FileStore | DatabaseFileStore
-    pages: Pages
-    # per client address: in this process, or shared through Redis (ZC_REDIS_URL)
-    limiter: RateLimiter | RedisRateLimiter
-    # QR scan answers for a few seconds (service.api.verify)
-    scan_cache: ScanCache
+    files: Files  # a folder or the database (ZC_FILE_STORE)
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def close(self) -> None:
@@ -75,13 +68,6 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         renderer=Renderer(settings.templates_dir, settings.fonts_dir, max_pages=settings.limits.max_pages),
         sealers=LiveSealers(settings, sessions, eager=not worker),
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
-        pages=Pages(settings.templates_dir, settings.unsealed_notice),
-        limiter=(
-            RedisRateLimiter(settings.redis_url, settings.verify_rate_per_minute, settings.verify_burst)
-            if settings.redis_url
-            else RateLimiter(settings.verify_rate_per_minute, settings.verify_burst)
-        ),
-        scan_cache=ScanCache(settings.scan_cache_seconds),
     )
 
 
@@ -111,6 +97,7 @@ def translate_error(exc: Exception) -> ServiceError | None:
 WORKER_SETUP = WorkerSetup(
     build=build_worker_services,
     translate=translate_error,
+    passes=(SigningError,),
     preload=(
         "service.services",
         "service.forms.produce",

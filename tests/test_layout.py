@@ -4,6 +4,7 @@ imports that run one way (no module imports itself back through another)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "service"
@@ -75,6 +76,82 @@ def test_no_import_cycles():
         if node not in state:
             visit(node)
     assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else module
+
+
+def test_no_import_cycles_between_packages():
+    """Not only modules: the packages' arrows run one way too (a flow that imports the
+    composition root, which imports the flow, is a cycle even when no module loops)."""
+    mods = modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        for dep in top_level_imports(path, set(mods)):
+            if _package(name) != _package(dep):
+                graph.setdefault(_package(name), set()).add(_package(dep))
+    cycles = []
+
+    def reach(start: str, node: str, seen: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == start:
+                cycles.append(" -> ".join([*seen, nxt]))
+            elif nxt not in seen:
+                reach(start, nxt, [*seen, nxt])
+
+    for package in sorted(graph):
+        reach(package, package, [package])
+    assert not cycles, "\n".join(sorted(set(cycles)))
+
+
+def test_the_core_imports_only_the_core():
+    """documents and signing (the rendering and signing cores), contract (the payloads)
+    and forms (rendering a form from them) import nothing of the flows and edges built on
+    them, nor the composition root."""
+    mods = modules()
+    core = {
+        "documents": {"documents"},
+        "signing": {"signing"},
+        "contract": {"contract", "documents"},
+        "forms": {"forms", "contract", "documents", "workers"},
+    }
+    allowed_roots = {"service.errors", "service.config", "service"}
+    for name, path in mods.items():
+        package = _package(name)
+        if package not in core:
+            continue
+        for dep in top_level_imports(path, set(mods)):
+            if dep in allowed_roots or _package(dep) in core[package]:
+                continue
+            raise AssertionError(f"{name} imports {dep}")
+
+
+def test_workers_import_no_flow():
+    mods = modules()
+    for name, path in mods.items():
+        if name.startswith("service.workers"):
+            bad = {
+                m
+                for m in top_level_imports(path, set(mods))
+                if _package(m) not in ("workers", "errors", "config", "observability", "runtime")
+            }
+            assert not bad, (name, bad)
+
+
+def test_no_sql_outside_the_registry():
+    """Statements are built in service/registry/ only, behind named functions."""
+    pattern = re.compile(r"(?<![\w.])(select|update|delete|insert|text)\(|\.execute\(|\.scalars?\(|session\.query\(")
+    offenders = []
+    for name, path in modules().items():
+        if name.startswith("service.registry"):
+            continue
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if pattern.search(code) and "import" not in code and not code.lstrip().startswith(("def ", "async def ")):
+                offenders.append(f"{path.relative_to(ROOT.parent)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
 
 
 def test_one_package_per_flow_and_a_handful_of_root_modules():

@@ -9,9 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from service.api.deps import ServicesDep, WorkersDep, in_worker, read_body, require_role
+from service.api.deps import ServicesDep, WebDep, WorkersDep, in_worker, read_body, require_role
 from service.api.openapi import json_body
 from service.api.strict_body import StrictJsonRoute
+from service.api.web import Web
 from service.certificates.document import make_document, verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.contract.certificate import CertificateRequest
@@ -19,6 +20,7 @@ from service.contract.parse import parse_payload
 from service.errors import NotFound
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
+from service.services import Services
 from service.verification.facts import REVOCATION_CATEGORIES
 
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
@@ -160,15 +162,17 @@ class Revoke(BaseModel):
     reason: Annotated[str, Field(min_length=2, max_length=500, description="撤销原因（仅内部留存，不公开）")]
 
 
-def forget_scans(services, number: str) -> None:
+def forget_scans(services: Services, web: Web, number: str) -> None:
     """Drop this process's cached scan answers for every version of ``number`` (other
     worker processes catch up within the cache's few seconds)."""
     with services.sessions() as session:
-        services.scan_cache.forget([v.token for v in repo.versions_of(session, number)])
+        web.scan_cache.forget([v.token for v in repo.versions_of(session, number)])
 
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
-async def reissue(number: str, body: Reissue, services: ServicesDep, workers: WorkersDep, key: Staff) -> dict:
+async def reissue(
+    number: str, body: Reissue, services: ServicesDep, web: WebDep, workers: WorkersDep, key: Staff
+) -> dict:
     row = await run_in_threadpool(
         reissue_certificate,
         services,
@@ -178,14 +182,14 @@ async def reissue(number: str, body: Reissue, services: ServicesDep, workers: Wo
         actor=actor_of(key),
         make=in_worker(workers, make_document),
     )
-    forget_scans(services, number)
+    forget_scans(services, web, number)
     return certificate_json(services, row)
 
 
 @router.post("/{number}/revoke", summary="撤销证书")
-def revoke(number: str, body: Revoke, services: ServicesDep, key: Staff) -> dict:
+def revoke(number: str, body: Revoke, services: ServicesDep, web: WebDep, key: Staff) -> dict:
     row = revoke_certificate(services, number, body.reason, actor=actor_of(key), category=body.category)
-    forget_scans(services, number)
+    forget_scans(services, web, number)
     return certificate_json(services, row)
 
 

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.strict_body import refuse_encoded
+from service.api.web import Web
 from service.errors import FieldError, Forbidden, InvalidInput, TooLarge, Unauthorized
 from service.registry.api_keys import find_api_key
 from service.registry.models import ApiKey
@@ -25,6 +26,13 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_web(request: Request) -> Web:
+    return request.app.state.web
+
+
+WebDep = Annotated[Web, Depends(get_web)]
 
 
 def get_workers(request: Request) -> WorkerPool:

@@ -23,7 +23,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from service.api.batches import archive_response, follow_job
-from service.api.deps import ServicesDep
+from service.api.deps import ServicesDep, WebDep, get_web
+from service.api.web import Web
 from service.batches.catalog import all_kinds, outcome_titles
 from service.batches.engine import engine_name
 from service.batches.jobs import create_job, pending_by_committee_and_year, request_cancel
@@ -121,11 +122,9 @@ def came_over_tls(request: Request, services: Services) -> bool:
     return proto == "https" and is_trusted_proxy(peer, services.settings.trusted_proxies)
 
 
-def _page(services: Services, template: str, status: int = 200, **context) -> HTMLResponse:
+def _page(web: Web, template: str, status: int = 200, **context) -> HTMLResponse:
     kinds = {name: kind.title for name, kind in all_kinds().items()}
-    html = services.pages.render(
-        f"staff/{template}", states=STATE_CN, kinds=kinds, outcomes=outcome_titles(), **context
-    )
+    html = web.pages.render(f"staff/{template}", states=STATE_CN, kinds=kinds, outcomes=outcome_titles(), **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -139,7 +138,7 @@ def _see(url: str) -> RedirectResponse:
 def _login_page(request: Request, services: Services, status: int = 200, error: str | None = None) -> HTMLResponse:
     """The sign-in form with a fresh token of its own, the same token in a cookie."""
     token = secrets.token_urlsafe(24)
-    response = _page(services, "login.html", status=status, user=None, error=error, login_csrf=token)
+    response = _page(get_web(request), "login.html", status=status, user=None, error=error, login_csrf=token)
     response.set_cookie(
         LOGIN_COOKIE,
         token,
@@ -161,7 +160,7 @@ def login_page(request: Request, services: ServicesDep) -> HTMLResponse:
 async def login(request: Request, services: ServicesDep) -> Response:
     peer = request.client.host if request.client else None
     client = client_address(peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies)
-    if services.limiter.take("staff-login:" + client) > 0:
+    if get_web(request).limiter.take("staff-login:" + client) > 0:
         return _login_page(request, services, status=429, error="尝试过于频繁，请稍后再试")
     check_origin(request, services)
     form = await request.form(max_files=0, max_fields=5)
@@ -209,12 +208,12 @@ async def logout(request: Request, services: ServicesDep, user: StaffDep) -> Res
 
 
 @router.get("/batches")
-def batches_page(services: ServicesDep, user: StaffDep) -> HTMLResponse:
+def batches_page(services: ServicesDep, web: WebDep, user: StaffDep) -> HTMLResponse:
     pending = pending_by_committee_and_year(services)
     with services.sessions() as session:
         jobs = [(job, repo.counts(session, job.id)) for job in repo.recent_jobs(session, limit=20)]
         session.expunge_all()
-    return _page(services, "batches.html", user=user, pending=pending, jobs=jobs, error=None)
+    return _page(web, "batches.html", user=user, pending=pending, jobs=jobs, error=None)
 
 
 @router.post("/batches")
@@ -230,7 +229,7 @@ async def start_seal_job(request: Request, services: ServicesDep, user: StaffDep
             year=int(form["year"]) if form.get("year", "").isdigit() else None,
         )
     except ValueError as exc:
-        return _page(services, "batches.html", status=422, user=user, pending=[], jobs=[], error=str(exc))
+        return _page(get_web(request), "batches.html", status=422, user=user, pending=[], jobs=[], error=str(exc))
     job, _ = await run_in_threadpool(
         create_job, services, job_request, created_by=user.scope, engine=engine_name(services)
     )
@@ -239,8 +238,8 @@ async def start_seal_job(request: Request, services: ServicesDep, user: StaffDep
 
 
 @router.get("/batches/{job_id}")
-def job_page(job_id: str, services: ServicesDep, user: StaffDep) -> HTMLResponse:
-    return _page(services, "job.html", user=user, error=None, job=job_status(services, job_id, failures=500))
+def job_page(job_id: str, services: ServicesDep, web: WebDep, user: StaffDep) -> HTMLResponse:
+    return _page(web, "job.html", user=user, error=None, job=job_status(services, job_id, failures=500))
 
 
 @router.post("/batches/{job_id}/cancel")
@@ -269,4 +268,4 @@ def install_sign_in_redirect(app) -> None:
     @app.exception_handler(FormRefused)
     async def _refused(request: Request, exc: FormRefused) -> Response:
         metrics.count_error("csrf_refused")
-        return _page(request.app.state.services, "refused.html", status=403, user=None, error=exc.message)
+        return _page(get_web(request), "refused.html", status=403, user=None, error=exc.message)

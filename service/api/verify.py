@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.api.deps import (
     ServicesDep,
     WorkersDep,
+    get_web,
     read_body,
     read_upload,
     upload_limiter,
@@ -80,7 +81,7 @@ async def token_facts(request: Request, services, token: str) -> dict | None:
 
 
 def _page(services, request: Request, template: str, status: int = 200, cache: bool = True, **context) -> Response:
-    html = services.pages.render(template, **context).encode()
+    html = get_web(request).pages.render(template, **context).encode()
     if not cache:
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
     return _cached_response(request, html, "text/html; charset=utf-8", status)
@@ -101,11 +102,11 @@ async def _scan(request: Request, services, token: str, kind: str, build) -> tup
     until its status changes, and a revocation shows within SCAN_CACHE_SECONDS
     (the page itself says CDNs may keep it for a minute)."""
     key = (kind, token)
-    cached = services.scan_cache.get(key)
+    cached = get_web(request).scan_cache.get(key)
     if cached is None:
         facts = await token_facts(request, services, token)
         cached = (*build(facts), _verdict_of(facts))  # the verdict kept for the metrics
-        services.scan_cache.put(key, cached)
+        get_web(request).scan_cache.put(key, cached)
     status, body, verdict = cached
     count_verdict(verdict, "scan")
     return status, body
@@ -120,10 +121,10 @@ def _verdict_of(facts: dict | None) -> str:
 async def scan_page(token: str, request: Request, services: ServicesDep) -> Response:
     def build(facts):
         if facts is None:
-            return 404, services.pages.render(
+            return 404, get_web(request).pages.render(
                 "not_found.html", message="二维码无效或证书不存在。请确认扫描的是本服务签发的证书二维码。"
             ).encode()
-        return 200, services.pages.render("certificate.html", f=facts, file_url=f"/v/{token}/file").encode()
+        return 200, get_web(request).pages.render("certificate.html", f=facts, file_url=f"/v/{token}/file").encode()
 
     status, body = await _scan(request, services, token, "page", build)
     return _cached_response(request, body, "text/html; charset=utf-8", status)
@@ -157,7 +158,7 @@ def favicon() -> Response:
 
 @router.get("/static/{name}", include_in_schema=False)
 def static_file(name: str, request: Request, services: ServicesDep) -> Response:
-    return held_file_response(services.pages.static.get(name), request)
+    return held_file_response(get_web(request).pages.static.get(name), request)
 
 
 NOT_FOUND_JSON: dict[int | str, dict[str, Any]] = {
@@ -203,9 +204,11 @@ class Lookup(BaseModel):
 def _limit(services, request: Request) -> None:
     peer = request.client.host if request.client else None
     client = client_address(peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies)
-    wait = services.limiter.take(client)
+    wait = get_web(request).limiter.take(client)
     if wait > 0:
-        raise RateLimited("查验过于频繁，请稍后再试", headers={"Retry-After": services.limiter.retry_after(wait)})
+        raise RateLimited(
+            "查验过于频繁，请稍后再试", headers={"Retry-After": get_web(request).limiter.retry_after(wait)}
+        )
 
 
 async def _lookup(services, number: str, name: str) -> dict | None:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +21,23 @@ from service.registry import files as files_repo
 from service.registry.db import transaction
 
 
+class Files(Protocol):
+    """What the flows ask of a file store, whichever keeps the bytes (``ZC_FILE_STORE``)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (idempotent); its SHA-256, hex."""
+        ...
+
+    def get(self, digest: str) -> bytes:
+        """The bytes stored under ``digest`` (``FileNotFoundError`` if none)."""
+        ...
+
+    def exists(self, digest: str) -> bool: ...
+
+
 class FileStore:
+    """A folder under the data dir (the embedded default)."""
+
     def __init__(self, root: Path):
         self.root = root
 

@@ -14,8 +14,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Limiter(Protocol):
+    """What a route asks of a rate limiter, wherever its buckets live."""
+
+    def take(self, client: str) -> float:
+        """Take one token for ``client``: 0 if allowed now, else the seconds to wait."""
+        ...
+
+    def retry_after(self, wait: float) -> str:
+        """``wait`` as a ``Retry-After`` header value."""
+        ...
 
 
 class RateLimiter:

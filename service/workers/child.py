@@ -3,7 +3,7 @@
 first task and keeps them for its life.
 
 The request id the task was sent with is the context's while it runs, so that the
-worker's log lines join the request's. Errors the caller can act on (``ServiceError``, ``SigningError``) travel back as they are;
+worker's log lines join the request's. Errors the caller can act on (``ServiceError``, and those the setup passes) travel back as they are;
 anything else is logged here, with its traceback, and answered as ``WorkerFailed``.
 """
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from service.config import Settings
 from service.errors import FieldError, ServiceError, TooMuchContent
-from service.signing.errors import SigningError
 from service.workers import ceiling
 from service.workers.tasks import WorkerSetup, task_name
 
@@ -142,7 +141,9 @@ def _run(state: dict, settings: Settings, task, args: tuple, kwargs: dict) -> tu
         limit = state["limit"] or Ceiling(0)
         log.warning("task %s ran into the worker's memory ceiling (%s MB): refused", name, limit.mb)
         return "error", limit.refusal()
-    except (ServiceError, SigningError) as exc:
+    except ServiceError as exc:
+        return "error", exc
+    except setup.passes as exc:
         return "error", exc
     except Exception as exc:  # noqa: BLE001 - the worker must answer whatever happens
         known = setup.translate(exc)

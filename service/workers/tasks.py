@@ -45,8 +45,11 @@ class WorkerSetup:
     ``translate(exc)``: a library's or the pure core's own error as an answer a caller
     can act on, or None for a failure that is logged and answered as an internal error;
     ``preload``: the modules the fork server imports once, so that a worker starts in
-    milliseconds with the flows already loaded."""
+    milliseconds with the flows already loaded; ``passes``: see below."""
 
     build: Callable[[Settings], Any]
     translate: Callable[[Exception], ServiceError | None]
     preload: tuple[str, ...] = ()
+    # errors that travel back to the caller as they are, besides ServiceError (the
+    # signing core's own: the caller maps them to answers)
+    passes: tuple[type[Exception], ...] = ()
