@@ -22,6 +22,7 @@ from service.api.openapi import install_openapi
 from service.api.progress_streams import ProgressStreams
 from service.api.security import SecurityHeaders
 from service.api.staff import install_sign_in_redirect
+from service.api.verify import UploadGate
 from service.api.web import build_web
 from service.batches.engine import Coordinator
 from service.batches.progress import job_status
@@ -96,6 +97,8 @@ def create_app(settings: Settings) -> FastAPI:
         task_ceiling = Ceiling(settings.worker_task_memory_mb) if settings.worker_task_memory_mb else None
         app.state.workers = WorkerPool(settings, WORKER_SETUP, ceiling=task_ceiling)
         app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
+        app.state.upload_gate = UploadGate(settings.upload_queue)
+        app.state.seal_checks = {}  # certificate id -> the seal check in flight (service.api.verify)
         app.state.upload_workers = upload_pool(settings)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
         app.state.batch_pool = WorkerPool(

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Uploaded PDFs checked at once per process (in the worker processes: seal validation,
     # ~50-100 ms each), and the most one check may take (beyond: 504, the worker replaced).
     upload_checks_at_once: int = 2
+    # Uploads in progress per process (their bodies being received, waiting, being checked);
+    # one more: 503 with Retry-After at once.
+    upload_queue: int = Field(default=8, ge=1)
     upload_timeout_seconds: float = 30
     # The last line under the budgets (ZC_LIMIT_MAX_INFLATED_*): what one check may add to
     # its worker's address space (the checks have workers of their own); beyond, the upload

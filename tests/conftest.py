@@ -141,3 +141,53 @@ def pytest_sessionfinish(session, exitstatus):
         target.write_text(json.dumps({"total_seconds": round(sum(ranked.values()), 1), "tests": ranked}, indent=1))
     except OSError:
         pass  # a read-only checkout: the timings are only lost
+
+
+# --- the fast lane (pytest -m "not slow") ------------------------------------------------------
+# What it leaves out: whole modules that start real `serve` processes, browsers or Celery
+# workers, the single tests that do, the PostgreSQL twins, and the tests tests/slow-tests.txt
+# lists (over 1.5 s in a full run; tests/slow_lane.py writes it). CI runs everything.
+SLOW_MODULES = {
+    "test_serving.py",
+    "test_serve.py",
+    "test_supervisor.py",
+    "test_batch_celery.py",
+    "test_batch_crash.py",
+    "test_staff_browser.py",
+    "test_browser.py",
+    "test_package.py",
+    "test_fuzz_api.py",
+    "test_live_orgs.py",
+}
+SLOW_TESTS = (
+    "test_observability.py::test_a_served_requests_log_lines_all_carry_its_id",
+    "test_observability.py::test_several_served_processes_answer_one_scrape_for_all",
+    "test_hostile_uploads.py::test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit",
+    "test_progress_streams.py::test_hundreds_of_held_streams_leave_health_and_status_quick",
+    "test_lists.py::test_five_thousand_rows_render",
+    "test_issuance.py::test_fifty_concurrent_issuances",
+    "test_hostile_pdfs.py::test_without_the_budget_the_ceiling_alone_holds",
+    "test_hostile_sheets.py::test_the_api_answers_413",
+)
+
+
+SLOW_LIST = Path(__file__).with_name("slow-tests.txt")
+
+
+def _listed_slow() -> set[str]:
+    if not SLOW_LIST.exists():
+        return set()
+    lines = SLOW_LIST.read_text(encoding="utf-8").splitlines()
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def pytest_collection_modifyitems(config, items):
+    listed = _listed_slow()
+    for item in items:
+        path = Path(str(item.fspath))
+        nodeid = f"{path.name}::{item.name}"
+        slow = path.name in SLOW_MODULES or nodeid.startswith(SLOW_TESTS)
+        # The PostgreSQL twin of a registry test: its SQLite twin keeps the lane honest.
+        slow = slow or "[postgresql" in item.name or item.nodeid in listed
+        if slow:
+            item.add_marker(pytest.mark.slow)

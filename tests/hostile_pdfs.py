@@ -146,6 +146,46 @@ def fake_endstream(inflated: int = 1024 * MB) -> bytes:
     return _one_page(b"4 0 R", dictionary + data + b"\nendstream")
 
 
+@functools.cache
+def stream_keywords_in_one_array(times: int = 30000) -> bytes:
+    """Thousands of ``stream`` keywords inside one object's array: a scanner that reads the
+    object again for each keyword spends minutes on 200 KB."""
+    return b"%PDF-1.7\n1 0 obj\n<< /A [ " + b"stream\n" * times + b"] >>\nendobj\n%%EOF\n"
+
+
+@functools.cache
+def keyword_with_trailing_space(inflated: int = 1024 * MB) -> bytes:
+    """A bomb whose ``stream`` keyword ends its line with a space and a comment, which
+    lenient readers take."""
+    data = deflate_repeated(b"\0", inflated)
+    return _one_page(
+        b"4 0 R", b"<< /Length %d /Filter /FlateDecode >>\nstream \t%%x\n" % len(data) + data + b"\nendstream"
+    )
+
+
+def huge_xref_index() -> bytes:
+    return (
+        b"%PDF-1.7\n1 0 obj\n<< /Type /XRef /Size 3 /W [1 2 1] /Index [0 200000000] /Root 2 0 R /Length 3 >>"
+        b"\nstream\nabc\nendstream\nendobj\nstartxref\n9\n%%EOF\n"
+    )
+
+
+def a_million_objects() -> bytes:
+    return b"%PDF-1.7\n" + b"1 0 obj " * 1_000_000
+
+
+@functools.cache
+def many_signature_fields(count: int = 300) -> bytes:
+    fields = b" ".join(b"%d 0 R" % (4 + i) for i in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [" + fields + b"] >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+    ]
+    objects += [b"<< /FT /Sig /T (s%d) /Rect [0 0 1 1] /Subtype /Widget /P 3 0 R >>" % i for i in range(count)]
+    return handmade_pdf(objects)
+
+
 ALL = {
     "Flate in Flate, 2 GB": lambda: nested_flate(2),
     "Flate in Flate in Flate, 2 GB": lambda: nested_flate(3),
@@ -158,4 +198,9 @@ ALL = {
     "an object stream inflating to 1 GB": huge_object_stream,
     "one stream on 3,000 pages": one_stream_on_many_pages,
     "a fake endstream before the bomb": fake_endstream,
+    "30,000 stream keywords in one array": stream_keywords_in_one_array,
+    "a bomb whose stream keyword ends with a space": keyword_with_trailing_space,
+    "a cross-reference stream announcing 200,000,000 objects": huge_xref_index,
+    "a million object headers": a_million_objects,
+    "300 signature fields": many_signature_fields,
 }

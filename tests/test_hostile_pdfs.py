@@ -35,6 +35,11 @@ EXPECTED = {
     "an object stream inflating to 1 GB": (422, "疑似压缩炸弹"),
     "one stream on 3,000 pages": (200, "not_issued_here"),
     "a fake endstream before the bomb": (422, "疑似压缩炸弹"),
+    "30,000 stream keywords in one array": (None, None),  # whatever the validator makes of it, in seconds
+    "a bomb whose stream keyword ends with a space": (422, "疑似压缩炸弹"),
+    "a cross-reference stream announcing 200,000,000 objects": (422, "交叉引用表"),
+    "a million object headers": (422, "对象超过"),
+    "300 signature fields": (422, "签名域"),
 }
 
 
@@ -81,13 +86,15 @@ def test_the_corpus_covers_every_class():
 @pytest.mark.parametrize("case", list(hostile_pdfs.ALL))
 def test_each_hostile_pdf_is_answered_quickly_within_the_checkers_memory(budgeted, case):
     data = hostile_pdfs.ALL[case]()
-    assert len(data) < 2 * MB
+    assert len(data) < 9 * MB
     status, expected = EXPECTED[case]
     started = time.perf_counter()
     response = upload(budgeted, data)
     elapsed = time.perf_counter() - started
-    assert response.status_code == status, response.text[:300]
-    if status == 200:
+    if status is None:
+        assert response.status_code in (200, 422), response.text[:300]
+    elif status == 200:
+        assert response.status_code == 200, response.text[:300]
         assert response.json()["verdict"] == expected
     else:
         hostile.assert_clear_refusal(response, status, path="file", fragment=expected)

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from service.contract.spreadsheet import read_sheet
-from service.errors import TooLarge
+from service.errors import InvalidInput, TooLarge
 from service.forms.publicity import HEADINGS as PUBLICITY_HEADINGS
 from tests.test_lists import HEADINGS, upload
 
@@ -20,7 +20,14 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-def streamed_xlsx(header: str, body_block: str, blocks: int, shared_strings: tuple[str, int] | None = None) -> bytes:
+def streamed_xlsx(
+    header: str,
+    body_block: str,
+    blocks: int,
+    shared_strings: tuple[str, int] | None = None,
+    sheet_path: str = "xl/worksheets/sheet1.xml",
+    closed: bool = True,
+) -> bytes:
     """An .xlsx whose sheet is ``header`` then ``body_block`` ``blocks`` times, written a block
     at a time; ``shared_strings``: (a piece, how often) for the shared-strings part."""
     out = io.BytesIO()
@@ -46,7 +53,7 @@ def streamed_xlsx(header: str, body_block: str, blocks: int, shared_strings: tup
         archive.writestr(
             "xl/_rels/workbook.xml.rels",
             f'<?xml version="1.0"?><Relationships xmlns="{_PKG}">'
-            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="/{sheet_path}"/>'
             "</Relationships>",
         )
         if shared_strings is not None:
@@ -57,12 +64,13 @@ def streamed_xlsx(header: str, body_block: str, blocks: int, shared_strings: tup
                 for _ in range(times // 1000):
                     part.write(block)
                 part.write(b"</sst>")
-        with archive.open("xl/worksheets/sheet1.xml", "w") as part:
+        with archive.open(sheet_path, "w") as part:
             part.write(f'<?xml version="1.0"?><worksheet xmlns="{_MAIN}"><sheetData>{header}'.encode())
             encoded = body_block.encode()
             for _ in range(blocks):
                 part.write(encoded)
-            part.write(b"</sheetData></worksheet>")
+            if closed:
+                part.write(b"</sheetData></worksheet>")
     return out.getvalue()
 
 
@@ -131,3 +139,34 @@ def test_the_api_answers_413_for_half_a_million_rows(client, keys):
     assert response.json()["errors"][0]["path"] == "file"
     assert time.perf_counter() - started < 10
     assert PUBLICITY_HEADINGS  # the headings used above are the form's own
+
+
+def test_a_sheet_the_workbook_keeps_outside_the_worksheets_folder_is_counted_too():
+    data = streamed_xlsx(HEADER_ROW, "<row/>" * 100_000, 30, sheet_path="xl/data/sheet1.xml")
+    started = time.perf_counter()
+    with pytest.raises(TooLarge):
+        read_sheet("list.xlsx", data, KEYS, ("name",), 10_000)
+    assert time.perf_counter() - started < 5
+
+
+def test_millions_of_tiny_shared_strings_are_refused_by_count():
+    data = streamed_xlsx(HEADER_ROW, "", 0, shared_strings=("a", 3_000_000))
+    started = time.perf_counter()
+    with pytest.raises(TooLarge, match="单元格"):
+        read_sheet("list.xlsx", data, KEYS, ("name",), 10_000)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_sheet_whose_xml_breaks_off_is_a_clear_422():
+    data = streamed_xlsx(HEADER_ROW, _inline_row(["张三", "男", "某某公司"]) * 20, 1, closed=False)
+    with pytest.raises(InvalidInput, match="不是有效的 .xlsx") as refused:
+        read_sheet("list.xlsx", data, KEYS, ("name",), 500)
+    assert not isinstance(refused.value, TooLarge) and "Error" not in refused.value.message
+
+
+def test_a_csv_of_millions_of_empty_lines_is_refused_before_it_is_read():
+    data = "姓名,性别\n".encode() + b",\n" * 5_000_000
+    started = time.perf_counter()
+    with pytest.raises(TooLarge):
+        read_sheet("list.csv", data, {"name": ("姓名",), "gender": ("性别",)}, ("name",), 10_000)
+    assert time.perf_counter() - started < 3

@@ -213,9 +213,11 @@ def test_each_upload_gets_its_answer_without_touching_the_network(env, no_networ
     assert [r.getMessage()[:200] for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
 
 
-def test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit(tmp_path):
-    """Sent chunked (no length up front) to a real service: it answers 413 once past the
-    limit, while most of the 200 MB is still unsent, and its memory grows by far less."""
+@pytest.mark.parametrize("multipart", [False, True], ids=["raw", "multipart"])
+def test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit(tmp_path, multipart):
+    """Sent chunked (no length up front) to a real service, as a bare PDF or as a form's
+    file: it answers 413 once past the limit, while most of the 200 MB is still unsent
+    (nothing spooled to disk to the end), and its memory grows by far less."""
     from tests.served import peak_rss_mb, serve
 
     served = serve(tmp_path)
@@ -223,11 +225,15 @@ def test_a_200_mb_upload_is_refused_after_reading_at_most_the_limit(tmp_path):
         host, port = served.url.removeprefix("http://").split(":")
         before = peak_rss_mb(served.process.pid)
         sent, answer = 0, b""
+        kind = b"multipart/form-data; boundary=b" if multipart else b"application/pdf"
         with socket.create_connection((host, int(port)), timeout=30) as connection:
             connection.sendall(
-                b"POST /api/v1/verify/upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+                b"POST /api/v1/verify/upload HTTP/1.1\r\nHost: x\r\nContent-Type: " + kind + b"\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n"
             )
+            if multipart:
+                head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
+                connection.sendall(b"%x\r\n" % len(head) + head + b"\r\n")
             chunk = b"%PDF-1.7\n".ljust(1024 * 1024, b"0")
             try:
                 while sent < 200 * 1024 * 1024:
@@ -265,3 +271,40 @@ def test_a_200_mb_upload_declared_up_front_is_refused_before_reading(env):
         headers={"Content-Type": "application/pdf", "Content-Length": str(200 * 1024 * 1024)},
     )
     assert response.status_code == 413
+
+
+def test_uploads_past_the_gate_are_refused_before_their_body_is_read(env):
+    """ZC_UPLOAD_QUEUE uploads in progress per process: one more is a 503 at once, so that
+    stalled uploads hold neither memory nor the checkers without bound."""
+    client, pdf = env
+    gate = client.app.state.upload_gate
+    gate.inside = gate.size
+    try:
+        refused = upload(client, pdf)
+    finally:
+        gate.inside = 0
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert upload(client, pdf).json()["verdict"] == "genuine_current"
+    assert gate.inside == 0
+
+
+def test_a_crowd_scanning_a_new_certificate_waits_for_one_seal_check(tmp_path):
+    """The first view of a certificate validates its seals once; a room scanning it at the
+    same moment shares that one check instead of queueing one each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.observability.metrics import WORKER_TASKS
+
+    settings = Settings(
+        data_dir=tmp_path / "data", seal_level="B-T", batch_warm=False, upload_warm=False, scan_cache_seconds=0
+    )
+    with TestClient(create_app(settings)) as client:
+        key = make_key(settings, "platform")
+        issued = client.post("/api/v1/certificates", json=load_contract("certificate-request.json"), headers=auth(key))
+        token = issued.json()["verification_url"].rsplit("/v/", 1)[1]
+        checks = WORKER_TASKS.labels("requests", "seal_check", "ok")
+        before = checks._value.get()
+        with ThreadPoolExecutor(12) as crowd:
+            answers = list(crowd.map(lambda _: client.get(f"/v/{token}").status_code, range(12)))
+        assert answers == [200] * 12
+        assert checks._value.get() - before == 1

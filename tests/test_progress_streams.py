@@ -207,3 +207,15 @@ def test_hundreds_of_held_streams_leave_health_and_status_quick(tmp_path):
         for connection in connections:
             connection.close()
         served.stop()
+
+
+def test_a_seal_job_of_many_numbers_keeps_their_count_not_the_numbers(env):
+    """Every status answer and progress event carries the job's params: 100,000 numbers
+    echoed there made each event 900 KB."""
+    client, keys = env
+    numbers = [f"N{i:06d}" for i in range(5000)]
+    created = client.post("/api/v1/batches", json={"kind": "seal", "numbers": numbers}, headers=auth(keys["staff"]))
+    assert created.status_code == 202, created.text
+    status = client.get(f"/api/v1/batches/{created.json()['id']}", headers=auth(keys["staff"]))
+    assert status.json()["params"]["numbers"] == 5000 and status.json()["total"] == 5000
+    assert len(status.content) < 20_000

@@ -19,7 +19,7 @@ from service.batches.archive import archive_chunks
 from service.batches.catalog import all_kinds, job_request_type, kind_named
 from service.batches.engine import engine_name
 from service.batches.issue_kind import IssueJob
-from service.batches.jobs import create_job, get_job_or_404, job_key_of, request_cancel
+from service.batches.jobs import create_job, get_job_or_404, job_key_of, job_not_found, request_cancel
 from service.batches.progress import job_status
 from service.contract.errors import field_errors
 from service.contract.parse import parse_json
@@ -162,7 +162,11 @@ async def follow_job(
     (or 429/503 when the follower or the service has too many streams) before it starts."""
     progress = request.app.state.progress
     progress.admit(follower)
-    first = await run_in_threadpool(job_status, services, job_id, 20, owner)
+    first = progress.known_status(job_id)
+    if first is None:
+        first = await run_in_threadpool(job_status, services, job_id, 20, owner)
+    elif owner is not None and first.get("created_by") != owner:
+        raise job_not_found(job_id)  # the same 404 as for a job that is not there
     return progress.response(job_id, follower, first, {"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

@@ -110,6 +110,21 @@ class Upload:
     fields: dict[str, str]  # the form's other, plain fields
 
 
+def _capped_receive(receive, limit: int, message: str):
+    seen = 0
+
+    async def capped():
+        nonlocal seen
+        event = await receive()
+        if event["type"] == "http.request":
+            seen += len(event.get("body", b""))
+            if seen > limit:
+                raise TooLarge(message, errors=[FieldError("file", message, "too_large")])
+        return event
+
+    return capped
+
+
 async def read_upload(request: Request, limit: int, missing_file: str) -> Upload:
     """A multipart upload: its one file (at most ``limit`` bytes) and its plain fields.
 
@@ -120,8 +135,11 @@ async def read_upload(request: Request, limit: int, missing_file: str) -> Upload
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the other fields
         raise TooLarge(too_large, errors=[FieldError("file", too_large, "too_large")])
+    # The whole body counted as it arrives (a chunked upload declares no length): past the
+    # limit it is refused there, not spooled to disk to the end first.
+    capped = Request(request.scope, _capped_receive(request.receive, limit + 64 * 1024, too_large))
     try:
-        form = await request.form(max_files=1, max_fields=10)
+        form = await capped.form(max_files=1, max_fields=10)
     except StarletteHTTPException as exc:
         message = f"上传内容不是有效的 multipart/form-data：{exc.detail}"
         raise InvalidInput(message, errors=[FieldError("(body)", message, "bad_multipart")]) from None

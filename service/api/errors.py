@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from service.api.strict_body import BodyRefused
 from service.contract.errors import field_errors_from_list
@@ -109,6 +110,12 @@ async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+    # The client hung up before its body arrived: nothing to answer, nothing went wrong here.
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return error_response(error_body("client_disconnected", "客户端已断开连接"), status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(error_body("internal_error", "服务内部错误，请稍后重试或联系管理员"), status_code=500)
@@ -124,4 +131,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(OperationalError, _database_down)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(InterfaceError, _database_down)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(Exception, _unexpected)

@@ -41,12 +41,17 @@ class _Followed:
     version: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     gone: bool = False
+    text: str = ""  # the progress event of this version, serialised once for every follower
+
+    def __post_init__(self) -> None:
+        self.text = _event("progress", self.status)
 
     def publish(self, status: dict | None) -> None:
         if status is None:
             self.gone = True
         else:
             self.status = status
+            self.text = _event("progress", status)
         self.version += 1
         changed, self.changed = self.changed, asyncio.Event()
         changed.set()
@@ -82,6 +87,12 @@ class ProgressStreams:
     @property
     def open_streams(self) -> int:
         return self._open
+
+    def known_status(self, job_id: str) -> dict | None:
+        """The status last read of a job already followed here (no registry read for the
+        thousandth follower of a job: opening many streams at once costs one read)."""
+        followed = self._jobs.get(job_id)
+        return followed.status if followed is not None and not followed.gone else None
 
     def admit(self, key: str) -> None:
         """Room for one more stream of ``key``, or the refusal (before the stream starts)."""
@@ -124,7 +135,7 @@ class ProgressStreams:
             if followed.version != seen:
                 seen = followed.version
                 quiet_since = loop.time()
-                yield _event("progress", followed.status)
+                yield followed.text
                 if followed.status["state"] in TERMINAL:
                     yield _event("end", {"state": followed.status["state"]})
                     return

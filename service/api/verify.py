@@ -30,7 +30,7 @@ from service.api.errors import signing_status
 from service.api.static import held_file_response
 from service.api.strict_body import StrictJsonRoute
 from service.contract.common import Name, identifier_text
-from service.errors import FieldError, InvalidInput, RateLimited, ServiceError
+from service.errors import FieldError, InvalidInput, RateLimited, ServiceError, Unavailable
 from service.observability.metrics import count_error, count_verdict
 from service.registry import certificates as repo
 from service.signing.errors import SigningError
@@ -73,11 +73,27 @@ async def token_facts(request: Request, services, token: str) -> dict | None:
         return None
     found = await run_in_threadpool(_read_token, services, token)
     if found is not None and needs_seal_check(found[0], datetime.now(UTC)):
-        await request.app.state.workers.run(
-            check_stored_seals, found[0].id, admitted=True, timeout=services.settings.upload_timeout_seconds
-        )
+        await _check_seals_once(request, services, found[0].id)
         found = await run_in_threadpool(_read_token, services, token)
     return public_facts(*found) if found is not None else None
+
+
+async def _check_seals_once(request: Request, services, certificate_id: int) -> None:
+    """One seal check per certificate at a time in this process: a new certificate's QR
+    code scanned by a room at once waits for one check, not one each."""
+    running: dict[int, asyncio.Future] = request.app.state.seal_checks
+    pending = running.get(certificate_id)
+    if pending is not None:
+        await asyncio.shield(pending)
+        return
+    pending = running[certificate_id] = asyncio.get_running_loop().create_future()
+    try:
+        await request.app.state.workers.run(
+            check_stored_seals, certificate_id, admitted=True, timeout=services.settings.upload_timeout_seconds
+        )
+    finally:
+        del running[certificate_id]
+        pending.set_result(None)
 
 
 def _page(services, request: Request, template: str, status: int = 200, cache: bool = True, **context) -> Response:
@@ -249,6 +265,31 @@ async def _upload_bytes(request: Request, services) -> bytes:
     return await read_body(request, limit)
 
 
+class UploadGate:
+    """Public uploads in this process, from the first byte of the body to the answer: at
+    most ``size`` (``ZC_UPLOAD_QUEUE``). Admitted before the body is read, so that slow or
+    stalled uploads can neither hold the memory of their bodies without bound nor queue
+    ahead of everyone for minutes: one more is a 503 with Retry-After at once."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.inside = 0
+
+    def __enter__(self) -> UploadGate:
+        if self.inside >= self.size:
+            raise Unavailable("查验服务繁忙：正在处理的上传过多，请稍后重试", headers={"Retry-After": "5"})
+        self.inside += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.inside -= 1
+
+
+async def _uploaded_and_checked(request: Request, services) -> UploadAnswer:
+    with request.app.state.upload_gate:
+        return await _check_upload(request, services, await _upload_bytes(request, services))
+
+
 async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer:
     if not data.lstrip()[:5] == b"%PDF-":
         raise InvalidInput(
@@ -280,7 +321,7 @@ async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer
 )
 async def upload_json(request: Request, services: ServicesDep) -> JSONResponse:
     _limit(services, request)
-    answer = await _check_upload(request, services, await _upload_bytes(request, services))
+    answer = await _uploaded_and_checked(request, services)
     return JSONResponse(answer.json(), headers={"Cache-Control": "no-store"})
 
 
@@ -310,7 +351,7 @@ async def verify_submit(request: Request, services: ServicesDep) -> Response:
     content_type = request.headers.get("content-type", "")
     try:
         if content_type.startswith("multipart/form-data"):
-            answer = await _check_upload(request, services, await _upload_bytes(request, services))
+            answer = await _uploaded_and_checked(request, services)
             return _page(services, request, "upload_result.html", cache=False, verdict=answer, f=answer.page_facts())
         form = await request.form(max_files=0, max_fields=5)
         lookup = Lookup(

@@ -109,8 +109,12 @@ def get_job_or_404(session: Session, job_id: str, owner: str | None = None) -> B
     same 404 as for no job at all (a platform key learns nothing of another's jobs)."""
     job = repo.get_job(session, job_id)
     if job is None or (owner is not None and job.created_by != owner):
-        raise NotFound(f"没有编号为 {job_id} 的批量任务", errors=[FieldError("path.id", "没有这个任务", "unknown_job")])
+        raise job_not_found(job_id)
     return job
+
+
+def job_not_found(job_id: str) -> NotFound:
+    return NotFound(f"没有编号为 {job_id} 的批量任务", errors=[FieldError("path.id", "没有这个任务", "unknown_job")])
 
 
 def request_cancel(services: Services, job_id: str) -> BatchJob:

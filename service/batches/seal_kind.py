@@ -120,6 +120,15 @@ def _sealable(services: Services, cert: Certificate) -> bytes:
     return render_sealable(services, request, number=cert.number, token=cert.token, identifier=cert.identifier)
 
 
+def _params(request: SealJob) -> dict:
+    """The job row keeps the filter, or how many numbers were asked (100,000 numbers would
+    otherwise travel in every status answer and progress event): the items hold them."""
+    params = request.model_dump(mode="json", exclude_none=True, exclude={"numbers"})
+    if request.numbers is not None:
+        params["numbers"] = len(request.numbers)
+    return params
+
+
 KIND = BatchKind(
     name="seal",
     title="加盖印章",
@@ -127,4 +136,5 @@ KIND = BatchKind(
     select_items=select_items,
     run_item=seal_item,
     outcomes={"sealed": "已加盖", "already_sealed": "此前已加盖"},
+    params=_params,
 )

@@ -34,7 +34,7 @@ def read_sheet(
     missing column is answered at once, whatever the length), and reading stops at
     ``max_rows`` + 1 (413) instead of loading a sheet of millions of rows."""
     kind = _kind(filename, data)
-    table = _xlsx_rows(data, max_rows) if kind == "xlsx" else _csv_rows(data)
+    table = _xlsx_rows(data, max_rows) if kind == "xlsx" else _csv_rows(data, max_rows)
     try:
         return _map_rows(table, headings, required, max_rows)
     finally:
@@ -68,17 +68,21 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Generator[tuple[int, list[Any]], N
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         _fail(f"文件不是有效的 .xlsx 表格，无法读取（{_reason(exc)}）")
     with archive:
-        sheets = {name for name in archive.namelist() if name.startswith("xl/worksheets/")}
-        xlsx_budget.check_parts(archive, sheets)
-        for path in sorted(sheets):
-            xlsx_budget.check_sheet(archive, path, xlsx_budget.SheetLimits.for_rows(max_rows), max_rows)
+        xlsx_budget.check_xlsx(archive, xlsx_budget.SheetLimits.for_rows(max_rows), max_rows)
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever openpyxl or its XML parser raises: a bad file
             _fail(f"文件不是有效的 .xlsx 表格，无法读取（{_reason(exc)}）")
         try:
             sheet = book.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+            while True:
+                try:
+                    number, values = next(rows)
+                except StopIteration:
+                    return
+                except Exception as exc:  # noqa: BLE001 - a sheet whose XML breaks half-way: a bad file
+                    _fail(f"文件不是有效的 .xlsx 表格，无法读取（{_reason(exc)}）")
                 yield number, list(values)
         finally:
             book.close()
@@ -88,12 +92,15 @@ def _reason(exc: Exception) -> str:
     """Why a file could not be read, in words a clerk can pass on (not an exception's name)."""
     if isinstance(exc, zipfile.BadZipFile):
         return "不是 zip 格式，或已损坏"
-    if isinstance(exc, KeyError):
+    if isinstance(exc, (KeyError, IndexError)):
         return "缺少工作表或其组成部分"
+    if isinstance(exc, SyntaxError):  # xml.etree's ParseError, defusedxml's refusals
+        return "其中的 XML 内容已损坏或不被接受"
     return "文件已损坏或格式不符"
 
 
-def _csv_rows(data: bytes) -> Generator[tuple[int, list[Any]], None, None]:
+def _csv_rows(data: bytes, max_rows: int) -> Generator[tuple[int, list[Any]], None, None]:
+    xlsx_budget.check_csv(data, xlsx_budget.SheetLimits.for_rows(max_rows), max_rows)
     # Excel saves CSV in the system code page (GB 18030 family) on Chinese
     # Windows, and as UTF-8 with a BOM when asked for "CSV UTF-8".
     for encoding in ("utf-8-sig", "gb18030"):

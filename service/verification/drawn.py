@@ -26,13 +26,25 @@ from service.verification.inflation import Meter, refuse
 _DO = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]+)[\x00\t\n\x0c\r ]*Do(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
 MAX_FORM_DEPTH = 32
 MAX_PAGE_TREE_DEPTH = 64
+# Signature fields an upload may have: each is validated (tens of milliseconds, and more
+# for one that pretends to be another's); a certificate of this service has two, and a
+# document timestamp per renewal.
+MAX_SIGNATURE_FIELDS = 16
+MAX_FIELDS = 500  # form fields walked to find them
 
 
 def charge_first_page(pdf: bytes, meter: Meter, max_drawn: int) -> bool:
-    """Charge what drawing page 1 reads; False when pyHanko cannot find or read page 1
-    (then nothing may draw it: the caller leaves pdfium's page reading out)."""
+    """Charge what drawing page 1 reads, and refuse more signature fields than a
+    certificate could have; False when pyHanko cannot find or read page 1 (then nothing
+    may draw it: the caller leaves pdfium's page reading out)."""
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
+        fields = _signature_fields(reader.root)
+    except Exception:  # noqa: BLE001 - damage here is the validator's to report
+        fields = 0
+    if fields > MAX_SIGNATURE_FIELDS:
+        refuse(f"文件内容过多：签名域多达 {fields} 个（证书最多 {MAX_SIGNATURE_FIELDS} 个），无法查验")
+    try:
         page = _first_page(reader.root.get("/Pages"), None, 0, set())
     except Exception:  # noqa: BLE001 - any damage means: do not draw this page
         return False
@@ -55,6 +67,31 @@ def charge_first_page(pdf: bytes, meter: Meter, max_drawn: int) -> bool:
 
 class _Unreadable(Exception):
     pass
+
+
+def _signature_fields(root) -> int:
+    """How many signature fields the AcroForm holds (its kids walked, loops and runaway
+    trees cut short: past MAX_FIELDS the count is what was seen, already too many)."""
+    form = _deref(root.get("/AcroForm")) if root is not None else None
+    if not isinstance(form, generic.DictionaryObject):
+        return 0
+    pending = list(_entries(form.get("/Fields")))
+    seen: set[int] = set()
+    count = 0
+    while pending and len(seen) < MAX_FIELDS:
+        node = _deref(pending.pop())
+        if not isinstance(node, generic.DictionaryObject) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.get("/FT") == "/Sig":
+            count += 1
+        pending.extend(_entries(node.get("/Kids")))
+    return count
+
+
+def _entries(array) -> list:
+    array = _deref(array)
+    return list(array.iterate()) if isinstance(array, generic.ArrayObject) else []
 
 
 def _first_page(node, inherited, depth: int, seen: set) -> tuple[generic.DictionaryObject, object] | None:

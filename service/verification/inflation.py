@@ -31,11 +31,15 @@ from collections.abc import Iterator
 from typing import NoReturn, cast
 
 from service.errors import FieldError, InvalidInput
-from service.verification.pdf_syntax import Ref, object_headers, stream_dictionary
+from service.verification.pdf_syntax import object_dictionary, object_headers
 
 CHUNK = 1 << 16
 MAX_STREAMS = 100_000  # stream keywords in one upload; a certificate has a few dozen
-_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+MAX_OBJECTS = 200_000  # object headers in one upload; a certificate has about fifty
+# The keyword, then (as lenient readers take it) spaces, tabs, NULs or a comment before the
+# end of its line; the data starts after that line end.
+_STREAM = re.compile(rb"(?<!end)stream[ \t\x00]*(?:%[^\r\n]*)?(?:\r\n|\n|\r)")
+_XREF_SUBSECTION = re.compile(rb"xref\s+(\d{1,12})\s+(\d{1,12})\s")
 _ENDSTREAM = re.compile(rb"[\x00\t\n\x0c\r ]*endstream")
 # Abbreviations pdfium accepts for the full names (PDF 32000-1 Table 94 uses them for inline
 # images; readers take them everywhere).
@@ -76,28 +80,46 @@ def check_inflation(pdf: bytes, max_stream: int, max_total: int) -> Meter:
     """Decode every stream of ``pdf`` once, charging a :class:`Meter` that is returned
     (for :mod:`.drawn` to charge further); ``Inflates`` (a 422) past a limit."""
     meter = Meter(max_stream, max_total)
+    # Counted in C first: each object has its "obj" and "endobj"; far more is not a PDF
+    # of this service's, and finding each header costs Python time.
+    if pdf.count(b"obj") > 2 * MAX_OBJECTS:
+        refuse(f"文件内容过多：对象超过 {MAX_OBJECTS} 个")
     headers = object_headers(pdf)
+    if len(headers) > MAX_OBJECTS:
+        refuse(f"文件内容过多：对象超过 {MAX_OBJECTS} 个")
+    _check_xref_tables(pdf)
+    dictionaries: dict[int, tuple[dict, int] | None] = {}  # header -> its dictionary, read once
     data_end = 0  # where the last stream whose extent every reader agrees on ends
     for count, keyword in enumerate(_STREAM.finditer(pdf)):
         if count >= MAX_STREAMS:
             refuse(f"文件内容过多：数据流超过 {MAX_STREAMS} 个")
         if keyword.start() < data_end:
             continue  # the bytes "stream" inside another stream's data: data, not syntax
-        data_end = max(data_end, _charge_stream(pdf, headers, keyword.start(), keyword.end(), meter))
+        data_end = max(data_end, _charge_stream(pdf, headers, dictionaries, keyword, meter))
     return meter
 
 
-def _charge_stream(pdf: bytes, headers: list[int], keyword: int, data_start: int, meter: Meter) -> int:
+def _charge_stream(pdf: bytes, headers: list[int], dictionaries: dict, keyword: re.Match, meter: Meter) -> int:
     """Decode one stream, charging ``meter``; where its data ends if its ``/Length`` is
     direct and lands on ``endstream`` (then every reader reads exactly those bytes), else 0."""
-    index = bisect.bisect_right(headers, keyword) - 1
-    dictionary = stream_dictionary(pdf, headers[index], keyword) if index >= 0 else None
+    index = bisect.bisect_right(headers, keyword.start()) - 1
+    dictionary = None
+    if index >= 0:
+        header = headers[index]
+        if header not in dictionaries:
+            dictionaries[header] = object_dictionary(pdf, header)
+        found = dictionaries[header]
+        if found is not None and found[1] == keyword.start():
+            dictionary = found[0]
+    data_start = keyword.end()
     source = memoryview(pdf)[data_start:]
     if dictionary is None:
         # A keyword that is no object's (inside a string, garbage): decoded as nested
         # Flate for as long as it inflates, the worst a reader could make of it.
         _drain(_guess_nested_flate(_chunks(source), meter))
         return 0
+    if dictionary.get("/Type") == "/XRef":
+        _check_xref_stream(dictionary)
     chain = filter_chain(dictionary.get("/Filter"))
     length = dictionary.get("/Length")
     exact = isinstance(length, int) and 0 <= length and _ENDSTREAM.match(pdf, data_start + length) is not None
@@ -108,13 +130,31 @@ def _charge_stream(pdf: bytes, headers: list[int], keyword: int, data_start: int
     return data_start + exact_length if exact_length is not None else 0
 
 
+def _check_xref_stream(dictionary: dict) -> None:
+    """A cross-reference stream may not announce more objects than an upload may hold:
+    a reader would walk every one (``/Index [0 200000000]`` in 143 bytes)."""
+    size = dictionary.get("/Size")
+    index = dictionary.get("/Index")
+    counts = index[1::2] if isinstance(index, list) else []
+    announced = max([size if isinstance(size, int) else 0, sum(c for c in counts if isinstance(c, int))])
+    if announced > MAX_OBJECTS or any(not isinstance(c, int) or c < 0 for c in counts):
+        refuse(f"文件结构异常：交叉引用表声明了 {announced} 个对象（上限 {MAX_OBJECTS}）")
+
+
+def _check_xref_tables(pdf: bytes) -> None:
+    """The same for classic cross-reference tables' subsections (``xref 0 200000000``)."""
+    for match in _XREF_SUBSECTION.finditer(pdf):
+        if int(match.group(2)) > MAX_OBJECTS:
+            refuse(f"文件结构异常：交叉引用表声明了 {int(match.group(2))} 个对象（上限 {MAX_OBJECTS}）")
+
+
 def filter_chain(spec) -> list[str]:
     """A stream's ``/Filter`` as full names; refused when it is not written out (an
     indirect ``/Filter`` cannot be followed before the file is parsed)."""
     if spec is None:
         return []
     names = spec if isinstance(spec, list) else [spec]
-    if not all(isinstance(n, str) and n.startswith("/") for n in names) or any(isinstance(n, Ref) for n in names):
+    if not all(isinstance(n, str) and n.startswith("/") for n in names):
         refuse("文件结构不受支持：数据流的压缩方式以间接引用给出")
     chain = [_ALIASES.get(n, n) for n in cast(list[str], names)]  # all names, just checked
     if any(n in _EXPANDING for n in chain):

@@ -167,14 +167,19 @@ def object_headers(data: bytes) -> list[int]:
     return headers
 
 
-def stream_dictionary(data: bytes, header: int, keyword: int) -> dict | None:
-    """The dictionary of the object whose header (``N G obj``) starts at ``header``, if it
-    is followed, after whitespace, by the ``stream`` keyword at ``keyword``; None when
-    what lies between is not one dictionary (the keyword is inside something else)."""
+MAX_DICTIONARY = 64 * 1024  # a stream's dictionary is a few hundred bytes; past this it is not read
+
+
+def object_dictionary(data: bytes, header: int) -> tuple[dict, int] | None:
+    """The dictionary that opens the object whose header (``N G obj``) starts at ``header``,
+    and where what follows it (after whitespace) begins: a ``stream`` keyword there makes
+    it a stream's dictionary. None when the object does not open with a dictionary that
+    ends within :data:`MAX_DICTIONARY` bytes. Read once per object, whatever the number of
+    ``stream`` keywords after it (a hostile file puts thousands inside one array)."""
     match = OBJ_HEADER.match(data, header)
     if match is None:
         return None
-    reader = _Reader(data, match.end(), keyword)
+    reader = _Reader(data, match.end(), min(len(data), match.end() + MAX_DICTIONARY))
     try:
         reader.skip_space()
         if reader.peek(2) != b"<<":
@@ -183,4 +188,4 @@ def stream_dictionary(data: bytes, header: int, keyword: int) -> dict | None:
         reader.skip_space()
     except SyntaxProblem:
         return None
-    return found if reader.position == keyword else None
+    return found, reader.position
