@@ -15,6 +15,7 @@ from service.api import batches as batches_api
 from service.api import forms as forms_api
 from service.api import metrics as metrics_api
 from service.api import organisations as organisations_api
+from service.api import profiles as profiles_api
 from service.api import staff as staff_api
 from service.api.errors import install_error_handlers
 from service.api.explorer import install_explorer
@@ -34,7 +35,7 @@ from service.observability.metrics import build_registry, start_server
 from service.observability.middleware import RequestContext
 from service.registry.batches import state_counts_of
 from service.runtime import SUPERVISOR_ENV, die_with_parent, freeze_startup_objects, quiet_libraries, tune_gc
-from service.services import WORKER_SETUP, build_services
+from service.services import WORKER_SETUP, build_services, province_profile
 from service.verification.files import warm_checking
 from service.workers.child import Ceiling
 from service.workers.pool import WorkerPool, warm_up_in_background
@@ -87,28 +88,33 @@ def upload_pool(settings: Settings) -> WorkerPool:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    forms = all_forms()
+    # The forms of the province's profile only: a form its manual does not know is a 404.
+    # (A profile that does not load stops the start here, naming the file and the key.)
+    profile = province_profile(settings)
+    forms = {slug: spec for slug, spec in all_forms().items() if slug in profile.forms}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
-        app.state.web = build_web(settings)
+        # From here on the settings with the province's profile applied (what the workers get too).
+        applied = app.state.services.settings
+        app.state.web = build_web(applied)
         warm_up_in_background(WORKER_SETUP.preload)
-        task_ceiling = Ceiling(settings.worker_task_memory_mb) if settings.worker_task_memory_mb else None
-        app.state.workers = WorkerPool(settings, WORKER_SETUP, ceiling=task_ceiling)
-        app.state.upload_limiter = CapacityLimiter(settings.upload_checks_at_once)
-        app.state.upload_gate = UploadGate(settings.upload_queue)
+        task_ceiling = Ceiling(applied.worker_task_memory_mb) if applied.worker_task_memory_mb else None
+        app.state.workers = WorkerPool(applied, WORKER_SETUP, ceiling=task_ceiling)
+        app.state.upload_limiter = CapacityLimiter(applied.upload_checks_at_once)
+        app.state.upload_gate = UploadGate(applied.upload_queue)
         app.state.seal_checks = {}  # certificate id -> the seal check in flight (service.api.verify)
-        app.state.upload_workers = upload_pool(settings)
+        app.state.upload_workers = upload_pool(applied)
         # Batch jobs: a pool of their own, at a lower priority than the requests.
         app.state.batch_pool = WorkerPool(
-            settings, WORKER_SETUP, settings.batch_processes, nice=5, name="batch", ceiling=task_ceiling
+            applied, WORKER_SETUP, applied.batch_processes, nice=5, name="batch", ceiling=task_ceiling
         )
         app.state.progress = ProgressStreams(
             partial(job_status, app.state.services, failures=20),
-            per_key=settings.events_per_key,
-            total=settings.events_max,
-            idle_seconds=settings.events_idle_seconds,
+            per_key=applied.events_per_key,
+            total=applied.events_max,
+            idle_seconds=applied.events_idle_seconds,
         )
         app.state.coordinator = Coordinator(app.state.services, app.state.batch_pool)
         app.state.coordinator.start()
@@ -117,8 +123,8 @@ def create_app(settings: Settings) -> FastAPI:
         # A port of its own for /metrics; with several serve processes the first process
         # (serve itself) holds it instead (service.cli.serve).
         metrics_server = (
-            start_server(app.state.metrics_registry, settings.metrics_port, settings.metrics_host)
-            if settings.metrics_port is not None and not serves_metrics_elsewhere()
+            start_server(app.state.metrics_registry, applied.metrics_port, applied.metrics_host)
+            if applied.metrics_port is not None and not serves_metrics_elsewhere()
             else None
         )
         app.state.metrics_server = metrics_server
@@ -149,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestContext)  # added last: outermost, so the id and the timing cover the rest
     app.include_router(health.router)
     app.include_router(forms_api.build_router(forms))
+    app.include_router(profiles_api.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)
     app.include_router(admin.router)

@@ -160,17 +160,38 @@ def check_pdfium() -> Check:
     return Check(name, OK, f"pypdfium2 {version}: previews and upload checks", True)
 
 
+def check_profile(settings: Settings) -> Check:
+    """The province profile ZC_PROFILE names loads and validates (a bad one stops serve)."""
+    from service.profiles.load import ProfileError
+    from service.services import province_profile
+
+    name = "province profile"
+    try:
+        profile = province_profile(settings)
+    except ProfileError as exc:
+        return Check(name, MISSING, str(exc), True)
+    detail = f"{profile.name}: {profile.province}, {profile.platform}; {len(profile.forms)} forms"
+    return Check(name, OK, detail, True)
+
+
 def check_certificate_layout(settings: Settings) -> Check:
     """The configured number pattern gives distinct numbers, and the certificate fits the
     configured title and the longest number and identifier it can get."""
     from service.certificates.configured import check_configured_certificate
     from service.certificates.identifiers import PatternError, validate_pattern
+    from service.profiles.load import ProfileError
     from service.sealing.startup import StartupError
+    from service.services import province_profile
 
     name = "certificate layout"
     try:
+        profile = province_profile(settings)
+        settings = settings.with_profile(profile)
+    except ProfileError:
+        return Check(name, MISSING, "the province profile does not load (see above)", True)
+    try:
         validate_pattern(settings.number_pattern)
-        check_configured_certificate(settings)
+        check_configured_certificate(settings, profile)
     except (PatternError, StartupError) as exc:
         return Check(name, MISSING, str(exc), True)
     except OSError as exc:  # no fonts to measure with: the fonts check says why
@@ -378,6 +399,7 @@ def run_checks(settings: Settings) -> list[Check]:
         check_harfbuzz_subsetting(),
         check_shipped_fonts(settings),
         check_pdfium(),
+        check_profile(settings),
         check_certificate_layout(settings),
         check_data_dir(settings),
         check_database(settings),

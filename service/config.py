@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service import FONTS_DIR, TEMPLATES_DIR
+from service import FONTS_DIR, PROFILES_DIR, TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from service.profiles.schema import Profile
 
 
 class Limits(BaseSettings):
@@ -44,6 +47,11 @@ class Limits(BaseSettings):
     unknown_fields: Literal["reject", "ignore"] = Field(
         default="reject", validation_alias=AliasChoices("ZC_CONTRACT_UNKNOWN_FIELDS", "unknown_fields")
     )
+    # The province's words for enumerated values (its profile, applied at start-up): kind →
+    # accepted word → canonical value, and kind → the words a refusal names. Empty: the
+    # canonical values only.
+    vocabulary: dict[str, dict[str, str]] = Field(default_factory=dict)
+    vocabulary_choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class Settings(BaseSettings):
@@ -64,17 +72,22 @@ class Settings(BaseSettings):
     # the clock.
     document_date: date | None = None
     preview_dpi: int = 110
-    # Certificate numbers: fields {province} {year} {committee} {seq}; the
-    # default reads like Anhui's (9 · province · year · committee · sequence).
-    number_pattern: str = "9{province}{year}{committee}{seq:06d}"
+    # The province whose words, forms and paper the service uses: profiles/<name>.toml,
+    # validated at start-up (ZC_PROFILE; GET /api/v1/profiles lists what ships).
+    profile: str = "hubei"
+    profiles_dir: Path = PROFILES_DIR
+    # Certificate numbers: fields {province} {year} {committee} {seq}; empty: the
+    # profile's (all three read like Anhui's: 9 · province · year · committee · sequence).
+    number_pattern: str = ""
     # The type code inside GB/T 36904-style identifiers (a convention: set the one your province uses).
     identifier_type_code: str = "ZCZS"
-    # The certificate's title; provinces word it differently.
-    certificate_title: str = "专业技术资格证书"
+    # The certificate's title; empty: the profile's (provinces word it differently).
+    certificate_title: str = ""
     # Printed on a certificate issued before its organisations have e-seals (pending_seal),
     # written into its metadata and shown on its verification page; the seal areas stay
     # clean for a stamp pressed by hand (线下盖章, as the Anhui platform describes it).
-    unsealed_notice: str = "本证书未加盖电子印章，加盖实物印章后有效"
+    # Empty: the profile's.
+    unsealed_notice: str = ""
     # 证书查验: lookups and uploads per client address (token bucket, per process).
     verify_rate_per_minute: float = 30
     verify_burst: int = 10
@@ -177,6 +190,24 @@ class Settings(BaseSettings):
     # Bottom line of generated seals of committees (评委会) when `orgs add` gives none;
     # issuers' seals carry no bottom line unless one is given.
     seal_bottom_text: str | None = "职称评审专用章"
+
+    def with_profile(self, profile: Profile) -> Settings:
+        """These settings with what the profile decides filled in where the environment
+        left it open (title, notice, number pattern) and its words in the limits."""
+        limits = self.limits.model_copy(
+            update={
+                "vocabulary": profile.aliases(),
+                "vocabulary_choices": {kind: profile.choices(kind) for kind in profile.aliases()},
+            }
+        )
+        return self.model_copy(
+            update={
+                "certificate_title": self.certificate_title or profile.certificate.title,
+                "unsealed_notice": self.unsealed_notice or profile.certificate.unsealed_notice,
+                "number_pattern": self.number_pattern or profile.number_pattern,
+                "limits": limits,
+            }
+        )
 
     @property
     def registry_url(self) -> str:

@@ -20,6 +20,9 @@ from service.config import Settings
 from service.documents.raster import PageOutOfRange
 from service.documents.render import Renderer, TooManyPages
 from service.errors import DatabaseUnavailable, FieldError, InvalidInput, ServiceError, TooLarge
+from service.forms.catalog import all_forms
+from service.profiles.load import ProfileError, load_profile
+from service.profiles.schema import Profile
 from service.registry.db import make_engine, open_registry, session_factory
 from service.sealing.live import LiveSealers
 from service.signing.errors import SigningError
@@ -39,6 +42,8 @@ class Services:
     # every active organisation's key, seal image and style, the TSA and the trust
     sealers: LiveSealers
     files: Files  # a folder or the database (ZC_FILE_STORE)
+    # the province's words, forms and paper (ZC_PROFILE)
+    profile: Profile
     clock: Callable[[], datetime] = field(default=utc_now)
 
     def close(self) -> None:
@@ -54,9 +59,11 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
     embedded default (``ZC_DEV_PKI``). A worker process (``worker=True``), started by such
     a service, skips all that and loads its seals when it first seals."""
     install_pyhanko_patches()  # every process that seals or validates builds its services here
+    profile = province_profile(settings)
+    settings = settings.with_profile(profile)
     if not worker:
         validate_pattern(settings.number_pattern)
-        check_configured_certificate(settings)
+        check_configured_certificate(settings, profile)
     sessions = (
         session_factory(make_engine(settings.registry_url, settings.database_busy_seconds))
         if worker
@@ -68,7 +75,19 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         renderer=Renderer(settings.templates_dir, settings.fonts_dir, max_pages=settings.limits.max_pages),
         sealers=LiveSealers(settings, sessions, eager=not worker),
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
+        profile=profile,
     )
+
+
+def province_profile(settings: Settings) -> Profile:
+    """The profile ZC_PROFILE names, validated, its forms known to the service."""
+    profile = load_profile(settings.profile, settings.profiles_dir)
+    unknown = [slug for slug in profile.forms if slug not in all_forms()]
+    if unknown:
+        raise ProfileError(
+            f"{profile.name}.toml: forms: 未知的表单 {'、'.join(unknown)}（可用：{'、'.join(all_forms())}）"
+        )
+    return profile
 
 
 def build_worker_services(settings: Settings) -> Services:

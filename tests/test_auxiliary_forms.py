@@ -17,8 +17,9 @@ from service import FONTS_DIR, TEMPLATES_DIR
 from service.config import Limits
 from service.documents.filters import cn_date, dot_date, file_size
 from service.errors import InvalidInput
-from service.forms.auxiliary import PLEDGE_TEXT, SPECS
+from service.forms.auxiliary import SPECS
 from service.forms.spec import RenderContext, render_blank, render_form
+from service.profiles.load import default_profile
 from tests import variants
 from tests.conftest import auth, load_contract
 from tests.golden import assert_matches_golden
@@ -303,7 +304,7 @@ LABELS = {
         "姓名",
         "证件号码",
         "申报资格",
-        squash(PLEDGE_TEXT),
+        squash(default_profile().pledge.text),
         "承诺人（签名）",
         "年月日",
     ],
@@ -528,7 +529,7 @@ def test_pledge_prints_the_seed_manuals_text(renderer):
     # As the Hubei forms word the sanction (the platform's screen has the slip 「停止申报任职称资格」).
     assert "如提供虚假的申报资料，本人自愿三年内停止申报职称，并接受政府相关部门的处理。" in text
     assert "任职称资格" not in text
-    assert not re.search(r"[(),]", PLEDGE_TEXT)  # full-width punctuation only
+    assert not re.search(r"[(),]", default_profile().pledge.text)  # full-width punctuation only
 
 
 # --- blank ------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_every_bad_field_is_named_by_its_json_path_in_chinese(declaration):
         "applicant.id_number": "居民身份证号码应为 18 位数字（末位可为 X）",
         "plan.year": "应为整数",
         "annual_reviews[2].result": "缺少必填项",
-        "application.route": "应为以下之一：正常、破格、转评",
+        "application.route": "可用值：正常、破格、转评",
         "patents[0].is_main": "应为 true 或 false",
         "plan.committee.name": "缺少必填项",
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "service"
 FLOWS = {
     "api",
+    "profiles",
     "batches",
     "certificates",
     "cli",
@@ -115,7 +116,8 @@ def test_the_core_imports_only_the_core():
         "documents": {"documents"},
         "signing": {"signing"},
         "contract": {"contract", "documents"},
-        "forms": {"forms", "contract", "documents", "workers"},
+        "forms": {"forms", "contract", "documents", "workers", "profiles"},
+        "profiles": {"profiles"},
     }
     allowed_roots = {"service.errors", "service.config", "service"}
     for name, path in mods.items():

@@ -9,13 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from service.api.deps import ServicesDep, WebDep, WorkersDep, in_worker, read_body, require_role
+from service.api.deps import ServicesDep, WebDep, WorkersDep, in_worker, may_reissue, read_body, require_role
 from service.api.openapi import json_body
 from service.api.strict_body import StrictJsonRoute
 from service.api.web import Web
 from service.certificates.document import make_document, verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
-from service.contract.certificate import CertificateRequest
+from service.contract.certificate import REISSUE_KINDS, CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import NotFound
 from service.registry import certificates as repo
@@ -26,6 +26,7 @@ from service.verification.facts import REVOCATION_CATEGORIES
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
+Reissuer = Annotated[ApiKey, Depends(may_reissue)]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=200, description="重试同一请求时携带相同的值，不会重复签发")
 ]
@@ -149,6 +150,9 @@ def certificate_pdf(
 
 class Reissue(BaseModel):
     reason: Annotated[str, Field(min_length=2, max_length=500, description="换发原因（补证、更正信息等）")]
+    kind: Literal[REISSUE_KINDS] | None = Field(
+        None, description="补发（证书遗失）或换发（信息更正）；不填：有更正为换发，否则为补发。印在新版本上"
+    )
     corrections: dict = Field(
         default_factory=dict, description='更正后的字段，结构同签发请求（如 {"holder": {"name": "…"}}）'
     )
@@ -171,7 +175,7 @@ def forget_scans(services: Services, web: Web, number: str) -> None:
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(
-    number: str, body: Reissue, services: ServicesDep, web: WebDep, workers: WorkersDep, key: Staff
+    number: str, body: Reissue, services: ServicesDep, web: WebDep, workers: WorkersDep, key: Reissuer
 ) -> dict:
     row = await run_in_threadpool(
         reissue_certificate,
@@ -179,6 +183,7 @@ async def reissue(
         number,
         body.corrections,
         body.reason,
+        kind=body.kind or ("换发" if body.corrections else "补发"),
         actor=actor_of(key),
         make=in_worker(workers, make_document),
     )

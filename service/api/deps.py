@@ -83,6 +83,17 @@ def require_role(*roles: str):
     return check
 
 
+def may_reissue(key: Annotated[ApiKey, Depends(_caller)], services: ServicesDep) -> ApiKey:
+    """Staff always; the platform's keys where the province's profile lets the platform
+    reissue (Anhui: the platform makes the new certificate once the 发证机关 approves)."""
+    roles = services.profile.reissue.roles
+    if key.role != "admin" and key.role not in roles:
+        raise Forbidden(
+            f"该 API 密钥的角色（{key.role}）无权补换证：本省（{services.profile.province}）由{'、'.join(roles)}办理"
+        )
+    return key
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) past ``limit`` bytes before reading it all, and
     refusing a compressed one (415)."""

@@ -9,28 +9,37 @@ import json
 from service.certificates.identifiers import longest_number, make_identifier
 from service.config import Settings
 from service.contract.certificate import MAX_CHARS, CertificateRequest
-from service.forms.certificate import SLOTS, LayoutError, field_values, place
+from service.forms.certificate import LayoutError, field_values, place, wording_of
+from service.profiles.schema import Profile
 from service.sealing.startup import StartupError
 
 
-def check_configured_certificate(settings: Settings) -> None:
+def check_configured_certificate(settings: Settings, profile: Profile) -> None:
     sample = settings.templates_dir / "certificates" / "default" / "sample.json"
-    request = CertificateRequest.model_validate(
-        json.loads(sample.read_text("utf-8")), context={"limits": settings.limits}
-    )
+    # The longest footer too: a reissue's mark and an original number as long as the contract allows.
+    data = json.loads(sample.read_text("utf-8"))
+    data["replaces"] = {"kind": "换发", "original_number": "W" * MAX_CHARS["approval_doc_no"]}
+    request = CertificateRequest.model_validate(data, context={"limits": settings.limits})
     number = longest_number(settings.number_pattern, MAX_CHARS["committee_code"])
     identifier = make_identifier(
         type_code=settings.identifier_type_code, issuer_uscc="W" * 18, serial=number, version=999
     )
+    wording = wording_of(profile.certificate)
     values = field_values(
-        request, number=number, identifier=identifier, title=settings.certificate_title, notice=settings.unsealed_notice
+        request,
+        number=number,
+        identifier=identifier,
+        title=settings.certificate_title,
+        notice=settings.unsealed_notice,
+        wording=wording,
     )
     try:
-        for slot in SLOTS:
+        for slot in wording.slots:
             place(slot, values[slot.key], settings.fonts_dir)
     except LayoutError as exc:
         raise StartupError(
-            f"the certificate cannot be laid out with this configuration ({exc}): shorten ZC_CERTIFICATE_TITLE "
+            f"the certificate cannot be laid out with this configuration ({exc}): shorten the profile's labels "
+            f"({profile.name}.toml), ZC_CERTIFICATE_TITLE "
             f"({settings.certificate_title!r}), ZC_UNSEALED_NOTICE or ZC_NUMBER_PATTERN ({settings.number_pattern!r}); "
             f"its longest number is {number}"
         ) from None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.contract.common import Photo
-from service.forms.certificate import SEAL_AREAS, render_certificate
+from service.forms.certificate import SEAL_AREAS, render_certificate, wording_of
 from service.registry.models import Certificate
 from service.workers.tasks import worker_task
 
@@ -46,6 +46,7 @@ def make_document(
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
         unsealed_notice=None if sealable else services.settings.unsealed_notice,
+        wording=wording_of(services.profile.certificate),
     )
     if not sealable:
         return MadeDocument(
@@ -68,6 +69,7 @@ def render_sealable(
         identifier=identifier,
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
+        wording=wording_of(services.profile.certificate),
     )
 
 

@@ -113,17 +113,29 @@ def issue_certificate(
 
 
 def reissue_certificate(
-    services: Services, number: str, corrections: dict, reason: str, *, actor: Actor, make: Make | None = None
+    services: Services,
+    number: str,
+    corrections: dict,
+    reason: str,
+    *,
+    actor: Actor,
+    kind: str = "换发",
+    make: Make | None = None,
 ) -> Certificate:
-    """A new version (补换证) with the corrected fields; the current one becomes superseded."""
+    """A new version (补换证) with the corrected fields; the current one becomes superseded.
+    The new version prints what it replaces: 补发 or 换发, the number and its issue date."""
     make = make or partial(make_document, services)
     with services.sessions() as session:
         current = _current_or_404(session, number)
         if current.status in ("revoked", "superseded"):
             raise Conflict(f"证书 {number} 已{_STATUS_CN[current.status]}，不能换发")
     base = stored_request(services, current)
+    replaces = {"kind": kind, "original_number": number, "original_issue_date": current.issue_date.isoformat()}
     request = validate_payload(
-        CertificateRequest, _merge(base, corrections), services.settings.limits, path_prefix="corrections"
+        CertificateRequest,
+        {**_merge(base, corrections), "replaces": replaces},
+        services.settings.limits,
+        path_prefix="corrections",
     )
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
         message = "换发证书不能更改评委会或发证机关"

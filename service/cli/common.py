@@ -48,12 +48,13 @@ def run_guarded(func, args: argparse.Namespace) -> int:
     from service.certificates.identifiers import PatternError
     from service.documents.seal_image import SealImageError
     from service.errors import ServiceError
+    from service.profiles.load import ProfileError
     from service.sealing.startup import StartupError
     from service.signing.errors import SigningError
 
     try:
         return func(args)
-    except (CliError, ServiceError, SigningError, SealImageError, StartupError, PatternError) as exc:
+    except (CliError, ServiceError, SigningError, SealImageError, StartupError, PatternError, ProfileError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
         return EXIT_USAGE

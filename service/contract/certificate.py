@@ -120,6 +120,20 @@ class Issuer(ContractModel):
         return value
 
 
+REISSUE_KINDS = ("补发", "换发")
+
+
+class Replaces(ContractModel):
+    """What a reissued certificate replaces, printed on it: 补发 (the old one lost) or 换发
+    (its fields corrected), and the old certificate's number and issue date. A paper
+    certificate never issued electronically is the source of a 补发 this way too: the
+    platform sends its 原证书编号 and 原发证日期 with an ordinary issuance request."""
+
+    kind: Literal[REISSUE_KINDS]
+    original_number: DocNumber
+    original_issue_date: Day | None = None
+
+
 class CertificateRequest(ContractModel):
     declaration_id: DeclarationId
     holder: Holder
@@ -127,6 +141,7 @@ class CertificateRequest(ContractModel):
     committee: CertCommittee
     issuer: Issuer
     issue_date: Day
+    replaces: Replaces | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> CertificateRequest:

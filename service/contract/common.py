@@ -228,6 +228,35 @@ LEVELS = ("正高级", "副高级", "高级", "中级", "助理级", "助理", "
 ROUTES = ("正常", "破格", "转评")
 
 
+def term(kind: str, canonical: tuple[str, ...]) -> Any:
+    """One of ``canonical``, sent in the province's own words: its profile (applied to the
+    limits at start-up) maps 常规申报 to 正常, 合格学历 to 申报学历 and so on. What the
+    model keeps is the canonical value; the forms print the province's word for it. A word
+    the province does not use is refused naming the words it does use."""
+
+    def _canonical(value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value  # the Literal below names the type
+        limits = limits_of(info)
+        mapping = limits.vocabulary.get(kind) or {v: v for v in canonical}
+        word = value.strip()
+        if word in mapping:
+            return mapping[word]
+        choices = limits.vocabulary_choices.get(kind) or canonical
+        raise PydanticCustomError("term", "可用值：{choices}", {"choices": "、".join(choices)})
+
+    return Annotated[Literal[canonical], BeforeValidator(_canonical)]
+
+
+Route = term("route", ROUTES)
+
+
+def word_of(limits: Limits, kind: str, canonical: tuple[str, ...], value: str) -> str:
+    """The province's word for a canonical value (for messages; the forms use the profile)."""
+    choices = limits.vocabulary_choices.get(kind)
+    return choices[canonical.index(value)] if choices and value in canonical else value
+
+
 # --- photo ------------------------------------------------------------------
 
 

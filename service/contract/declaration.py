@@ -17,7 +17,6 @@ from pydantic_core import PydanticCustomError
 from service.contract.common import (
     GENDERS,
     LEVELS,
-    ROUTES,
     Code,
     ContractModel,
     Day,
@@ -25,12 +24,15 @@ from service.contract.common import (
     Month,
     Name,
     Photo,
+    Route,
     Short,
     Text,
     YearMonth,
     check_period,
     rows,
+    term,
 )
+from service.contract.criteria import CriteriaSection
 
 _ID_18 = re.compile(r"^\d{17}[\dXx]$")
 
@@ -84,7 +86,7 @@ class Application(ContractModel):
     specialty_scope: rows(Short)
     title: Short
     level: Literal[LEVELS]
-    route: Literal[ROUTES] = "正常"
+    route: Route = "正常"
     work_post_specialty: Short | None = None
     recommending_unit: Unit
     competent_department: Line | None = None
@@ -146,6 +148,10 @@ class CurrentTitle(ContractModel):
     approved_on: Day | None = None
     approving_body: Line | None = None
     issuing_body: Line | None = None
+    # Anhui's 现有职称情况: 评审日期 and 发证日期 apart, and 「获得证书时工作单位」.
+    reviewed_on: Day | None = None
+    issued_on: Day | None = None
+    unit_when_obtained: Line | None = None
     appointments: rows(Appointment)
 
 
@@ -153,7 +159,7 @@ EDUCATION_ROLES = ("基础学历", "申报学历", "最高学历")
 
 
 class Education(ContractModel):
-    roles: rows(Literal[EDUCATION_ROLES])
+    roles: rows(term("education_role", EDUCATION_ROLES))
     start: Month | None = None
     end: Month | None = None
     school: Line
@@ -224,6 +230,11 @@ class Paper(ContractModel):
     issn: Short | None = None
     cn: Short | None = None
     rank: Short | None = None
+    # Hubei's 业绩成果-论文(已出): 刊号级别, 主办单位, and the required
+    # 「出版、登载获奖或在学术会议上交流情况」.
+    journal_level: Short | None = None
+    sponsor: Line | None = None
+    publication_note: Text | None = None
 
 
 class Book(ContractModel):
@@ -233,6 +244,8 @@ class Book(ContractModel):
     isbn: Short | None = None
     role: Short | None = None
     words_10k: float | None = Field(default=None, ge=0, le=10000)
+    journal_level: Short | None = None  # Hubei's 著作 table: 刊号级别
+    publication_note: Text | None = None  # 「出版、登载获奖或在学术会议上交流情况」
 
 
 class Patent(ContractModel):
@@ -281,6 +294,8 @@ class TeacherInfo(ContractModel):
     school_stage: Short | None = None
     subject: Short | None = None
     school: Line | None = None
+    # 校(园)长岗位培训证书 (Anhui, Fujian): its number or name, where the teacher has one.
+    principal_training_certificate: Line | None = None
 
 
 class Opinion(ContractModel):
@@ -322,6 +337,8 @@ class CommitteeOpinion(ContractModel):
 
 class Opinions(ContractModel):
     unit: Opinion | None = None
+    # 评委会组建单位意见 (Anhui, Fujian: one of the five bodies that stamp the form).
+    organizer: Opinion | None = None
     recommending: Opinion | None = None
     publicity: Publicity | None = None
     committee: CommitteeOpinion | None = None
@@ -451,6 +468,8 @@ class Declaration(ContractModel):
     awards: rows(Award)
     projects: rows(Project)
     teacher_info: TeacherInfo | None = None
+    # Achievements under the committee's 评审标准 headings (service.contract.criteria).
+    criteria: rows(CriteriaSection)
     opinions: Opinions = Field(default_factory=Opinions)
     attachments: rows(Attachment)
     unit_review: UnitReview | None = None

@@ -100,7 +100,18 @@ _DATE_Y = _ORG_NAME_Y + _ORG_NAME_H + 0.3
 NOTICE_BOX = Box(22.0, 179.0, 255.0, 6.0)
 
 
-def _slots() -> tuple[Slot, ...]:
+# The labels of what is not a row: the organisations, the issue date.
+ORG_LABELS = {"committee": "评审委员会", "issuer": "发证机关", "issue_date": "发证日期"}
+Rows = tuple[tuple[tuple[str, str], tuple[str, str]], ...]
+
+
+def certificate_slots(rows: Rows = ROWS, org_labels: tuple[tuple[str, str], ...] = ()) -> tuple[Slot, ...]:
+    """Every box of the page. ``rows`` (key and label, left then right; an empty key leaves
+    its side empty) and the organisations' labels come from the province's profile; at
+    most as many rows as the default's seven fit above the organisations."""
+    if len(rows) > len(ROWS):
+        raise ValueError(f"at most {len(ROWS)} rows fit on the certificate, not {len(rows)}")
+    labels = {**ORG_LABELS, **dict(org_labels)}
     slots = [
         Slot(
             "heading",
@@ -112,18 +123,21 @@ def _slots() -> tuple[Slot, ...]:
             kind="heading",
         )
     ]
-    for index, row in enumerate(ROWS):
+    for index, row in enumerate(rows):
         y = ROW_TOP + index * ROW_H
         for x, (key, label) in zip(COLUMNS, row):
-            slots.append(Slot(key, Box(x + LABEL_W + 2, y, VALUE_W, ROW_H), label, Box(x, y, LABEL_W, ROW_H), pad=1.5))
-    for x, key, label in _ORGS:
+            if key:
+                slots.append(
+                    Slot(key, Box(x + LABEL_W + 2, y, VALUE_W, ROW_H), label, Box(x, y, LABEL_W, ROW_H), pad=1.5)
+                )
+    for x, key, _label in _ORGS:
         # Two lines at most: a third would run into the seal's 职称评审专用章; the
         # contract's longest names (60 characters) fit two lines at 7.5 pt.
         slots.append(
             Slot(
                 key,
                 Box(x, _ORG_NAME_Y, _ORG_W, _ORG_NAME_H),
-                label,
+                labels[key],
                 Box(x, _ORG_LABEL_Y, _ORG_W, 6.0),
                 max_lines=2,
                 min_pt=6.25,
@@ -135,7 +149,7 @@ def _slots() -> tuple[Slot, ...]:
         Slot(
             "issue_date",
             Box(232.0, _DATE_Y, 45.0, 6.0),
-            "发证日期",
+            labels["issue_date"],
             Box(208.0, _DATE_Y, 22.0, 6.0),
             max_lines=1,
             max_pt=11.0,
@@ -155,7 +169,7 @@ def _seal_box(name_box: Box) -> Box:
     return Box(name_box.x + (name_box.w - SEAL_MM) / 2, SEAL_CENTRE_Y - SEAL_MM / 2, SEAL_MM, SEAL_MM)
 
 
-SLOTS = _slots()
+SLOTS = certificate_slots()
 SLOT_BY_KEY = {slot.key: slot for slot in SLOTS}
 SEAL_BOXES = {"Committee": _seal_box(SLOT_BY_KEY["committee"].box), "Issuer": _seal_box(SLOT_BY_KEY["issuer"].box)}
 

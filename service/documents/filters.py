@@ -129,3 +129,13 @@ def install(env: jinja2.Environment) -> None:
         typeset=typeset,
     )
     env.globals.update(period=period)
+
+
+def mask_id(id_number: str) -> str:
+    """``420106198905261525`` → ``420106********1525`` (the verification page, and a
+    certificate whose province prints the ID number masked)."""
+    if len(id_number) > 10:
+        return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+    if len(id_number) > 2:
+        return id_number[0] + "*" * (len(id_number) - 2) + id_number[-1]
+    return "*" * len(id_number)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.config import Limits
+from service.contract.common import ROUTES, word_of
 from service.contract.declaration import (
     ASSESSMENT_GRADES,
     CHECK_ITEMS,
@@ -28,14 +29,6 @@ from service.errors import FieldError, InvalidInput
 from service.forms.blank import BLANK
 from service.forms.review_form import declaration_date, fill_date, highest_education
 from service.forms.spec import FormSpec, RenderContext
-
-# The pledge of the Hubei platform (seeds, 个人诚信承诺书), punctuation made full-width.
-# The platform's screen reads 「停止申报任职称资格」, a slip for 「停止申报职称」 (what the
-# sanction is: no declaring for three years), which is how the printed forms word it.
-PLEDGE_TEXT = (
-    "本人承诺所提交的所有申报评审资料（包括学历、职称、考试、奖项证书及论文、业绩证明等材料）均为真实。"
-    "如提供虚假的申报资料，本人自愿三年内停止申报职称，并接受政府相关部门的处理。"
-)
 
 # What each checklist line asks the unit to verify (printed under the item).
 CHECK_HINTS = {
@@ -190,7 +183,8 @@ def assessment_blank(ctx: RenderContext) -> dict:
 # --- 破格申报审批表, 转评申报表 ----------------------------------------------------
 
 
-def _route_error(route: str, form: str, wanted: str) -> InvalidInput:
+def _route_error(route: str, form: str, wanted: str, limits: Limits) -> InvalidInput:
+    route, wanted = word_of(limits, "route", ROUTES, route), word_of(limits, "route", ROUTES, wanted)
     message = (
         f"{form}只用于申报类型为“{wanted}”的申报，本申报的申报类型为“{route}”："
         f"请核对申报类型（application.route），{wanted}申报请改为“{wanted}”"
@@ -211,7 +205,7 @@ def _route_form_parser(route: str, form: str, section: str | None = None, missin
     def parse(data: Any, limits: Limits) -> Declaration:
         d = validate_payload(Declaration, data, limits)
         if d.application.route != route:
-            raise _route_error(d.application.route, form, route)
+            raise _route_error(d.application.route, form, route, limits)
         if section is not None and getattr(d.application, section) is None:
             raise _missing(f"application.{section}", missing_message)
         return d
@@ -300,12 +294,15 @@ def attachment_blank(ctx: RenderContext) -> dict:
 # --- 个人诚信承诺书 --------------------------------------------------------------
 
 
+# Each province's own pledge (its profile: title, text, how it is signed), word for word.
+
+
 def pledge_context(d: Declaration, ctx: RenderContext) -> dict:
-    return {**_common(d, ctx), "pledge": PLEDGE_TEXT}
+    return {**_common(d, ctx), "pledge": ctx.profile.pledge}
 
 
 def pledge_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "pledge": PLEDGE_TEXT}
+    return {**_blank_common(ctx), "pledge": ctx.profile.pledge}
 
 
 # --- the specs ----------------------------------------------------------------

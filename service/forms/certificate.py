@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from service.contract.certificate import CertificateRequest
@@ -33,6 +34,7 @@ from service.documents.certificate_layout import (  # noqa: F401 - the layout's 
     LABEL_W,
     MM_PT,
     NOTICE_BOX,
+    ORG_LABELS,
     PAGE_MM,
     PHOTO_BOX,
     QR_BOX,
@@ -47,15 +49,18 @@ from service.documents.certificate_layout import (  # noqa: F401 - the layout's 
     SLOT_BY_KEY,
     SLOTS,
     Box,
+    Rows,
     SealArea,
     Slot,
+    certificate_slots,
 )
-from service.documents.filters import cn_date
+from service.documents.filters import cn_date, mask_id
 from service.documents.fit import LINE_HEIGHT, fit_text, name_in_two_lines, wrap_text
 from service.documents.qr import qr_png
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.documents.tabular import PT_MM, advances_for
 from service.forms.spec import midnight
+from service.profiles.schema import Certificate as CertificateProfile
 
 TEMPLATE = "certificates/default/certificate.html"
 DEFAULT_TITLE = "专业技术资格证书"
@@ -67,6 +72,46 @@ LABEL_PT = 10.5
 # A value standing on its rule keeps this much room below (to the rule) and
 # above (to the rule of the row above) its lines.
 RULE_GAP_MM, TOP_GAP_MM = 0.8, 0.4
+
+
+# --- the province's words ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the province's profile decides of the page: its title's default, the rows and
+    their labels, the organisations' labels, the QR caption, the ID number full or masked."""
+
+    rows: Rows = ROWS
+    org_labels: tuple[tuple[str, str], ...] = tuple(ORG_LABELS.items())
+    qr_caption: str = "扫码查验"
+    mask_id: bool = False
+    original_number_label: str = "原证书编号"
+    reissue_marks: tuple[tuple[str, str], ...] = (("补发", "补发"), ("换发", "换发"))
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return _slots_for(self.rows, self.org_labels)
+
+
+def wording_of(profile: CertificateProfile) -> Wording:
+    labels = profile.labels
+    return Wording(
+        rows=tuple(((left, labels.get(left, "")), (right, labels.get(right, ""))) for left, right in profile.rows),
+        org_labels=tuple((key, labels[key]) for key in ORG_LABELS),
+        qr_caption=labels.get("qr_caption", "扫码查验"),
+        mask_id=profile.id_number == "masked",
+        original_number_label=labels.get("original_number", "原证书编号"),
+        reissue_marks=tuple(profile.reissue_marks.items()),
+    )
+
+
+@lru_cache(maxsize=16)
+def _slots_for(rows: Rows, org_labels: tuple[tuple[str, str], ...]) -> tuple[Slot, ...]:
+    return certificate_slots(rows, org_labels)
+
+
+DEFAULT_WORDING = Wording()
 
 
 # --- fitting text into a box --------------------------------------------------------------
@@ -133,17 +178,26 @@ def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
 
 
 def field_values(
-    request: CertificateRequest, *, number: str, identifier: str, title: str, notice: str | None = None
+    request: CertificateRequest,
+    *,
+    number: str,
+    identifier: str,
+    title: str,
+    notice: str | None = None,
+    wording: Wording = DEFAULT_WORDING,
 ) -> dict[str, str]:
     """Every printed value, by slot key (``notice`` only on an unsealed certificate)."""
     holder, q = request.holder, request.qualification
+    footer = f"证书编号 {number}　　电子证照标识 {identifier}"
+    if request.replaces is not None:
+        footer = f"{replaced_line(request, wording)}　　{footer}"
     return {
         "heading": title,
         "number": number,
         "name": holder.name,
         "gender": holder.gender,
         "birth": f"{holder.birth_date.year:04d}年{holder.birth_date.month:02d}月",
-        "id_number": holder.id_number,
+        "id_number": mask_id(holder.id_number) if wording.mask_id else holder.id_number,
         "work_unit": holder.work_unit,
         "acquired_on": cn_date(q.acquired_on),
         "series": q.series,
@@ -156,14 +210,31 @@ def field_values(
         "committee": request.committee.name,
         "issuer": request.issuer.name,
         "issue_date": cn_date(request.issue_date),
-        "footer": f"证书编号 {number}　　电子证照标识 {identifier}",
+        "footer": footer,
         **({"notice": notice} if notice else {}),
+        **(
+            {"id_type": holder.id_type} if any("id_type" in (left[0], right[0]) for left, right in wording.rows) else {}
+        ),
     }
 
 
-def label_blocks(fonts_dir: Path) -> list[dict]:
-    """The labels: each column of row labels as one block of lines, then the others."""
+def replaced_line(request: CertificateRequest, wording: Wording) -> str:
+    """``换发　原证书编号 9342…（原发证日期 2019年07月01日）``: what a new version replaces."""
+    replaces = request.replaces
+    assert replaces is not None
+    mark = dict(wording.reissue_marks).get(replaces.kind, replaces.kind)
+    line = f"{mark}　{wording.original_number_label} {replaces.original_number}"
+    if replaces.original_issue_date is not None:
+        line += f"（原发证日期 {cn_date(replaces.original_issue_date)}）"
+    return line
+
+
+def label_blocks(fonts_dir: Path, wording: Wording = DEFAULT_WORDING) -> list[dict]:
+    """The labels: each column of row labels as one block of lines, then the others. A
+    label too long for its column at the labels' size (取得资格时所在单位) gets a block of
+    its own, a size smaller, its line in the column left empty."""
     advances = advances_for(fonts_dir / REGULAR_FACE)
+    rows = wording.rows
 
     def spread(label: str, width_mm: float) -> str:
         # Spaces let text-align-last: justify spread the characters (WeasyPrint
@@ -173,10 +244,21 @@ def label_blocks(fonts_dir: Path) -> list[dict]:
 
     blocks = []
     for column, x in enumerate(COLUMNS):
-        box = Box(x, ROW_TOP, LABEL_W, ROW_H * len(ROWS))
-        lines = [spread(row[column][1], LABEL_W) for row in ROWS]
+        box = Box(x, ROW_TOP, LABEL_W, ROW_H * len(rows))
+        lines = []
+        for index, row in enumerate(rows):
+            label = row[column][1]
+            width = advances.width_em(label) * LABEL_PT * PT_MM
+            if width <= LABEL_W:
+                lines.append(spread(label, LABEL_W))
+                continue
+            lines.append("")
+            size = max(6.0, LABEL_PT * LABEL_W / width)
+            own = Box(x, ROW_TOP + index * ROW_H, LABEL_W, ROW_H)
+            style = f"{own.style()};line-height:{ROW_H:g}mm;font-size:{size:.2f}pt"
+            blocks.append({"kind": "row", "style": style, "text": label})
         blocks.append({"kind": "row", "style": f"{box.style()};line-height:{ROW_H:g}mm", "text": "\n".join(lines)})
-    for slot in SLOTS:
+    for slot in wording.slots:
         if slot.label and slot.kind != "row":
             label_box = slot.label_box
             if label_box is None:
@@ -196,8 +278,9 @@ def build_context(
     title: str = DEFAULT_TITLE,
     with_photo: bool = True,
     notice: str | None = None,
+    wording: Wording = DEFAULT_WORDING,
 ) -> dict:
-    values = field_values(request, number=number, identifier=identifier, title=title, notice=notice)
+    values = field_values(request, number=number, identifier=identifier, title=title, notice=notice, wording=wording)
     photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
     # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
@@ -206,8 +289,8 @@ def build_context(
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
-        "fields": [place(slot, values[slot.key], fonts_dir) for slot in SLOTS if slot.key in values],
-        "labels": label_blocks(fonts_dir),
+        "fields": [place(slot, values[slot.key], fonts_dir) for slot in wording.slots if slot.key in values],
+        "labels": label_blocks(fonts_dir, wording),
         "photo": {
             "uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
             "style": PHOTO_BOX.style(),
@@ -216,6 +299,7 @@ def build_context(
             "uri": "data:image/png;base64," + base64.b64encode(qr).decode(),
             "style": QR_BOX.style(),
             "caption_style": QR_CAPTION_BOX.style(),
+            "caption": wording.qr_caption,
         },
     }
 
@@ -250,6 +334,7 @@ def render_certificate(
     verify_url: str,
     province_title: str | None = None,
     unsealed_notice: str | None = None,
+    wording: Wording = DEFAULT_WORDING,
 ) -> bytes:
     """The certificate before sealing: PDF/A-3b, one A4 landscape page, its data attached.
 
@@ -267,6 +352,7 @@ def render_certificate(
         fonts_dir=renderer.fonts_dir,
         title=province_title or DEFAULT_TITLE,
         notice=unsealed_notice,
+        wording=wording,
     )
     options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
     return renderer.render_pdf(TEMPLATE, context, options)
@@ -283,6 +369,7 @@ def render_public_copy(
     identifier: str,
     verify_url: str,
     province_title: str | None = None,
+    wording: Wording = DEFAULT_WORDING,
 ) -> bytes:
     """What an anonymous visitor may see of the certificate: the same page with the
     photo withheld, marked as a copy, unsealed, no data attached (the caller masks the
@@ -295,6 +382,7 @@ def render_public_copy(
         fonts_dir=renderer.fonts_dir,
         title=province_title or DEFAULT_TITLE,
         with_photo=False,
+        wording=wording,
     )
     context["public_notice"] = PUBLIC_NOTICE
     return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

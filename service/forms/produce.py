@@ -37,7 +37,7 @@ def form_document(services, slug: str, source: FormSource, fmt: str, page: int) 
     """Validate, render and (for ``fmt == "png"``) rasterise one page of a form."""
     spec = all_forms()[slug]
     settings = services.settings
-    ctx = RenderContext(settings.fonts_dir, document_date=settings.document_date)
+    ctx = RenderContext(settings.fonts_dir, document_date=settings.document_date, profile=services.profile)
     if source.kind == "blank":
         pdf = render_blank(services.renderer, spec, ctx)
     else:

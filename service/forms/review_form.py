@@ -49,11 +49,11 @@ def build_context(d: Declaration, ctx: RenderContext) -> dict:
     fit = Fitter(advances_for(ctx.main_font))
     return {
         "d": d,
-        "form_title": TITLE,
+        "form_title": ctx.profile.review_form.title,
         "fill_date": fill_date(d, ctx),
         "highest": highest_education(d),
         "photo_uri": photo_data_uri(d),
-        "tables": review_tables(d, fit),
+        "tables": review_tables(d, fit, ctx.profile),
         "fit": fit,
     }
 

@@ -8,9 +8,13 @@ columns to what they hold. The template only places the cells.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from service.contract.declaration import Declaration
 from service.documents.columns import Col, Fitter, Table
 from service.documents.filters import dot_date, file_size, period, plain_number, yes_no
+from service.profiles.schema import Profile
 
 TABLE_MM = 167.0  # A4 portrait less the margins of common.css (25 mm left, 18 mm right)
 SMALL = 8.0  # pt: the size of dates and codes in the lists
@@ -59,7 +63,7 @@ EDUCATION = (
 )
 
 
-def education_table(d: Declaration, fit: Fitter) -> Table:
+def education_table(d: Declaration, fit: Fitter, words: Profile) -> Table:
     rows = [
         [
             period(e.start, e.end, ""),
@@ -70,7 +74,7 @@ def education_table(d: Declaration, fit: Fitter) -> Table:
             e.study_mode,
             plain_number(e.length_years),
             e.certificate_no,
-            "\n".join(e.roles),
+            "\n".join(words.word("education_role", role) for role in e.roles),
         ]
         for e in d.education
     ]
@@ -137,7 +141,37 @@ PAPERS = (
 )
 
 
+# Hubei's 业绩成果-论文(已出) adds 刊号级别 and 主办单位, and asks for
+# 「出版、登载获奖或在学术会议上交流情况」: printed when the payload carries any of them.
+PAPERS_WITH_LEVEL = (
+    _c("发表时间", 11, "one", centred=True),
+    _c("论文题目", 33),
+    _c("刊物名称 / 主办单位", 22, "name"),
+    _c("刊号（ISSN / CN）", 14, "code", small=True, centred=True),
+    _c("刊号级别", 10, "one", centred=True),
+    _c("本人排名", 10, "one", centred=True),
+)
+NOTE_LABEL = "出版、登载获奖或在学术会议上交流情况"
+
+
+def _with_note(title: str, note: str | None) -> str:
+    return f"{title}\n（{NOTE_LABEL}：{note}）" if note else title
+
+
 def papers_table(d: Declaration, fit: Fitter) -> Table:
+    if any(p.journal_level or p.sponsor or p.publication_note for p in d.papers):
+        rows = [
+            [
+                dot_date(p.published),
+                _with_note(p.title, p.publication_note),
+                "\n".join(filter(None, [p.journal, p.sponsor])),
+                "\n".join(filter(None, [p.issn, p.cn])),
+                p.journal_level,
+                p.rank,
+            ]
+            for p in d.papers
+        ]
+        return fit.table(PAPERS_WITH_LEVEL, rows, TABLE_MM)
     rows = [[dot_date(p.published), p.title, p.journal, p.issn, p.cn, p.rank] for p in d.papers]
     return fit.table(PAPERS, rows, TABLE_MM)
 
@@ -153,7 +187,17 @@ BOOKS = (
 
 
 def books_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [[dot_date(b.published), b.title, b.publisher, b.isbn, b.role, plain_number(b.words_10k)] for b in d.books]
+    rows = [
+        [
+            dot_date(b.published),
+            _with_note(b.title, b.publication_note),
+            b.publisher,
+            "\n".join(filter(None, [b.isbn, f"刊号级别：{b.journal_level}" if b.journal_level else None])),
+            b.role,
+            plain_number(b.words_10k),
+        ]
+        for b in d.books
+    ]
     return fit.table(BOOKS, rows, TABLE_MM)
 
 
@@ -168,9 +212,17 @@ PATENTS = (
 )
 
 
-def patents_table(d: Declaration, fit: Fitter) -> Table:
-    rows = [[p.kind, p.status, dot_date(p.date), p.title, p.number, p.rank, yes_no(p.is_main)] for p in d.patents]
+def patents_table(d: Declaration, fit: Fitter, applied: bool | None = None) -> Table:
+    """The patents; with ``applied`` given, only the granted (False) or applied-for (True)
+    ones, for a province that lists 专利(已授) and 专利(申请) apart (Hubei)."""
+    chosen = [p for p in d.patents if applied is None or is_application(p.status) == applied]
+    rows = [[p.kind, p.status, dot_date(p.date), p.title, p.number, p.rank, yes_no(p.is_main)] for p in chosen]
     return fit.table(PATENTS, rows, TABLE_MM)
+
+
+def is_application(status: str | None) -> bool:
+    """申请中, 已申请, 实审 …: a patent not (yet) granted."""
+    return status is not None and ("申请" in status or "审" in status) and "授权" not in status
 
 
 AWARDS = (
@@ -219,17 +271,40 @@ def attachments_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(ATTACHMENTS, rows, TABLE_MM)
 
 
-def review_tables(d: Declaration, fit: Fitter) -> dict[str, Table]:
+@dataclass(frozen=True)
+class CriteriaTable:
+    heading: str
+    table: Table
+
+
+def criteria_tables(d: Declaration, fit: Fitter) -> list[CriteriaTable]:
+    """The sections by 评审标准, each under its heading, numbered items first."""
+    tables = []
+    for section in d.criteria:
+        columns = (
+            _c("序号", 6, "one", centred=True),
+            *(_c(label, 94 / len(section.columns)) for label in section.columns),
+        )
+        rows = [[str(i), *item.cells] for i, item in enumerate(section.items, start=1)]
+        heading = f"{section.heading}（{section.standard}）" if section.standard else section.heading
+        tables.append(CriteriaTable(heading, fit.table(columns, rows, TABLE_MM)))
+    return tables
+
+
+def review_tables(d: Declaration, fit: Fitter, words: Profile) -> dict[str, Any]:
     """Every list section of the review form, by name."""
     return {
         "titles": titles_table(d, fit),
-        "education": education_table(d, fit),
+        "education": education_table(d, fit, words),
         "training": training_table(d, fit),
         "work": work_table(d, fit),
         "achievements": achievements_table(d, fit),
         "papers": papers_table(d, fit),
         "books": books_table(d, fit),
         "patents": patents_table(d, fit),
+        "patents_granted": patents_table(d, fit, applied=False),
+        "patents_applied": patents_table(d, fit, applied=True),
+        "criteria": criteria_tables(d, fit),
         "awards": awards_table(d, fit),
         "projects": projects_table(d, fit),
         "attachments": attachments_table(d, fit),

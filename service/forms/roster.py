@@ -12,6 +12,7 @@ from service.documents.filters import dot_date
 from service.documents.tabular import Column, ListLayout, advances_for
 from service.forms.review_form import highest_education
 from service.forms.spec import FormSpec, RenderContext
+from service.profiles.schema import Profile
 
 COLUMNS = (
     Column("seq", "序号", 4),
@@ -35,7 +36,7 @@ FONT_SIZE_PT = 8.0
 CELL_PADDING_MM = 0.8
 
 
-def row_from_declaration(d: Declaration) -> RosterRow:
+def row_from_declaration(d: Declaration, words: Profile) -> RosterRow:
     """What a roster shows of one declaration."""
     title = d.current_titles[0] if d.current_titles else None
     education = highest_education(d)
@@ -50,7 +51,7 @@ def row_from_declaration(d: Declaration) -> RosterRow:
         current_title_date=YearMonth(approved.year, approved.month) if approved else None,
         specialty=d.application.specialty,
         title=d.application.title,
-        route=d.application.route,
+        route=words.word("route", d.application.route),
         years_in_title=max(0, d.plan.year - approved.year) if approved else None,
         paper_count=len(d.papers),
         annual_reviews=summarize_reviews(recent),
@@ -73,13 +74,14 @@ def _text(value) -> str:
 
 
 def build_context(roster: Roster, ctx: RenderContext) -> dict:
-    rows = list(roster.rows) + [row_from_declaration(d) for d in roster.declarations]
+    rows = list(roster.rows) + [row_from_declaration(d, ctx.profile) for d in roster.declarations]
     layout = ListLayout(
         COLUMNS, TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font), fast=ctx.fast_lists
     )
     keys = [c.key for c in COLUMNS][1:]
     cells = [[str(i)] + [_text(getattr(row, key)) for key in keys] for i, row in enumerate(rows, start=1)]
     routes = Counter(row.route or "未填" for row in rows)
+    order = ctx.profile.choices("route")  # the province's words, in its platform's order
     return {
         "d": roster,
         "layout": layout,
@@ -87,7 +89,7 @@ def build_context(roster: Roster, ctx: RenderContext) -> dict:
         "total": len(rows),
         "by_route": sorted(
             routes.items(),
-            key=lambda item: ("正常", "破格", "转评").index(item[0]) if item[0] in ("正常", "破格", "转评") else 9,
+            key=lambda item: order.index(item[0]) if item[0] in order else len(order),
         ),
     }
 

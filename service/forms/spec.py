@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from service.config import Limits
 from service.contract.parse import validate_payload
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
+from service.profiles.load import default_profile
+from service.profiles.schema import Profile
 
 BEIJING = timezone(timedelta(hours=8), "CST")
 
@@ -28,6 +30,8 @@ class RenderContext:
     # Long lists as one line per row (service.documents.tabular); off only
     # for the benchmark's baseline.
     fast_lists: bool = True
+    # The province's words, boxes and paper (Services.profile; Hubei's when none is given).
+    profile: Profile = field(default_factory=default_profile)
 
     @property
     def main_font(self) -> Path:
@@ -77,6 +81,19 @@ def document_info(spec: FormSpec, day: date) -> dict:
     return {"title": spec.title, "created": f"{day.isoformat()}T00:00:00+08:00"}
 
 
+def province_context(spec: FormSpec, ctx: RenderContext) -> dict:
+    """What every template may read of the province: its words (``profile.word``) and its
+    paper (_layout.html prints the page size and, for portrait forms, the margins)."""
+    paper = ctx.profile.paper
+    return {
+        "profile": ctx.profile,
+        "paper": {
+            "size": f"{paper.size} {spec.orientation}",
+            "margin": " ".join(f"{m:g}mm" for m in paper.margins_mm) if spec.orientation == "portrait" else None,
+        },
+    }
+
+
 def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: RenderContext) -> bytes:
     """Payload → PDF/A-3b bytes."""
     if spec.render is not None:
@@ -85,6 +102,7 @@ def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: Ren
     context = dict(spec.build_context(payload, ctx))
     context.setdefault("doc", document_info(spec, day))
     context.setdefault("blank", False)
+    context.update(province_context(spec, ctx))
     return renderer.render_pdf(spec.template, context, pdf_options(spec, payload, day))
 
 
@@ -96,4 +114,5 @@ def render_blank(renderer: Renderer, spec: FormSpec, ctx: RenderContext) -> byte
     context = dict(spec.blank_context(ctx))
     context.setdefault("doc", {"title": spec.title, "created": None})
     context["blank"] = True
+    context.update(province_context(spec, ctx))
     return renderer.render_pdf(spec.template, context, pdf_options(spec, None, day))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from service.contract.declaration import Declaration
 from service.documents.filters import cut, dot_date
 from service.forms.review_form import declaration_date, highest_education
-from service.forms.spec import FormSpec, RenderContext, document_info, pdf_options
+from service.forms.spec import FormSpec, RenderContext, document_info, pdf_options, province_context
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,10 @@ def build_context(d: Declaration, ctx: RenderContext, caps: Caps = STEPS[0]) -> 
 def step_contexts(spec: FormSpec, d: Declaration, ctx: RenderContext) -> list[dict]:
     """One context per step, each showing less than the one before."""
     day = declaration_date(d, ctx)
-    return [{**build_context(d, ctx, caps), "doc": document_info(spec, day), "blank": False} for caps in STEPS]
+    province = province_context(spec, ctx)
+    return [
+        {**build_context(d, ctx, caps), "doc": document_info(spec, day), "blank": False, **province} for caps in STEPS
+    ]
 
 
 def render_summary_step(renderer, spec: FormSpec, d: Declaration, ctx: RenderContext) -> tuple[bytes, dict]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from service.documents.filters import mask_id
 from service.registry import certificates as repo
 from service.registry.models import Certificate
 
@@ -35,15 +36,6 @@ REVOCATION_CATEGORIES = {
     "other": "其他原因",
 }
 SEAL_RECHECK = timedelta(days=1)
-
-
-def mask_id(id_number: str) -> str:
-    """``420106198905261525`` → ``420106********1525``."""
-    if len(id_number) > 10:
-        return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
-    if len(id_number) > 2:
-        return id_number[0] + "*" * (len(id_number) - 2) + id_number[-1]
-    return "*" * len(id_number)
 
 
 def seal_summary(report) -> dict:

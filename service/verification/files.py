@@ -14,7 +14,7 @@ from service.certificates.document import stored_request, verification_url
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.raster import attachment_data, first_page_text
-from service.forms.certificate import render_public_copy
+from service.forms.certificate import render_public_copy, wording_of
 from service.registry import certificate_queries as queries
 from service.registry import certificates as repo
 from service.registry.db import transaction
@@ -180,6 +180,7 @@ def public_copy(services: Services, cert: Certificate) -> bytes:
         identifier=cert.identifier,
         verify_url=verification_url(services.settings, cert.token),
         province_title=services.settings.certificate_title,
+        wording=wording_of(services.profile.certificate),
     )
     digest = services.files.put(pdf)
     with transaction(services.sessions) as session:

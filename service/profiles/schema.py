@@ -1,0 +1,202 @@
+"""What a province profile may say, and nothing else (a key it does not know is refused).
+
+A profile is data, one TOML file per province under ``profiles/``: the words its platform
+sends and prints, the certificate's title, labels and rows, the pledge, the review form's
+stamping boxes, which forms exist, the number pattern, the paper and who may reissue.
+The forms and the certificate read the profile they are handed, never a province's name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The canonical values the contract validates against; a profile maps its own words onto
+# them (service.contract.common.TERMS lists the same kinds with their values).
+CANONICAL_TERMS: dict[str, tuple[str, ...]] = {
+    "route": ("正常", "破格", "转评"),
+    "education_role": ("基础学历", "申报学历", "最高学历"),
+    "assessment_grade": ("优秀", "合格", "基本合格", "不合格"),
+}
+
+# Every value the certificate can print, by slot key (service.documents.certificate_layout).
+CERTIFICATE_ROW_KEYS = (
+    "number",
+    "name",
+    "gender",
+    "birth",
+    "id_type",
+    "id_number",
+    "work_unit",
+    "acquired_on",
+    "series",
+    "specialty",
+    "title",
+    "level",
+    "route",
+    "nature",
+    "approval_doc_no",
+)
+CERTIFICATE_LABEL_KEYS = (*CERTIFICATE_ROW_KEYS, "committee", "issuer", "issue_date", "qr_caption", "original_number")
+
+# Where a stamping box takes its text from (service.contract.declaration.Opinions).
+OPINION_SOURCES = ("unit", "recommending", "competent", "organizer", "approval")
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Certificate(_Data):
+    title: str = Field(min_length=1, max_length=20)
+    # The rows of the two columns, left then right, by value key; a row may leave a side empty ("").
+    rows: tuple[tuple[str, str], ...] = Field(min_length=1, max_length=8)
+    labels: dict[str, str]
+    id_number: Literal["full", "masked"] = "full"
+    # Printed on a certificate issued before its organisations have e-seals.
+    unsealed_notice: str = Field(min_length=1, max_length=60)
+    # What a new version says of itself: 补发 (lost) or 换发 (corrected), with the old number.
+    reissue_marks: dict[Literal["补发", "换发"], str]
+
+    @field_validator("rows")
+    @classmethod
+    def _known_rows(cls, rows: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        seen = [key for row in rows for key in row if key]
+        for key in seen:
+            if key not in CERTIFICATE_ROW_KEYS:
+                raise ValueError(f"未知的证书栏目 {key!r}，可用：{'、'.join(CERTIFICATE_ROW_KEYS)}")
+        if len(seen) != len(set(seen)):
+            raise ValueError("证书栏目重复")
+        for must in ("number", "name", "title"):
+            if must not in seen:
+                raise ValueError(f"证书必须有栏目 {must!r}")
+        return rows
+
+    @model_validator(mode="after")
+    def _every_row_labelled(self) -> Certificate:
+        unknown = sorted(set(self.labels) - set(CERTIFICATE_LABEL_KEYS))
+        if unknown:
+            raise ValueError(f"labels: 未知的标签 {', '.join(unknown)}")
+        needed = {key for row in self.rows for key in row if key} | {"committee", "issuer", "issue_date"}
+        missing = sorted(needed - set(self.labels))
+        if missing:
+            raise ValueError(f"labels: 缺少标签 {', '.join(missing)}")
+        return self
+
+
+class Pledge(_Data):
+    title: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    signature: str = "承诺人（签字）"
+
+
+class StampBox(_Data):
+    """One body that signs and stamps the review form: always printed, empty where the
+    payload carries no opinion, with room for the seal and the date."""
+
+    title: str = Field(min_length=1, max_length=30)
+    kind: Literal["opinion", "publicity", "committee"] = "opinion"
+    source: str | None = None  # opinion boxes: which opinion of the payload fills it
+    signer: str = "负责人（签字）"
+    seal: str = "（盖章）"
+
+    @model_validator(mode="after")
+    def _source_for_opinions(self) -> StampBox:
+        if self.kind == "opinion" and self.source not in OPINION_SOURCES:
+            raise ValueError(f"{self.title}: source 应为 {'、'.join(OPINION_SOURCES)} 之一")
+        if self.kind != "opinion" and self.source is not None:
+            raise ValueError(f"{self.title}: {self.kind} 栏不取 source")
+        return self
+
+
+class ReviewForm(_Data):
+    title: str = "专业技术资格评审表"
+    boxes: tuple[StampBox, ...] = Field(min_length=1)
+    # The heading over the achievements grouped by the committee's 评审标准.
+    criteria_heading: str = "申报业绩"
+    # 专利(已授) and 专利(申请) as two lists (Hubei's 业绩成果), or one.
+    split_patents: bool = False
+
+    @field_validator("boxes")
+    @classmethod
+    def _one_committee(cls, boxes: tuple[StampBox, ...]) -> tuple[StampBox, ...]:
+        if sum(box.kind == "committee" for box in boxes) != 1:
+            raise ValueError('评审表须有且只有一个评委会评审意见栏（kind = "committee"）')
+        return boxes
+
+
+class Paper(_Data):
+    size: Literal["A4", "A3"] = "A4"  # the tables are laid out for A4 at least
+    # Margins of the portrait forms, mm: top, right, bottom, left (the left edge is bound).
+    margins_mm: tuple[float, float, float, float] = (20.0, 18.0, 18.0, 25.0)
+
+    @field_validator("margins_mm")
+    @classmethod
+    def _sane(cls, margins: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        if any(not 5 <= m <= 40 for m in margins):
+            raise ValueError("页边距应在 5–40 mm 之间")
+        return margins
+
+
+class Reissue(_Data):
+    # Who may reissue a certificate (补换证): staff keys, the platform's keys, or both.
+    roles: tuple[Literal["staff", "platform"], ...] = ("staff",)
+
+
+class Profile(_Data):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    province: str = Field(min_length=2)
+    platform: str = Field(min_length=2)
+    source: str = ""  # the manual it was written from
+    # kind → canonical value → the province's words, the first one printed.
+    vocabulary: dict[str, dict[str, tuple[str, ...]]]
+    certificate: Certificate
+    pledge: Pledge
+    review_form: ReviewForm
+    forms: tuple[str, ...] = Field(min_length=1)
+    number_pattern: str = "9{province}{year}{committee}{seq:06d}"
+    paper: Paper = Paper()
+    reissue: Reissue = Reissue()
+    notices: dict[str, str] = {}
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _known_terms(cls, vocabulary: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        for kind, words in vocabulary.items():
+            canonical = CANONICAL_TERMS.get(kind)
+            if canonical is None:
+                raise ValueError(f"未知的词表 {kind!r}，可用：{'、'.join(CANONICAL_TERMS)}")
+            for value, aliases in words.items():
+                if value not in canonical:
+                    raise ValueError(f"{kind}: {value!r} 不是标准值（{'、'.join(canonical)}）")
+                if not aliases:
+                    raise ValueError(f"{kind}.{value}: 至少一个词")
+            taken = [alias for aliases in words.values() for alias in aliases]
+            if len(taken) != len(set(taken)):
+                raise ValueError(f"{kind}: 同一个词对应了两个标准值")
+        return vocabulary
+
+    # --- reading -------------------------------------------------------------------------
+
+    def word(self, kind: str, value: str | None) -> str:
+        """What the province prints for a canonical value (the value itself if it has no word)."""
+        if value is None:
+            return ""
+        words = self.vocabulary.get(kind, {}).get(value)
+        return words[0] if words else value
+
+    def choices(self, kind: str) -> tuple[str, ...]:
+        """The words a platform of this province may send, canonical values that have none included."""
+        words = self.vocabulary.get(kind, {})
+        return tuple(words[v][0] if v in words else v for v in CANONICAL_TERMS[kind])
+
+    def aliases(self) -> dict[str, dict[str, str]]:
+        """kind → any accepted word → its canonical value (what validation maps)."""
+        table: dict[str, dict[str, str]] = {}
+        for kind, canonical in CANONICAL_TERMS.items():
+            mapping = {value: value for value in canonical}
+            for value, words in self.vocabulary.get(kind, {}).items():
+                mapping.update({word: value for word in words})
+            table[kind] = mapping
+        return table
