@@ -132,3 +132,28 @@ def ink_of_chars(pdf: bytes, chars: str, scale: float = 6.0) -> dict[str, list[f
     finally:
         document.close()
     return found
+
+
+BOTTOM_MARGIN_PT = 18 / 25.4 * 72  # common.css: @page margin-bottom 18mm
+
+
+def text_below_the_body(pdf: bytes) -> list[str]:
+    """Per page, the text drawn below the page body other than its footer. A row
+    too tall for a page, kept whole, runs into the margin and is cut off there."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        stray = []
+        for number, page in enumerate(document, start=1):
+            textpage = page.get_textpage()
+            below = "".join(
+                textpage.get_text_range(index, 1)
+                for index in range(textpage.count_chars())
+                if textpage.get_charbox(index)[3] < BOTTOM_MARGIN_PT - 1
+            )
+            textpage.close()
+            rest = squash(below).replace(f"第{number}页共{len(document)}页", "", 1)
+            if rest:
+                stray.append(f"page {number}: {rest[:40]}")
+        return stray
+    finally:
+        document.close()

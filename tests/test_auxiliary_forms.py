@@ -10,7 +10,6 @@ import copy
 import json
 import re
 
-import pypdfium2 as pdfium
 import pytest
 
 from service import FONTS_DIR, TEMPLATES_DIR
@@ -23,7 +22,8 @@ from service.profiles.load import default_profile
 from tests import variants
 from tests.conftest import auth, load_contract
 from tests.golden import assert_matches_golden
-from tests.pdftext import attachments, page_texts, pdf_text, squash
+from tests.paths import set_at, values_at
+from tests.pdftext import attachments, page_texts, pdf_text, squash, text_below_the_body
 
 FORMS = {spec.slug: spec for spec in SPECS}
 SLUGS = list(FORMS)
@@ -310,25 +310,6 @@ LABELS = {
     ],
 }
 
-_PART = re.compile(r"[^.\[\]]+|\[\*\]|\[\d+\]")
-
-
-def values_at(payload, path: str) -> list:
-    """The values at ``path`` (``a.b[0].c``, ``a.b[*].c``); absent and empty ones left out."""
-    nodes = [payload]
-    for part in _PART.findall(path):
-        found = []
-        for node in nodes:
-            if part == "[*]":
-                found.extend(node or [])
-            elif part.startswith("["):
-                index = int(part[1:-1])
-                found.append(node[index] if isinstance(node, list) and len(node) > index else None)
-            else:
-                found.append(node.get(part) if isinstance(node, dict) else None)
-        nodes = found
-    return [n for n in nodes if n is not None and n != "" and n != []]
-
 
 def shown_strings(slug: str, payload: dict) -> list[str]:
     strings = []
@@ -422,37 +403,6 @@ def test_assessment_without_its_section_uses_the_declaration(renderer, contract_
         assert f"{r['year']}年度：{r['result']}" in text
     assert "助理工程师" in text.split("聘任岗位")[1][:10]  # the post of the current appointment
     assert "□✓" not in text
-
-
-BOTTOM_MARGIN_PT = 18 / 25.4 * 72  # common.css: @page margin-bottom 18mm
-
-
-def text_below_the_body(pdf: bytes) -> list[str]:
-    """Per page, the text drawn below the page body other than its footer. A row
-    too tall for a page, kept whole, runs into the margin and is cut off there."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        stray = []
-        for number, page in enumerate(document, start=1):
-            textpage = page.get_textpage()
-            below = "".join(
-                textpage.get_text_range(index, 1)
-                for index in range(textpage.count_chars())
-                if textpage.get_charbox(index)[3] < BOTTOM_MARGIN_PT - 1
-            )
-            textpage.close()
-            rest = squash(below).replace(f"第{number}页共{len(document)}页", "", 1)
-            if rest:
-                stray.append(f"page {number}: {rest[:40]}")
-        return stray
-    finally:
-        document.close()
-
-
-def set_at(payload: dict, path: list, value) -> None:
-    for key in path[:-1]:
-        payload = payload[key]
-    payload[path[-1]] = value
 
 
 LONG_TEXTS = {

@@ -42,18 +42,23 @@ def render(renderer, slug: str, payload: dict) -> bytes:
 def _cases() -> list[tuple[str, str]]:
     cases = [("review-form", name) for name in VARIANTS]
     cases += [("summary-sheet", name) for name in ("contract", "long", "many")]
-    for slug in ("unit-review", "assessment", "attachment-list", "integrity-pledge"):
+    for slug in ("unit-review", "assessment", "attachment-list", "integrity-pledge", "written-test-application"):
         cases += [(slug, name) for name in ("contract", "long", "teacher", "many")]
     cases += [("exception-approval", "exceptional"), ("transfer", "transfer")]
-    cases += [("publicity", "publicity-pre-review.json"), ("publicity", "publicity-result.json"), ("roster", "sample")]
+    cases += [("publicity", "publicity-pre-review.json"), ("publicity", "publicity-result.json")]
+    cases += [(slug, "sample") for slug in SAMPLED]
     return cases
+
+
+# Forms whose payload is not a declaration: checked on their sample.
+SAMPLED = ("roster", "publicity-proof", "admission-ticket")
 
 
 def _payload(slug: str, name: str) -> dict:
     if slug == "publicity":
         return load_contract(name)
-    if slug == "roster":
-        return json.loads((TEMPLATES_DIR / "forms" / "roster" / "sample.json").read_text("utf-8"))
+    if slug in SAMPLED:
+        return json.loads((TEMPLATES_DIR / "forms" / slug / "sample.json").read_text("utf-8"))
     return VARIANTS[name](load_contract("declaration.json"))
 
 
@@ -135,16 +140,24 @@ def test_a_field_of_20000_unbreakable_characters_breaks_into_lines(renderer, dec
         ("publicity", ("intro",)),
         ("assessment", ("assessment", "self_summary")),
         ("exception-approval", ("application", "exception", "text")),
+        ("written-test-application", ("written_test", "reason")),
+        ("publicity-proof", ("statement",)),
+        ("admission-ticket", ("notices", 0)),
     ],
 )
 def test_long_runs_break_in_the_lists_and_the_auxiliary_forms(renderer, slug, path):
-    payload = (
-        load_contract("publicity-pre-review.json")
-        if slug == "publicity"
-        else variants.exceptional(load_contract("declaration.json"))
-    )
+    if slug == "publicity":
+        payload = load_contract("publicity-pre-review.json")
+    elif slug in SAMPLED:
+        payload = _payload(slug, "sample")
+    else:
+        payload = variants.exceptional(load_contract("declaration.json"))
     if slug == "assessment":
         payload["assessment"] = {}
+    if slug == "written-test-application":
+        payload["written_test"] = {}
+    if slug == "admission-ticket":
+        payload["notices"] = [""]
     target = payload
     for key in path[:-1]:
         target = target[key]

@@ -146,6 +146,11 @@ def rows(item: Any) -> Any:
     return Annotated[list[item], BeforeValidator(_check_rows), Field(default_factory=list)]
 
 
+def required_rows(item: Any) -> Any:
+    """A list of ``item`` that must hold at least one row (absent: 缺少必填项; null or empty: 至少需要 1 项)."""
+    return Annotated[list[item], BeforeValidator(_check_rows), Field(min_length=1)]
+
+
 # --- dates ------------------------------------------------------------------
 
 _DAY_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")

@@ -444,6 +444,20 @@ class Assessment(ContractModel):
         return self
 
 
+# --- 笔试申请表 ----------------------------------------------------------------
+
+
+class WrittenTest(ContractModel):
+    """笔试申请: what the 笔试申请表 asks beyond the declaration. Anhui's engineering
+    applicants in 化工工程 and 安全工程 take a written test and upload the form (seeds).
+    Every field may be left out: the form then prints its box empty, to be filled in by hand."""
+
+    reason: Text | None = Field(default=None, description="申请理由")
+    applied_on: Day | None = Field(default=None, description="申请日期；不填时用申报提交日期")
+    unit_opinion: Opinion | None = Field(default=None, description="所在单位意见")
+    organizer_opinion: Opinion | None = Field(default=None, description="评委会组建单位意见")
+
+
 class Attachment(ContractModel):
     category: Line
     name: Line
@@ -474,6 +488,7 @@ class Declaration(ContractModel):
     attachments: rows(Attachment)
     unit_review: UnitReview | None = None
     assessment: Assessment | None = None
+    written_test: WrittenTest | None = None
 
     @field_validator("opinions", mode="before")
     @classmethod

@@ -49,7 +49,7 @@ def _fitter(ctx: RenderContext) -> Fitter:
     return Fitter(advances_for(ctx.main_font), padding_mm=1.6)
 
 
-def _common(d: Declaration, ctx: RenderContext) -> dict:
+def applicant_context(d: Declaration, ctx: RenderContext) -> dict:
     """What every auxiliary form prints of the applicant."""
     return {
         "d": d,
@@ -60,7 +60,7 @@ def _common(d: Declaration, ctx: RenderContext) -> dict:
     }
 
 
-def _blank_common(ctx: RenderContext) -> dict:
+def blank_applicant_context(ctx: RenderContext) -> dict:
     return {"d": BLANK, "title0": None, "highest": None, "fill_date": None, "fit": _fitter(ctx)}
 
 
@@ -102,11 +102,11 @@ def unit_opinion(d: Declaration):
 
 
 def unit_review_context(d: Declaration, ctx: RenderContext) -> dict:
-    return {**_common(d, ctx), "checks": check_lines(d), "opinion": unit_opinion(d), "review": d.unit_review}
+    return {**applicant_context(d, ctx), "checks": check_lines(d), "opinion": unit_opinion(d), "review": d.unit_review}
 
 
 def unit_review_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "checks": check_lines(None), "opinion": None, "review": None}
+    return {**blank_applicant_context(ctx), "checks": check_lines(None), "opinion": None, "review": None}
 
 
 # --- 年度及任职期满考核表 --------------------------------------------------------
@@ -134,7 +134,7 @@ def assessment_context(d: Declaration, ctx: RenderContext) -> dict:
     term_start = a.term_start if a else None
     term_end = a.term_end if a else None
     return {
-        **_common(d, ctx),
+        **applicant_context(d, ctx),
         "a": a,
         "post": (a.post if a and a.post else None) or (appointment.post if appointment else None),
         "term_start": term_start,
@@ -165,7 +165,7 @@ def _tallies(a) -> list[tuple[str, int | None]]:
 
 def assessment_blank(ctx: RenderContext) -> dict:
     return {
-        **_blank_common(ctx),
+        **blank_applicant_context(ctx),
         "a": None,
         "post": None,
         "term_start": None,
@@ -227,19 +227,19 @@ parse_transfer_declaration = _route_form_parser(
 def exception_context(d: Declaration, ctx: RenderContext) -> dict:
     basis = d.application.exception
     evidence = list(basis.evidence) if basis is not None else [None] * BLANK_EVIDENCE_ROWS
-    return {**_common(d, ctx), "basis": basis, "evidence": evidence, "o": d.opinions}
+    return {**applicant_context(d, ctx), "basis": basis, "evidence": evidence, "o": d.opinions}
 
 
 def exception_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "basis": None, "evidence": [None] * BLANK_EVIDENCE_ROWS, "o": BLANK}
+    return {**blank_applicant_context(ctx), "basis": None, "evidence": [None] * BLANK_EVIDENCE_ROWS, "o": BLANK}
 
 
 def transfer_context(d: Declaration, ctx: RenderContext) -> dict:
-    return {**_common(d, ctx), "tr": d.application.transfer, "o": d.opinions}
+    return {**applicant_context(d, ctx), "tr": d.application.transfer, "o": d.opinions}
 
 
 def transfer_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "tr": BLANK, "o": BLANK}
+    return {**blank_applicant_context(ctx), "tr": BLANK, "o": BLANK}
 
 
 # --- 附件一览表 -----------------------------------------------------------------
@@ -272,7 +272,7 @@ def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
     groups = attachment_groups(d.attachments)
     sizes = [f.size_bytes for f in d.attachments]
     return {
-        **_common(d, ctx),
+        **applicant_context(d, ctx),
         "groups": groups,
         "file_count": len(d.attachments),
         # A total only when every size is known: a partial sum would understate it.
@@ -283,7 +283,7 @@ def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
 
 def attachment_blank(ctx: RenderContext) -> dict:
     return {
-        **_blank_common(ctx),
+        **blank_applicant_context(ctx),
         "groups": [],
         "file_count": None,
         "total_bytes": None,
@@ -298,11 +298,11 @@ def attachment_blank(ctx: RenderContext) -> dict:
 
 
 def pledge_context(d: Declaration, ctx: RenderContext) -> dict:
-    return {**_common(d, ctx), "pledge": ctx.profile.pledge}
+    return {**applicant_context(d, ctx), "pledge": ctx.profile.pledge}
 
 
 def pledge_blank(ctx: RenderContext) -> dict:
-    return {**_blank_common(ctx), "pledge": ctx.profile.pledge}
+    return {**blank_applicant_context(ctx), "pledge": ctx.profile.pledge}
 
 
 # --- the specs ----------------------------------------------------------------
