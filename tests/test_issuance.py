@@ -21,6 +21,7 @@ from service.app import create_app
 from service.certificates.issuance import Actor, issue_certificate
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
+from service.profiles.load import default_profile
 from service.registry.db import transaction
 from service.registry.models import Certificate, CertificateEvent
 from service.registry.orgs import add_org
@@ -195,7 +196,7 @@ def test_organisation_without_a_key_leaves_the_certificate_pending_seal(any_db_s
         pdf = client.get(body["pdf_url"], headers=auth(keys["platform"])).content
         assert client.app.state.services.sealers.validate(pdf).seals == ()
         # It says so, on the page and in its metadata, and so does its verification page.
-        notice = settings.unsealed_notice
+        notice = settings.with_profile(default_profile()).unsealed_notice
         assert notice in pdf_text(pdf)
         page = client.get(body["verification_url"].split(settings.public_base_url.rstrip("/"))[1]).text
         assert "待签章" in page and notice in page
