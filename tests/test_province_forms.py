@@ -316,9 +316,14 @@ def test_filled_forms_carry_their_labels_fit_one_page_and_attach_the_payload(ren
     assert len(page_texts(pdf)) == 1
     files = attachments(pdf)
     assert list(files) == [f"{slug}.json"]
-    assert json.loads(files[f"{slug}.json"]) == json.loads(
-        json.dumps(FORMS[slug].validate(payload_of(slug, case), Limits()).model_dump(mode="json"))
-    )
+    # The attached source is the payload as validated ...
+    validated = FORMS[slug].validate(payload_of(slug, case), Limits())
+    attached = json.loads(files[f"{slug}.json"])
+    assert attached == json.loads(json.dumps(validated.model_dump(mode="json")))
+    if slug != "written-test-application":
+        # ... and the forms' own payloads validate again from it to the same. (A declaration's
+        # months are written as {"year", "month", "day"} objects: YearMonth has no serializer.)
+        assert FORMS[slug].validate(attached, Limits()) == validated
 
 
 @pytest.mark.parametrize(("slug", "case"), FILLED)
@@ -538,8 +543,11 @@ def test_long_texts_flow_over_pages_and_nothing_is_cut_off(renderer, slug):
         assert f"第{number}页共{len(pages)}页" in squash(page)
 
 
-MARKUP = ["</td></tr></table><h1>假标题</h1>", "{{ 7*7 }}", '<img src="file:///etc/passwd">']
-# Where each form prints a name and a free text.
+# Markup in a name, and markup and template syntax in a free text (the ticket's venue).
+NAME_MARKUP = "</td></tr></table><h1>假标题</h1>"
+TEXT_MARKUP = (
+    '正文里也有：{{ 7*7 }}{% print 7*7 %}<img src="file:///etc/passwd"><link rel=stylesheet href=//169.254.169.254>'
+)
 NAME_AND_TEXT = {
     "publicity-proof": (["applicants", 0, "name"], ["handling"]),
     "admission-ticket": (["candidate", "name"], ["exam", "venue"]),
@@ -547,25 +555,19 @@ NAME_AND_TEXT = {
 }
 
 
-def rendered_with_name(renderer, slug: str, name: str) -> bytes:
-    """The sample with ``name`` where the form prints a name and, after a few words, in a free text."""
-    if (slug, name) not in _CACHE:
-        payload = sample(slug)
-        name_path, text_path = NAME_AND_TEXT[slug]
-        set_at(payload, name_path, name)
-        set_at(payload, text_path, "正文里也有：" + name)
-        _CACHE[slug, name] = render(renderer, slug, payload)
-    return _CACHE[slug, name]
-
-
-@pytest.mark.parametrize("markup", MARKUP)
 @pytest.mark.parametrize("slug", SLUGS)
-def test_markup_and_template_syntax_in_input_print_as_plain_text(renderer, slug, markup):
-    baseline = rendered_with_name(renderer, slug, "张三")
-    pdf = rendered_with_name(renderer, slug, markup)
+def test_markup_and_template_syntax_in_input_print_as_plain_text(renderer, slug):
+    payload = sample(slug)
+    name_path, text_path = NAME_AND_TEXT[slug]
+    set_at(payload, name_path, NAME_MARKUP)
+    set_at(payload, text_path, TEXT_MARKUP)
+    if slug == "publicity-proof":
+        payload["outcome"] = "有异议"  # its handling prints the text
+    pdf = render(renderer, slug, payload)
     text = pdf_text(pdf)
-    assert squash(markup) in text and "正文里也有：" + squash(markup) in text
+    assert squash(NAME_MARKUP) in text and squash(TEXT_MARKUP) in text
     assert renderer.fetcher.refused == []  # nothing in the input was fetched
+    baseline = rendered(renderer, slug, "sample")
     assert text.count("49") == pdf_text(baseline).count("49")  # {{ 7*7 }} was not evaluated
     assert image_count(pdf, 1) == image_count(baseline, 1)  # no <img> from the input
 
@@ -615,6 +617,12 @@ BAD_INPUT = [
         lambda p: p["exam"].update(start="2024/10/12 09:00"),
         "exam.start",
         "时间格式应为 YYYY-MM-DDTHH:MM:SS+08:00",
+    ),
+    (
+        "admission-ticket",
+        lambda p: p["exam"].update(start="9999-12-31T23:00:00-05:00", end=None),
+        "exam.start",
+        "考试时间的年份应在 1980 至 2100 年之间",
     ),
     ("admission-ticket", lambda p: p.update(ticket_no="1" * 41), "ticket_no", "过长：最多 40 个字符"),
     ("admission-ticket", lambda p: _photo(p, "不是图片"), "candidate.photo.data_base64", "照片不是合法的 Base64 编码"),
@@ -734,7 +742,7 @@ def test_api_lists_the_forms_with_their_blanks_and_documented_schemas(settings):
         assert listed[slug]["orientation"] == "portrait"
     proof = listed["publicity-proof"]["schema"]
     assert proof["properties"]["place"]["description"] == "公示地点及方式，如 单位公示栏、单位内网"
-    assert proof["$defs"]["ProofPeriod"]["properties"]["working_days"]["minimum"] == 1
+    assert proof["$defs"]["ProofPeriod"]["properties"]["working_days"]["minimum"] == 5
     ticket = listed["admission-ticket"]["schema"]
     assert ticket["$defs"]["ExamSession"]["properties"]["kind"]["description"] == "考试类别：面试 / 笔试"
     assert "written_test" in listed["written-test-application"]["schema"]["properties"]

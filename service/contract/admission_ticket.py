@@ -31,6 +31,7 @@ from service.contract.common import (
 
 EXAM_KINDS = ("面试", "笔试")
 BEIJING = timezone(timedelta(hours=8), "CST")
+EXAM_YEARS = (1980, 2100)  # as the plans' years (declaration.Plan.year)
 
 _ID_18 = re.compile(r"^\d{17}[\dXx]$")
 
@@ -85,9 +86,16 @@ class ExamSession(ContractModel):
     @classmethod
     def _in_beijing_time(cls, value: datetime | None) -> datetime | None:
         # The ticket prints the local time of the exam: a time without a zone is
-        # Beijing time, one with another zone is converted to it.
+        # Beijing time, one with another zone is converted to it (after the year is
+        # checked: 9999-12-31 in another zone has no Beijing time).
         if value is None:
             return None
+        if not EXAM_YEARS[0] <= value.year <= EXAM_YEARS[1]:
+            raise PydanticCustomError(
+                "exam_year",
+                "考试时间的年份应在 {first} 至 {last} 年之间",
+                {"first": EXAM_YEARS[0], "last": EXAM_YEARS[1]},
+            )
         return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value.astimezone(BEIJING)
 
     @field_validator("end")

@@ -54,7 +54,14 @@ class PublicisedApplicant(ContractModel):
 class ProofPeriod(ContractModel):
     start: Day = Field(description="公示开始日期")
     end: Day = Field(description="公示结束日期")
-    working_days: int = Field(ge=1, le=60, description=f"公示工作日数，不少于 {MIN_WORKING_DAYS} 个工作日")
+    # The schema says the minimum; the validator below says it in words (不少于 5 个工作日)
+    # rather than the generic 不能小于 5.
+    working_days: int = Field(
+        ge=1,
+        le=60,
+        json_schema_extra={"minimum": MIN_WORKING_DAYS},
+        description=f"公示工作日数，不少于 {MIN_WORKING_DAYS} 个工作日",
+    )
 
     @field_validator("end")
     @classmethod
@@ -97,7 +104,7 @@ class PublicityProof(ContractModel):
     handling: Text | None = Field(
         default=None, validate_default=True, description="异议及处理情况（公示结果为“有异议”时必填）"
     )
-    statement: Text | None = Field(default=None, description="证明文字；不填时按公示时间、地点和结果生成")
+    statement: Text | None = Field(default=None, description="证明文字；不填时按公示时间、人数和结果生成")
     responsible: Name | None = Field(default=None, description="单位负责人（签字处可手签，此处可空）")
     handler: Name | None = Field(default=None, description="经办人")
     phone: Code | None = Field(default=None, description="联系电话")

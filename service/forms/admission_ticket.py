@@ -21,8 +21,8 @@ from service.forms.spec import FormSpec, RenderContext
 TITLE = "准考证"
 
 # 考生须知 printed when the payload sends none. Inferred: the rules every such ticket
-# states (identity papers, arrival, devices, discipline), one of them the kind's own;
-# the misconduct rule names the national rules for professional examinations (人社部令第31号).
+# states (identity papers, arrival, devices, discipline), one of them the kind's own.
+# Misconduct is left to 有关规定: which rules apply is the committee's to say (notices).
 _NOTICES_BEFORE = (
     "考生须凭本准考证和有效身份证件（与报名时所用证件一致）参加考试，证件不全者不得入场。",
     "考生应于考试开始前30分钟到达考点，按工作人员指引入场、候考；考试开始15分钟后不得入场。",
@@ -33,7 +33,7 @@ _NOTICES_OF_KIND = {
     "笔试": "笔试须使用黑色墨水笔在答题卡（纸）指定位置作答，在其他位置作答无效。",
 }
 _NOTICES_AFTER = (
-    "考生须服从考务工作人员的管理，遵守考场纪律；违反考试纪律的，按《专业技术人员资格考试违纪违规行为处理规定》处理。",
+    "考生须服从考务工作人员的管理，遵守考场纪律；违反考试纪律的，按有关规定处理。",
     "本准考证须妥善保管，不得涂改、转借；考试时间、地点如有变动，以评委会组建单位的通知为准。",
 )
 
