@@ -13,11 +13,12 @@ from service.api.deps import ServicesDep, WebDep, WorkersDep, in_worker, may_rei
 from service.api.openapi import json_body
 from service.api.strict_body import StrictJsonRoute
 from service.api.web import Web
+from service.batches.generation import generation_status
 from service.certificates.document import make_document, verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
 from service.contract.certificate import REISSUE_KINDS, CertificateRequest
 from service.contract.parse import parse_payload
-from service.errors import NotFound
+from service.errors import FieldError, InvalidInput, NotFound
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 from service.services import Services
@@ -106,14 +107,45 @@ async def issue(
     )
 
 
-@router.get("", summary="持证人的证书（我的职称）")
+@router.get(
+    "",
+    summary="持证人的证书（我的职称），或一份申报的证书（含「生成中」）",
+    description=(
+        "按证件号码（id_number）列出持证人的证书；或按申报编号（declaration_id）查一份申报的证书："
+        "已签发则 status 为「已签发」并给出证书；批量签发任务尚未签发到它时 status 为「生成中」，"
+        "并给出任务、排在它前面的数量和预计剩余秒数；两者都没有时 404。"
+    ),
+)
 def holder_certificates(
     services: ServicesDep,
     key: Platform,
-    id_number: Annotated[str, Query(min_length=6, max_length=100, description="证件号码")],
-) -> list[dict]:
+    id_number: Annotated[str | None, Query(min_length=6, max_length=100, description="证件号码")] = None,
+    declaration_id: Annotated[str | None, Query(min_length=1, max_length=200, description="申报编号")] = None,
+):
+    if (id_number is None) == (declaration_id is None):
+        message = "请只给出 id_number（证件号码）或 declaration_id（申报编号）之一"
+        raise InvalidInput(message, errors=[FieldError("query", message, "one_of")])
+    if declaration_id is not None:
+        return declaration_certificate(services, declaration_id.strip())
+    assert id_number is not None
     with services.sessions() as session:
         return [certificate_json(services, c) for c in repo.holder_certificates(session, id_number.strip().upper())]
+
+
+def declaration_certificate(services: Services, declaration_id: str) -> dict:
+    with services.sessions() as session:
+        first = repo.by_declaration(session, declaration_id)
+        versions = repo.versions_of(session, first.number) if first is not None else []
+    if versions:
+        return {
+            "declaration_id": declaration_id,
+            "status": "已签发",
+            "certificate": certificate_json(services, versions[-1], versions),
+        }
+    generating = generation_status(services, declaration_id)
+    if generating is None:
+        raise NotFound(f"没有为申报 {declaration_id} 签发的证书，也没有正在签发它的批量任务")
+    return {"declaration_id": declaration_id, **generating}
 
 
 @router.get("/{number}", summary="证书详情（当前版本及历次版本）")

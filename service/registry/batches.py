@@ -256,3 +256,27 @@ def state_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:
         ).all()
     )
     return jobs, items
+
+
+def open_issue_item(session: Session, declaration_id: str) -> tuple[BatchItem, BatchJob] | None:
+    """The item of a queued or running ``issue`` job that will issue ``declaration_id``, if
+    one is still to do (the earliest job's, when two jobs carry it)."""
+    row = session.execute(
+        select(BatchItem, BatchJob)
+        .join(BatchJob, BatchJob.id == BatchItem.job_id)
+        .where(
+            BatchItem.target == declaration_id,
+            BatchItem.state == "pending",
+            BatchJob.kind == "issue",
+            BatchJob.state.in_(("queued", "running")),
+        )
+        .order_by(BatchJob.created_at)
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def pending_before(session: Session, job_id: str, seq: int) -> int:
+    """Items of the job still to do that come before ``seq`` (the order they are claimed in)."""
+    query = select(func.count()).where(BatchItem.job_id == job_id, BatchItem.state == "pending", BatchItem.seq < seq)
+    return int(session.scalar(query) or 0)

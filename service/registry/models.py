@@ -189,6 +189,7 @@ class BatchItem(Base):
     __table_args__ = (
         UniqueConstraint("job_id", "seq", name="uq_batch_items_job_seq"),
         Index("ix_batch_items_job_state", "job_id", "state"),
+        Index("ix_batch_items_target", "target"),
         CheckConstraint("state IN ('pending', 'done', 'failed', 'cancelled')", name="ck_batch_items_state"),
     )
 
