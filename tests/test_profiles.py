@@ -176,6 +176,9 @@ def test_anhuis_review_form_prints_its_words_sections_and_all_five_stamping_boxe
     ):
         assert seal in text, seal
     assert "基层单位意见" not in text  # Hubei's word, not Anhui's
+    # the sections in the order of Anhui's 申报一览表: 工作经历 before 学历教育, 申报业绩 before 业绩成果
+    assert text.index("、中小学教师信息") < text.index("、工作经历") < text.index("、学历教育")
+    assert text.index("、申报业绩") < text.index("、业绩成果")
 
 
 def test_hubeis_boxes_are_printed_even_without_opinion_text(settings, renderer, contract_declaration):

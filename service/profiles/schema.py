@@ -110,13 +110,40 @@ class StampBox(_Data):
         return self
 
 
+# The review form's sections (templates/forms/review-form/form.html), in the default order.
+REVIEW_SECTIONS = (
+    "basic",  # 基本情况 (with 破格依据, 转评情况)
+    "education",  # 学历教育, 继续教育
+    "work",  # 工作经历
+    "annual_reviews",  # 年度考核
+    "work_summary",  # 任职以来主要工作业绩和履行岗位职责情况
+    "achievements",  # 任现职以来主要专业技术工作业绩
+    "results",  # 业绩成果: 论文, 著作, 专利, 获奖, 项目
+    "criteria",  # 申报业绩 by 评审标准
+    "teacher",  # 中小学教师信息
+    "opinions",  # the stamping boxes
+)
+
+
 class ReviewForm(_Data):
     title: str = "专业技术资格评审表"
     boxes: tuple[StampBox, ...] = Field(min_length=1)
+    # Which sections print, in which order (a section left out is not printed at all).
+    sections: tuple[Literal[REVIEW_SECTIONS], ...] = REVIEW_SECTIONS  # type: ignore[valid-type]
     # The heading over the achievements grouped by the committee's 评审标准.
     criteria_heading: str = "申报业绩"
     # 专利(已授) and 专利(申请) as two lists (Hubei's 业绩成果), or one.
     split_patents: bool = False
+
+    @field_validator("sections")
+    @classmethod
+    def _sections_once(cls, sections: tuple[str, ...]) -> tuple[str, ...]:
+        if len(sections) != len(set(sections)):
+            raise ValueError("评审表栏目重复")
+        for must in ("basic", "opinions"):
+            if must not in sections:
+                raise ValueError(f"评审表必须有栏目 {must!r}")
+        return sections
 
     @field_validator("boxes")
     @classmethod
