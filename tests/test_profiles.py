@@ -331,3 +331,23 @@ def test_a_province_that_masks_the_id_number_prints_it_masked(tmp_path, settings
     text = squash(pdf_text(pdf))
     assert "420106********1525" in text
     assert "420106198905261525" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "boxes"),
+    [
+        ("hubei", ("所在单位意见", "主管部门意见", "人社部门审批意见")),
+        ("anhui", ("用人单位意见", "业务主管部门意见", "职称管理部门审批意见")),
+    ],
+)
+def test_the_exception_forms_boxes_are_the_provinces(settings, renderer, contract_declaration, name, boxes):
+    profile = load_profile(name, PROFILES_DIR)
+    data = copy.deepcopy(contract_declaration)
+    data["application"]["route"] = profile.choices("route")[1]  # 破格 in the province's word
+    spec = all_forms()["exception-approval"]
+    d = spec.validate(data, settings_for(settings, name).limits)
+    ctx = RenderContext(settings.fonts_dir, profile=profile)
+    for pdf in (render_form(renderer, spec, d, ctx), render_blank(renderer, spec, ctx)):
+        text = squash(pdf_text(pdf))
+        at = [text.index(box) for box in boxes]
+        assert at == sorted(at)

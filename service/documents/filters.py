@@ -101,6 +101,13 @@ def typeset(html) -> Markup:
     return Markup(typeset_html(str(html)))
 
 
+def opinion_column(box: Any, opinions: Any) -> dict:
+    """A stamping box of a profile (title, source, seal, signer) as the opinion_columns macro
+    takes it, with the payload's opinion it names (None on a blank form)."""
+    opinion = getattr(opinions, box.source, None) if opinions is not None else None
+    return {"title": box.title, "opinion": opinion, "seal": box.seal, "signer_label": box.signer}
+
+
 def make_environment(root) -> jinja2.Environment:
     """The Jinja2 environment of the service's templates (documents and pages alike):
     autoescaped, strict about undefined names, with the filters below."""
@@ -127,6 +134,7 @@ def install(env: jinja2.Environment) -> None:
         spread=spread,
         cut=cut,
         typeset=typeset,
+        opinion_column=opinion_column,
     )
     env.globals.update(period=period)
 

@@ -153,6 +153,10 @@ class ReviewForm(_Data):
         return boxes
 
 
+# The auxiliary forms whose opinion boxes a profile may name (form_boxes).
+BOXED_FORMS = ("exception-approval", "transfer")
+
+
 class Paper(_Data):
     size: Literal["A4", "A3"] = "A4"  # the tables are laid out for A4 at least
     # Margins of the portrait forms, mm: top, right, bottom, left (the left edge is bound).
@@ -185,6 +189,9 @@ class Profile(_Data):
     number_pattern: str = "9{province}{year}{committee}{seq:06d}"
     paper: Paper = Paper()
     reissue: Reissue = Reissue()
+    # The opinion boxes of 破格申报审批表 and 转评申报表 in the province's words, in order
+    # (none given: the form's own 所在单位 / 主管部门 / 人社部门 boxes).
+    form_boxes: dict[str, tuple[StampBox, ...]] = {}
     notices: dict[str, str] = {}
 
     @field_validator("vocabulary")
@@ -203,6 +210,16 @@ class Profile(_Data):
             if len(taken) != len(set(taken)):
                 raise ValueError(f"{kind}: 同一个词对应了两个标准值")
         return vocabulary
+
+    @field_validator("form_boxes")
+    @classmethod
+    def _boxed_forms(cls, boxes: dict[str, tuple[StampBox, ...]]) -> dict[str, tuple[StampBox, ...]]:
+        for slug, listed in boxes.items():
+            if slug not in BOXED_FORMS:
+                raise ValueError(f"{slug!r} 不能配置意见栏（可配置：{'、'.join(BOXED_FORMS)}）")
+            if not listed or any(box.kind != "opinion" for box in listed):
+                raise ValueError(f"{slug}: 至少一个意见栏，且只能是 opinion 栏")
+        return boxes
 
     # --- reading -------------------------------------------------------------------------
 
