@@ -351,3 +351,45 @@ def test_the_exception_forms_boxes_are_the_provinces(settings, renderer, contrac
         text = squash(pdf_text(pdf))
         at = [text.index(box) for box in boxes]
         assert at == sorted(at)
+
+
+def test_a_long_certificate_label_stays_on_its_row_inside_its_column(renderer, settings):
+    """Anhui's 取得资格时所在单位 is set a step smaller, on one line, inside the label column."""
+    from service.contract.certificate import CertificateRequest
+    from service.documents.certificate_layout import COLUMNS, LABEL_W, ROW_H, ROW_TOP
+    from service.forms.certificate import render_certificate, wording_of
+    from tests.test_certificate_doc import glyphs as glyph_boxes
+
+    anhui = load_profile("anhui", PROFILES_DIR)
+    request = CertificateRequest.model_validate(load_contract("certificate-request.json"))
+    pdf = render_certificate(
+        renderer,
+        request,
+        number="9342024420001000123",
+        identifier="1.2.3",
+        verify_url="http://x/v/t",
+        wording=wording_of(anhui.certificate),
+    )
+    label = "取得资格时所在单位"
+    row = next(i for i, (left, _right) in enumerate(anhui.certificate.rows) if left == "work_unit")
+    glyphs = glyph_boxes(pdf)
+    text = "".join(char for char, _ in glyphs)
+    start = text.index(label)
+    boxes = [box for _, box in glyphs[start : start + len(label)]]
+    top, bottom = ROW_TOP + row * ROW_H, ROW_TOP + (row + 1) * ROW_H
+    assert all(COLUMNS[0] - 0.2 <= b.x and b.right <= COLUMNS[0] + LABEL_W + 0.2 for b in boxes)
+    assert all(top <= b.y and b.bottom <= bottom for b in boxes)
+    assert max(b.y for b in boxes) - min(b.y for b in boxes) < 0.5  # one line
+
+
+def test_rows_sent_as_text_print_the_provinces_route_words(settings, renderer):
+    anhui = load_profile("anhui", PROFILES_DIR)
+    limits = settings_for(settings, "anhui").limits
+    ctx = RenderContext(settings.fonts_dir, profile=anhui)
+    publicity = load_contract("publicity-pre-review.json")
+    for row, word in zip(publicity["rows"], ("正常", "破格", "常规申请")):
+        row["route"] = word
+    spec = all_forms()["publicity"]
+    text = squash(pdf_text(render_form(renderer, spec, spec.validate(publicity, limits), ctx)))
+    assert "常规申报" in text and "破格申报" in text
+    assert "正常" not in text and "常规申请" not in text

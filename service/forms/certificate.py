@@ -253,9 +253,11 @@ def label_blocks(fonts_dir: Path, wording: Wording = DEFAULT_WORDING) -> list[di
                 lines.append(spread(label, LABEL_W))
                 continue
             lines.append("")
-            size = max(6.0, LABEL_PT * LABEL_W / width)
+            # A few percent of slack: at exactly the column's width the layout engine may
+            # still wrap the last character onto the row below.
+            size = max(6.0, LABEL_PT * LABEL_W / width * 0.96)
             own = Box(x, ROW_TOP + index * ROW_H, LABEL_W, ROW_H)
-            style = f"{own.style()};line-height:{ROW_H:g}mm;font-size:{size:.2f}pt"
+            style = f"{own.style()};line-height:{ROW_H:g}mm;font-size:{size:.2f}pt;white-space:pre"
             blocks.append({"kind": "row", "style": style, "text": label})
         blocks.append({"kind": "row", "style": f"{box.style()};line-height:{ROW_H:g}mm", "text": "\n".join(lines)})
     for slot in wording.slots:

@@ -14,6 +14,7 @@ from service.contract.tables import PUBLICITY_KINDS, PreReviewPublicity, ResultP
 from service.documents.tabular import Column, ListLayout, advances_for
 from service.errors import FieldError, InvalidInput
 from service.forms.spec import FormSpec, RenderContext
+from service.profiles.schema import Profile
 
 COLUMNS = {
     "pre_review": (
@@ -95,9 +96,15 @@ FONT_SIZE_PT = 9.0
 CELL_PADDING_MM = 1.2
 
 
-def table_cells(publicity) -> list[list[str]]:
+def table_cells(publicity, words: Profile) -> list[list[str]]:
+    """The rows' cells; 申报类型 in the province's words whatever accepted word a row sent."""
     keys = [c.key for c in COLUMNS[publicity.kind]][1:]
-    return [[str(i)] + [_cell(getattr(row, key)) for key in keys] for i, row in enumerate(publicity.rows, start=1)]
+
+    def value(row, key: str):
+        cell = getattr(row, key)
+        return words.printed("route", cell) if key == "route" else cell
+
+    return [[str(i)] + [_cell(value(row, key)) for key in keys] for i, row in enumerate(publicity.rows, start=1)]
 
 
 def build_context(publicity, ctx: RenderContext) -> dict:
@@ -109,7 +116,11 @@ def build_context(publicity, ctx: RenderContext) -> dict:
         advances_for(ctx.main_font),
         fast=ctx.fast_lists,
     )
-    return {"d": publicity, "layout": layout, "rows": [layout.row(cells) for cells in table_cells(publicity)]}
+    return {
+        "d": publicity,
+        "layout": layout,
+        "rows": [layout.row(cells) for cells in table_cells(publicity, ctx.profile)],
+    }
 
 
 def publicity_date(publicity, ctx: RenderContext) -> date:

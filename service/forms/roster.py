@@ -74,7 +74,9 @@ def _text(value) -> str:
 
 
 def build_context(roster: Roster, ctx: RenderContext) -> dict:
-    rows = list(roster.rows) + [row_from_declaration(d, ctx.profile) for d in roster.declarations]
+    # Rows sent as text keep what they say but for 申报类型, printed in the province's words.
+    sent = [row.model_copy(update={"route": ctx.profile.printed("route", row.route)}) for row in roster.rows]
+    rows = sent + [row_from_declaration(d, ctx.profile) for d in roster.declarations]
     layout = ListLayout(
         COLUMNS, TABLE_WIDTH_MM, FONT_SIZE_PT, CELL_PADDING_MM, advances_for(ctx.main_font), fast=ctx.fast_lists
     )

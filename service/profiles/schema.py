@@ -230,6 +230,15 @@ class Profile(_Data):
         words = self.vocabulary.get(kind, {}).get(value)
         return words[0] if words else value
 
+    def printed(self, kind: str, text: str | None) -> str | None:
+        """Free text that may be any accepted word (a list row sent as the platform wrote it)
+        as the province prints it: 正常 and 常规申请 both become 常规申报 in Anhui; a text
+        that is no word of the kind stays as it is."""
+        if text is None:
+            return None
+        canonical = self.aliases().get(kind, {}).get(text.strip())
+        return self.word(kind, canonical) if canonical is not None else text
+
     def choices(self, kind: str) -> tuple[str, ...]:
         """The words a platform of this province may send, canonical values that have none included."""
         words = self.vocabulary.get(kind, {})
