@@ -33,6 +33,8 @@ class Limits(BaseSettings):
     # declaration: they get their own, larger limit.
     max_table_rows: int = 10_000  # 10,000 rows: about 14 s and 0.6 GB (bench/results/render.md)
     max_upload_bytes: int = 20 * 1024 * 1024
+    # A print run's body (POST /api/v1/forms/{form}/booklet): hundreds of declarations.
+    max_booklet_bytes: int = 64 * 1024 * 1024
     # Pages of one document: checked after layout, before the PDF is written (beyond: 413).
     max_pages: int = 1000
     # Uploaded PDFs: what their streams may decode to, each and all together, every filter
@@ -103,6 +105,8 @@ class Settings(BaseSettings):
     work_queue: int = 16
     # The most one render (or issuance) may take; beyond: its worker is stopped, 504.
     render_timeout_seconds: float = 120
+    # The most one print run (booklet: hundreds of documents in one file) may take.
+    booklet_timeout_seconds: float = 1800
     # A worker that has grown past this after a task is replaced (big documents leave
     # memory the allocator keeps): the memory goes back to the system.
     worker_max_rss_mb: int = 700
@@ -222,6 +226,11 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def print_runs_dir(self) -> Path:
+        """Print runs being written or streamed (each removed once sent)."""
+        return self.data_dir / "print-runs"
 
     @property
     def seals_dir(self) -> Path:

@@ -123,5 +123,6 @@ WORKER_SETUP = WorkerSetup(
         "service.certificates.document",
         "service.verification.files",
         "service.batches.work",
+        "service.batches.printing",
     ),
 )

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
-from service.api.deps import ServicesDep, read_body, read_upload, require_role
+from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, require_role
+from service.api.forms import run_response
 from service.api.openapi import json_body
 from service.batches.archive import archive_chunks
 from service.batches.catalog import all_kinds, job_request_type, kind_named
 from service.batches.engine import engine_name
 from service.batches.issue_kind import IssueJob
 from service.batches.jobs import create_job, get_job_or_404, job_key_of, job_not_found, request_cancel
+from service.batches.printing import print_job
 from service.batches.progress import job_status
 from service.contract.errors import field_errors
 from service.contract.parse import parse_json
@@ -178,6 +180,32 @@ async def follow_job(
 )
 def archive(job_id: str, services: ServicesDep, key: StaffOrPlatform) -> StreamingResponse:
     return archive_response(services, job_id, owner_scope(key))
+
+
+@router.get(
+    "/{job_id}/print",
+    summary="任务的全部证书合为一个 PDF（每页一张，供线下盖章打印）",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def print_certificates(
+    job_id: str,
+    services: ServicesDep,
+    workers: WorkersDep,
+    key: StaffOrPlatform,
+    duplex: Annotated[
+        bool | None, Query(description="双面打印：每张证书的背面留空并注明“此页无正文”；不填：本省默认")
+    ] = None,
+    manifest: Annotated[bool, Query(description="卷首目录")] = True,
+) -> Response:
+    with services.sessions() as session:
+        get_job_or_404(session, job_id, owner_scope(key))
+    settings = services.settings
+    settings.print_runs_dir.mkdir(parents=True, exist_ok=True)
+    run = await workers.run(
+        print_job, job_id, duplex, manifest, str(settings.print_runs_dir), timeout=settings.booklet_timeout_seconds
+    )
+    return run_response(run, f"batch-{job_id}-print.pdf")
 
 
 def archive_response(services: Services, job_id: str, owner: str | None) -> StreamingResponse:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
 from service.api.deps import ServicesDep, WorkersDep, read_body, read_upload, require_role
 from service.api.openapi import json_body, model_schema
 from service.errors import FieldError, InvalidInput, NotFound, UnsupportedMedia
-from service.forms.produce import Document, FormSource, form_document
+from service.forms.booklet import BookletRequest, PrintedRun
+from service.forms.produce import Document, FormSource, booklet_document, form_document
 from service.forms.spec import FormSpec
 from service.services import Services
 
@@ -74,6 +77,41 @@ def _blank_route(spec: FormSpec):
     return blank
 
 
+def run_response(run: PrintedRun, filename: str) -> FileResponse:
+    """The print run streamed from its file, which goes once it is sent (or the client left)."""
+    path = Path(run.path)
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        headers={
+            "X-Page-Count": str(run.pages),
+            "X-Part-Count": str(run.parts),
+            "X-Blank-Pages": str(run.blanks),
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+        },
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+def _booklet_route(spec: FormSpec):
+    async def booklet(request: Request, services: ServicesDep, workers: WorkersDep) -> Response:
+        settings = services.settings
+        body = await read_body(request, settings.limits.max_booklet_bytes)
+        settings.print_runs_dir.mkdir(parents=True, exist_ok=True)
+        run = await workers.run(
+            booklet_document,
+            spec.slug,
+            body,
+            None,
+            str(settings.print_runs_dir),
+            timeout=settings.booklet_timeout_seconds,
+        )
+        return run_response(run, f"{spec.title}（印制批次）.pdf")
+
+    booklet.__name__ = f"booklet_{spec.slug.replace('-', '_')}"
+    return booklet
+
+
 def build_router(forms: dict[str, FormSpec]) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1/forms", tags=["forms"], dependencies=[Depends(require_role("platform", "staff"))]
@@ -104,6 +142,27 @@ def build_router(forms: dict[str, FormSpec]) -> APIRouter:
             responses=PDF_RESPONSES,
             openapi_extra=json_body(spec.model, example_name=spec.slug, upload=spec.upload is not None),
         )
+
+    for spec in forms.values():
+        if spec.upload is None:  # forms of one person each: a run of many in one file
+            router.add_api_route(
+                f"/{spec.slug}/booklet",
+                _booklet_route(spec),
+                methods=["POST"],
+                summary=f"印制批次：多份{spec.title}合为一个 PDF",
+                description=(
+                    "items 中每份数据同单份表单；每份从新的一页开始（双面打印时从正面开始，"
+                    "空白背面注明“此页无正文”），卷首目录给出各份页码与全册页数。可按 sort_by 字段排序。"
+                ),
+                response_class=Response,
+                responses=PDF_RESPONSES,
+                openapi_extra={
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": model_schema(BookletRequest)}},
+                    }
+                },
+            )
 
     for spec in forms.values():
         if spec.blank_context is not None:

@@ -5,11 +5,14 @@ event loop that answers everyone else."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from service.contract.parse import parse_json
 from service.documents.raster import page_count, render_page_png
 from service.errors import UnsupportedMedia
+from service.forms.booklet import PrintedRun, booklet_request, parse_items, print_run
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
 from service.workers.tasks import worker_task
@@ -52,3 +55,27 @@ def form_document(services, slug: str, source: FormSource, fmt: str, page: int) 
     if fmt == "png":
         return Document(render_page_png(pdf, page, settings.preview_dpi), "image/png", count)
     return Document(pdf, "application/pdf", count)
+
+
+@worker_task("booklet")
+def booklet_document(services, slug: str, body: bytes, duplex: bool | None, directory: str) -> PrintedRun:
+    """Validate every payload of a print run, render each and copy it into one file in
+    ``directory`` (the run may be far larger than a worker should send back through its pipe)."""
+    spec = all_forms()[slug]
+    settings = services.settings
+    request = booklet_request(parse_json(body), settings.limits)
+    models = parse_items(spec, request, settings.limits)
+    chosen = request.duplex if request.duplex is not None else duplex
+    ctx = RenderContext(
+        settings.fonts_dir, document_date=settings.document_date, profile=services.profile, duplex=chosen
+    )
+    day = spec.document_date(models[0], ctx)
+    target = Path(directory) / f"booklet-{secrets.token_hex(8)}.pdf"
+    try:
+        run = print_run(
+            services.renderer, spec, models, ctx, target, day=day, manifest=request.manifest, title=request.title
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return run.printed()

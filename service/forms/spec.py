@@ -32,6 +32,13 @@ class RenderContext:
     fast_lists: bool = True
     # The province's words, boxes and paper (Services.profile; Hubei's when none is given).
     profile: Profile = field(default_factory=default_profile)
+    # Printed on both sides: sections the form starts on a recto get one, blank versos say so.
+    # None: the profile's default.
+    duplex: bool | None = None
+
+    @property
+    def printed_duplex(self) -> bool:
+        return self.profile.printing.duplex if self.duplex is None else self.duplex
 
     @property
     def main_font(self) -> Path:
@@ -84,12 +91,15 @@ def document_info(spec: FormSpec, day: date) -> dict:
 def province_context(spec: FormSpec, ctx: RenderContext) -> dict:
     """What every template may read of the province: its words (``profile.word``) and its
     paper (_layout.html prints the page size and, for portrait forms, the margins)."""
-    paper = ctx.profile.paper
+    paper, printing = ctx.profile.paper, ctx.profile.printing
     return {
         "profile": ctx.profile,
         "paper": {
             "size": f"{paper.size} {spec.orientation}",
             "margin": " ".join(f"{m:g}mm" for m in paper.margins_mm) if spec.orientation == "portrait" else None,
+            "duplex": ctx.printed_duplex,
+            "blank_text": printing.blank_text,
+            "number_cover": printing.number_cover,
         },
     }
 

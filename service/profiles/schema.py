@@ -170,6 +170,16 @@ class Paper(_Data):
         return margins
 
 
+class Printing(_Data):
+    """How the province's paper is printed: duplex by default or not, what a blank verso
+    says (archive rules want a blank page to say it is blank on purpose), covers numbered."""
+
+    duplex: bool = False
+    # Printed inside a stylesheet (@page :blank): no quotes, braces or angle brackets.
+    blank_text: str = Field(default="此页无正文", min_length=1, max_length=20, pattern=r'^[^"\\<>{};]+$')
+    number_cover: bool = True
+
+
 class Reissue(_Data):
     # Who may reissue a certificate (补换证): staff keys, the platform's keys, or both.
     roles: tuple[Literal["staff", "platform"], ...] = ("staff",)
@@ -188,6 +198,7 @@ class Profile(_Data):
     forms: tuple[str, ...] = Field(min_length=1)
     number_pattern: str = "9{province}{year}{committee}{seq:06d}"
     paper: Paper = Paper()
+    printing: Printing = Printing()
     reissue: Reissue = Reissue()
     # The opinion boxes of 破格申报审批表 and 转评申报表 in the province's words, in order
     # (none given: the form's own 所在单位 / 主管部门 / 人社部门 boxes).

@@ -1,0 +1,166 @@
+"""Print runs: many declarations of one form as one PDF, and a batch job's certificates in
+one file for stamping; each applicant found on its own pages, duplex runs starting every
+part on a recto with blank versos that say so, the same run giving the same bytes."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from datetime import date
+
+import pypdfium2 as pdfium
+import pytest
+from fastapi.testclient import TestClient
+
+from service import PROFILES_DIR
+from service.app import create_app
+from service.documents.assemble import Part, assemble
+from service.forms.catalog import all_forms
+from service.forms.spec import RenderContext, render_blank
+from tests.conftest import auth, load_contract, make_key
+from tests.test_batches import request_for, wait_for
+
+NAMES = ("王五", "张三", "李四")
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return ["".join(document[i].get_textpage().get_text_bounded().split()) for i in range(len(document))]
+    finally:
+        document.close()
+
+
+def declarations(contract_declaration) -> list[dict]:
+    items = []
+    for index, name in enumerate(NAMES):
+        d = copy.deepcopy(contract_declaration)
+        d["declaration_id"] = f"RUN-{index}"
+        d["applicant"]["name"] = name
+        items.append(d)
+    return items
+
+
+def test_a_booklet_holds_each_applicant_on_its_own_pages_in_the_order_asked(client, keys, contract_declaration):
+    body = {"items": declarations(contract_declaration), "sort_by": "applicant.name", "duplex": True}
+    response = client.post("/api/v1/forms/summary-sheet/booklet", json=body, headers=auth(keys["platform"]))
+    assert response.status_code == 200, response.text
+    pages = page_texts(response.content)
+    assert int(response.headers["X-Page-Count"]) == len(pages)
+    assert response.headers["X-Part-Count"] == "3"
+    manifest = pages[0]
+    assert "共3份" in manifest and f"全册{len(pages)}页" in manifest and "双面打印" in manifest
+    ordered = sorted(NAMES)
+    assert [manifest.index(n) for n in ordered] == sorted(manifest.index(n) for n in ordered)
+    # the manifest's own verso is blank; each one-page summary sheet starts on a recto, its verso blank
+    assert "此页无正文" in pages[1]
+    for number, name in enumerate(ordered):
+        sheet = 2 + 2 * number
+        assert name in pages[sheet] and sheet % 2 == 0  # 0-based even: a recto
+        assert "此页无正文" in pages[sheet + 1] and name not in pages[sheet + 1]
+        assert f"{sheet + 1}" in manifest
+    again = client.post("/api/v1/forms/summary-sheet/booklet", json=body, headers=auth(keys["platform"]))
+    assert again.content == response.content  # deterministic
+    assert not list((client.app.state.services.settings.print_runs_dir).iterdir())  # the file went once sent
+
+
+def test_a_simplex_booklet_has_no_blank_pages_and_no_manifest_when_asked(client, keys, contract_declaration):
+    body = {"items": declarations(contract_declaration), "manifest": False}
+    response = client.post("/api/v1/forms/summary-sheet/booklet", json=body, headers=auth(keys["platform"]))
+    assert response.status_code == 200, response.text
+    pages = page_texts(response.content)
+    assert len(pages) == 3 and response.headers["X-Blank-Pages"] == "0"
+    assert [name in page for name, page in zip(NAMES, pages)] == [True, True, True]  # the order given
+
+
+def test_a_booklets_bad_items_are_named_by_their_index(client, keys, contract_declaration):
+    items = declarations(contract_declaration)
+    items[1]["applicant"]["gender"] = "M"
+    response = client.post("/api/v1/forms/review-form/booklet", json={"items": items}, headers=auth(keys["platform"]))
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json()["errors"]] == ["items[1].applicant.gender"]
+    unsortable = {"items": declarations(contract_declaration), "sort_by": "applicant.shoe_size"}
+    response = client.post("/api/v1/forms/review-form/booklet", json=unsortable, headers=auth(keys["platform"]))
+    assert response.status_code == 422 and response.json()["errors"][0]["path"] == "sort_by"
+    empty = client.post("/api/v1/forms/review-form/booklet", json={"items": []}, headers=auth(keys["platform"]))
+    assert empty.status_code == 422
+
+
+def test_a_profile_that_prints_duplex_makes_duplex_runs_by_default(tmp_path, settings, contract_declaration):
+    folder = tmp_path / "profiles"
+    shutil.copytree(PROFILES_DIR, folder)
+    path = folder / "hubei.toml"
+    path.write_text(path.read_text("utf-8") + '\n[printing]\nduplex = true\nblank_text = "本页空白"\n', "utf-8")
+    s = settings.model_copy(update={"profiles_dir": folder})
+    with TestClient(create_app(s)) as client:
+        key = make_key(s, "platform")
+        body = {"items": declarations(contract_declaration)[:1], "manifest": False}
+        response = client.post("/api/v1/forms/summary-sheet/booklet", json=body, headers=auth(key))
+    pages = page_texts(response.content)
+    assert len(pages) == 2 and "本页空白" in pages[1]
+
+
+def test_the_review_forms_cover_stands_alone_on_its_sheet_when_duplex(settings, renderer):
+    from service.profiles.load import load_profile
+
+    spec = all_forms()["review-form"]
+    profile = load_profile("hubei", PROFILES_DIR)
+    d = spec.validate(load_contract("declaration.json"), settings.with_profile(profile).limits)
+    from service.forms.spec import render_form
+
+    duplex = page_texts(render_form(renderer, spec, d, RenderContext(settings.fonts_dir, profile=profile, duplex=True)))
+    simplex = page_texts(render_form(renderer, spec, d, RenderContext(settings.fonts_dir, profile=profile)))
+    assert "此页无正文" in duplex[1]  # the cover's verso
+    assert len(duplex) >= len(simplex) + 1
+    assert not any("此页无正文" in page for page in simplex)
+
+
+def test_assembling_is_deterministic_and_pads_odd_parts(tmp_path, renderer, settings):
+    ctx = RenderContext(settings.fonts_dir)
+    one = render_blank(renderer, all_forms()["integrity-pledge"], ctx)
+    blank = render_blank(renderer, all_forms()["transfer"], ctx)
+    outputs = []
+    for run in range(2):
+        target = tmp_path / f"run-{run}.pdf"
+        done = assemble(
+            iter([Part("a", one), Part("b", one)]), target, day=date(2024, 12, 30), duplex=True, blank_page=blank
+        )
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert [(p.first_page, p.pages, p.padded) for p in done.parts] == [(1, 1, True), (3, 1, True)]
+    assert done.pages == 4 and done.blanks == 2
+    assert b"D:20241230" in outputs[0][:65536]
+
+
+@pytest.fixture
+def batch_env(tmp_path):
+    from service.config import Settings
+
+    s = Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_processes=1, batch_chunk=5)
+    with TestClient(create_app(s)) as client:
+        yield client, {role: make_key(s, role) for role in ("platform", "staff", "admin")}
+
+
+def test_a_batch_jobs_certificates_print_as_one_file_one_per_page(batch_env):
+    client, keys = batch_env
+    requests = [
+        request_for(f"PRINT-{i}", ("420001", "湖北省工程技术中级专业技术职务任职资格评审委员会")) for i in range(3)
+    ]
+    created = client.post(
+        "/api/v1/batches", json={"kind": "issue", "requests": requests}, headers=auth(keys["platform"])
+    )
+    assert created.status_code == 202, created.text
+    done = wait_for(client, keys, created.json()["id"])
+    assert done["done"] == 3
+    printed = client.get(f"/api/v1/batches/{done['id']}/print", headers=auth(keys["platform"]))
+    assert printed.status_code == 200, printed.text
+    pages = page_texts(printed.content)
+    assert len(pages) == 4 and printed.headers["X-Part-Count"] == "3"
+    assert "供盖章打印" in pages[0]
+    for page in pages[1:]:
+        assert "张三" in page and "证书编号" in page
+    duplex = client.get(f"/api/v1/batches/{done['id']}/print?duplex=true&manifest=false", headers=auth(keys["staff"]))
+    assert len(page_texts(duplex.content)) == 6
+    missing = client.get("/api/v1/batches/0000000000000000/print", headers=auth(keys["staff"]))
+    assert missing.status_code == 404
+    assert printed.content.startswith(b"%PDF-")
