@@ -49,7 +49,8 @@ def test_a_booklet_holds_each_applicant_on_its_own_pages_in_the_order_asked(clie
     assert int(response.headers["X-Page-Count"]) == len(pages)
     assert response.headers["X-Part-Count"] == "3"
     manifest = pages[0]
-    assert "共3份" in manifest and f"全册{len(pages)}页" in manifest and "双面打印" in manifest
+    # the parts' pages count from the first part: 3 sheets of one page, each with its blank verso
+    assert "共3份" in manifest and "正文6页" in manifest and "双面打印" in manifest
     ordered = sorted(NAMES)
     assert [manifest.index(n) for n in ordered] == sorted(manifest.index(n) for n in ordered)
     # the manifest's own verso is blank; each one-page summary sheet starts on a recto, its verso blank
@@ -58,7 +59,7 @@ def test_a_booklet_holds_each_applicant_on_its_own_pages_in_the_order_asked(clie
         sheet = 2 + 2 * number
         assert name in pages[sheet] and sheet % 2 == 0  # 0-based even: a recto
         assert "此页无正文" in pages[sheet + 1] and name not in pages[sheet + 1]
-        assert f"{sheet + 1}" in manifest
+        assert f"{number + 1}{name}{2 * number + 1}1" in manifest  # seq, name, first page, pages
     again = client.post("/api/v1/forms/summary-sheet/booklet", json=body, headers=auth(keys["platform"]))
     assert again.content == response.content  # deterministic
     assert not list((client.app.state.services.settings.print_runs_dir).iterdir())  # the file went once sent

@@ -55,9 +55,9 @@ def assemble(
 ) -> Assembled:
     """Write ``parts`` to ``target`` as one PDF. ``duplex``: a part of an odd number of pages
     is followed by ``blank_page`` (one page), so that every part starts on a recto.
-    ``front(placed, total, blanks)`` → PDF bytes of pages put before the parts (a manifest),
-    told where each part landed, the file's pages and its blank ones (its own included);
-    its pages shift the parts' page numbers by its count."""
+    ``front(placed, pages, blanks)`` → PDF bytes of pages put before the parts (a manifest),
+    told where each part landed, counting from the first part's first page, and how many
+    pages and blank pages the parts take."""
     if duplex and blank_page is None:
         raise ValueError("duplex needs a blank page")
     document = pdfium.PdfDocument.new()
@@ -100,24 +100,21 @@ def _put_in_front(
     duplex: bool,
     blank: pdfium.PdfDocument | None,
 ) -> tuple[list[Placed], int]:
-    """The front pages, rendered again while their own length moves the numbers they print."""
-    shift, front_padded = 0, False
-    for _ in range(4):
-        shifted = [Placed(p.title, p.first_page + shift, p.pages, p.padded) for p in placed]
-        pdf = front(shifted, len(document) + shift, blanks + front_padded)
-        source = pdfium.PdfDocument(pdf)
+    """The front pages, rendered once: the page numbers they print count from the first
+    part (as a book numbers its body after the front matter), so their own length never
+    moves them (a manifest of 2,000 certificates runs to 50 pages and takes seconds to lay out)."""
+    pdf = front(placed, len(document), blanks)
+    source = pdfium.PdfDocument(pdf)
+    try:
         count = len(source)
-        padded = duplex and count % 2 == 1
-        if count + padded == shift:
-            document.import_pages(source, index=0)
-            source.close()
-            if padded:
-                document.import_pages(blank, index=count)
-                blanks += 1
-            return shifted, blanks
+        document.import_pages(source, index=0)
+    finally:
         source.close()
-        shift, front_padded = count + padded, padded
-    raise RuntimeError("the front pages do not settle on a length")
+    if duplex and count % 2 == 1:
+        assert blank is not None
+        document.import_pages(blank, index=count)
+        blanks += 1
+    return placed, blanks
 
 
 _CREATED = re.compile(rb"/CreationDate\(D:[^)]*\)")

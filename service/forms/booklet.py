@@ -24,12 +24,23 @@ from service.config import Limits
 from service.contract.parse import validate_payload
 from service.documents.assemble import Assembled, Part, Placed, assemble
 from service.documents.render import PdfOptions, Renderer
+from service.documents.tabular import Column, ListLayout, advances_for
 from service.errors import FieldError, InvalidInput
 from service.forms.spec import FormSpec, RenderContext, midnight, province_context, render_form
 
 MAX_PARTS = 2000
+MANIFEST_WIDTH_MM = 167.0  # A4 portrait less the margins of common.css
 MAX_ERRORS = 50
 BOOKLET_STYLE = "forms/booklet"
+
+
+def _manifest_columns(part_label: str) -> tuple[Column, ...]:
+    return (
+        Column("seq", "序号", 10),
+        Column("title", part_label, 50),
+        Column("pages", "页码", 24),
+        Column("count", "页数", 16),
+    )
 
 
 class BookletRequest(BaseModel):
@@ -193,8 +204,20 @@ def _manifest(
     part_label: str,
     duplex: bool,
 ) -> Callable[[list[Placed], int, int], bytes]:
+    # One tabbed line per row (service.documents.tabular): a manifest of 2,000 certificates
+    # is rendered in a few seconds, where a cell per column took a minute.
+    layout = ListLayout(
+        _manifest_columns(part_label), MANIFEST_WIDTH_MM, 10.0, 1.4, advances_for(ctx.main_font), fast=ctx.fast_lists
+    )
+
+    def row(index: int, p: Placed) -> list[str]:
+        pages = f"{p.first_page}–{p.first_page + p.pages - 1}" if p.pages > 1 else str(p.first_page)
+        return [str(index), p.title, pages, str(p.pages)]
+
     def render(placed: list[Placed], total: int, blanks: int) -> bytes:
         context = {
+            "layout": layout,
+            "rows": [layout.row(row(i, p)) for i, p in enumerate(placed, start=1)],
             **_page_context(ctx, spec),
             "doc": {"title": title, "created": f"{day.isoformat()}T00:00:00+08:00"},
             "title": title,
