@@ -165,3 +165,23 @@ def test_a_batch_jobs_certificates_print_as_one_file_one_per_page(batch_env):
     missing = client.get("/api/v1/batches/0000000000000000/print", headers=auth(keys["staff"]))
     assert missing.status_code == 404
     assert printed.content.startswith(b"%PDF-")
+
+
+def test_sections_the_profile_names_start_on_a_recto_when_duplex(tmp_path, settings, renderer):
+    from service.forms.spec import render_form
+    from service.profiles.load import load_profile
+
+    folder = tmp_path / "profiles"
+    shutil.copytree(PROFILES_DIR, folder)
+    path = folder / "hubei.toml"
+    path.write_text(path.read_text("utf-8") + '\n[printing]\nrecto_sections = ["work", "opinions"]\n', "utf-8")
+    spec = all_forms()["review-form"]
+
+    def first_pages(profile) -> list[int]:
+        d = spec.validate(load_contract("declaration.json"), settings.with_profile(profile).limits)
+        ctx = RenderContext(settings.fonts_dir, profile=profile, duplex=True)
+        pages = page_texts(render_form(renderer, spec, d, ctx))
+        return [next(i for i, page in enumerate(pages) if h in page) for h in ("、工作经历", "审核与评审意见")]
+
+    assert first_pages(load_profile("hubei", PROFILES_DIR))[0] % 2 == 1  # on a verso without the rule
+    assert all(page % 2 == 0 for page in first_pages(load_profile("hubei", folder)))  # 0-based even: rectos

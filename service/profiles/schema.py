@@ -175,6 +175,8 @@ class Printing(_Data):
     says (archive rules want a blank page to say it is blank on purpose), covers numbered."""
 
     duplex: bool = False
+    # Review-form sections that start on a recto when printed duplex (the stamping boxes, say).
+    recto_sections: tuple[Literal[REVIEW_SECTIONS], ...] = ()  # type: ignore[valid-type]
     # Printed inside a stylesheet (@page :blank): no quotes, braces or angle brackets.
     blank_text: str = Field(default="此页无正文", min_length=1, max_length=20, pattern=r'^[^"\\<>{};]+$')
     number_cover: bool = True
