@@ -393,3 +393,92 @@ def test_rows_sent_as_text_print_the_provinces_route_words(settings, renderer):
     text = squash(pdf_text(render_form(renderer, spec, spec.validate(publicity, limits), ctx)))
     assert "常规申报" in text and "破格申报" in text
     assert "正常" not in text and "常规申请" not in text
+
+
+# --- every string of a province's own payload on its paper -------------------------------
+
+
+def fujian_declaration(base: dict) -> dict:
+    """From the Fujian manual: a 中小学系列 declaration by 常规申报, 最高学历 marked, the
+    teacher's 任教年级 and 校（园）长岗位培训, achievements under 能力条件, 业绩条件 and
+    教科研条件 (its test 评审标准), two 年度考核 results of 合格."""
+    d = copy.deepcopy(base)
+    d["application"].update({"route": "常规申报", "series": "中小学系列", "specialty": "初中语文", "title": "一级教师"})
+    d["plan"]["committee"]["name"] = "福州市中小学教师中级职务评审委员会"
+    d["education"][0]["roles"] = ["最高学历"]
+    d["teacher_info"] = {
+        "school_stage": "初中二年级",
+        "teaching_years": 9,
+        "principal_training_certificate": "校（园）长岗位培训合格证书 闽教培〔2021〕0057号",
+    }
+    for review in d["annual_reviews"]:
+        review["result"] = "合格"
+    columns = ["业绩名称", "时间", "业绩内容", "排名"]
+    standard = "中小学教师专业技术职务评审标准（测试）"
+    d["criteria"] = [
+        {
+            "heading": "能力条件",
+            "standard": standard,
+            "columns": columns,
+            "items": [{"cells": ["公开课", "2021-05", "县级公开课《背影》", "1/1"]}],
+        },
+        {
+            "heading": "业绩条件",
+            "standard": standard,
+            "columns": columns,
+            "items": [{"cells": ["班主任工作", "2022-07", "所带班级获评市级先进班集体", "1/1"]}],
+        },
+        {
+            "heading": "教科研条件",
+            "standard": standard,
+            "columns": columns,
+            "items": [{"cells": ["课题研究", "2023-01", "初中语文整本书阅读教学研究", "2/5"]}],
+        },
+    ]
+    return d
+
+
+def hubei_declaration(base: dict) -> dict:
+    """From Hubei's 网报指南 and 系统操作手册: 中小学教师系列, 高中教师, 乡教高, 正常, the
+    three 学历 kinds, 论文 with 刊号级别 and 主办单位 and its 出版情况, 专利 granted and applied."""
+    d = copy.deepcopy(base)
+    d["application"].update(
+        {
+            "route": "正常",
+            "series": "中小学教师系列",
+            "specialty": "高中教师",
+            "title": "高级教师",
+            "work_post_specialty": "乡教高",
+        }
+    )
+    d["plan"]["committee"]["name"] = "鄂州市中小学教师高级职称评审委员会"
+    d["papers"][0].update(
+        {"journal_level": "省级", "sponsor": "湖北省教育科学研究院", "publication_note": "化工进展 2022-03"}
+    )
+    granted = d["patents"][0]
+    d["patents"] = [
+        granted,
+        {**granted, "status": "申请中", "title": "一种教学演示用反应装置", "number": "CN202310000000.1"},
+    ]
+    return d
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [("anhui", anhui_declaration), ("fujian", fujian_declaration), ("hubei", hubei_declaration)],
+)
+def test_a_provinces_own_payload_prints_every_string_on_its_review_form(
+    settings, renderer, contract_declaration, name, build
+):
+    from tests.test_review_form import printed, printed_strings
+
+    profile = load_profile(name, PROFILES_DIR)
+    payload = build(contract_declaration)
+    d = validate_payload(Declaration, payload, settings_for(settings, name).limits)
+    text = squash(
+        pdf_text(
+            render_form(renderer, all_forms()["review-form"], d, RenderContext(settings.fonts_dir, profile=profile))
+        )
+    )
+    missing = [s for s in printed_strings(payload) if not printed(s, text)]
+    assert missing == []

@@ -8,6 +8,7 @@ columns to what they hold. The template only places the cells.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +42,28 @@ def titles_table(d: Declaration, fit: Fitter) -> Table:
             t.title + (f"（{t.level}）" if t.level else ""),
             (t.series or "") + (f" / {t.specialty}" if t.specialty else ""),
             t.route,
-            dot_date(t.approved_on),
+            # Anhui's 现有职称情况 keeps 评审日期 and 发证日期 apart: each on its own line.
+            "\n".join(
+                filter(
+                    None,
+                    [
+                        dot_date(t.approved_on),
+                        f"评审 {dot_date(t.reviewed_on)}" if t.reviewed_on else None,
+                        f"发证 {dot_date(t.issued_on)}" if t.issued_on else None,
+                    ],
+                )
+            ),
             t.certificate_no,
-            "\n".join(filter(None, [t.approving_body, t.issuing_body])),
+            "\n".join(
+                filter(
+                    None,
+                    [
+                        t.approving_body,
+                        t.issuing_body,
+                        f"获得证书时工作单位：{t.unit_when_obtained}" if t.unit_when_obtained else None,
+                    ],
+                )
+            ),
         ]
         for t in d.current_titles
     ]
@@ -271,6 +291,14 @@ def attachments_table(d: Declaration, fit: Fitter) -> Table:
     return fit.table(ATTACHMENTS, rows, TABLE_MM)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+
+
+def _dated(cell: str | None) -> str | None:
+    """A cell that is a date (2020-06-01, 2020-06) printed as the form prints dates."""
+    return dot_date(cell) if cell is not None and _ISO_DATE.match(cell.strip()) else cell
+
+
 @dataclass(frozen=True)
 class CriteriaTable:
     heading: str
@@ -285,7 +313,7 @@ def criteria_tables(d: Declaration, fit: Fitter) -> list[CriteriaTable]:
             _c("序号", 6, "one", centred=True),
             *(_c(label, 94 / len(section.columns)) for label in section.columns),
         )
-        rows = [[str(i), *item.cells] for i, item in enumerate(section.items, start=1)]
+        rows = [[str(i), *(_dated(cell) for cell in item.cells)] for i, item in enumerate(section.items, start=1)]
         heading = f"{section.heading}（{section.standard}）" if section.standard else section.heading
         tables.append(CriteriaTable(heading, fit.table(columns, rows, TABLE_MM)))
     return tables
