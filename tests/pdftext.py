@@ -29,15 +29,37 @@ def squash(text: str) -> str:
 _FOOTER = re.compile(r"第\d+页共\d+页")
 
 
-def page_body(text: str) -> str:
-    """A page's text without its margins: the page number, and the title of a section that
-    continues from the page before (（续）), both drawn after the page's content."""
+def _margin_lines(text: str) -> tuple[list[str], list[str]]:
+    """A page's lines of content, and its top margin's (the section continued with （续）
+    and the running header, one line or two), drawn after the content, before the page number."""
     lines = [line for line in text.splitlines() if line.strip()]
     if lines and _FOOTER.fullmatch(squash(lines[-1])):
         lines.pop()
-    if lines and squash(lines[-1]).endswith("（续）"):
-        lines.pop()
-    return squash("".join(lines))
+    margin: list[str] = []
+    while lines and len(margin) < 2 and squash(lines[-1]).endswith("（续）"):
+        margin.insert(0, lines.pop())
+    return lines, margin
+
+
+def page_body(text: str) -> str:
+    """A page's text without its margins: the page number, the title of a section that
+    continues from the page before (（续）) and the running header, all drawn after the
+    page's content."""
+    return squash("".join(_margin_lines(text)[0]))
+
+
+def running_header(text: str) -> str:
+    """The running header a page after the first carries (申报人：张三考核表（续）), or ''."""
+    margin = squash("".join(_margin_lines(text)[1]))
+    found = re.search(r"申报人：.*（续）$", margin)
+    return found.group() if found else ""
+
+
+def continued_title(text: str) -> str:
+    """The title of the section a page continues (个人总结（续）), or ''."""
+    margin = squash("".join(_margin_lines(text)[1]))
+    running = running_header(text)
+    return margin[: len(margin) - len(running)] if running else margin
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -17,13 +17,23 @@ from service.config import Limits
 from service.documents.filters import cn_date, dot_date, file_size
 from service.errors import InvalidInput
 from service.forms.auxiliary import SPECS
+from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
 from service.profiles.load import default_profile
 from tests import variants
 from tests.conftest import auth, load_contract
 from tests.golden import assert_matches_golden
 from tests.paths import set_at, values_at
-from tests.pdftext import attachments, page_texts, pdf_text, squash, text_below_the_body
+from tests.pdftext import (
+    attachments,
+    continued_title,
+    page_body,
+    page_texts,
+    pdf_text,
+    running_header,
+    squash,
+    text_below_the_body,
+)
 
 FORMS = {spec.slug: spec for spec in SPECS}
 SLUGS = list(FORMS)
@@ -438,6 +448,53 @@ def test_long_texts_flow_over_pages_and_nothing_is_cut_off(renderer, slug):
         assert f"第{number}页共{len(pages)}页" in squash(page)
 
 
+# The section each long text is printed in, as the top margin names it when it continues.
+CONTINUED = {
+    "unit-review": ["单位审核推荐意见"],
+    "assessment": ["个人总结", "主要业绩", "单位意见"],
+    "exception-approval": ["破格理由", "所在单位意见、主管部门意见、人社部门审批意见"],
+    "transfer": ["转评理由", "所在单位意见、主管部门意见"],
+    "written-test-application": ["申请理由", "所在单位意见"],
+}
+
+
+@pytest.mark.parametrize("slug", list(CONTINUED))
+def test_pages_after_the_first_name_the_form_the_applicant_and_the_section_continued(renderer, slug):
+    """A form of several pages: each page after the first is headed by the applicant and the
+    form (申报人：张三　专业技术人员年度及任职期满考核表（续）), and a page that goes on with a
+    section's text names that section with （续）; the first page has neither."""
+    payload = sample(slug)
+    paths = LONG_TEXTS.get(slug, [["written_test", "reason"], ["written_test", "unit_opinion", "text"]])
+    texts = [variants.long_text(2500, sentence=f"第{i}段：" + variants.SUMMARY_SENTENCE) for i in range(len(paths))]
+    for path, long_text in zip(paths, texts):
+        set_at(payload, path, long_text)
+    spec = all_forms()[slug]
+    pages = page_texts(render_form(renderer, spec, spec.validate(payload, Limits()), RenderContext(FONTS_DIR)))
+    assert len(pages) >= 3
+    title = squash(spec.title)
+    assert running_header(pages[0]) == "" and continued_title(pages[0]) == ""
+    continued = 0
+    for number, page in enumerate(pages[1:], start=2):
+        assert running_header(page) == f"申报人：{squash(payload['applicant']['name'])}{title}（续）", number
+        body = page_body(page)
+        inside = any(body[:12] in squash(t) and not squash(t).startswith(body[:12]) for t in texts)
+        if inside:  # the page begins inside a long text (the first 第N段 after its top says which)
+            which = int(re.search(r"第(\d)段", body).group(1))
+            assert continued_title(page) == CONTINUED[slug][which] + "（续）", number
+            continued += 1
+    assert continued >= 1
+
+
+def test_the_review_form_names_the_applicant_on_every_page_after_the_cover(renderer, declaration):
+    spec = all_forms()["review-form"]
+    payload = spec.validate(variants.long_variant(declaration), Limits())
+    pages = page_texts(render_form(renderer, spec, payload, RenderContext(FONTS_DIR)))
+    assert len(pages) >= 5
+    assert running_header(pages[0]) == ""
+    for page in pages[1:]:
+        assert running_header(page) == f"申报人：{squash(declaration['applicant']['name'])}专业技术资格评审表（续）"
+
+
 def test_attachment_list_groups_by_category_with_totals(renderer):
     payload = sample("attachment-list")
     text = pdf_text(rendered(renderer, "attachment-list", "sample"))
@@ -464,13 +521,18 @@ def test_long_attachment_list_repeats_its_header_and_keeps_files_whole(renderer,
         }
         for i in range(90)
     ]
-    pages = [squash(t) for t in page_texts(render(renderer, "attachment-list", declaration))]
+    raw = page_texts(render(renderer, "attachment-list", declaration))
+    pages = [squash(t) for t in raw]
     assert len(pages) >= 3
     for text in pages:
         assert "序号材料类别/文件名称文件大小" in text
     for item in declaration["attachments"]:
         assert sum(item["name"] in text for text in pages) == 1
     assert "合计3类，90个文件" in pages[-1]
+    # Each page after the first names the applicant and the form, and the list it goes on with.
+    for page in raw[1:]:
+        assert running_header(page) == f"申报人：{declaration['applicant']['name']}附件一览表（续）"
+        assert continued_title(page) == "附件清单（续）"
 
 
 def test_pledge_prints_the_seed_manuals_text(renderer):

@@ -345,6 +345,74 @@ def test_roster_needs_rows_or_declarations(client, keys):
     assert response.json()["errors"][0]["message"] == "rows 或 declarations 至少提供一项"
 
 
+# --- a list running over a page ends closed at its foot ---------------------------
+
+MM = 72 / 25.4  # points per mm
+
+
+def _foot_of_the_table(pdf: bytes, page_number: int, scale: float = 4.0):
+    """Page ``page_number``'s raster (grey) and, in its pixels, the bottom of the table's
+    last line of text, the top of the page number below it and the table's left and right."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[page_number - 1]
+        height = page.get_height()
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        footer = text.rindex("第")
+        boxes = [textpage.get_charbox(i) for i in range(textpage.count_chars()) if not text[i].isspace()]
+        footer_top = max(box[3] for box in boxes[-len(squash(text[footer:])) :])
+        body = boxes[: -len(squash(text[footer:]))]
+        image = page.render(scale=scale, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    text_bottom = min(box[1] for box in body)
+    left, right = min(box[0] for box in body), max(box[2] for box in body)
+    to_px = lambda y: round((height - y) * scale)  # noqa: E731
+    return image, to_px(text_bottom), to_px(footer_top), round(left * scale), round(right * scale)
+
+
+def assert_closed_at_the_foot(pdf: bytes, page_number: int) -> None:
+    """Below the table's last row: its bottom rule, then nothing (no empty, open row
+    ruled down to the page foot) until the page number."""
+    image, text_bottom, footer_top, left, right = _foot_of_the_table(pdf, page_number)
+    scale = 4.0
+    rule_band = range(text_bottom, text_bottom + round(2.5 * MM * scale))
+    dark_rows = [
+        y for y in rule_band if sum(image.getpixel((x, y)) < 128 for x in range(left, right)) > 0.9 * (right - left)
+    ]
+    assert dark_rows, "the last row on the page has no bottom rule"
+    below = image.crop((0, dark_rows[-1] + round(0.5 * MM * scale), image.width, footer_top - round(1 * MM * scale)))
+    assert below.getextrema()[0] > 200, "ink between the table's last row and the page number"
+
+
+def test_publicity_rows_moved_to_the_next_page_leave_no_empty_row(renderer):
+    """The closing block takes the last two rows to page 2; page 1 ends with row 22 and its
+    rule, not with an empty row ruled down to the page foot."""
+    payload = load_contract("publicity-pre-review.json")
+    pdf = render_publicity(renderer, payload)
+    pages = page_texts(pdf)
+    assert len(pages) == 2 and squash(payload["rows"][-1]["name"]) in squash(pages[1])
+    assert_closed_at_the_foot(pdf, 1)
+
+
+@pytest.mark.parametrize("count", [16, 40])
+def test_roster_totals_stay_with_the_last_rows_and_the_table_is_closed(renderer, count):
+    rows = [
+        {"name": f"申报人{i:04d}", "gender": "男", "unit": "某单位", "title": "工程师", "route": "正常"}
+        for i in range(count)
+    ]
+    model = roster.SPEC.validate({"title": "花名册", "date": "2024-10-15", "rows": rows}, Limits())
+    pdf = render_form(renderer, roster.SPEC, model, RenderContext(FONTS_DIR))
+    pages = [squash(t) for t in page_texts(pdf)]
+    assert len(pages) >= 2
+    # The totals never stand alone: the last two rows come with them.
+    assert f"合计{count}人" in pages[-1]
+    assert rows[-1]["name"] in pages[-1] and rows[-2]["name"] in pages[-1]
+    for number in range(1, len(pages)):
+        assert_closed_at_the_foot(pdf, number)
+
+
 # --- goldens and the layout engine ----------------------------------------------
 
 

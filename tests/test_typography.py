@@ -19,7 +19,7 @@ from service.forms.spec import RenderContext, render_form
 from tests import variants
 from tests.conftest import load_contract
 from tests.pdflines import fields, lone_character_lines, split_numbers, text_lines
-from tests.pdftext import page_body, page_texts, pdf_text, squash
+from tests.pdftext import continued_title, page_body, page_texts, pdf_text, squash
 
 FORMS = all_forms()
 FIT = Fitter(advances_for(FONTS_DIR / "NotoSerifSC-Regular.otf"))
@@ -205,7 +205,7 @@ def test_a_value_shrinks_a_step_before_it_wraps():
 
 def test_a_section_running_over_a_page_repeats_its_title_with_continued(renderer, declaration):
     pages = page_texts(render(renderer, "review-form", variants.long_variant(declaration)))
-    headers = [squash(text.splitlines()[-2]) for text in pages]
+    headers = [continued_title(text) for text in pages]
     assert "五、任职以来主要工作业绩和履行岗位职责情况（续）" in headers
     assert "七、业绩成果（一）论文（续）" in headers
     for text, header in zip(pages, headers):

@@ -106,6 +106,8 @@ class Renderer:
         html, sheets = self._own_stylesheets(html, base_dir)
         document = HTML(string=html, base_url=base_dir.as_uri() + "/", url_fetcher=self.fetcher)
         laid_out = document.render(font_config=self._fonts(), stylesheets=sheets)
+        for page in laid_out.pages:
+            close_cut_tables(page._page_box)
         if self.max_pages is not None and len(laid_out.pages) > self.max_pages:
             raise TooManyPages(len(laid_out.pages), self.max_pages)
         return laid_out
@@ -184,6 +186,54 @@ class Renderer:
 _STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="((?![a-zA-Z][\w+.-]*:|/)[^"<>]+\.css)">')
 LARGE_DOCUMENT_PAGES = 20
 COLLECT_EVERY = 20
+
+
+def close_cut_tables(page_box) -> None:
+    """End each table of a page at its last row.
+
+    When what follows a table must stay with its last rows (the publicity table's closing
+    block, ``break-before: avoid``), WeasyPrint moves those rows to the next page after the
+    table was laid out, and leaves the table as tall as it was (its own TODO, "fix table
+    height", in ``find_earlier_page_break``): the table's background, which draws the long
+    lists' column rules, then ran down to the page foot as an empty, open-bottomed row.
+    A table is cut back to its rows; one laid out whole is left as it is."""
+    from weasyprint.formatting_structure.boxes import LineBox, TableBox
+
+    stack = [page_box]
+    while stack:
+        box = stack.pop()
+        for child in getattr(box, "children", ()):
+            if isinstance(child, TableBox):
+                _end_at_last_row(child)
+            elif not isinstance(child, LineBox):
+                stack.append(child)
+
+
+def _end_at_last_row(table) -> None:
+    groups = [group for group in table.children if group.height != "auto"]
+    if not groups or table.style["height"] != "auto" or table.height == "auto":
+        return
+    spacing = 0 if table.style["border_collapse"] == "collapse" else table.style["border_spacing"][1]
+    rows_end = max(group.position_y + group.height for group in groups) + spacing
+    cut = table.height - (rows_end - table.content_box_y())
+    if cut <= 0.01:
+        return
+    table.height -= cut
+    if table.background is not None:  # placed with the box's first height: cut it as well
+        table.background = table.background._replace(
+            layers=[
+                layer._replace(
+                    painting_area=_shorter(layer.painting_area, cut),
+                    clipped_boxes=[_shorter(clip, cut) for clip in layer.clipped_boxes],
+                )
+                for layer in table.background.layers
+            ]
+        )
+
+
+def _shorter(rectangle, cut: float):
+    x, y, width, height, *rest = rectangle
+    return (x, y, width, max(0.0, height - cut), *rest)
 
 
 def _drop_page_numbers(page) -> None:
