@@ -415,6 +415,28 @@ def test_assessment_without_its_section_uses_the_declaration(renderer, contract_
     assert "□✓" not in text
 
 
+def test_assessment_terms_come_from_the_current_appointment(renderer, declaration, contract_declaration):
+    """Without an assessment section (the contract's example), 考核期 and 任职期 are the current
+    appointment's term, still running; with the section's own term, that one."""
+    start = dot_date(contract_declaration["current_titles"][0]["appointments"][0]["start"])
+    text = pdf_text(rendered(renderer, "assessment", "contract"))
+    assert f"考核期：{start}—至今" in text
+    assert f"任职期{start}—至今年度考核" in text
+    declaration["current_titles"][0]["appointments"][0].update(start="2018-03", end="2022-06")
+    declaration["assessment"] = {"grade": "合格"}
+    text = pdf_text(render(renderer, "assessment", declaration))
+    assert "考核期：2018.03—2022.06" in text and "任职期2018.03—2022.06年度考核" in text
+    # Only the reviews of that term.
+    assert "2019年度" in text and "2023年度" not in text
+    text = pdf_text(rendered(renderer, "assessment", "sample"))
+    assert "考核期：2021.01—2023.12" in text
+
+
+def test_the_blank_assessment_leaves_the_terms_to_be_written_in(renderer):
+    text = pdf_text(rendered(renderer, "assessment", "blank"))
+    assert "考核期：年月至年月" in text and "任职期年度考核" in text
+
+
 LONG_TEXTS = {
     "unit-review": [["opinions", "unit", "text"]],
     "assessment": [

@@ -128,6 +128,20 @@ def test_empty_sections_print_none(renderer, declaration):
     assert "岗位职责情况无" in text
 
 
+def test_optional_personal_fields_left_empty_print_none(renderer, declaration):
+    """曾用名, 行政职务, 学术团体兼职 and 外语水平 the payload leaves out print 无, as empty sections
+    do (DOMAIN.md: the archive copy shows they were considered); given, they print themselves."""
+    applicant = declaration["applicant"]
+    applicant.update(former_name=None, administrative_post=None, academic_societies=None, foreign_language=None)
+    text = pdf_text(render(renderer, declaration))
+    assert "曾用名无出生日期" in text
+    assert "行政职务无申报资格" in text
+    assert "学术团体兼职无外语水平无" in text
+    applicant.update(former_name="张珊", administrative_post="工艺室副主任", foreign_language="大学英语六级")
+    text = pdf_text(render(renderer, declaration))
+    assert "曾用名张珊出生日期" in text and "行政职务工艺室副主任申报资格" in text and "外语水平大学英语六级" in text
+
+
 def test_the_exception_route_always_prints_its_basis(renderer, declaration):
     payload = variants.exceptional(declaration)
     del payload["application"]["exception"]

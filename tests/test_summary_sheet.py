@@ -62,6 +62,12 @@ def biggest(base: dict) -> dict:
     return payload
 
 
+def test_no_education_prints_none(renderer, declaration):
+    declaration["education"] = []
+    text = pdf_text(render(renderer, declaration)[0])
+    assert "最高学历无学制" in text
+
+
 @pytest.mark.parametrize("case", ["contract", "minimal", "many", "biggest"])
 def test_always_exactly_one_page_with_everything_it_promises(renderer, declaration, case):
     payload = {

@@ -108,6 +108,15 @@ def opinion_column(box: Any, opinions: Any) -> dict:
     return {"title": box.title, "opinion": opinion, "seal": box.seal, "signer_label": box.signer}
 
 
+def or_none(value: Any, blank: bool = False) -> Any:
+    """An optional field the payload leaves empty prints 无 (DOMAIN.md: the archive copy shows
+    it was considered, not forgotten); a blank form keeps its box empty, to be filled in."""
+    empty = not value.strip() if isinstance(value, str) else not value and not isinstance(value, int)
+    if empty:
+        return "" if blank else "无"
+    return value
+
+
 def make_environment(root) -> jinja2.Environment:
     """The Jinja2 environment of the service's templates (documents and pages alike):
     autoescaped, strict about undefined names, with the filters below."""
@@ -135,6 +144,7 @@ def install(env: jinja2.Environment) -> None:
         cut=cut,
         typeset=typeset,
         opinion_column=opinion_column,
+        or_none=or_none,
     )
     env.globals.update(period=period)
 

@@ -133,12 +133,18 @@ def assessment_context(d: Declaration, ctx: RenderContext) -> dict:
     appointment = current_appointment(d)
     term_start = a.term_start if a else None
     term_end = a.term_end if a else None
+    # 考核期 and 任职期: the assessment's own, else the term of the current appointment
+    # (an appointment still running is served 至今).
+    derived = term_start is None and term_end is None and appointment is not None and appointment.start is not None
+    if derived:
+        term_start, term_end = appointment.start, appointment.end
     return {
         **applicant_context(d, ctx),
         "a": a,
         "post": (a.post if a and a.post else None) or (appointment.post if appointment else None),
         "term_start": term_start,
         "term_end": term_end,
+        "term_open_end": "至今" if derived else "",
         "reviews": term_reviews(d, term_start, term_end),
         # The self-assessment falls back to the declaration's work summary, and the
         # achievements to its list of achievements: the same facts, as declared.
@@ -170,6 +176,7 @@ def assessment_blank(ctx: RenderContext) -> dict:
         "post": None,
         "term_start": None,
         "term_end": None,
+        "term_open_end": "",
         "reviews": [],
         "summary": None,
         "achievements_text": None,
