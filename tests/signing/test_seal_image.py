@@ -11,12 +11,15 @@ from PIL import Image, ImageChops, ImageFilter
 from service.contract.certificate import MAX_CHARS
 from service.documents.seal_image import (
     MIN_ARC_TEXT_MM,
+    STAR_RATIO,
     SealImageError,
     arc_text_mm,
+    boxes_overlap,
     check_seal_png,
     default_seal_font,
     legend_masks,
     render_round_seal,
+    seal_layout,
 )
 
 COMMITTEE = "某某省工程技术系列高级职称评审委员会"
@@ -115,15 +118,85 @@ def test_caller_png_is_checked_and_normalised(font):
         check_seal_png(b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024))
 
 
-@pytest.mark.parametrize("length", [24, 39, 45, MAX_CHARS["committee_name"]])
+@pytest.mark.parametrize("length", [24, 39, 45, MAX_CHARS["committee_name"], 80])
 def test_long_names_keep_a_legible_legend_clear_of_the_bottom_line(font, length):
     """The longest names the contract allows (60 characters) stay at least 2.5 mm high on
     a 40 mm seal, and never run into the 职称评审专用章 line."""
     name = (VERY_LONG * 2)[:length]
-    assert arc_text_mm(name) >= MIN_ARC_TEXT_MM
+    assert arc_text_mm(name, 40, "职称评审专用章", font) >= MIN_ARC_TEXT_MM
     arc, line = legend_masks(name, "职称评审专用章", font, 1500, 40)
     touching = ImageChops.multiply(
         arc.point(lambda v: 255 if v > 32 else 0),
         line.filter(ImageFilter.MaxFilter(9)).point(lambda v: 255 if v > 32 else 0),
     )
     assert touching.getbbox() is None
+
+
+# --- the layout: every character placed, none over another or over the legend ---------------
+
+LEGIBLE_MM = 2.2  # the floor a clerk reads at 40 mm (MIN_ARC_TEXT_MM keeps more)
+BIG = 1500  # the drawing's pixels (3 × 40 mm at 300 dpi, rounded)
+
+
+def _name(length: int) -> str:
+    return (VERY_LONG * 3)[:length]
+
+
+@pytest.mark.parametrize("bottom", ["职称评审专用章", None])
+@pytest.mark.parametrize("length", [6, 20, 40, MAX_CHARS["committee_name"], 80])
+def test_names_of_any_allowed_length_are_legible_and_clear_of_each_other_and_the_legend(font, length, bottom):
+    """From the drawing's own layout: every character at least LEGIBLE_MM high (and no
+    narrower than half its height), inside the ring, outside the star, no two characters'
+    boxes overlapping, none within 0.3 mm of the legend; a name too long for one ring
+    takes two."""
+    layout = seal_layout(_name(length), bottom, font, BIG, 40)
+    glyphs = layout.glyphs
+    assert "".join(g.char for g in glyphs) == _name(length)
+    mm = BIG / 40
+    assert min(g.height for g in glyphs) / mm >= max(LEGIBLE_MM, MIN_ARC_TEXT_MM)
+    assert layout.width_scale >= 0.5
+    if length <= 20:
+        assert layout.rings == 1
+    if length >= 60:
+        assert layout.rings == 2
+    centre = BIG / 2
+    ring_inside = BIG * (0.5 - 0.01 - 0.03)
+    star = BIG * STAR_RATIO
+    for g in glyphs:
+        distances = [math.hypot(x - centre, y - centre) for x, y in g.corners()]
+        assert max(distances) < ring_inside and min(distances) > star, g
+    for i, a in enumerate(glyphs):
+        for b in glyphs[i + 1 :]:
+            assert not boxes_overlap(a.corners(), b.corners()), (a, b)
+    if bottom:
+        legend = layout.legend.corners(0.3 * mm)
+        assert [g.char for g in glyphs if boxes_overlap(g.corners(), legend)] == []
+        # The legend keeps its size whatever the name: 0.085 of the seal (3.4 mm) high.
+        left, top, right, bottom_edge = layout.legend.box
+        assert (bottom_edge - top) / mm == pytest.approx(3.4, abs=0.05) and right - left > 15 * mm
+    else:
+        assert layout.legend is None
+
+
+@pytest.mark.parametrize("length", [6, 20, 40, 60, 80])
+def test_long_names_drawn_as_laid_out_keep_off_the_legend_and_are_deterministic(font, length):
+    """The ink follows the layout: no pixel of the name touches the legend's line (grown by
+    3 px), and the same name gives the same bytes."""
+    arc, line = legend_masks(_name(length), "职称评审专用章", font, BIG, 40)
+    touching = ImageChops.multiply(
+        arc.point(lambda v: 255 if v > 32 else 0),
+        line.filter(ImageFilter.MaxFilter(7)).point(lambda v: 255 if v > 32 else 0),
+    )
+    assert touching.getbbox() is None
+    assert render_round_seal(_name(length), "职称评审专用章", font) == render_round_seal(
+        _name(length), "职称评审专用章", font
+    )
+
+
+def test_a_name_of_the_longest_an_organisation_may_have_still_gets_a_seal(font):
+    """Organisations' names may run to 200 characters (the admin API): two rings at the floor,
+    narrower characters, never smaller ones."""
+    layout = seal_layout("某" * 200, "职称评审专用章", font, BIG, 40)
+    assert layout.rings == 2 and layout.text_mm >= MIN_ARC_TEXT_MM
+    with pytest.raises(SealImageError, match="too long"):
+        seal_layout("某" * 400, "职称评审专用章", font, BIG, 40)
