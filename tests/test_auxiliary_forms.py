@@ -7,6 +7,7 @@ carry every one of them, and the blank form none of them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 
@@ -582,6 +583,36 @@ def test_blank_carries_the_labels_and_no_payload_data(renderer, slug):
     assert "□✓" not in text
     assert attachments(pdf) == {}
     assert len(page_texts(pdf)) == 1
+
+
+BLANK_BOXES = ["assessment", "exception-approval", "transfer", "unit-review"]
+
+
+def lowest_ink_mm(pdf: bytes) -> float:
+    """How far down page 1 its lowest ink lies, in mm from the paper's top edge."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=2, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    inked = [y for y in range(image.height) if image.crop((0, y, image.width, y + 1)).getextrema()[0] < 128]
+    return inked[-1] / (2 * 72 / 25.4)
+
+
+@pytest.mark.parametrize("slug", BLANK_BOXES)
+def test_a_blank_fills_its_page_with_room_to_write(renderer, slug):
+    """The blank's writing boxes (个人总结 and 主要业绩, 破格理由, 转评理由, the unit's opinion)
+    take the room its page leaves: one page, its grid ending within 3 mm of the page's
+    content bottom (A4, 18 mm bottom margin); with the boxes' own heights, as a filled
+    form keeps them, it ended 6 to 15 mm higher."""
+    pdf = rendered(renderer, slug, "blank")
+    assert len(page_texts(pdf)) == 1
+    content_bottom = 297 - 18
+    assert content_bottom - 3 < lowest_ink_mm(pdf) <= content_bottom + 0.5
+    unfilled = render_blank(renderer, dataclasses.replace(FORMS[slug], blank_fill=()), RenderContext(FONTS_DIR))
+    assert lowest_ink_mm(unfilled) < lowest_ink_mm(pdf) - 4
 
 
 # --- golden images --------------------------------------------------------------

@@ -336,6 +336,7 @@ SPECS = [
         unit_review_context,
         unit_review_blank,
         "单位审核意见表（推荐意见表）：审核项目、公示情况、单位意见，A4 纵向；可下载空白表手工填写",
+        blank_fill=(("opinion", 1.0),),
     ),
     _spec(
         "assessment",
@@ -343,6 +344,7 @@ SPECS = [
         assessment_context,
         assessment_blank,
         "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表",
+        blank_fill=(("summary", 2.0), ("achievements", 1.0)),
     ),
     _spec(
         "exception-approval",
@@ -351,6 +353,7 @@ SPECS = [
         exception_blank,
         "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
         parse=parse_exception_declaration,
+        blank_fill=(("reason", 1.0),),
     ),
     _spec(
         "transfer",
@@ -359,6 +362,7 @@ SPECS = [
         transfer_blank,
         "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
         parse=parse_transfer_declaration,
+        blank_fill=(("reason", 1.0),),
     ),
     _spec(
         "attachment-list",
