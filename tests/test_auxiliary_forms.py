@@ -7,16 +7,18 @@ carry every one of them, and the blank form none of them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
+from decimal import Decimal
 
 import pytest
 
 from service import FONTS_DIR, TEMPLATES_DIR
 from service.config import Limits
-from service.documents.filters import cn_date, dot_date, file_size
+from service.documents.filters import cn_date, dot_date
 from service.errors import InvalidInput
-from service.forms.auxiliary import SPECS
+from service.forms.auxiliary import KB, SPECS
 from service.forms.catalog import all_forms
 from service.forms.spec import RenderContext, render_blank, render_form
 from service.profiles.load import default_profile
@@ -91,7 +93,8 @@ def _years(value):
 
 
 def _size(value):
-    return file_size(value)
+    """As the attachment list prints it: every size of the list in KB (no file of 10 MB here)."""
+    return KB.text(KB.units(value))
 
 
 def _day_of(value):
@@ -521,17 +524,48 @@ def test_attachment_list_groups_by_category_with_totals(renderer):
     payload = sample("attachment-list")
     text = pdf_text(rendered(renderer, "attachment-list", "sample"))
     categories = list(dict.fromkeys(a["category"] for a in payload["attachments"]))
-    total = sum(a["size_bytes"] for a in payload["attachments"])
-    assert f"合计{len(categories)}类，{len(payload['attachments'])}个文件{squash(file_size(total))}" in text
-    # Each category once, as a heading with its count, followed by its files.
+    printed = [_kb(text, a) for a in payload["attachments"]]
+    assert f"合计{len(categories)}类，{len(payload['attachments'])}个文件{sum(printed):.1f}KB" in text
+    # Each category once, as a heading with its count and the sum of its files' printed sizes,
+    # followed by its files.
     headings = []
     for category in categories:
         files = [a for a in payload["attachments"] if a["category"] == category]
-        heading = text.index(squash(category) + f"{len(files)}个")
+        subtotal = sum(_kb(text, f) for f in files)
+        heading = text.index(squash(category) + f"{len(files)}个，{subtotal:.1f}KB")
         headings.append(heading)
         for f in files:
             assert text.index(squash(f["name"])) > heading
     assert headings == sorted(headings)
+
+
+def _kb(text: str, attachment: dict) -> Decimal:
+    """The size printed after a file's name, in KB (every size of the list is in KB)."""
+    found = re.search(re.escape(squash(attachment["name"])) + r"(\d+\.\d)KB", text)
+    assert found, attachment["name"]
+    return Decimal(found.group(1))
+
+
+def test_the_attachment_total_is_the_sum_of_the_printed_sizes(renderer, declaration):
+    """The contract's five files print 47.1 + 43.9 + 304.7 + 95.8 + 117.7 = 609.2 KB; their
+    exact sum, rounded (609.3 KB), was printed as the total. A list with a file of 10 MB or
+    more is printed in MB; a file of unknown size leaves the total (and its category's) out."""
+    text = pdf_text(rendered(renderer, "attachment-list", "contract"))
+    printed = [_kb(text, a) for a in declaration["attachments"]]
+    assert sum(printed) == Decimal("609.2")
+    assert "合计4类，5个文件609.2KB" in text
+    declaration["attachments"] = [
+        {"category": "身份证件", "name": "a.pdf", "size_bytes": 15_000_000},
+        {"category": "身份证件", "name": "b.pdf", "size_bytes": 5_000},
+        {"category": "学历学位证书", "name": "c.pdf", "size_bytes": 7},
+    ]
+    text = pdf_text(render(renderer, "attachment-list", declaration))
+    # 14.305 → 14.31, 0.0048 → 0.01 (a file is never printed as nothing), 7 B → 0.01.
+    assert "a.pdf14.31MB2b.pdf0.01MB" in text and "c.pdf0.01MB" in text
+    assert "身份证件2个，14.32MB" in text and "合计2类，3个文件14.33MB" in text
+    declaration["attachments"][2]["size_bytes"] = None
+    text = pdf_text(render(renderer, "attachment-list", declaration))
+    assert "学历学位证书1个3c.pdf合计" in text and re.search(r"合计2类，3个文件$", text.split("申报人（签字）")[0])
 
 
 def test_long_attachment_list_repeats_its_header_and_keeps_files_whole(renderer, declaration):
@@ -582,6 +616,36 @@ def test_blank_carries_the_labels_and_no_payload_data(renderer, slug):
     assert "□✓" not in text
     assert attachments(pdf) == {}
     assert len(page_texts(pdf)) == 1
+
+
+BLANK_BOXES = ["assessment", "exception-approval", "transfer", "unit-review"]
+
+
+def lowest_ink_mm(pdf: bytes) -> float:
+    """How far down page 1 its lowest ink lies, in mm from the paper's top edge."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        image = document[0].render(scale=2, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    inked = [y for y in range(image.height) if image.crop((0, y, image.width, y + 1)).getextrema()[0] < 128]
+    return inked[-1] / (2 * 72 / 25.4)
+
+
+@pytest.mark.parametrize("slug", BLANK_BOXES)
+def test_a_blank_fills_its_page_with_room_to_write(renderer, slug):
+    """The blank's writing boxes (个人总结 and 主要业绩, 破格理由, 转评理由, the unit's opinion)
+    take the room its page leaves: one page, its grid ending within 3 mm of the page's
+    content bottom (A4, 18 mm bottom margin); with the boxes' own heights, as a filled
+    form keeps them, it ended 6 to 15 mm higher."""
+    pdf = rendered(renderer, slug, "blank")
+    assert len(page_texts(pdf)) == 1
+    content_bottom = 297 - 18
+    assert content_bottom - 3 < lowest_ink_mm(pdf) <= content_bottom + 0.5
+    unfilled = render_blank(renderer, dataclasses.replace(FORMS[slug], blank_fill=()), RenderContext(FONTS_DIR))
+    assert lowest_ink_mm(unfilled) < lowest_ink_mm(pdf) - 4
 
 
 # --- golden images --------------------------------------------------------------

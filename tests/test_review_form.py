@@ -142,6 +142,15 @@ def test_optional_personal_fields_left_empty_print_none(renderer, declaration):
     assert "曾用名张珊出生日期" in text and "行政职务工艺室副主任申报资格" in text and "外语水平大学英语六级" in text
 
 
+def test_ranks_print_under_a_heading_that_says_so(contract_pdf, contract_declaration):
+    """Ranks (1/6) print in columns headed 本人排名: papers, patents, awards."""
+    text = pdf_text(contract_pdf)
+    for heading in ("ISSNCN本人排名", "专利号本人排名", "授奖单位本人排名"):
+        assert heading in text, heading
+    award = contract_declaration["awards"][0]
+    assert f"{award['issuer']}{award['rank']}" in text
+
+
 def test_the_exception_route_always_prints_its_basis(renderer, declaration):
     payload = variants.exceptional(declaration)
     del payload["application"]["exception"]

@@ -62,6 +62,16 @@ def biggest(base: dict) -> dict:
     return payload
 
 
+def test_ranks_say_what_they_are(renderer, declaration):
+    """An award's or a paper's 1/6 prints as 「排名 1/6」; a rank the platform already words keeps its words."""
+    declaration["papers"][0]["rank"] = "第一作者"
+    text = pdf_text(render(renderer, declaration)[0])
+    award = declaration["awards"][0]
+    assert f"{award['name']}{award['grade']}{award['issuer']}2020.12排名{award['rank']}" in text
+    assert "第一作者" in text and "排名第一作者" not in text
+    assert re.findall(r"(?<!排名)(?<![\d/.])\d+/\d+", text) == []
+
+
 def test_no_education_prints_none(renderer, declaration):
     declaration["education"] = []
     text = pdf_text(render(renderer, declaration)[0])

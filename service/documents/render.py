@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -97,6 +97,19 @@ class Renderer:
                 if len(document.pages) <= max_pages or index == len(contexts) - 1:
                     return self._write(document, options), index
         raise ValueError("no context given")
+
+    def render_filling(self, template: str, context_for: Callable[[float], Mapping], options: PdfOptions) -> bytes:
+        """A one-page form whose writing boxes take the room its page leaves (a blank form,
+        written on by hand): laid out with ``context_for(0)``, then again with that room, in
+        mm, given to ``context_for``; the first layout when the second is no longer one page."""
+        with self._lock:
+            document = self._layout(self.render_html(template, context_for(0.0)), template)
+            room = free_room_mm(document)
+            if room > FILL_SLACK_MM:
+                grown = self._layout(self.render_html(template, context_for(room - FILL_SLACK_MM)), template)
+                if len(grown.pages) == 1:
+                    document = grown
+            return self._write(document, options)
 
     def _layout(self, html: str, template: str):
         from weasyprint import HTML  # heavy import, kept off the import path
@@ -185,6 +198,21 @@ class Renderer:
 # relative path without a scheme.
 _STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="((?![a-zA-Z][\w+.-]*:|/)[^"<>]+\.css)">')
 LARGE_DOCUMENT_PAGES = 20
+FILL_SLACK_MM = 1.0  # what a filled page keeps free, against rounding
+CSS_PX_MM = 25.4 / 96
+
+
+def free_room_mm(document) -> float:
+    """How much of a one-page document's page is left below its content, in mm (0 for more pages)."""
+    if len(document.pages) != 1:
+        return 0.0
+    page = document.pages[0]._page_box
+    root = page.children[0]
+    content_end = root.position_y + root.margin_height()
+    page_end = page.content_box_y() + page.height
+    return max(0.0, (page_end - content_end) * CSS_PX_MM)
+
+
 COLLECT_EVERY = 20
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from service.config import Limits
@@ -253,16 +254,61 @@ def transfer_blank(ctx: RenderContext) -> dict:
 
 
 @dataclass(frozen=True)
+class SizeUnit:
+    """How one list prints its sizes: every size in one unit, rounded to ``places``
+    decimals, so that a category's size and the total are the sums of what is printed
+    (sums of exact sizes, each rounded, differ from them: 609.3 KB against items adding
+    up to 609.2 KB)."""
+
+    label: str
+    divisor: int
+    places: int
+
+    def units(self, size: int) -> int:
+        """``size`` bytes in the unit's smallest printed step (0.1 KB), half up; a file
+        that is not empty is never printed as nothing."""
+        exact = Decimal(size) * 10**self.places / self.divisor
+        rounded = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return max(rounded, 1) if size > 0 else 0
+
+    def text(self, units: int | None) -> str:
+        if units is None:
+            return ""
+        return f"{Decimal(units).scaleb(-self.places):.{self.places}f} {self.label}"
+
+
+KB = SizeUnit("KB", 1024, 1)
+MB = SizeUnit("MB", 1024 * 1024, 2)
+
+
+def size_unit(attachments) -> SizeUnit:
+    """KB, as the platforms list uploads; MB when a file reaches 10 MB."""
+    sizes = [a.size_bytes for a in attachments if a.size_bytes is not None]
+    return MB if sizes and max(sizes) >= 10 * 1024 * 1024 else KB
+
+
+@dataclass(frozen=True)
 class AttachmentGroup:
     number: int
     category: str
     files: tuple[Attachment, ...]
+    unit: SizeUnit = KB
+
+    def file_units(self, item: Attachment) -> int | None:
+        return None if item.size_bytes is None else self.unit.units(item.size_bytes)
 
     @property
-    def size_bytes(self) -> int | None:
-        found = [f.size_bytes for f in self.files]
-        sizes = [s for s in found if s is not None]
-        return None if len(sizes) < len(found) else sum(sizes)
+    def units(self) -> int | None:
+        """The sum of the sizes printed for its files (None when one is unknown)."""
+        found = [self.file_units(f) for f in self.files]
+        return None if None in found else sum(u for u in found if u is not None)
+
+    def file_size(self, item: Attachment) -> str:
+        return self.unit.text(self.file_units(item))
+
+    @property
+    def size(self) -> str:
+        return self.unit.text(self.units)
 
 
 def attachment_groups(attachments) -> list[AttachmentGroup]:
@@ -270,20 +316,23 @@ def attachment_groups(attachments) -> list[AttachmentGroup]:
     by_category: dict[str, list[Attachment]] = {}
     for item in attachments:
         by_category.setdefault(item.category, []).append(item)
+    unit = size_unit(attachments)
     return [
-        AttachmentGroup(n, category, tuple(files)) for n, (category, files) in enumerate(by_category.items(), start=1)
+        AttachmentGroup(n, category, tuple(files), unit)
+        for n, (category, files) in enumerate(by_category.items(), start=1)
     ]
 
 
 def attachment_context(d: Declaration, ctx: RenderContext) -> dict:
     groups = attachment_groups(d.attachments)
-    sizes = [f.size_bytes for f in d.attachments]
+    units = [g.units for g in groups]
+    # A total only when every size is known: a partial sum would understate it.
+    total = sum(u for u in units if u is not None) if units and None not in units else None
     return {
         **applicant_context(d, ctx),
         "groups": groups,
         "file_count": len(d.attachments),
-        # A total only when every size is known: a partial sum would understate it.
-        "total_bytes": sum(sizes) if sizes and None not in sizes else None,
+        "total_size": groups[0].unit.text(total) if groups else "",
         "blank_rows": 0,
     }
 
@@ -293,7 +342,7 @@ def attachment_blank(ctx: RenderContext) -> dict:
         **blank_applicant_context(ctx),
         "groups": [],
         "file_count": None,
-        "total_bytes": None,
+        "total_size": "",
         "blank_rows": BLANK_ATTACHMENT_ROWS,
     }
 
@@ -336,6 +385,7 @@ SPECS = [
         unit_review_context,
         unit_review_blank,
         "单位审核意见表（推荐意见表）：审核项目、公示情况、单位意见，A4 纵向；可下载空白表手工填写",
+        blank_fill=(("opinion", 1.0),),
     ),
     _spec(
         "assessment",
@@ -343,6 +393,7 @@ SPECS = [
         assessment_context,
         assessment_blank,
         "年度及任职期满考核表：任职期、个人总结、民主测评、基层与单位意见，A4 纵向；有空白表",
+        blank_fill=(("summary", 2.0), ("achievements", 1.0)),
     ),
     _spec(
         "exception-approval",
@@ -351,6 +402,7 @@ SPECS = [
         exception_blank,
         "破格申报审批表：申报类型须为“破格”；未填 application.exception 时破格依据留空手填，A4 纵向；有空白表",
         parse=parse_exception_declaration,
+        blank_fill=(("reason", 1.0),),
     ),
     _spec(
         "transfer",
@@ -359,6 +411,7 @@ SPECS = [
         transfer_blank,
         "转评申报表：申报类型须为“转评”且填写 application.transfer，A4 纵向；有空白表",
         parse=parse_transfer_declaration,
+        blank_fill=(("reason", 1.0),),
     ),
     _spec(
         "attachment-list",

@@ -64,6 +64,9 @@ class FormSpec:
     # Model → PDF, when one layout pass is not enough (fit-to-one-page).
     render: Callable[[Renderer, FormSpec, Any, RenderContext], bytes] | None = None
     sample: str = "sample.json"
+    # The blank's writing boxes that share the room its page leaves, each with its share
+    # (the template reads ``fill[box]``: mm to add); none: the blank as laid out.
+    blank_fill: tuple[tuple[str, float], ...] = ()
 
     def validate(self, data: Any, limits: Limits) -> Any:
         if self.parse is not None:
@@ -112,6 +115,7 @@ def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: Ren
     context = dict(spec.build_context(payload, ctx))
     context.setdefault("doc", document_info(spec, day))
     context.setdefault("blank", False)
+    context.setdefault("fill", {})
     context.update(province_context(spec, ctx))
     return renderer.render_pdf(spec.template, context, pdf_options(spec, payload, day))
 
@@ -125,4 +129,12 @@ def render_blank(renderer: Renderer, spec: FormSpec, ctx: RenderContext) -> byte
     context.setdefault("doc", {"title": spec.title, "created": None})
     context["blank"] = True
     context.update(province_context(spec, ctx))
-    return renderer.render_pdf(spec.template, context, pdf_options(spec, None, day))
+    options = pdf_options(spec, None, day)
+    if not spec.blank_fill:
+        return renderer.render_pdf(spec.template, {**context, "fill": {}}, options)
+    total = sum(share for _, share in spec.blank_fill)
+
+    def filled(room_mm: float) -> dict:
+        return {**context, "fill": {box: room_mm * share / total for box, share in spec.blank_fill}}
+
+    return renderer.render_filling(spec.template, filled, options)

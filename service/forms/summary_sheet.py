@@ -37,6 +37,14 @@ class Shown:
         return self.total - len(self.items)
 
 
+def ranked(rank: str | None) -> str:
+    """A rank as a line of the sheet prints it: 「排名 1/6」 (a bare 1/6 says nothing of what it counts)."""
+    if not rank or not rank.strip():
+        return ""
+    rank = rank.strip()
+    return rank if "排名" in rank or "第" in rank else f"排名 {rank}"
+
+
 def _lists(d: Declaration, caps: Caps) -> list[Shown]:
     def shown(title, items):
         items = list(items)
@@ -44,7 +52,8 @@ def _lists(d: Declaration, caps: Caps) -> list[Shown]:
 
     return [
         shown(
-            "论文", (f"《{p.title}》{p.journal or ''} {dot_date(p.published)} {p.rank or ''}".strip() for p in d.papers)
+            "论文",
+            (f"《{p.title}》{p.journal or ''} {dot_date(p.published)} {ranked(p.rank)}".strip() for p in d.papers),
         ),
         shown(
             "著作",
@@ -56,7 +65,10 @@ def _lists(d: Declaration, caps: Caps) -> list[Shown]:
         ),
         shown(
             "获奖",
-            (f"{a.name}{a.grade or ''}　{a.issuer or ''} {dot_date(a.date)} {a.rank or ''}".strip() for a in d.awards),
+            (
+                f"{a.name}{a.grade or ''}　{a.issuer or ''} {dot_date(a.date)} {ranked(a.rank)}".strip()
+                for a in d.awards
+            ),
         ),
         shown(
             "主要业绩",
