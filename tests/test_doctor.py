@@ -238,8 +238,16 @@ def test_doctor_on_a_fresh_data_dir_says_ok(tmp_path):
     result = run_cli("doctor", "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 10 and all(line.startswith("OK") for line in lines), result.stdout
-    for name in ("harfbuzz subsetting", "shipped fonts", "pypdfium2", "database", "seal keys", "versions"):
+    assert len(lines) == 11 and all(line.startswith("OK") for line in lines), result.stdout
+    for name in (
+        "harfbuzz subsetting",
+        "shipped fonts",
+        "pypdfium2",
+        "province profile",
+        "database",
+        "seal keys",
+        "versions",
+    ):
         assert name in result.stdout
     assert not (tmp_path / "data").exists()  # the doctor writes nothing
 
