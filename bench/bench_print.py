@@ -115,7 +115,7 @@ def child_certificates(n: int) -> dict:
             parts,
             ctx,
             Path(tmp) / "certs.pdf",
-            spec=None,
+            orientation="landscape",
             day=date(2024, 12, 30),
             manifest=True,
             title="证书（供盖章打印）",

@@ -52,7 +52,7 @@ def print_job(services: Services, job_id: str, duplex: bool | None, manifest: bo
             parts(),
             ctx,
             target,
-            spec=None,
+            orientation="landscape",  # the certificate's sheet
             day=created,
             manifest=manifest,
             title=f"批量任务 {job_id} 证书（供盖章打印）",

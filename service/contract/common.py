@@ -239,11 +239,13 @@ def term(kind: str, canonical: tuple[str, ...]) -> Any:
     model keeps is the canonical value; the forms print the province's word for it. A word
     the province does not use is refused naming the words it does use."""
 
+    canonical_only = {value: value for value in canonical}  # no profile applied: these alone
+
     def _canonical(value: Any, info: ValidationInfo) -> Any:
         if not isinstance(value, str):
             return value  # the Literal below names the type
         limits = limits_of(info)
-        mapping = limits.vocabulary.get(kind) or {v: v for v in canonical}
+        mapping = limits.vocabulary.get(kind) or canonical_only
         word = value.strip()
         if word in mapping:
             return mapping[word]

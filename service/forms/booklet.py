@@ -143,7 +143,7 @@ def print_run(
         parts(),
         ctx,
         target,
-        spec=spec,
+        orientation=spec.orientation,
         day=day,
         manifest=manifest,
         title=title or f"{spec.title}（印制批次）",
@@ -156,39 +156,40 @@ def write_run(
     ctx: RenderContext,
     target: Path,
     *,
-    spec: FormSpec | None,
+    orientation: str,
     day: date,
     manifest: bool,
     title: str,
     part_label: str = "姓名",
 ) -> Run:
-    """Any parts (forms, certificates) as one run, with its blank versos and manifest."""
+    """Any parts (forms, certificates) as one run, with its blank versos (on the parts'
+    ``orientation``: the same sheet) and manifest."""
     duplex = ctx.printed_duplex
     front: Callable[[list[Placed], int, int], bytes] | None = None
     if manifest:
-        front = _manifest(renderer, ctx, spec, day, title, part_label, duplex)
+        front = _manifest(renderer, ctx, day, title, part_label, duplex)
     assembled = assemble(
         parts,
         target,
         day=day,
         duplex=duplex,
-        blank_page=blank_verso(renderer, ctx, spec, day) if duplex else None,
+        blank_page=blank_verso(renderer, ctx, orientation, day) if duplex else None,
         front=front,
     )
     return Run(target, assembled)
 
 
-def _page_context(ctx: RenderContext, spec: FormSpec | None) -> dict:
-    """The paper of the form the run prints (portrait for certificates' lists)."""
-    context = province_context(spec, ctx) if spec is not None else province_context(_PORTRAIT, ctx)
-    # The run's own pages carry no page number of their own form's numbering.
+def _page_context(ctx: RenderContext, orientation: str) -> dict:
+    """The province's paper for the run's own pages (its manifest, its blank versos),
+    without the duplex rules of a form: they have no cover and no sections to place."""
+    context = province_context(ctx, orientation)
     context["paper"] = {**context["paper"], "duplex": False}
     return context
 
 
-def blank_verso(renderer: Renderer, ctx: RenderContext, spec: FormSpec | None, day: date) -> bytes:
+def blank_verso(renderer: Renderer, ctx: RenderContext, orientation: str, day: date) -> bytes:
     context = {
-        **_page_context(ctx, spec),
+        **_page_context(ctx, orientation),
         "doc": {"title": ctx.profile.printing.blank_text, "created": None},
         "blank_text": ctx.profile.printing.blank_text,
     }
@@ -198,7 +199,6 @@ def blank_verso(renderer: Renderer, ctx: RenderContext, spec: FormSpec | None, d
 def _manifest(
     renderer: Renderer,
     ctx: RenderContext,
-    spec: FormSpec | None,
     day: date,
     title: str,
     part_label: str,
@@ -218,7 +218,7 @@ def _manifest(
         context = {
             "layout": layout,
             "rows": [layout.row(row(i, p)) for i, p in enumerate(placed, start=1)],
-            **_page_context(ctx, spec),
+            **_page_context(ctx, "portrait"),  # the manifest's list is laid out for portrait A4
             "doc": {"title": title, "created": f"{day.isoformat()}T00:00:00+08:00"},
             "title": title,
             "parts": placed,
@@ -231,14 +231,6 @@ def _manifest(
         return renderer.render_pdf(f"{BOOKLET_STYLE}/manifest.html", context, PdfOptions(date=midnight(day)))
 
     return render
-
-
-@dataclass(frozen=True)
-class _Portrait:
-    orientation: str = "portrait"
-
-
-_PORTRAIT: Any = _Portrait()
 
 
 def booklet_request(data: Any, limits: Limits) -> BookletRequest:

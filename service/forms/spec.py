@@ -91,15 +91,15 @@ def document_info(spec: FormSpec, day: date) -> dict:
     return {"title": spec.title, "created": f"{day.isoformat()}T00:00:00+08:00"}
 
 
-def province_context(spec: FormSpec, ctx: RenderContext) -> dict:
+def province_context(ctx: RenderContext, orientation: str = "portrait") -> dict:
     """What every template may read of the province: its words (``profile.word``) and its
     paper (_layout.html prints the page size and, for portrait forms, the margins)."""
     paper, printing = ctx.profile.paper, ctx.profile.printing
     return {
         "profile": ctx.profile,
         "paper": {
-            "size": f"{paper.size} {spec.orientation}",
-            "margin": " ".join(f"{m:g}mm" for m in paper.margins_mm) if spec.orientation == "portrait" else None,
+            "size": f"{paper.size} {orientation}",
+            "margin": " ".join(f"{m:g}mm" for m in paper.margins_mm) if orientation == "portrait" else None,
             "duplex": ctx.printed_duplex,
             "blank_text": printing.blank_text,
             "number_cover": printing.number_cover,
@@ -116,7 +116,7 @@ def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: Ren
     context.setdefault("doc", document_info(spec, day))
     context.setdefault("blank", False)
     context.setdefault("fill", {})
-    context.update(province_context(spec, ctx))
+    context.update(province_context(ctx, spec.orientation))
     return renderer.render_pdf(spec.template, context, pdf_options(spec, payload, day))
 
 
@@ -128,7 +128,7 @@ def render_blank(renderer: Renderer, spec: FormSpec, ctx: RenderContext) -> byte
     context = dict(spec.blank_context(ctx))
     context.setdefault("doc", {"title": spec.title, "created": None})
     context["blank"] = True
-    context.update(province_context(spec, ctx))
+    context.update(province_context(ctx, spec.orientation))
     options = pdf_options(spec, None, day)
     if not spec.blank_fill:
         return renderer.render_pdf(spec.template, {**context, "fill": {}}, options)

@@ -95,7 +95,7 @@ def build_context(d: Declaration, ctx: RenderContext, caps: Caps = STEPS[0]) -> 
 def step_contexts(spec: FormSpec, d: Declaration, ctx: RenderContext) -> list[dict]:
     """One context per step, each showing less than the one before."""
     day = declaration_date(d, ctx)
-    province = province_context(spec, ctx)
+    province = province_context(ctx, spec.orientation)
     return [
         {**build_context(d, ctx, caps), "doc": document_info(spec, day), "blank": False, **province} for caps in STEPS
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 # The canonical values the contract validates against; a profile maps its own words onto
 # them (service.contract.common.TERMS lists the same kinds with their values).
@@ -206,6 +206,7 @@ class Profile(_Data):
     # (none given: the form's own 所在单位 / 主管部门 / 人社部门 boxes).
     form_boxes: dict[str, tuple[StampBox, ...]] = {}
     notices: dict[str, str] = {}
+    _aliases: dict[str, dict[str, str]] | None = PrivateAttr(default=None)
 
     @field_validator("vocabulary")
     @classmethod
@@ -258,11 +259,14 @@ class Profile(_Data):
         return tuple(words[v][0] if v in words else v for v in CANONICAL_TERMS[kind])
 
     def aliases(self) -> dict[str, dict[str, str]]:
-        """kind → any accepted word → its canonical value (what validation maps)."""
-        table: dict[str, dict[str, str]] = {}
-        for kind, canonical in CANONICAL_TERMS.items():
-            mapping = {value: value for value in canonical}
-            for value, words in self.vocabulary.get(kind, {}).items():
-                mapping.update({word: value for word in words})
-            table[kind] = mapping
-        return table
+        """kind → any accepted word → its canonical value (what validation maps). Built once
+        per profile: list rows ask it for every row."""
+        if self._aliases is None:
+            table: dict[str, dict[str, str]] = {}
+            for kind, canonical in CANONICAL_TERMS.items():
+                mapping = {value: value for value in canonical}
+                for value, words in self.vocabulary.get(kind, {}).items():
+                    mapping.update({word: value for word in words})
+                table[kind] = mapping
+            self._aliases = table
+        return self._aliases
