@@ -46,7 +46,7 @@ def make_document(
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
         unsealed_notice=None if sealable else services.settings.unsealed_notice,
-        wording=wording_of(services.profile.certificate),
+        wording=wording_of(services.profile.certificate, services.profile.terms()),
     )
     if not sealable:
         return MadeDocument(
@@ -69,7 +69,7 @@ def render_sealable(
         identifier=identifier,
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
-        wording=wording_of(services.profile.certificate),
+        wording=wording_of(services.profile.certificate, services.profile.terms()),
     )
 
 

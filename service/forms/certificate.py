@@ -59,6 +59,7 @@ from service.documents.fit import LINE_HEIGHT, fit_text, name_in_two_lines, wrap
 from service.documents.qr import qr_png
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.documents.tabular import PT_MM, advances_for
+from service.documents.words import Segmenter, segmenter_for
 from service.forms.spec import midnight
 from service.profiles.schema import Certificate as CertificateProfile
 
@@ -88,13 +89,14 @@ class Wording:
     mask_id: bool = False
     original_number_label: str = "原证书编号"
     reissue_marks: tuple[tuple[str, str], ...] = (("补发", "补发"), ("换发", "换发"))
+    terms: frozenset[str] = frozenset()  # the province's words, never broken inside
 
     @property
     def slots(self) -> tuple[Slot, ...]:
         return _slots_for(self.rows, self.org_labels)
 
 
-def wording_of(profile: CertificateProfile) -> Wording:
+def wording_of(profile: CertificateProfile, terms: frozenset[str] = frozenset()) -> Wording:
     labels = profile.labels
     return Wording(
         rows=tuple(((left, labels.get(left, "")), (right, labels.get(right, ""))) for left, right in profile.rows),
@@ -103,6 +105,7 @@ def wording_of(profile: CertificateProfile) -> Wording:
         mask_id=profile.id_number == "masked",
         original_number_label=labels.get("original_number", "原证书编号"),
         reissue_marks=tuple(profile.reissue_marks.items()),
+        terms=terms,
     )
 
 
@@ -146,7 +149,7 @@ class LayoutError(ValueError):
     values that come from configuration: the title, the number, the identifier."""
 
 
-def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
+def place(slot: Slot, text: str, fonts_dir: Path, words: Segmenter | None = None) -> Placed:
     heading = slot.kind == "heading"
     width = slot.box.w - 2 * slot.pad
     tracking = TITLE_TRACKING_EM if heading else 0.0
@@ -161,12 +164,17 @@ def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
         box_height_mm=height,
         tracking_em=tracking,
         advances=advances,
+        words=words,
     )
-    lines = tuple(wrap_text(text, width, size, tracking_em=tracking, advances=advances))
+    lines = tuple(wrap_text(text, width, size, tracking_em=tracking, advances=advances, words=words))
     if (
         slot.kind == "org"
         and len(lines) == 2
-        and (named := name_in_two_lines(text, width, size, slot.min_pt, tracking_em=tracking, advances=advances))
+        and (
+            named := name_in_two_lines(
+                text, width, size, slot.min_pt, tracking_em=tracking, advances=advances, words=words
+            )
+        )
     ):
         size, lines = named[0], tuple(named[1])
     if len(lines) > slot.max_lines or len(lines) * LINE_HEIGHT * size * PT_MM > height:
@@ -283,6 +291,7 @@ def build_context(
     wording: Wording = DEFAULT_WORDING,
 ) -> dict:
     values = field_values(request, number=number, identifier=identifier, title=title, notice=notice, wording=wording)
+    words = segmenter_for(wording.terms)
     photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
     # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
@@ -291,7 +300,7 @@ def build_context(
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
-        "fields": [place(slot, values[slot.key], fonts_dir) for slot in wording.slots if slot.key in values],
+        "fields": [place(slot, values[slot.key], fonts_dir, words) for slot in wording.slots if slot.key in values],
         "labels": label_blocks(fonts_dir, wording),
         "photo": {
             "uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
