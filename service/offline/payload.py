@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -131,12 +132,15 @@ def qr_text(verify_url: str, payload: str | None) -> str:
     return f"{verify_url}#{payload.replace('%', '%25').replace(' ', '%20')}"
 
 
+_UNESCAPE = re.compile("%(20|25)")
+
+
 def payload_of_text(text: str) -> str:
-    """The ``ZC1:`` payload in a scanned text: a whole QR text (URL#payload), a fragment,
-    or the payload alone."""
+    """The ``ZC1:`` payload in a scanned text: a whole QR text (URL#payload, the fragment
+    escaped as :func:`qr_text` writes it), or the payload alone (not escaped)."""
     text = text.strip()
     if "#" in text:
-        text = text.split("#", 1)[1].replace("%20", " ").replace("%25", "%")
+        text = _UNESCAPE.sub(lambda m: " " if m.group(1) == "20" else "%", text.split("#", 1)[1])
     if not text.startswith(PREFIX):
         raise PayloadError("不是离线查验码：缺少 ZC1: 前缀 (no ZC1: payload)")
     return text
