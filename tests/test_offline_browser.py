@@ -47,7 +47,9 @@ def test_offline_genuine_tampered_revoked_and_a_stale_list(server, phone):  # no
     assert check(page, tampered) == "无效"
 
     staff = {"Authorization": f"Bearer {keys['staff']}"}
-    revoked = httpx.post(f"{base}/api/v1/certificates/{issued['number']}/revoke", json={"reason": "测试"}, headers=staff)
+    revoked = httpx.post(
+        f"{base}/api/v1/certificates/{issued['number']}/revoke", json={"reason": "测试"}, headers=staff
+    )
     assert revoked.status_code == 200
     assert check(page, issued["qr_text"]) == "有效"  # the list kept offline does not know yet
     page.context.set_offline(False)

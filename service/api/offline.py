@@ -2,7 +2,7 @@
 /.well-known/zc/, and the installable offline verifier at /verify/offline.
 
 Public: no key. The lists are made from the registry on each request (see
-service.offline.publish); the page and its code come from templates/pages.
+service.verification.published_lists); the page and its code come from templates/pages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.api.deps import ServicesDep, get_web
 from service.api.static import held_file_response
-from service.offline.publish import list_signer_jwk, signed_key_list, signed_status_list
+from service.verification.published_lists import list_signer_jwk, signed_key_list, signed_status_list
 
 router = APIRouter(tags=["verification"])
 

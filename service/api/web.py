@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from service.config import Settings
 from service.offline.cose import Es256Signer
-from service.offline.publish import load_list_signer
 from service.verification.pages import Pages
+from service.verification.published_lists import load_list_signer
 from service.verification.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from service.verification.scan_cache import ScanCache
 

@@ -3,5 +3,5 @@
 
 Pure core: ``cose``, ``payload``, ``lists``, ``check`` take and return bytes and plain
 data; the registry, the keys on disk and the routes live at the edges
-(:mod:`service.offline.publish`, :mod:`service.api.offline`, :mod:`service.cli.verify_qr`).
+(:mod:`service.verification.published_lists`, :mod:`service.api.offline`, :mod:`service.cli.verify_qr`).
 """
