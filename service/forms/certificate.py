@@ -61,6 +61,7 @@ from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.documents.tabular import PT_MM, advances_for
 from service.documents.words import Segmenter, segmenter_for
 from service.forms.spec import midnight
+from service.offline.payload import qr_text
 from service.profiles.schema import Certificate as CertificateProfile
 
 TEMPLATE = "certificates/default/certificate.html"
@@ -289,13 +290,14 @@ def build_context(
     with_photo: bool = True,
     notice: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> dict:
     values = field_values(request, number=number, identifier=identifier, title=title, notice=notice, wording=wording)
     words = segmenter_for(wording.terms)
     photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
     # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
-    qr = qr_png(verify_url, scale=1)
+    qr = qr_png(qr_text(verify_url, offline_payload), scale=1)
     return {
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
@@ -315,7 +317,9 @@ def build_context(
     }
 
 
-def certificate_data(request: CertificateRequest, *, number: str, identifier: str, verify_url: str) -> bytes:
+def certificate_data(
+    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None = None
+) -> bytes:
     """The machine-readable copy attached to the PDF: what the page prints, as JSON.
 
     Without the photo: it is on the page already, and its base64 would make a
@@ -324,14 +328,19 @@ def certificate_data(request: CertificateRequest, *, number: str, identifier: st
         "number": number,
         "identifier": identifier,
         "verify_url": verify_url,
+        **({"offline_payload": offline_payload} if offline_payload else {}),
         **request.model_dump(mode="json", exclude={"holder": {"photo"}}),
     }
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def pdf_options(request: CertificateRequest, *, number: str, identifier: str, verify_url: str) -> PdfOptions:
+def pdf_options(
+    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None = None
+) -> PdfOptions:
     """PDF/A-3b dated by the issue date (never the clock), the certificate data attached."""
-    data = certificate_data(request, number=number, identifier=identifier, verify_url=verify_url)
+    data = certificate_data(
+        request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
+    )
     attachment = SourceAttachment(name="certificate.json", data=data, description="证书数据（机读）")
     return PdfOptions(date=midnight(request.issue_date), attachments=(attachment,))
 
@@ -346,6 +355,7 @@ def render_certificate(
     province_title: str | None = None,
     unsealed_notice: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> bytes:
     """The certificate before sealing: PDF/A-3b, one A4 landscape page, its data attached.
 
@@ -354,7 +364,8 @@ def render_certificate(
     have no e-seal yet): the sentence is printed above the footer and written into the
     metadata, and the seal areas stay empty for a stamp pressed by hand. Without it the
     page is the one the seals go on; the same request, number and URL give the same
-    page with and without the notice, but for that line."""
+    page with and without the notice, but for that line. ``offline_payload`` (ZC1:…) goes
+    into the QR code after the URL's ``#``."""
     context = build_context(
         request,
         number=number,
@@ -364,8 +375,11 @@ def render_certificate(
         title=province_title or DEFAULT_TITLE,
         notice=unsealed_notice,
         wording=wording,
+        offline_payload=offline_payload,
     )
-    options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
+    options = pdf_options(
+        request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
+    )
     return renderer.render_pdf(TEMPLATE, context, options)
 
 
@@ -381,6 +395,7 @@ def render_public_copy(
     verify_url: str,
     province_title: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> bytes:
     """What an anonymous visitor may see of the certificate: the same page with the
     photo withheld, marked as a copy, unsealed, no data attached (the caller masks the
@@ -394,6 +409,7 @@ def render_public_copy(
         title=province_title or DEFAULT_TITLE,
         with_photo=False,
         wording=wording,
+        offline_payload=offline_payload,
     )
     context["public_notice"] = PUBLIC_NOTICE
     return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

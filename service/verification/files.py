@@ -181,6 +181,7 @@ def public_copy(services: Services, cert: Certificate) -> bytes:
         verify_url=verification_url(services.settings, cert.token),
         province_title=services.settings.certificate_title,
         wording=wording_of(services.profile.certificate, services.profile.terms()),
+        offline_payload=cert.offline_payload,
     )
     digest = services.files.put(pdf)
     with transaction(services.sessions) as session:
