@@ -150,3 +150,33 @@ def test_the_command_line_verifies_from_the_pdf_with_the_lists_alone(env, tmp_pa
     stale = json.loads(capsys.readouterr().out)
     assert stale["label"] == "状态列表已过期，请联网更新" and stale["facts"]["number"] == issued["number"]
     assert main(["verify-qr", issued["qr_text"], "--keys", str(tmp_path / "nothing.json")]) == 2
+
+
+def test_a_certificate_sealed_later_by_a_batch_gains_its_payload_and_a_new_key_is_published_at_once(tmp_path):
+    """pending_seal → the committee gets a key (published in the key list before it has
+    sealed anything) → a seal batch: the sealed file's code carries a payload that verifies."""
+    from service.config import Settings
+    from tests.test_batches import COMMITTEE, add_keyless_committee, give_key, issue_pending, wait_for
+
+    settings = Settings(data_dir=tmp_path / "data", seal_level="B-T", batch_processes=1)
+    add_keyless_committee(settings)
+    with TestClient(create_app(settings)) as client:
+        keys = {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
+        (number,) = issue_pending(client, keys, 1)
+        pending = client.get(f"/api/v1/certificates/{number}", headers=auth(keys["platform"])).json()
+        assert pending["offline_payload"] is None and "#" not in pending["qr_text"]
+        before = {key["org"] for key in lists(client)[0]["keys"]}
+        give_key(client, keys)
+        published = {key["org"]: key for key in lists(client)[0]["keys"]}
+        assert COMMITTEE[0] not in before and COMMITTEE[0] in published
+        job = client.post("/api/v1/batches", json={"kind": "seal", "numbers": [number]}, headers=auth(keys["staff"]))
+        assert wait_for(client, keys, job.json()["id"])["done"] == 1
+        sealed = client.get(f"/api/v1/certificates/{number}", headers=auth(keys["platform"])).json()
+        assert sealed["status"] == "valid" and sealed["offline_payload"].startswith("ZC1:")
+        assert verdict(client, sealed["qr_text"]) == "有效"
+        document = pdfium.PdfDocument(client.get(sealed["pdf_url"], headers=auth(keys["platform"])).content)
+        try:
+            image = document[0].render(scale=300 / 72).to_pil()
+        finally:
+            document.close()
+        assert _decoded(image) == [sealed["qr_text"]]

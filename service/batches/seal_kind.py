@@ -3,6 +3,7 @@ of numbers, sealed once their organisations have keys (``pending_seal`` → ``va
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -11,14 +12,17 @@ from sqlalchemy.orm import Session
 
 from service.batches.items import ItemFailed, actor_of, finish_item
 from service.batches.kinds import BatchKind
-from service.certificates.document import render_sealable, stored_request
+from service.certificates.document import render_sealable, stored_request, verification_url
+from service.certificates.offline_payload import OfflinePayload, make_offline_payload
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.certificate_layout import SEAL_AREAS
+from service.offline.payload import SALT_BYTES
 from service.registry import certificate_changes as changes
 from service.registry import certificate_queries as queries
 from service.registry import certificates as repo
 from service.registry.db import transaction
+from service.registry.published_keys import record_key
 
 if TYPE_CHECKING:
     from service.registry.models import BatchItem, BatchJob, Certificate
@@ -77,7 +81,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
     for code, label in ((cert.committee_code, "评委会"), (cert.issuer_code, "发证机关")):
         if not services.sealers.has_key(code):  # asks the registry when not loaded here
             raise ItemFailed(f"{label}（代码 {code}）尚无可用的电子印章，请先为其配置密钥")
-    sealed = services.sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
+    unsealed, offline = _sealable(services, cert)
+    sealed = services.sealers.seal(unsealed, cert.committee_code, cert.issuer_code, SEAL_AREAS)
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
     now = services.clock()
     with transaction(services.sessions) as session:
@@ -89,7 +94,11 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             seal_level=sealed.level,
             sealed_at=now,
             archive_until=sealed.archive_until,
+            offline_payload=offline.text if offline else None,
+            offline_kid=offline.key.kid if offline else None,
         )
+        if changed and offline is not None:
+            record_key(session, offline.key, now)
         if changed:
             repo.add_event(
                 session,
@@ -111,13 +120,35 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
         )
 
 
-def _sealable(services: Services, cert: Certificate) -> bytes:
-    """The unsealed certificate without its notice: kept at issuance, or laid out again
-    for one issued before that was kept (same number, identifier and QR code)."""
-    if cert.sealable_pdf_sha256 and services.files.exists(cert.sealable_pdf_sha256):
-        return services.files.get(cert.sealable_pdf_sha256)
+def _sealable(services: Services, cert: Certificate) -> tuple[bytes, OfflinePayload | None]:
+    """The certificate as it is sealed, and the offline payload its QR code now carries.
+
+    Sealed now, it vouches for itself offline: laid out again with the payload its issuer's
+    key signs (same number, identifier and URL; the code gains the payload after "#"). An
+    issuer whose key signs no payload gets the copy kept at issuance, as it is."""
     request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
-    return render_sealable(services, request, number=cert.number, token=cert.token, identifier=cert.identifier)
+    url = verification_url(services.settings, cert.token)
+    offline = make_offline_payload(
+        services, request, number=cert.number, version=cert.version, salt=sealing_salt(cert.token), verify_url=url
+    )
+    if offline is None and cert.sealable_pdf_sha256 and services.files.exists(cert.sealable_pdf_sha256):
+        return services.files.get(cert.sealable_pdf_sha256), None
+    pdf = render_sealable(
+        services,
+        request,
+        number=cert.number,
+        token=cert.token,
+        identifier=cert.identifier,
+        offline_payload=offline.text if offline else None,
+    )
+    return pdf, offline
+
+
+def sealing_salt(token: str) -> bytes:
+    """The ID-hash salt of a version sealed by a batch: derived from its token, so that an
+    item run again after a crash lays out the same bytes (a salt need only differ between
+    certificates; it is printed in the payload anyway)."""
+    return hashlib.sha256(b"zc-offline-salt:" + token.encode()).digest()[:SALT_BYTES]
 
 
 def _params(request: SealJob) -> dict:

@@ -80,9 +80,16 @@ def make_document(
 
 
 def render_sealable(
-    services: Services, request: CertificateRequest, *, number: str, token: str, identifier: str
+    services: Services,
+    request: CertificateRequest,
+    *,
+    number: str,
+    token: str,
+    identifier: str,
+    offline_payload: str | None = None,
 ) -> bytes:
-    """The certificate as it is sealed: no unsealed notice; same number, QR code and data."""
+    """The certificate as it is sealed: no unsealed notice; same number and data, and the
+    QR code's URL (with ``offline_payload`` after it when the sealing batch signed one)."""
     return render_certificate(
         services.renderer,
         request,
@@ -91,6 +98,7 @@ def render_sealable(
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
         wording=wording_of(services.profile.certificate, services.profile.terms()),
+        offline_payload=offline_payload,
     )
 
 

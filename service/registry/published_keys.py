@@ -5,29 +5,34 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.offline.lists import KeyEntry
 from service.registry.models import Certificate, PublishedKey
 
 
-def record_key(session: Session, entry: KeyEntry, now: datetime) -> PublishedKey:
-    """Publish ``entry`` unless it is already (a key is recorded once, with its first use)."""
-    row = session.get(PublishedKey, entry.kid)
-    if row is None:
-        row = PublishedKey(
-            kid=entry.kid,
-            org_code=entry.org,
-            org_name=entry.org_name,
-            role=entry.role,
-            alg=entry.alg,
-            jwk=entry.jwk,
-            valid_from=datetime.fromisoformat(entry.valid_from),
-            valid_to=datetime.fromisoformat(entry.valid_to),
-            first_used_at=now,
-        )
-        session.add(row)
-    return row
+def record_key(session: Session, entry: KeyEntry, now: datetime) -> None:
+    """Publish ``entry`` unless it is already (a key is recorded once). An insert that does
+    nothing on a conflict: two workers sealing with a new key at once both succeed, where
+    a read-then-insert would fail one of them (and its certificate's transaction with it)."""
+    if session.get(PublishedKey, entry.kid) is not None:
+        return
+    values = {
+        "kid": entry.kid,
+        "org_code": entry.org,
+        "org_name": entry.org_name,
+        "role": entry.role,
+        "alg": entry.alg,
+        "jwk": entry.jwk,
+        "valid_from": datetime.fromisoformat(entry.valid_from),
+        "valid_to": datetime.fromisoformat(entry.valid_to),
+        "first_used_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(PublishedKey).values(**values).on_conflict_do_nothing(index_elements=["kid"]))
 
 
 def list_keys(session: Session) -> list[PublishedKey]:

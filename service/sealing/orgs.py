@@ -40,8 +40,10 @@ from service.registry.orgs import (
     update_key_source,
     update_seal_image,
 )
+from service.registry.published_keys import record_key
 from service.sealing.devpki_store import ensure_dev_pki, seal_paths
 from service.sealing.key_sources import KeySource, load_signer
+from service.sealing.payload_signing import key_entry_for
 from service.signing.devpki import Org
 from service.signing.errors import KeySourceError
 from service.signing.keys import close_signer, signer_from_pem_bytes
@@ -284,6 +286,7 @@ def add_organisation(
             org.seal_image_path = store_seal_image(settings, org.code, seal_png)  # the row rolls back if this fails
     if key_source == DEV_KEY:
         ensure_dev_keys(settings, sessions, now)
+    publish_org_key(settings, sessions, org, now)
     return org
 
 
@@ -308,4 +311,25 @@ def update_organisation(
             set_org_active(session, org.code, change.active, now)
     if (org.key_source or {}).get("kind") == "dev" and settings.dev_pki:
         ensure_dev_keys(settings, sessions, now)
+    if change.key_source is not None:
+        publish_org_key(settings, sessions, org, now)
     return org
+
+
+def publish_org_key(settings: Settings, sessions: sessionmaker[Session], org: Organisation, now: datetime) -> None:
+    """Publish the organisation's payload key (GET /.well-known/zc/keys) as soon as it has one:
+    after a rotation the new key is listed before it signs its first certificate, and the
+    old one stays listed for the certificates it signed. A key whose secret this process
+    does not hold (a PKCS#12 password, a token PIN set only where the service runs) is
+    published with its first use instead."""
+    if not org.key_source:
+        return
+    try:
+        cert = read_seal_certificate(org, settings.keys_dir)
+    except KeySourceError as exc:
+        log.info("organisation %s: key not published now (%s); it is with its first certificate", org.code, exc)
+        return
+    entry = key_entry_for(cert, code=org.code, name=org.name, role=org.role)
+    if entry is not None:
+        with transaction(sessions) as session:
+            record_key(session, entry, now)

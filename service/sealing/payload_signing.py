@@ -61,16 +61,20 @@ def payload_signer_of(sealer: OrgSealer) -> PayloadSigner | None:
 
 def key_entry_of(sealer: OrgSealer) -> KeyEntry | None:
     """What the key list publishes of the organisation's payload key."""
-    cert = seal_certificate_of(sealer)
+    return key_entry_for(seal_certificate_of(sealer), code=sealer.code, name=sealer.name, role=sealer.role)
+
+
+def key_entry_for(cert: x509.Certificate, *, code: str, name: str, role: str) -> KeyEntry | None:
+    """The key list's entry for a seal certificate; None when its key signs no payload."""
     public_key = cert.public_key()
     if not (isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, ec.SECP256R1)):
         return None
     return KeyEntry(
         kid=b64u_encode(key_id(public_key)),
         alg=ALG_NAMES[ES256],
-        org=sealer.code,
-        org_name=sealer.name,
-        role=sealer.role,
+        org=code,
+        org_name=name,
+        role=role,
         jwk=jwk_of(public_key),
         valid_from=cert.not_valid_before_utc.isoformat(),
         valid_to=cert.not_valid_after_utc.isoformat(),
