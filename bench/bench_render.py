@@ -12,6 +12,8 @@ import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 from bench.common import (
     baselines,
@@ -162,6 +164,41 @@ def child_long_run(setup: str, chars: int) -> dict:
     return {**summarize(times), "pdf_kb": round(len(pdf) / 1024, 1), "peak_rss_mb": peak_rss_mb()}
 
 
+CACHED_RUNS = 50
+
+
+def child_cached() -> dict:
+    """The contract's review form asked for again over HTTP (the service in process, its cache
+    of rendered forms on): the first answer rendered, the repeats looked up."""
+    import tempfile
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.config import Settings
+    from service.registry.api_keys import create_api_key
+    from service.registry.db import open_registry, transaction
+
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()) / "data")
+    _, payload = documents()["review-form/contract"]
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    with TestClient(create_app(settings)) as client:
+        with transaction(open_registry(settings)) as session:
+            secret = create_api_key(session, "platform", datetime.now(UTC), label="bench")
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+
+        def ask() -> str:
+            answer = client.post("/api/v1/forms/review-form", content=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+            return answer.headers["x-render-cache"]
+
+        start = time.perf_counter()
+        first = ask()
+        rendered = time.perf_counter() - start
+        times, last = time_runs(ask, CACHED_RUNS, warmup=1)
+    return {"first": first, "first_ms": round(rendered * 1000, 1), "repeat": last, **summarize(times)}
+
+
 def compare_with_baselines(refs: dict[str, str]) -> dict:
     """The warm documents (shipped setup) rendered by each earlier commit, in a checkout of
     its own, between two runs of this one, so that a drift of the machine shows."""
@@ -194,6 +231,7 @@ def main() -> None:
         firsts = [run_child("bench.bench_render", "--first", setup)["seconds"] for _ in range(FIRST_RUNS)]
         lists = {rows: run_child("bench.bench_render", "--list", setup, str(rows)) for rows in LISTS}
         results["setups"][setup] = {"warm": warm, "first_render": summarize(firsts), "lists": lists}
+    results["cached_repeat"] = run_child("bench.bench_render", "--cached", "shipped")
     # Layout time of long runs depends on the text, not the fonts: the shipped setup only.
     results["long_runs"] = {
         chars: run_child("bench.bench_render", "--long-run", "shipped", str(chars)) for chars in LONG_RUNS
@@ -250,6 +288,14 @@ def _markdown(results: dict) -> str:
             f"| {chars} | {r['runs']} | {r['median_ms'] / 1000:.2f} | {r['min_ms'] / 1000:.2f}–"
             f"{r['max_ms'] / 1000:.2f} | {r['peak_rss_mb']} | {r['pdf_kb']} |"
         )
+    cached = results.get("cached_repeat")
+    if cached:
+        lines += [
+            "",
+            "The contract's review form over HTTP (service in process, its cache of rendered forms on): the first",
+            f"answer ({cached['first']}) {cached['first_ms']} ms; {cached['runs']} repeats ({cached['repeat']}): median",
+            f"{cached['median_ms']} ms, p95 {cached['p95_ms']} ms, {cached['min_ms']}–{cached['max_ms']} ms (target: ≤ 5 ms).",
+        ]
     lines += _baseline_lines(results.get("baselines"))
     lines += [
         "",
@@ -293,6 +339,8 @@ if __name__ == "__main__":
         print(json.dumps(child_warm(setup)))
     elif mode == "--list":
         print(json.dumps(child_list(setup, int(sys.argv[3]))))
+    elif mode == "--cached":
+        print(json.dumps(child_cached()))
     elif mode == "--long-run":
         print(json.dumps(child_long_run(setup, int(sys.argv[3]))))
     else:

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     render_timeout_seconds: float = 120
     # The most one print run (booklet: hundreds of documents in one file) may take.
     booklet_timeout_seconds: float = 1800
+    # Rendered forms kept by what they were rendered from (service.forms.render_cache), at
+    # most this many MB in <data>/render-cache; 0: none kept.
+    render_cache_mb: int = Field(default=256, ge=0)
     # A worker that has grown past this after a task is replaced (big documents leave
     # memory the allocator keeps): the memory goes back to the system.
     worker_max_rss_mb: int = 700
@@ -232,6 +235,10 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def render_cache_dir(self) -> Path:
+        return self.data_dir / "render-cache"
 
     @property
     def print_runs_dir(self) -> Path:

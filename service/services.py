@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,7 @@ from service.documents.raster import PageOutOfRange
 from service.documents.render import Renderer, TooManyPages
 from service.errors import DatabaseUnavailable, FieldError, InvalidInput, ServiceError, TooLarge
 from service.forms.catalog import all_forms
+from service.forms.render_cache import RenderCache, fingerprint
 from service.profiles.load import ProfileError, load_profile
 from service.profiles.schema import Profile
 from service.registry.db import make_engine, open_registry, session_factory
@@ -45,6 +47,8 @@ class Services:
     # the province's words, forms and paper (ZC_PROFILE)
     profile: Profile
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Rendered forms by what they were rendered from (a service process's, not a worker's).
+    render_cache: RenderCache | None = None
 
     def close(self) -> None:
         """Release keys (tokens, sessions) and database connections."""
@@ -76,7 +80,18 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         sealers=LiveSealers(settings, sessions, eager=not worker),
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
         profile=profile,
+        render_cache=None if worker or not settings.render_cache_mb else build_render_cache(settings, profile),
     )
+
+
+def build_render_cache(settings: Settings, profile: Profile) -> RenderCache:
+    """The cache of rendered forms, keyed by this service's settings, profile, templates,
+    fonts and code as they are at start-up."""
+    code = Path(__file__).resolve().parent
+    stamp = fingerprint(
+        settings.model_dump_json(), profile.model_dump_json(), [settings.templates_dir, settings.fonts_dir, code]
+    )
+    return RenderCache(settings.render_cache_dir, settings.render_cache_mb * 1024 * 1024, stamp)
 
 
 def province_profile(settings: Settings) -> Profile:

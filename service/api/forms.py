@@ -33,8 +33,10 @@ PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def document_response(document: Document, filename: str) -> Response:
+def document_response(document: Document, filename: str, cache: str | None = None) -> Response:
     headers = {"X-Page-Count": str(document.page_count)}
+    if cache is not None:
+        headers["X-Render-Cache"] = cache  # hit: served from the cache of rendered forms
     if document.media_type == "application/pdf":
         headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return Response(document.content, media_type=document.media_type, headers=headers)
@@ -56,22 +58,38 @@ async def _source(request: Request, services: Services, spec: FormSpec) -> FormS
     return FormSource("json", body=await read_body(request, limits.max_body_bytes))
 
 
+async def _rendered(
+    services: Services, workers, spec: FormSpec, source: FormSource, fmt: str, page: int
+) -> tuple[Document, str | None]:
+    """The document from the cache of rendered forms, else from a worker (and then kept)."""
+    cache = services.render_cache
+    if cache is None:
+        return await workers.run(form_document, spec.slug, source, fmt, page), None
+    key = cache.key(spec.slug, source, fmt, page)
+    found = cache.get(key)
+    if found is not None:
+        return found, "hit"
+    document = await workers.run(form_document, spec.slug, source, fmt, page)
+    cache.put(key, document)
+    return document, "miss"
+
+
 def _render_route(spec: FormSpec):
     async def render(
         request: Request, services: ServicesDep, workers: WorkersDep, format: Format = "pdf", page: Page = 1
     ) -> Response:
         source = await _source(request, services, spec)
-        document = await workers.run(form_document, spec.slug, source, format, page)
-        return document_response(document, f"{spec.title}.pdf")
+        document, cache = await _rendered(services, workers, spec, source, format, page)
+        return document_response(document, f"{spec.title}.pdf", cache)
 
     render.__name__ = f"render_{spec.slug.replace('-', '_')}"
     return render
 
 
 def _blank_route(spec: FormSpec):
-    async def blank(workers: WorkersDep, format: Format = "pdf", page: Page = 1) -> Response:
-        document = await workers.run(form_document, spec.slug, FormSource("blank"), format, page)
-        return document_response(document, f"{spec.title}（空白）.pdf")
+    async def blank(services: ServicesDep, workers: WorkersDep, format: Format = "pdf", page: Page = 1) -> Response:
+        document, cache = await _rendered(services, workers, spec, FormSource("blank"), format, page)
+        return document_response(document, f"{spec.title}（空白）.pdf", cache)
 
     blank.__name__ = f"blank_{spec.slug.replace('-', '_')}"
     return blank
