@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -84,12 +85,19 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
     )
 
 
+RENDERING_LIBRARIES = ("weasyprint", "pydyf", "fonttools", "pypdfium2", "pillow", "qrcode", "jinja2", "rjieba")
+
+
 def build_render_cache(settings: Settings, profile: Profile) -> RenderCache:
     """The cache of rendered forms, keyed by this service's settings, profile, templates,
     fonts and code as they are at start-up."""
     code = Path(__file__).resolve().parent
+    # The libraries that lay out, draw and write the documents are part of what they depend on.
+    libraries = " ".join(f"{name}={version(name)}" for name in RENDERING_LIBRARIES)
     stamp = fingerprint(
-        settings.model_dump_json(), profile.model_dump_json(), [settings.templates_dir, settings.fonts_dir, code]
+        settings.model_dump_json() + libraries,
+        profile.model_dump_json(),
+        [settings.templates_dir, settings.fonts_dir, code],
     )
     return RenderCache(settings.render_cache_dir, settings.render_cache_mb * 1024 * 1024, stamp)
 
