@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     # SQLite: how long a write waits for another writer's lock (beyond: 503, nothing changed).
     database_busy_seconds: float = 30
+    # PostgreSQL: connections per process (a fixed pool: requests beyond it wait for one).
+    database_pool_size: int = Field(default=8, ge=1, le=200)
     public_base_url: str = "http://127.0.0.1:8000"
     templates_dir: Path = TEMPLATES_DIR
     fonts_dir: Path = FONTS_DIR

@@ -13,6 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.certificates.configured import check_configured_certificate
@@ -26,7 +27,7 @@ from service.forms.catalog import all_forms
 from service.forms.render_cache import RenderCache, fingerprint
 from service.profiles.load import ProfileError, load_profile
 from service.profiles.schema import Profile
-from service.registry.db import make_engine, open_registry, session_factory
+from service.registry.db import make_engine, open_registry, read_sessions, session_factory
 from service.sealing.live import LiveSealers
 from service.signing.errors import SigningError
 from service.signing.patches import install_pyhanko_patches
@@ -50,6 +51,11 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Rendered forms by what they were rendered from (a service process's, not a worker's).
     render_cache: RenderCache | None = None
+    # One-statement reads on the same pool, in autocommit (registry.db.read_sessions).
+    reads: sessionmaker[Session] | None = None
+
+    def read_sessions(self) -> sessionmaker[Session]:
+        return self.reads if self.reads is not None else self.sessions
 
     def close(self) -> None:
         """Release keys (tokens, sessions) and database connections."""
@@ -70,7 +76,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         validate_pattern(settings.number_pattern)
         check_configured_certificate(settings, profile)
     sessions = (
-        session_factory(make_engine(settings.registry_url, settings.database_busy_seconds))
+        session_factory(make_engine(settings.registry_url, settings.database_busy_seconds, settings.database_pool_size))
         if worker
         else open_registry(settings)
     )
@@ -82,6 +88,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
         profile=profile,
         render_cache=None if worker or not settings.render_cache_mb else build_render_cache(settings, profile),
+        reads=read_sessions(sessions),
     )
 
 
@@ -120,7 +127,7 @@ def build_worker_services(settings: Settings) -> Services:
 
 def translate_error(exc: Exception) -> ServiceError | None:
     """The pure core's own errors (and a registry out of reach) as answers a caller can act on."""
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         return DatabaseUnavailable("数据库暂时不可用，请稍后重试", headers={"Retry-After": "5"})
     if isinstance(exc, TooManyPages):
         message = (

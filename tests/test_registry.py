@@ -88,3 +88,28 @@ def test_file_store_is_content_addressed(tmp_path):
     assert list(store.path_of(digest).parent.glob(".incoming-*")) == []
     with pytest.raises(ValueError):
         store.path_of("../../etc/passwd")
+
+
+def test_a_scan_read_is_one_statement_in_autocommit_on_a_fixed_pool(postgres_url, tmp_path):
+    """PostgreSQL serving (issue 25): the scan page's read sends its SELECT alone (no BEGIN
+    before it, no ROLLBACK after it), and the pool never opens a connection for one request."""
+    from sqlalchemy import event, select
+
+    from service.config import Settings
+    from service.registry.db import read_sessions
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url, database_pool_size=3)
+    sessions = open_registry(settings)
+    engine = sessions.kw["bind"]
+    assert engine.pool.size() == 3 and engine.pool._max_overflow == 0
+    reads = read_sessions(sessions)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, statement, *a: sent.append(statement))
+    with reads() as session:
+        session.execute(select(Certificate.id).where(Certificate.token == "x" * 22)).first()
+        assert session.connection().connection.dbapi_connection.autocommit is True
+    with sessions() as session:  # the other sessions keep their transactions
+        session.execute(select(Certificate.id)).first()
+        assert session.connection().connection.dbapi_connection.autocommit is False
+    assert len(sent) == 2 and all(s.lstrip().upper().startswith("SELECT") for s in sent)
+    engine.dispose()

@@ -342,7 +342,8 @@ def _pledge_context():
     spec = all_forms()["integrity-pledge"]
     model = validate_payload(Declaration, load_contract("declaration.json"), Settings().limits)
     context = dict(spec.build_context(model, RenderContext(FONTS_DIR)))
-    context["doc"] = document_info(spec, spec.document_date(model, RenderContext(FONTS_DIR)))
+    ctx = RenderContext(FONTS_DIR)
+    context["doc"] = document_info(spec, spec.document_date(model, ctx), ctx)
     context["blank"] = False
     return context
 

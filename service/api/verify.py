@@ -56,8 +56,9 @@ def _plausible_token(token: str) -> bool:
 
 
 def _read_token(services, token: str):
-    """(the version a QR token names, the current version), or None. One indexed read."""
-    with services.sessions() as session:
+    """(the version a QR token names, the current version), or None. One indexed read, in
+    autocommit (one round trip)."""
+    with services.read_sessions()() as session:
         cert = repo.find_by_token_row(session, token)
         if cert is None:
             return None

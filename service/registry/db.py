@@ -17,9 +17,9 @@ from service.config import Settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, busy_seconds: float = 30) -> Engine:
+def make_engine(url: str, busy_seconds: float = 30, pool_size: int = 8) -> Engine:
     """``busy_seconds``: how long a SQLite writer waits for another's lock before giving
-    up (the request then answers 503)."""
+    up (the request then answers 503). ``pool_size``: PostgreSQL connections per process."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_seconds})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -28,7 +28,12 @@ def make_engine(url: str, busy_seconds: float = 30) -> Engine:
     # connection broken by a server restart fails one request and is dropped
     # from the pool (SQLAlchemy invalidates it on disconnect errors); recycling
     # keeps connections younger than typical idle timeouts.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # A fixed pool, no overflow: an overflow connection is opened for one request and
+    # closed after it (a server process forked and torn down each time), which under a
+    # scan campaign made most requests pay for a new connection. Requests beyond the pool
+    # wait for a connection (at most pool_timeout, then 503): a few connections kept busy
+    # serve more than many contending for the same cores.
+    return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=10, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -53,12 +58,20 @@ def migrate(engine: Engine) -> None:
 def open_registry(settings: Settings) -> sessionmaker[Session]:
     """The registry of ``settings``, its schema migrated (the data dir created first)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.registry_url, settings.database_busy_seconds)
+    engine = make_engine(settings.registry_url, settings.database_busy_seconds, settings.database_pool_size)
     migrate(engine)
     return session_factory(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same pool for reads of one statement (the public scan page, lookups):
+    autocommit, so that a read is one round trip, without the BEGIN before it and the
+    ROLLBACK when its connection goes back to the pool. Never for a read-modify-write."""
+    engine = factory.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
     return sessionmaker(engine, expire_on_commit=False)
 
 
