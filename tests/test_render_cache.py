@@ -43,7 +43,9 @@ def test_the_key_is_everything_the_document_depends_on(tmp_path):
     }
     assert key not in others and len(others) == 6
     # no ambiguity between where one part ends and the next begins
-    assert cache.key("ab", FormSource("json", body=b"c"), "pdf", 1) != cache.key("a", FormSource("json", body=b"bc"), "pdf", 1)
+    assert cache.key("ab", FormSource("json", body=b"c"), "pdf", 1) != cache.key(
+        "a", FormSource("json", body=b"bc"), "pdf", 1
+    )
 
 
 def test_the_folder_stays_within_its_bound_and_keeps_what_was_used_last(tmp_path):
