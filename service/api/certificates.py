@@ -16,6 +16,7 @@ from service.api.web import Web
 from service.batches.generation import generation_status
 from service.certificates.document import make_document, verification_url
 from service.certificates.issuance import Actor, issue_certificate, reissue_certificate, revoke_certificate
+from service.certificates.offline_payload import printed_payload
 from service.contract.certificate import REISSUE_KINDS, CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import FieldError, InvalidInput, NotFound
@@ -53,8 +54,8 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
         "issue_date": cert.issue_date.isoformat(),
         "verification_url": verification_url(services.settings, cert.token),
         # what the QR code holds: the URL, and after "#" the signed offline payload (or null)
-        "qr_text": qr_text(verification_url(services.settings, cert.token), cert.offline_payload),
-        "offline_payload": cert.offline_payload,
+        "qr_text": qr_text(verification_url(services.settings, cert.token), printed_payload(cert)),
+        "offline_payload": printed_payload(cert),
         "pdf_url": f"/api/v1/certificates/{cert.number}/pdf?version={cert.version}",
         "pdf_sha256": cert.pdf_sha256,
         "pdf_size": cert.pdf_size,

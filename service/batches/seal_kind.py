@@ -94,8 +94,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             seal_level=sealed.level,
             sealed_at=now,
             archive_until=sealed.archive_until,
-            offline_payload=offline.text if offline else None,
-            offline_kid=offline.key.kid if offline else None,
+            offline_payload=offline.text if offline else cert.offline_payload,
+            offline_kid=offline.key.kid if offline else cert.offline_kid,
         )
         if changed and offline is not None:
             record_key(session, offline.key, now)
@@ -121,18 +121,23 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
 
 
 def _sealable(services: Services, cert: Certificate) -> tuple[bytes, OfflinePayload | None]:
-    """The certificate as it is sealed, and the offline payload its QR code now carries.
+    """The certificate as it is sealed, and the offline payload signed for it now (None: the
+    one recorded at issuance, or none).
 
-    Sealed now, it vouches for itself offline: laid out again with the payload its issuer's
-    key signs (same number, identifier and URL; the code gains the payload after "#"). An
-    issuer whose key signs no payload gets the copy kept at issuance, as it is."""
+    The copy kept at issuance is sealed as it is when its code is final: with the payload
+    its issuer's key signed then (the usual case: a committee without an e-seal yet). An
+    issuer that had no key then signs one now, and the certificate is laid out again with
+    it (same number, identifier and URL; the code gains the payload after "#")."""
+    kept = cert.sealable_pdf_sha256 is not None and services.files.exists(cert.sealable_pdf_sha256)
+    if kept and cert.offline_payload:
+        return services.files.get(cert.sealable_pdf_sha256), None  # type: ignore[arg-type]  # kept: not None
     request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
     url = verification_url(services.settings, cert.token)
     offline = make_offline_payload(
         services, request, number=cert.number, version=cert.version, salt=sealing_salt(cert.token), verify_url=url
     )
-    if offline is None and cert.sealable_pdf_sha256 and services.files.exists(cert.sealable_pdf_sha256):
-        return services.files.get(cert.sealable_pdf_sha256), None
+    if offline is None and kept:
+        return services.files.get(cert.sealable_pdf_sha256), None  # type: ignore[arg-type]  # kept: not None
     pdf = render_sealable(
         services,
         request,

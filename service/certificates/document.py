@@ -50,13 +50,15 @@ def make_document(
     sealers = services.sealers  # asks the registry for a key it has not loaded: one given a moment ago
     sealable = sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)
     url = verification_url(services.settings, token)
-    # Only a sealed version vouches for itself offline: an unsealed one is sealed later
-    # as it is (batches.seal_kind), so its code stays the URL.
+    # The issuer's key signs the payload when it has one, sealed now or not: a version
+    # sealed later by a batch (batches.seal_kind) is sealed as laid out here, its code
+    # with the payload; the copy printed unsealed (with its notice) holds the URL alone.
     offline = (
         make_offline_payload(services, request, number=number, version=version, salt=salt, verify_url=url)
-        if sealable and salt is not None
+        if salt is not None and sealers.has_key(request.issuer.code)
         else None
     )
+    payload = offline.text if offline else None
     # Unsealed, the certificate says so (and stays clean for a physical stamp).
     pdf = render_certificate(
         services.renderer,
@@ -67,14 +69,13 @@ def make_document(
         province_title=services.settings.certificate_title,
         unsealed_notice=None if sealable else services.settings.unsealed_notice,
         wording=wording_of(services.profile.certificate, services.profile.terms()),
-        offline_payload=offline.text if offline else None,
+        offline_payload=payload if sealable else None,
     )
     if not sealable:
-        return MadeDocument(
-            pdf,
-            None,
-            sealable_pdf=render_sealable(services, request, number=number, token=token, identifier=identifier),
+        sealable_pdf = render_sealable(
+            services, request, number=number, token=token, identifier=identifier, offline_payload=payload
         )
+        return MadeDocument(pdf, None, sealable_pdf=sealable_pdf, offline=offline)
     sealed = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
     return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until, offline=offline)
 

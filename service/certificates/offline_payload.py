@@ -15,6 +15,7 @@ from service.offline.payload import OfflineFacts, encode_payload, id_hash, qr_te
 from service.sealing.payload_signing import key_entry_of, payload_signer_of
 
 if TYPE_CHECKING:
+    from service.registry.models import Certificate
     from service.services import Services
 
 log = logging.getLogger(__name__)
@@ -61,3 +62,10 @@ def make_offline_payload(
         log.warning("certificate %s: the offline payload would make the QR code too dense; URL only", number)
         return None
     return OfflinePayload(text, key)
+
+
+def printed_payload(cert: Certificate) -> str | None:
+    """The payload the version's printed QR code carries: the one recorded, once sealed. A
+    ``pending_seal`` version's payload is for the copy a batch will seal; the copy printed
+    meanwhile (with its notice) holds the URL alone."""
+    return cert.offline_payload if cert.seal_level is not None else None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
+from service.certificates.offline_payload import printed_payload
 from service.documents.filters import mask_id
 from service.offline.b64 import b64u_encode
 from service.offline.payload import decode_payload
@@ -106,7 +107,7 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
         "superseded_by": None,
         # what the QR code's signed payload says (service.offline.payload): the same facts,
         # for an app that compares them with what it decoded offline; None: no payload
-        "offline_payload": _offline_facts(cert.offline_payload),
+        "offline_payload": _offline_facts(printed_payload(cert)),
     }
     if cert.status == "revoked":
         category = cert.revoked_category or "other"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from service.certificates.document import stored_request, verification_url
+from service.certificates.offline_payload import printed_payload
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.raster import attachment_data, first_page_text
@@ -181,7 +182,7 @@ def public_copy(services: Services, cert: Certificate) -> bytes:
         verify_url=verification_url(services.settings, cert.token),
         province_title=services.settings.certificate_title,
         wording=wording_of(services.profile.certificate, services.profile.terms()),
-        offline_payload=cert.offline_payload,
+        offline_payload=printed_payload(cert),
     )
     digest = services.files.put(pdf)
     with transaction(services.sessions) as session:
