@@ -25,6 +25,7 @@ Choices, for a code printed about 25 mm wide and also scanned off a screen:
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import qrcode
 from PIL import Image
@@ -37,12 +38,22 @@ MIN_MODULE_MM = 0.4
 
 def qr_matrix(url: str) -> list[list[bool]]:
     """Dark (True) and light modules, rows from the top, quiet zone included."""
+    return [list(row) for row in _matrix(url)]
+
+
+@lru_cache(maxsize=64)
+def _matrix(url: str) -> tuple[tuple[bool, ...], ...]:
+    """The symbol, encoded once per text: issuance asks whether a code fits its box and then
+    for its image, and the encoder (pure Python) takes about 100 ms for the ~430 characters
+    of a URL with its offline payload (version 13: eight masks tried for the one of lowest
+    penalty). zxing-cpp, which would encode it in 2 ms, is what the tests check the codes
+    with: the encoder stays another implementation."""
     if not url:
         raise ValueError("nothing to encode")
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
     code.add_data(url.encode("utf-8"))
     code.make(fit=True)
-    return code.get_matrix()
+    return tuple(tuple(row) for row in code.get_matrix())
 
 
 def module_mm(url: str, size_mm: float = PRINT_SIZE_MM) -> float:
