@@ -1,6 +1,8 @@
 // The offline verifier's service worker: its own page and code from the cache (kept at
-// install), the key and status lists from the network when it answers, else the copy
-// kept at the last answer.
+// install), fetched again in the background when the network answers, so that a new
+// version of the page reaches an installed phone at its next load after the one online;
+// the key and status lists from the network when it answers, else the copy kept at the
+// last answer.
 "use strict";
 const CACHE = "zc-offline-v1";
 const SHELL = ["/verify/offline", "/static/offline.js", "/static/jsQR.js", "/static/verify.css",
@@ -20,6 +22,11 @@ self.addEventListener("fetch", (event) => {
       return response;
     }).catch(() => caches.match(url.pathname)));
   } else if (SHELL.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname).then((hit) => hit || fetch(event.request)));
+    const refreshed = fetch(event.request).then((response) => {
+      if (response.ok) { const copy = response.clone(); caches.open(CACHE).then((cache) => cache.put(url.pathname, copy)); }
+      return response;
+    });
+    event.respondWith(caches.match(url.pathname).then((hit) => hit || refreshed));
+    event.waitUntil(refreshed.then(() => undefined, () => undefined));  // offline: the cached copy stands
   }
 });

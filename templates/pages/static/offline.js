@@ -133,7 +133,13 @@
     } catch (e) { $("lists").textContent = "列表无法使用：" + e.message; return; }
     showListAge();
   }
-  function age(iso) {
+  // A list's times are UTC (ISO 8601); people in China read Beijing time (UTC+8, no summer time).
+function beijing(iso) {
+  const shifted = new Date(Date.parse(iso) + 8 * 3600 * 1000).toISOString();
+  return shifted.slice(0, 16).replace("T", " ");
+}
+
+function age(iso) {
     const minutes = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
     if (minutes < 60) return minutes + " 分钟前";
     if (minutes < 2880) return Math.round(minutes / 60) + " 小时前";
@@ -142,7 +148,7 @@
   function showListAge() {
     const parts = [];
     parts.push(lists.keys ? `密钥列表 ${lists.keys.keys.length} 个密钥，更新于 ${age(lists.keys.iat)}` : "没有密钥列表");
-    parts.push(lists.status ? `状态列表更新于 ${age(lists.status.iat)}，有效期至 ${lists.status.valid_until.slice(0, 16).replace("T", " ")}` : "没有状态列表");
+    parts.push(lists.status ? `状态列表更新于 ${age(lists.status.iat)}，有效期至 ${beijing(lists.status.valid_until)}（北京时间）` : "没有状态列表");
     $("lists").textContent = parts.join("；");
     $("lists").dataset.ready = lists.keys && lists.status ? "yes" : "no";
   }
