@@ -316,3 +316,19 @@ def test_the_values_of_a_row_of_the_exception_form_share_one_size(name):
     for row in rows:
         sizes = {round(line.size, 2) for value in row for line in lines if value in squash(line.text)}
         assert len(sizes) == 1, (row, sizes)
+
+
+@pytest.mark.parametrize("length", [22, 26, 38, 56])
+def test_a_bracketed_date_and_years_stay_on_one_line(length):
+    """「（2019.03.01 起，5|年）」 broke on the review form's 转评 rows: the bracket, its date and
+    its years are one piece, on a line of their own when the cell has no room beside them
+    (the post's lengths are ones at which the group broke before)."""
+    payload = variants.transfer(load_contract("declaration.json"))
+    payload["application"]["transfer"]["new_post"] = (
+        "化工工艺设计室主任工程师兼安全环保部副部长主持工作综合管理岗位" * 2
+    )[:length]
+    spec, profile = all_forms()["review-form"], load_profile("hubei", PROFILES_DIR)
+    model = validate_payload(spec.model, payload, _limits("hubei"))
+    pdf = render_form(_renderer(), spec, model, RenderContext(FONTS_DIR, profile=profile))
+    group = "（2021.01.01起，3年）"
+    assert any(group in squash(line.text) for line in text_lines(pdf)), group

@@ -53,6 +53,11 @@ def test_joiners_go_inside_words_only_and_leave_the_text_as_it_was():
     assert plain(html) == "<td>现从事化学工程与工艺设计工作</td>"
 
 
+def test_a_number_keeps_its_unit():
+    html = typeset_html("<td>任现职5年，发表论文12篇，继续教育40学时</td>")
+    assert "5" + JOINER + "年" in html and "12" + JOINER + "篇" in html and "40" + JOINER + "学" in html
+
+
 def _char_lefts(pdf: bytes) -> list[float]:
     document = pdfium.PdfDocument(pdf)
     try:

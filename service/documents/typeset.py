@@ -60,6 +60,8 @@ _MAYBE_LONG = re.compile(r"[^\s" + _IDEOGRAPH + "]{" + str(LONG_RUN) + ",}")
 _BRACKETED = re.compile(
     r"[（〔【《「(\[]([^（）〔〕【】《》「」()\[\]\s<&]{1," + str(BRACKETED_MAX) + r"})[）〕】》」)\]]"
 )
+# Between a number and the ideograph after it (its unit: 年, 篇, 学时).
+_NUMBER_AND_UNIT = re.compile(r"(?<=\d)(?=[" + _IDEOGRAPH + "])")
 # The last two ideographs of a text, and whatever punctuation follows them.
 _LAST_TWO = re.compile("([" + _IDEOGRAPH + "])([" + _IDEOGRAPH + r"][^\s" + _IDEOGRAPH + r"]*\s*)$")
 
@@ -91,7 +93,8 @@ def _join_words(text: str, words: Segmenter) -> str:
     count = len(_CHARACTER.findall(text.strip()))
     if count <= 1 or count > WORDS_MAX:
         return text
-    return IDEOGRAPHS.sub(lambda run: _joined_words(words.words(run.group(0))), text)
+    text = IDEOGRAPHS.sub(lambda run: _joined_words(words.words(run.group(0))), text)
+    return _NUMBER_AND_UNIT.sub(JOINER, text)  # 5年, 3篇, 40学时: a number with its unit
 
 
 def _joined_words(run_words: tuple[str, ...]) -> str:
