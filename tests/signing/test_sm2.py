@@ -117,10 +117,26 @@ def test_sm2_keys_from_pem_files_and_their_errors(pki, tmp_path):
 @needs_openssl
 def test_openssl_made_sm2_keys_are_read(tmp_path):
     key = tmp_path / "k.pem"
-    subprocess.run([OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", str(key)], check=True)
+    subprocess.run(
+        [OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", str(key)], check=True
+    )
     cert = tmp_path / "c.pem"
     subprocess.run(
-        [OPENSSL, "req", "-new", "-x509", "-key", str(key), "-subj", "/CN=seal", "-sm3", "-days", "2", "-out", str(cert)]
+        [
+            OPENSSL,
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            str(key),
+            "-subj",
+            "/CN=seal",
+            "-sm3",
+            "-days",
+            "2",
+            "-out",
+            str(cert),
+        ]
         + ["-sigopt", "distid:" + DEFAULT_SIGNER_ID.decode()],
         check=True,
     )
