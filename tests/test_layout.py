@@ -20,6 +20,7 @@ FLOWS = {
     "registry",
     "sealing",
     "signing",
+    "ofd",
     "workers",
     "verification",
     "observability",
@@ -118,6 +119,7 @@ def test_the_core_imports_only_the_core():
         "contract": {"contract", "documents"},
         "forms": {"forms", "contract", "documents", "workers", "profiles"},
         "profiles": {"profiles"},
+        "ofd": {"ofd", "signing", "documents", "forms", "contract", "profiles", "workers"},
     }
     allowed_roots = {"service.errors", "service.config", "service"}
     for name, path in mods.items():
