@@ -10,7 +10,7 @@ from functools import partial
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 
-from service.api import admin, certificates, health, verify
+from service.api import admin, certificates, health, offline, verify
 from service.api import batches as batches_api
 from service.api import forms as forms_api
 from service.api import metrics as metrics_api
@@ -158,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(profiles_api.router)
     app.include_router(certificates.router)
     app.include_router(verify.router)
+    app.include_router(offline.router)
     app.include_router(admin.router)
     if settings.metrics_port is None:
         app.include_router(metrics_api.router)

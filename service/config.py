@@ -168,6 +168,12 @@ class Settings(BaseSettings):
     # the contract's two organisations with development keys. Production sets it false and
     # gives every organisation a real key source (python -m service orgs add ...).
     dev_pki: bool = True
+    # The key that signs the published key list and status list (/.well-known/zc/…): a PEM
+    # EC P-256 key; unset, one is made on first use as <data>/keys/lists.key.pem.
+    list_key_path: Path | None = None
+    # How long a status list stays valid after it is issued: an offline verifier refuses
+    # it past that, so a revocation reaches every verifier that goes online within it.
+    status_list_seconds: int = 86_400
     # A real RFC 3161 time-stamping authority; wins over the development TSA when set.
     tsa_url: str | None = None
     tsa_timeout: float = 10

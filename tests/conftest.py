@@ -155,6 +155,7 @@ SLOW_MODULES = {
     "test_batch_crash.py",
     "test_staff_browser.py",
     "test_browser.py",
+    "test_offline_browser.py",
     "test_package.py",
     "test_fuzz_api.py",
     "test_live_orgs.py",

@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import math
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -546,8 +547,11 @@ def test_an_unsealed_certificate_says_so_in_a_line_and_its_metadata(renderer, co
 # --- golden images -------------------------------------------------------------------------
 
 
-def test_golden_contract(contract_pdf):
-    assert_matches_golden(contract_pdf, "certificate/contract")
+def test_golden_contract(renderer, contract_request):
+    # as issued: the QR code holds the URL and the signed payload of docs/qr-payload.md's vectors
+    payload = json.loads((Path(__file__).parent / "data/offline/vectors.json").read_text(encoding="utf-8"))["payload"]
+    pdf = render(renderer, contract_request, offline_payload=payload)
+    assert_matches_golden(pdf, "certificate/contract")
 
 
 def test_golden_longest(renderer):

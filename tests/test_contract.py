@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import random
+import re
 
 import pytest
 from PIL import Image
@@ -311,3 +312,16 @@ def test_the_schema_allows_extra_fields_where_they_are_ignored(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", limits=Limits(unknown_fields="ignore"))
     schemas = create_app(settings).openapi()["components"]["schemas"]
     assert "additionalProperties" not in schemas["TeacherInfo"]
+
+
+def test_a_photo_that_fails_to_decode_says_so_in_words(declaration):
+    """A PNG whose data is damaged (its header's checksum broken) is refused in words a clerk
+    can pass on, never with the decoder's exception class (「（OSError）」)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 400), "white").save(buffer, "PNG")
+    png = buffer.getvalue()
+    damaged = png[:60] + b"\xff\xff" + png[62:]
+    declaration["applicant"]["photo"] = {"media_type": "image/png", "data_base64": base64.b64encode(damaged).decode()}
+    message = errors_of(declaration)["applicant.photo.data_base64"]
+    assert message == "照片文件已损坏或不完整，请重新上传（图像数据无法完整解码）"
+    assert not re.search(r"[A-Za-z]+Error", message)

@@ -67,7 +67,9 @@ def test_contract_request_issues_a_sealed_certificate_whose_qr_code_is_its_verif
     import hashlib
 
     assert hashlib.sha256(pdf).hexdigest() == body["pdf_sha256"] and len(pdf) == body["pdf_size"]
-    assert decode_qr(pdf) == [body["verification_url"]]
+    # one code, two uses: the page URL, and after "#" the signed payload an offline verifier reads
+    assert decode_qr(pdf) == [body["qr_text"]]
+    assert body["qr_text"].startswith(body["verification_url"] + "#ZC1:") and body["offline_payload"].startswith("ZC1:")
     assert body["verification_url"].startswith(settings.public_base_url + "/v/")
     token = body["verification_url"].rsplit("/", 1)[1]
     assert len(base64.urlsafe_b64decode(token + "==")) >= 12  # ≥ 96 bits

@@ -24,6 +24,7 @@ FLOWS = {
     "workers",
     "verification",
     "observability",
+    "offline",
 }
 ROOT_MODULES = {"__init__", "__main__", "app", "config", "errors", "runtime", "checks", "services"}
 
@@ -109,17 +110,18 @@ def test_no_import_cycles_between_packages():
 
 
 def test_the_core_imports_only_the_core():
-    """documents and signing (the rendering and signing cores), contract (the payloads)
-    and forms (rendering a form from them) import nothing of the flows and edges built on
+    """documents and signing (the rendering and signing cores), offline (the QR payload and
+    the published lists), contract (the payloads) and forms (rendering a form from them) import nothing of the flows and edges built on
     them, nor the composition root."""
     mods = modules()
     core = {
         "documents": {"documents"},
         "signing": {"signing"},
         "contract": {"contract", "documents"},
-        "forms": {"forms", "contract", "documents", "workers", "profiles"},
+        "forms": {"forms", "contract", "documents", "workers", "profiles", "offline"},
         "profiles": {"profiles"},
-        "ofd": {"ofd", "signing", "documents", "forms", "contract", "profiles", "workers"},
+        "ofd": {"ofd", "signing", "documents", "forms", "contract", "profiles", "workers", "offline"},
+        "offline": {"offline"},
     }
     allowed_roots = {"service.errors", "service.config", "service"}
     for name, path in mods.items():

@@ -19,6 +19,7 @@ from service.certificates.issuance import Actor, issue_certificate, reissue_cert
 from service.contract.certificate import REISSUE_KINDS, CertificateRequest
 from service.contract.parse import parse_payload
 from service.errors import FieldError, InvalidInput, NotFound
+from service.offline.payload import qr_text
 from service.registry import certificates as repo
 from service.registry.models import ApiKey, Certificate
 from service.services import Services
@@ -51,6 +52,9 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
         "issuer": {"code": cert.issuer_code, "name": request["issuer"]["name"]},
         "issue_date": cert.issue_date.isoformat(),
         "verification_url": verification_url(services.settings, cert.token),
+        # what the QR code holds: the URL, and after "#" the signed offline payload (or null)
+        "qr_text": qr_text(verification_url(services.settings, cert.token), cert.offline_payload),
+        "offline_payload": cert.offline_payload,
         "pdf_url": f"/api/v1/certificates/{cert.number}/pdf?version={cert.version}",
         "pdf_sha256": cert.pdf_sha256,
         "pdf_size": cert.pdf_size,

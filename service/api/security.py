@@ -38,6 +38,17 @@ EXPLORER_HEADERS = {
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+# The offline verifier (/verify/offline): its own scripts, a service worker and a manifest
+# of this origin, the camera for scanning, the lists fetched from here.
+OFFLINE_HEADERS = {
+    **PAGE_HEADERS,
+    "permissions-policy": "camera=(self), microphone=(), geolocation=()",
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "worker-src 'self'; manifest-src 'self'; media-src 'self' blob:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 API_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 
@@ -49,6 +60,7 @@ class SecurityHeaders:
         self._pages = [(k.encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
         self._staff = [(k.encode(), v.encode()) for k, v in STAFF_HEADERS.items()]
         self._explorer = [(k.encode(), v.encode()) for k, v in EXPLORER_HEADERS.items()]
+        self._offline = [(k.encode(), v.encode()) for k, v in OFFLINE_HEADERS.items()]
         self._api = [(k.encode(), v.encode()) for k, v in API_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,6 +70,7 @@ class SecurityHeaders:
         path = scope.get("path", "")
         explorer = path == "/docs"
         staff = path.startswith("/staff")
+        offline = path == "/verify/offline"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -66,7 +79,9 @@ class SecurityHeaders:
                 # The strict policy is for our HTML pages; a PDF opened in the
                 # browser's viewer would be blocked by it.
                 html = present.get(b"content-type", b"").startswith(b"text/html")
-                page = self._explorer if explorer else self._staff if staff else self._pages
+                page = (
+                    self._explorer if explorer else self._staff if staff else self._offline if offline else self._pages
+                )
                 extra = page if html else self._api
                 message["headers"] = headers + [h for h in extra if h[0] not in present]
             await send(message)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.config import Settings
+from service.offline.cose import Es256Signer
 from service.verification.pages import Pages
+from service.verification.published_lists import load_list_signer
 from service.verification.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from service.verification.scan_cache import ScanCache
 
@@ -22,6 +24,8 @@ class Web:
     limiter: Limiter
     # QR scan answers for a few seconds (service.api.verify)
     scan_cache: ScanCache
+    # signs the published key and status lists (service.api.offline)
+    list_signer: Es256Signer
 
 
 def build_web(settings: Settings) -> Web:
@@ -34,4 +38,5 @@ def build_web(settings: Settings) -> Web:
         pages=Pages(settings.templates_dir, settings.unsealed_notice),
         limiter=limiter,
         scan_cache=ScanCache(settings.scan_cache_seconds),
+        list_signer=load_list_signer(settings),
     )

@@ -24,7 +24,7 @@ def check_configured_certificate(settings: Settings, profile: Profile) -> None:
     identifier = make_identifier(
         type_code=settings.identifier_type_code, issuer_uscc="W" * 18, serial=number, version=999
     )
-    wording = wording_of(profile.certificate)
+    wording = wording_of(profile.certificate, profile.terms())
     values = field_values(
         request,
         number=number,

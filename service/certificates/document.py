@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from service.certificates.offline_payload import OfflinePayload, make_offline_payload
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
 from service.contract.common import Photo
@@ -29,24 +30,44 @@ class MadeDocument:
     # Unsealed: the same page without the unsealed notice, for a batch job to seal as it is.
     sealable_pdf: bytes | None = None
     archive_until: datetime | None = None  # B-LTA: when the timestamp's TSA certificate expires
+    # The QR code's signed payload (sealed versions whose issuer key is P-256) and its key.
+    offline: OfflinePayload | None = None
 
 
 @worker_task("certificate")
 def make_document(
-    services: Services, request: CertificateRequest, *, number: str, version: int, token: str, identifier: str
+    services: Services,
+    request: CertificateRequest,
+    *,
+    number: str,
+    version: int,
+    token: str,
+    identifier: str,
+    salt: bytes | None = None,
 ) -> MadeDocument:
+    """``salt``: the version's ID-hash salt (random, chosen by the caller like the token, so
+    that the same arguments make the same bytes); None: no offline payload."""
     sealers = services.sealers  # asks the registry for a key it has not loaded: one given a moment ago
     sealable = sealers.has_key(request.committee.code) and sealers.has_key(request.issuer.code)
+    url = verification_url(services.settings, token)
+    # Only a sealed version vouches for itself offline: an unsealed one is sealed later
+    # as it is (batches.seal_kind), so its code stays the URL.
+    offline = (
+        make_offline_payload(services, request, number=number, version=version, salt=salt, verify_url=url)
+        if sealable and salt is not None
+        else None
+    )
     # Unsealed, the certificate says so (and stays clean for a physical stamp).
     pdf = render_certificate(
         services.renderer,
         request,
         number=number,
         identifier=identifier,
-        verify_url=verification_url(services.settings, token),
+        verify_url=url,
         province_title=services.settings.certificate_title,
         unsealed_notice=None if sealable else services.settings.unsealed_notice,
-        wording=wording_of(services.profile.certificate),
+        wording=wording_of(services.profile.certificate, services.profile.terms()),
+        offline_payload=offline.text if offline else None,
     )
     if not sealable:
         return MadeDocument(
@@ -55,7 +76,7 @@ def make_document(
             sealable_pdf=render_sealable(services, request, number=number, token=token, identifier=identifier),
         )
     sealed = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
-    return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until)
+    return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until, offline=offline)
 
 
 def render_sealable(
@@ -69,7 +90,7 @@ def render_sealable(
         identifier=identifier,
         verify_url=verification_url(services.settings, token),
         province_title=services.settings.certificate_title,
-        wording=wording_of(services.profile.certificate),
+        wording=wording_of(services.profile.certificate, services.profile.terms()),
     )
 
 

@@ -31,10 +31,13 @@ from service.certificates.replays import claim, earlier_answer, release, request
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.errors import Conflict, FieldError, InvalidInput, NotFound
+from service.offline.lists import KeyEntry
+from service.offline.payload import SALT_BYTES
 from service.registry import certificates as repo
 from service.registry.db import transaction
 from service.registry.models import Certificate
 from service.registry.orgs import get_org
+from service.registry.published_keys import record_key
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
     from service.services import Services
@@ -89,10 +92,12 @@ def issue_certificate(
         with services.sessions() as session:
             _check_organisations(session, request)
         number = _allocate_number(services, request)
-        row = _make_version(services, request, make, number=number, version=1)
+        row, key = _make_version(services, request, make, number=number, version=1)
         row.idempotency_key = scoped(actor.key_id, idempotency_key)
         row.issued_by, row.request_sha256 = actor.key_id, digest
         with transaction(services.sessions) as session:
+            if key is not None:
+                record_key(session, key, row.created_at)
             session.add(row)
             session.flush()
             repo.add_event(
@@ -140,9 +145,11 @@ def reissue_certificate(
     if request.committee.code != current.committee_code or request.issuer.code != current.issuer_code:
         message = "换发证书不能更改评委会或发证机关"
         raise InvalidInput(message, errors=[FieldError("corrections", message, "immutable")])
-    row = _make_version(services, request, make, number=number, version=current.version + 1)
+    row, key = _make_version(services, request, make, number=number, version=current.version + 1)
     try:
         with transaction(services.sessions) as session:
+            if key is not None:
+                record_key(session, key, row.created_at)
             old = repo.get_version(session, number, current.version)
             assert old is not None  # read above; a certificate's versions are never deleted
             if old.status in ("revoked", "superseded"):
@@ -235,8 +242,9 @@ def _record_unused(services: Services, number: str, actor: Actor, cause: BaseExc
 
 def _make_version(
     services: Services, request: CertificateRequest, make: Make, *, number: str, version: int
-) -> Certificate:
-    """Render, seal and store one version; returns its (unsaved) row."""
+) -> tuple[Certificate, KeyEntry | None]:
+    """Render, seal and store one version; returns its (unsaved) row and the key that
+    signed its offline payload (published in the transaction that records the row)."""
     token = secrets.token_urlsafe(16)
     identifier = make_identifier(
         type_code=services.settings.identifier_type_code,
@@ -244,8 +252,9 @@ def _make_version(
         serial=number,
         version=version,
     )
-    made = make(request, number=number, version=version, token=token, identifier=identifier)
-    return Certificate(
+    salt = secrets.token_bytes(SALT_BYTES)
+    made = make(request, number=number, version=version, token=token, identifier=identifier, salt=salt)
+    row = Certificate(
         number=number,
         version=version,
         identifier=identifier,
@@ -266,7 +275,10 @@ def _make_version(
         created_at=services.clock(),
         sealable_pdf_sha256=services.files.put(made.sealable_pdf) if made.sealable_pdf else None,
         archive_until=made.archive_until,
+        offline_payload=made.offline.text if made.offline else None,
+        offline_kid=made.offline.key.kid if made.offline else None,
     )
+    return row, made.offline.key if made.offline else None
 
 
 def _merge(base: dict, corrections: dict) -> dict:

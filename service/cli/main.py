@@ -6,14 +6,14 @@ import argparse
 import logging
 import os
 
-from service.cli import api_keys, batch, doctor, orgs, serve
+from service.cli import api_keys, batch, doctor, orgs, serve, verify_qr
 from service.cli.common import run_guarded, with_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m service", description="职称文书与电子证书服务")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (serve, api_keys, orgs, batch, doctor):
+    for module in (serve, api_keys, orgs, batch, doctor, verify_qr):
         module.add_commands(commands, with_data_dir)
     return parser
 

@@ -1,5 +1,5 @@
 """Command line for sealing organisations and the development PKI:
-``orgs add|update|list`` and ``keys init``.
+``orgs add|update|list`` and ``keys init`` (``keys published|invalidate``: payload_keys).
 
 Bad input ends with one line on stderr and exit code 2, nothing half-written.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.x509.oid import NameOID
 
 from service.cli.common import CliError, print_table, settings_from_args
+from service.cli.payload_keys import add_key_commands
 from service.registry.db import open_registry
 from service.registry.orgs import ROLES, list_orgs
 
@@ -172,6 +173,7 @@ def add_commands(commands, with_data_dir) -> None:
     key_actions = keys.add_subparsers(dest="action", required=True)
     init = with_data_dir(key_actions.add_parser("init", help="create or complete the development PKI (idempotent)"))
     init.set_defaults(func=cmd_keys_init)
+    add_key_commands(key_actions, with_data_dir)
 
 
 def _key_options(parser: argparse.ArgumentParser) -> None:

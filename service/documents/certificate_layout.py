@@ -72,7 +72,9 @@ class Slot:
 # Inside edge of the frame (style.css: html margin 6 + border 2.4 + body margin 1.6).
 INNER_FRAME = Box(10.0, 10.0, 277.0, 190.0)
 PHOTO_BOX = Box(22.0, 42.0, PHOTO_MM[0], PHOTO_MM[1])
-QR_BOX = Box(27.0, 124.0, 25.0, 25.0)
+# 35 mm: the offline payload makes the code version 13 or so (77 modules with the quiet
+# zone: 0.45 mm each, above qr.MIN_MODULE_MM); the URL alone was 25 mm.
+QR_BOX = Box(22.0, 114.0, 35.0, 35.0)
 QR_CAPTION_BOX = Box(22.0, 150.0, 35.0, 5.0)
 SEAL_MM = 40.0
 

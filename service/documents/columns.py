@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from service.documents.fit import name_in_two_lines
 from service.documents.tabular import PT_MM, Advances
+from service.documents.words import Segmenter
 
 MIN_SCALE = 0.8  # a value shrinks to 80 % of its size before it wraps (9 pt → 7.25 pt)
 CODE_MIN_PT = 6.0  # a code shrinks further, to this, rather than break
@@ -31,6 +32,7 @@ STEP_PT = 0.25
 SLACK_MM = 0.6  # Pango's rounding, and the room a line needs not to touch the rule
 RULES_MM = 0.25  # a cell's rules (0.6 pt right, a hairline left) are inside its column
 MAX_ONE_LINE = 0.34  # no one-line column takes more than this share of the table
+SHORT_NAME = 12  # a name of at most this many characters is set on one line if it can be
 HEADER_PT = 9.0  # the headings of a list (common.css: table.grid th), bold
 BOLD_EM = 1.02  # ... a little wider than the regular face measures
 _CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-/:]*$")
@@ -87,9 +89,10 @@ class Table:
 class Fitter:
     """Measures text in the shipped face and fits it to a width."""
 
-    def __init__(self, advances: Advances, padding_mm: float = 1.4):
+    def __init__(self, advances: Advances, padding_mm: float = 1.4, words: Segmenter | None = None):
         self.advances = advances
         self.padding_mm = padding_mm
+        self.words = words  # the province's words, kept whole when a name is broken
 
     def width_mm(self, text: str, size_pt: float) -> float:
         return self.advances.width_em(text) * size_pt * PT_MM
@@ -139,12 +142,29 @@ class Fitter:
             return html, ""  # it fits as it is (and a code does not break inside by itself)
         return html, size_class(size) + (" nowrap" if code else "")
 
+    def row(self, size_pt: float, cells: list[tuple[object, float]]) -> list[Markup]:
+        """The values of one row of a form (each with the room inside its cell) set in one
+        size: the largest, at most ``size_pt``, at which every value that can fit one line a
+        step smaller does; a value longer than that wraps, in the same size. A row of mixed
+        sizes (a title a step smaller beside a date at full size) looks like a mistake."""
+        sizes = [self.size_for(str(value), room, size_pt) for value, room in cells if value not in (None, "")]
+        fitting = [size for size in sizes if size is not None]
+        common = min(fitting, default=size_pt)
+        css = size_class(common) if common < size_pt else ""
+        out = []
+        for value, _room in cells:
+            html = escape("" if value is None else str(value))
+            out.append(Markup('<span class="{}">{}</span>').format(css, html) if css and value else html)
+        return out
+
     def _name_lines(self, lines: list[str], room_mm: float, size_pt: float) -> tuple[Markup, str]:
         """Names too long for one line, each broken in two where a typesetter would break a
         name (…初级 | 评审委员会, …保障局 | （…）), a step smaller if that is what it takes."""
         broken, sizes = [], []
         for line in lines:
-            found = name_in_two_lines(line, room_mm - SLACK_MM, size_pt, smallest(size_pt), advances=self.advances)
+            found = name_in_two_lines(
+                line, room_mm - SLACK_MM, size_pt, smallest(size_pt), advances=self.advances, words=self.words
+            )
             if found is None or self.size_for(line, room_mm, size_pt) is not None:
                 broken.append(line)
                 sizes.append(self.size_for(line, room_mm, size_pt) or size_pt)
@@ -190,22 +210,31 @@ def fit_widths(columns: tuple[Col, ...], rows: list[list], table_mm: float, fitt
         want[i] = min(max(longest[i] + pad, floor[i]), MAX_ONE_LINE * table_mm)
     if not flexible:
         return [c.share for c in columns]
+    # What each column cannot give up: a heading's room; a one-line value a step smaller
+    # and a code at its smallest (a column squeezed below that would break its values).
+    keep = {i: max(floor[i], _smallest_width(columns[i], longest[i]) + pad) for i in fixed}
+    need = {i: max(floor[i], 0.5 * base[i]) for i in flexible}
+    # A short name (化学工程与工艺) is served before the others' comfort: on one line a step
+    # smaller, the one-line and code columns setting their type smaller to make the room.
+    for i in flexible:
+        if columns[i].kind == "name" and _longest_chars(i, rows) <= SHORT_NAME:
+            smaller = longest[i] * smallest(columns[i].size_pt) / columns[i].size_pt
+            need[i] = max(need[i], min(smaller + pad + 0.05, MAX_ONE_LINE * table_mm))
     # The flexible columns take what the others leave, never less than their headings
     # need; one-line columns give way (and shrink their type) when there is not enough.
     room = table_mm - sum(want[i] for i in fixed)
-    need = {i: max(floor[i], 0.5 * base[i]) for i in flexible}
     if room < sum(need.values()):
-        squeezable = [i for i in fixed if want[i] > floor[i]]
-        excess = sum(want[i] - floor[i] for i in squeezable)
+        squeezable = [i for i in fixed if want[i] > keep[i]]
+        excess = sum(want[i] - keep[i] for i in squeezable)
         cut = min(sum(need.values()) - room, excess)
         for i in squeezable:
-            want[i] -= cut * (want[i] - floor[i]) / excess
+            want[i] -= cut * (want[i] - keep[i]) / excess
         room += cut
     share = sum(base[i] for i in flexible)
     for i in flexible:
         want[i] = room * base[i] / share
-    # A name short of what it needs on one line a step smaller takes it from the others'
-    # surplus over their own needs, so that 化学工程与工艺 is not broken in the middle.
+    # A longer name short of what it needs on one line a step smaller takes it from the
+    # others' surplus over their own needs.
     for i in flexible:
         if columns[i].kind == "name":
             smaller = longest[i] * smallest(columns[i].size_pt) / columns[i].size_pt
@@ -221,6 +250,19 @@ def fit_widths(columns: tuple[Col, ...], rows: list[list], table_mm: float, fitt
             elif i in surplus:
                 want[i] -= moved * surplus[i] / total
     return [round(w / table_mm * 100, 3) for w in want]
+
+
+def _longest_chars(index: int, rows: list) -> int:
+    """The most characters a line of the column holds."""
+    lines = [line for row in rows if row[index] not in (None, "") for line in str(row[index]).split("\n")]
+    return max((len(line) for line in lines), default=0)
+
+
+def _smallest_width(column: Col, longest_mm: float) -> float:
+    """What the column's longest value needs at the smallest size it may be set at."""
+    if column.kind == "code":
+        return longest_mm * CODE_MIN_PT / column.size_pt
+    return longest_mm * smallest(column.size_pt) / column.size_pt
 
 
 def _longest(column: Col, values: list, fitter: Fitter) -> float:

@@ -9,6 +9,7 @@ import jinja2
 from markupsafe import Markup
 
 from service.documents.typeset import typeset_html
+from service.documents.words import segmenter_for
 
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -96,9 +97,13 @@ def cut(text, limit: int) -> str:
     return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
 
 
-def typeset(html) -> Markup:
-    """A rendered block of a form with the typesetting rules applied (service.documents.typeset)."""
-    return Markup(typeset_html(str(html)))
+@jinja2.pass_context
+def typeset(context: jinja2.runtime.Context, html) -> Markup:
+    """A rendered block of a form with the typesetting rules applied (service.documents.typeset),
+    the words of the province's profile kept whole where the context has one."""
+    profile = context.get("profile")
+    terms = profile.terms() if profile is not None else frozenset()
+    return Markup(typeset_html(str(html), segmenter_for(terms)))
 
 
 def opinion_column(box: Any, opinions: Any) -> dict:

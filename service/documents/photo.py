@@ -74,8 +74,18 @@ def check_photo(data: bytes, *, max_bytes: int, max_side: int, declared: str | N
     except UnidentifiedImageError:
         raise PhotoError("照片文件无法识别：不是 JPEG 或 PNG 图片") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{type(exc).__name__}）") from None
+        raise PhotoError(f"照片文件已损坏或不完整，请重新上传（{_damage_of(exc)}）") from None
     return checked
+
+
+def _damage_of(error: Exception) -> str:
+    """What a decoding failure says of the file, in words a clerk can pass on (never the
+    exception's class name: 「（OSError）」 tells an applicant nothing)."""
+    if isinstance(error, SyntaxError):
+        return "文件结构错误"
+    if isinstance(error, ValueError):
+        return "图像参数无效"
+    return "图像数据无法完整解码"
 
 
 # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process when it is

@@ -15,6 +15,11 @@ Choices, for a code printed about 25 mm wide and also scanned off a screen:
 * Modules at least 0.4 mm: phone cameras focus from about 10 cm and resolve
   0.3–0.4 mm reliably. A verification URL of up to ~100 characters is
   version 5–6 at M: 45–49 modules with the quiet zone, 0.5–0.55 mm at 25 mm.
+  With the offline payload after ``#`` (service.offline.payload, ~430 characters
+  for the contract's certificate) it is version 13: 77 modules, 0.45 mm at the
+  certificate's 35 mm.
+* The text is split into segments by mode (qrcode's ``optimize``): the URL in
+  byte mode, the base45 payload in alphanumeric mode (5.5 bits a character).
 """
 
 from __future__ import annotations
@@ -88,6 +93,11 @@ def qr_png(url: str, scale: int = 10) -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def fits(text: str, size_mm: float) -> bool:
+    """Whether ``text``'s code keeps modules of at least :data:`MIN_MODULE_MM` at ``size_mm``."""
+    return size_mm / len(qr_matrix(text)) >= MIN_MODULE_MM
 
 
 def _check_module_size(modules: int, size_mm: float) -> None:

@@ -15,6 +15,7 @@ from service.contract.admission_ticket import EXAM_KINDS, AdmissionTicket
 from service.documents.columns import Fitter
 from service.documents.filters import cn_date
 from service.documents.tabular import advances_for
+from service.documents.words import segmenter_for
 from service.forms.blank import BLANK
 from service.forms.spec import FormSpec, RenderContext
 
@@ -79,7 +80,7 @@ def photo_uri(t: AdmissionTicket) -> str | None:
 
 def _fitter(ctx: RenderContext) -> Fitter:
     # A name, a code or a title a step smaller rather than broken (auxiliary.css: cells padded 1.6 mm).
-    return Fitter(advances_for(ctx.main_font), padding_mm=1.6)
+    return Fitter(advances_for(ctx.main_font), padding_mm=1.6, words=segmenter_for(ctx.profile.terms()))
 
 
 def build_context(t: AdmissionTicket, ctx: RenderContext) -> dict:

@@ -26,6 +26,7 @@ from service.contract.declaration import (
 from service.contract.parse import validate_payload
 from service.documents.columns import Fitter
 from service.documents.tabular import advances_for
+from service.documents.words import segmenter_for
 from service.errors import FieldError, InvalidInput
 from service.forms.blank import BLANK
 from service.forms.review_form import declaration_date, fill_date, highest_education
@@ -47,7 +48,7 @@ BLANK_ATTACHMENT_ROWS = 18
 
 def _fitter(ctx: RenderContext) -> Fitter:
     """Sets a name a step smaller rather than break it (auxiliary.css: cells padded 1.6 mm)."""
-    return Fitter(advances_for(ctx.main_font), padding_mm=1.6)
+    return Fitter(advances_for(ctx.main_font), padding_mm=1.6, words=segmenter_for(ctx.profile.terms()))
 
 
 def applicant_context(d: Declaration, ctx: RenderContext) -> dict:
@@ -426,5 +427,6 @@ SPECS = [
         pledge_context,
         pledge_blank,
         "个人诚信承诺书：承诺内容、申报人信息和签名栏，A4 纵向；有空白表",
+        title_of=lambda ctx: ctx.profile.pledge.title,
     ),
 ]

@@ -59,7 +59,9 @@ from service.documents.fit import LINE_HEIGHT, fit_text, name_in_two_lines, wrap
 from service.documents.qr import qr_png
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.documents.tabular import PT_MM, advances_for
+from service.documents.words import Segmenter, segmenter_for
 from service.forms.spec import midnight
+from service.offline.payload import qr_text
 from service.profiles.schema import Certificate as CertificateProfile
 
 TEMPLATE = "certificates/default/certificate.html"
@@ -88,13 +90,14 @@ class Wording:
     mask_id: bool = False
     original_number_label: str = "原证书编号"
     reissue_marks: tuple[tuple[str, str], ...] = (("补发", "补发"), ("换发", "换发"))
+    terms: frozenset[str] = frozenset()  # the province's words, never broken inside
 
     @property
     def slots(self) -> tuple[Slot, ...]:
         return _slots_for(self.rows, self.org_labels)
 
 
-def wording_of(profile: CertificateProfile) -> Wording:
+def wording_of(profile: CertificateProfile, terms: frozenset[str] = frozenset()) -> Wording:
     labels = profile.labels
     return Wording(
         rows=tuple(((left, labels.get(left, "")), (right, labels.get(right, ""))) for left, right in profile.rows),
@@ -103,6 +106,7 @@ def wording_of(profile: CertificateProfile) -> Wording:
         mask_id=profile.id_number == "masked",
         original_number_label=labels.get("original_number", "原证书编号"),
         reissue_marks=tuple(profile.reissue_marks.items()),
+        terms=terms,
     )
 
 
@@ -146,7 +150,7 @@ class LayoutError(ValueError):
     values that come from configuration: the title, the number, the identifier."""
 
 
-def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
+def place(slot: Slot, text: str, fonts_dir: Path, words: Segmenter | None = None) -> Placed:
     heading = slot.kind == "heading"
     width = slot.box.w - 2 * slot.pad
     tracking = TITLE_TRACKING_EM if heading else 0.0
@@ -161,12 +165,17 @@ def place(slot: Slot, text: str, fonts_dir: Path) -> Placed:
         box_height_mm=height,
         tracking_em=tracking,
         advances=advances,
+        words=words,
     )
-    lines = tuple(wrap_text(text, width, size, tracking_em=tracking, advances=advances))
+    lines = tuple(wrap_text(text, width, size, tracking_em=tracking, advances=advances, words=words))
     if (
         slot.kind == "org"
         and len(lines) == 2
-        and (named := name_in_two_lines(text, width, size, slot.min_pt, tracking_em=tracking, advances=advances))
+        and (
+            named := name_in_two_lines(
+                text, width, size, slot.min_pt, tracking_em=tracking, advances=advances, words=words
+            )
+        )
     ):
         size, lines = named[0], tuple(named[1])
     if len(lines) > slot.max_lines or len(lines) * LINE_HEIGHT * size * PT_MM > height:
@@ -281,17 +290,19 @@ def build_context(
     with_photo: bool = True,
     notice: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> dict:
     values = field_values(request, number=number, identifier=identifier, title=title, notice=notice, wording=wording)
+    words = segmenter_for(wording.terms)
     photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
     # The QR code as a bitmap of one pixel per module, drawn without smoothing
     # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
-    qr = qr_png(verify_url, scale=1)
+    qr = qr_png(qr_text(verify_url, offline_payload), scale=1)
     return {
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
-        "fields": [place(slot, values[slot.key], fonts_dir) for slot in wording.slots if slot.key in values],
+        "fields": [place(slot, values[slot.key], fonts_dir, words) for slot in wording.slots if slot.key in values],
         "labels": label_blocks(fonts_dir, wording),
         "photo": {
             "uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
@@ -306,7 +317,9 @@ def build_context(
     }
 
 
-def certificate_data(request: CertificateRequest, *, number: str, identifier: str, verify_url: str) -> bytes:
+def certificate_data(
+    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None = None
+) -> bytes:
     """The machine-readable copy attached to the PDF: what the page prints, as JSON.
 
     Without the photo: it is on the page already, and its base64 would make a
@@ -315,14 +328,19 @@ def certificate_data(request: CertificateRequest, *, number: str, identifier: st
         "number": number,
         "identifier": identifier,
         "verify_url": verify_url,
+        **({"offline_payload": offline_payload} if offline_payload else {}),
         **request.model_dump(mode="json", exclude={"holder": {"photo"}}),
     }
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def pdf_options(request: CertificateRequest, *, number: str, identifier: str, verify_url: str) -> PdfOptions:
+def pdf_options(
+    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None = None
+) -> PdfOptions:
     """PDF/A-3b dated by the issue date (never the clock), the certificate data attached."""
-    data = certificate_data(request, number=number, identifier=identifier, verify_url=verify_url)
+    data = certificate_data(
+        request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
+    )
     attachment = SourceAttachment(name="certificate.json", data=data, description="证书数据（机读）")
     return PdfOptions(date=midnight(request.issue_date), attachments=(attachment,))
 
@@ -337,6 +355,7 @@ def render_certificate(
     province_title: str | None = None,
     unsealed_notice: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> bytes:
     """The certificate before sealing: PDF/A-3b, one A4 landscape page, its data attached.
 
@@ -345,7 +364,8 @@ def render_certificate(
     have no e-seal yet): the sentence is printed above the footer and written into the
     metadata, and the seal areas stay empty for a stamp pressed by hand. Without it the
     page is the one the seals go on; the same request, number and URL give the same
-    page with and without the notice, but for that line."""
+    page with and without the notice, but for that line. ``offline_payload`` (ZC1:…) goes
+    into the QR code after the URL's ``#``."""
     context = build_context(
         request,
         number=number,
@@ -355,8 +375,11 @@ def render_certificate(
         title=province_title or DEFAULT_TITLE,
         notice=unsealed_notice,
         wording=wording,
+        offline_payload=offline_payload,
     )
-    options = pdf_options(request, number=number, identifier=identifier, verify_url=verify_url)
+    options = pdf_options(
+        request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
+    )
     return renderer.render_pdf(TEMPLATE, context, options)
 
 
@@ -372,6 +395,7 @@ def render_public_copy(
     verify_url: str,
     province_title: str | None = None,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> bytes:
     """What an anonymous visitor may see of the certificate: the same page with the
     photo withheld, marked as a copy, unsealed, no data attached (the caller masks the
@@ -385,6 +409,7 @@ def render_public_copy(
         title=province_title or DEFAULT_TITLE,
         with_photo=False,
         wording=wording,
+        offline_payload=offline_payload,
     )
     context["public_notice"] = PUBLIC_NOTICE
     return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))

@@ -14,6 +14,7 @@ from service.contract.publicity_proof import MIN_WORKING_DAYS, PublicityProof
 from service.documents.columns import Fitter
 from service.documents.filters import cn_date
 from service.documents.tabular import advances_for
+from service.documents.words import segmenter_for
 from service.forms.blank import BLANK
 from service.forms.spec import FormSpec, RenderContext
 
@@ -58,7 +59,7 @@ def certification_text(p: PublicityProof) -> str:
 
 def _fitter(ctx: RenderContext) -> Fitter:
     # A name or a title a step smaller rather than broken (auxiliary.css: cells padded 1.6 mm).
-    return Fitter(advances_for(ctx.main_font), padding_mm=1.6)
+    return Fitter(advances_for(ctx.main_font), padding_mm=1.6, words=segmenter_for(ctx.profile.terms()))
 
 
 def build_context(p: PublicityProof, ctx: RenderContext) -> dict:

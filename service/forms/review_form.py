@@ -8,6 +8,7 @@ from datetime import date
 from service.contract.declaration import Declaration, Education
 from service.documents.columns import Fitter
 from service.documents.tabular import advances_for
+from service.documents.words import segmenter_for
 from service.forms.review_tables import review_tables
 from service.forms.spec import FormSpec, RenderContext
 
@@ -46,7 +47,7 @@ def photo_data_uri(d: Declaration) -> str | None:
 
 
 def build_context(d: Declaration, ctx: RenderContext) -> dict:
-    fit = Fitter(advances_for(ctx.main_font))
+    fit = Fitter(advances_for(ctx.main_font), words=segmenter_for(ctx.profile.terms()))
     return {
         "d": d,
         "form_title": ctx.profile.review_form.title,

@@ -67,6 +67,11 @@ class FormSpec:
     # The blank's writing boxes that share the room its page leaves, each with its share
     # (the template reads ``fill[box]``: mm to add); none: the blank as laid out.
     blank_fill: tuple[tuple[str, float], ...] = ()
+    # The title as the province prints it (its metadata /Title too), when it is not ``title``.
+    title_of: Callable[[RenderContext], str] | None = None
+
+    def printed_title(self, ctx: RenderContext) -> str:
+        return self.title_of(ctx) if self.title_of is not None else self.title
 
     def validate(self, data: Any, limits: Limits) -> Any:
         if self.parse is not None:
@@ -87,8 +92,8 @@ def pdf_options(spec: FormSpec, payload: BaseModel | None, day: date) -> PdfOpti
     return PdfOptions(date=midnight(day), attachments=(SourceAttachment(name=f"{spec.slug}.json", data=source),))
 
 
-def document_info(spec: FormSpec, day: date) -> dict:
-    return {"title": spec.title, "created": f"{day.isoformat()}T00:00:00+08:00"}
+def document_info(spec: FormSpec, day: date, ctx: RenderContext) -> dict:
+    return {"title": spec.printed_title(ctx), "created": f"{day.isoformat()}T00:00:00+08:00"}
 
 
 def province_context(ctx: RenderContext, orientation: str = "portrait") -> dict:
@@ -113,7 +118,7 @@ def render_form(renderer: Renderer, spec: FormSpec, payload: BaseModel, ctx: Ren
         return spec.render(renderer, spec, payload, ctx)
     day = spec.document_date(payload, ctx)
     context = dict(spec.build_context(payload, ctx))
-    context.setdefault("doc", document_info(spec, day))
+    context.setdefault("doc", document_info(spec, day, ctx))
     context.setdefault("blank", False)
     context.setdefault("fill", {})
     context.update(province_context(ctx, spec.orientation))
@@ -126,7 +131,7 @@ def render_blank(renderer: Renderer, spec: FormSpec, ctx: RenderContext) -> byte
         raise ValueError(f"{spec.slug} has no blank form")
     day = ctx.document_date or date(2000, 1, 1)
     context = dict(spec.blank_context(ctx))
-    context.setdefault("doc", {"title": spec.title, "created": None})
+    context.setdefault("doc", {"title": spec.printed_title(ctx), "created": None})
     context["blank"] = True
     context.update(province_context(ctx, spec.orientation))
     options = pdf_options(spec, None, day)

@@ -97,7 +97,8 @@ def step_contexts(spec: FormSpec, d: Declaration, ctx: RenderContext) -> list[di
     day = declaration_date(d, ctx)
     province = province_context(ctx, spec.orientation)
     return [
-        {**build_context(d, ctx, caps), "doc": document_info(spec, day), "blank": False, **province} for caps in STEPS
+        {**build_context(d, ctx, caps), "doc": document_info(spec, day, ctx), "blank": False, **province}
+        for caps in STEPS
     ]
 
 

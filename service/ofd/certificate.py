@@ -16,7 +16,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from service.contract.certificate import CertificateRequest
-from service.documents.certificate_layout import PHOTO_BOX, QR_BOX, SEAL_BOXES, Box
+from service.documents.certificate_layout import PHOTO_BOX, QR_BOX, QR_CAPTION_BOX, SEAL_BOXES
 from service.documents.qr import qr_png
 from service.forms.certificate import (
     BOLD_FACE,
@@ -27,6 +27,7 @@ from service.forms.certificate import (
     Wording,
     build_context,
 )
+from service.offline.payload import qr_text
 from service.signing.sm2 import Sm2Signer
 
 from .package import Image, PageContent, Text, package_files, text_of, zip_package
@@ -52,8 +53,11 @@ def certificate_page(
     fonts_dir: Path,
     title: str = DEFAULT_TITLE,
     wording: Wording = DEFAULT_WORDING,
+    offline_payload: str | None = None,
 ) -> PageContent:
-    """What the page prints, placed as the PDF places it."""
+    """What the page prints, placed as the PDF places it: the same ``build_context``, so
+    the same lines (word breaks from ``wording.terms``) and the same QR text, the signed
+    offline payload after the URL's ``#``."""
     context = build_context(
         request,
         number=number,
@@ -62,6 +66,7 @@ def certificate_page(
         fonts_dir=fonts_dir,
         title=title,
         wording=wording,
+        offline_payload=offline_payload,
     )
     texts = [
         Text(
@@ -76,9 +81,10 @@ def certificate_page(
     for slot in wording.slots:
         if slot.label and slot.label_box is not None:
             texts.append(Text(slot.label_box, (slot.label,), LABEL_PT, "middle"))
-    caption_box = Box(QR_BOX.x - 5, QR_BOX.bottom + 1, QR_BOX.w + 10, 5)
-    texts.append(Text(caption_box, (wording.qr_caption,), 8.0, "middle"))
-    images = [Image(QR_BOX, qr_png(verify_url, scale=8), "PNG")]
+    texts.append(Text(QR_CAPTION_BOX, (wording.qr_caption,), 8.0, "middle"))
+    # Not the PDF's one pixel per module: an OFD viewer smooths a scaled bitmap, so the
+    # modules are drawn at 8 pixels each (the same text, so the same code).
+    images = [Image(QR_BOX, qr_png(qr_text(verify_url, offline_payload), scale=8), "PNG")]
     if request.holder.photo is not None:
         images.insert(0, Image(PHOTO_BOX, request.holder.photo.checked.fitted_jpeg, "JPEG"))
     return PageContent(

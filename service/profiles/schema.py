@@ -207,6 +207,7 @@ class Profile(_Data):
     form_boxes: dict[str, tuple[StampBox, ...]] = {}
     notices: dict[str, str] = {}
     _aliases: dict[str, dict[str, str]] | None = PrivateAttr(default=None)
+    _terms: frozenset[str] | None = PrivateAttr(default=None)
 
     @field_validator("vocabulary")
     @classmethod
@@ -270,3 +271,13 @@ class Profile(_Data):
                 table[kind] = mapping
             self._aliases = table
         return self._aliases
+
+    def terms(self) -> frozenset[str]:
+        """Every word of the vocabulary and every label the province prints: what line breaking
+        keeps whole (service.documents.words)."""
+        if self._terms is None:
+            words = {word for kind in self.vocabulary.values() for aliases in kind.values() for word in aliases}
+            words |= {value for canonical in CANONICAL_TERMS.values() for value in canonical}
+            words |= set(self.certificate.labels.values())
+            self._terms = frozenset(words)
+        return self._terms

@@ -122,6 +122,11 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(Text)  # staff's words: internal
     revoked_category: Mapped[str | None] = mapped_column(String(32))  # what the public page says
+    # The QR code's signed payload (ZC1:…, service.offline.payload) and its key id: kept, so
+    # that every later rendering of this version (public copy) prints the same code. NULL:
+    # the version was made unsealed, or with a key that signs no payload (online check only).
+    offline_payload: Mapped[str | None] = mapped_column(Text)
+    offline_kid: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
@@ -248,3 +253,23 @@ class NumberEvent(Base):
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class PublishedKey(Base):
+    """A key that has signed offline payloads, as GET /.well-known/zc/keys publishes it.
+    Never deleted: a rotated key still verifies the certificates it signed. A key
+    invalidated after a date (``keys invalidate``) no longer vouches for certificates issued
+    on or after it."""
+
+    __tablename__ = "published_keys"
+
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)  # base64url of 8 bytes
+    org_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    org_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    alg: Mapped[str] = mapped_column(String(16), nullable=False)
+    jwk: Mapped[dict] = mapped_column(JSON, nullable=False)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    valid_to: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    invalidated_after: Mapped[date | None] = mapped_column(Date)
+    first_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -41,6 +41,11 @@ class CachedKeySigner(ReusedSigningCertificate, SimpleSigner):
         )
         self._private_key = private_key
 
+    @property
+    def private_key(self):
+        """The parsed key (``cryptography``): offline payloads are signed with it too."""
+        return self._private_key
+
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
         hash_algo = getattr(hashes, digest_algorithm.upper().replace("-", "_"))()

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy.orm import Session
 
 from service.documents.filters import mask_id
+from service.offline.b64 import b64u_encode
+from service.offline.payload import decode_payload
 from service.registry import certificates as repo
 from service.registry.models import Certificate
 
@@ -69,6 +71,13 @@ def needs_seal_check(cert: Certificate, now: datetime) -> bool:
     return checked is None or now - checked > SEAL_RECHECK
 
 
+def _offline_facts(payload: str | None) -> dict | None:
+    if not payload:
+        return None
+    decoded = decode_payload(payload)
+    return {"kid": b64u_encode(decoded.cose.kid), **decoded.facts.public()}
+
+
 def public_facts(cert: Certificate, current: Certificate | None, base_url: str = "") -> dict:
     """Everything the public page and the public API say about ``cert``."""
     request = cert.request
@@ -95,6 +104,9 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
         "seals": cert.seal_summary,
         "revoked": None,
         "superseded_by": None,
+        # what the QR code's signed payload says (service.offline.payload): the same facts,
+        # for an app that compares them with what it decoded offline; None: no payload
+        "offline_payload": _offline_facts(cert.offline_payload),
     }
     if cert.status == "revoked":
         category = cert.revoked_category or "other"

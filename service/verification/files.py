@@ -180,7 +180,8 @@ def public_copy(services: Services, cert: Certificate) -> bytes:
         identifier=cert.identifier,
         verify_url=verification_url(services.settings, cert.token),
         province_title=services.settings.certificate_title,
-        wording=wording_of(services.profile.certificate),
+        wording=wording_of(services.profile.certificate, services.profile.terms()),
+        offline_payload=cert.offline_payload,
     )
     digest = services.files.put(pdf)
     with transaction(services.sessions) as session:
