@@ -5,7 +5,20 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["render", "seal", "issue", "verify", "concurrency", "batch", "install", "hostile", "print", "words", "sm2", "ofd"]
+BENCHMARKS = [
+    "render",
+    "seal",
+    "issue",
+    "verify",
+    "concurrency",
+    "batch",
+    "install",
+    "hostile",
+    "print",
+    "words",
+    "sm2",
+    "ofd",
+]
 
 
 def main(names: list[str]) -> int:

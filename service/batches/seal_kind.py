@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.batches.items import ItemFailed, actor_of, finish_item
 from service.batches.kinds import BatchKind
-from service.certificates.document import render_sealable, stored_request
+from service.certificates.document import render_sealable, stored_request, verification_url
+from service.certificates.ofd_twin import make_ofd_twin
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
 from service.documents.certificate_layout import SEAL_AREAS
@@ -79,6 +80,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             raise ItemFailed(f"{label}（代码 {code}）尚无可用的电子印章，请先为其配置密钥")
     sealed = services.sealers.seal(_sealable(services, cert), cert.committee_code, cert.issuer_code, SEAL_AREAS)
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
+    ofd = _ofd_twin(services, cert)
+    ofd_digest = services.files.put(ofd) if ofd else None
     now = services.clock()
     with transaction(services.sessions) as session:
         changed = changes.mark_sealed(
@@ -89,6 +92,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             seal_level=sealed.level,
             sealed_at=now,
             archive_until=sealed.archive_until,
+            ofd_sha256=ofd_digest,
+            ofd_size=len(ofd) if ofd else None,
         )
         if changed:
             repo.add_event(
@@ -97,7 +102,13 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
                 "sealed",
                 actor_of(job),
                 now,
-                details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256, "level": sealed.level},
+                details={
+                    "job": job.id,
+                    "pdf_sha256": digest,
+                    "replaces": cert.pdf_sha256,
+                    "level": sealed.level,
+                    "ofd_sha256": ofd_digest,
+                },
             )
         finish_item(
             session,
@@ -118,6 +129,22 @@ def _sealable(services: Services, cert: Certificate) -> bytes:
         return services.files.get(cert.sealable_pdf_sha256)
     request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
     return render_sealable(services, request, number=cert.number, token=cert.token, identifier=cert.identifier)
+
+
+def _ofd_twin(services: Services, cert: Certificate) -> bytes | None:
+    """The OFD twin of the page just sealed: its QR code as the sealable PDF's (the URL,
+    no offline payload: an unsealed version was made without one)."""
+    if not services.profile.certificate.issues_ofd:
+        return None
+    request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
+    return make_ofd_twin(
+        services,
+        request,
+        number=cert.number,
+        identifier=cert.identifier,
+        verify_url=verification_url(services.settings, cert.token),
+        offline_payload=cert.offline_payload,
+    )
 
 
 def _params(request: SealJob) -> dict:

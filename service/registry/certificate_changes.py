@@ -27,8 +27,11 @@ def mark_sealed(
     seal_level: str,
     sealed_at: datetime,
     archive_until: datetime | None,
+    ofd_sha256: str | None = None,
+    ofd_size: int | None = None,
 ) -> bool:
-    """``pending_seal`` → ``valid`` with the sealed file; False if it was sealed already."""
+    """``pending_seal`` → ``valid`` with the sealed file (and its OFD twin); False if it
+    was sealed already."""
     statement = (
         update(Certificate)
         .where(Certificate.id == certificate_id, Certificate.status == "pending_seal")
@@ -42,6 +45,8 @@ def mark_sealed(
             seal_summary=None,
             seal_checked_at=None,
             public_pdf_sha256=None,
+            ofd_sha256=ofd_sha256,
+            ofd_size=ofd_size,
         )
     )
     return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result
