@@ -18,6 +18,7 @@ BENCHMARKS = [
     "words",
     "sm2",
     "ofd",
+    "batch_ofd",
 ]
 
 
