@@ -5,7 +5,21 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["render", "seal", "issue", "verify", "concurrency", "batch", "install", "hostile", "print", "words"]
+BENCHMARKS = [
+    "render",
+    "seal",
+    "issue",
+    "verify",
+    "concurrency",
+    "batch",
+    "install",
+    "hostile",
+    "print",
+    "words",
+    "sm2",
+    "ofd",
+    "batch_ofd",
+]
 
 
 def main(names: list[str]) -> int:

@@ -265,10 +265,11 @@ def _scan_path(data_dir: Path) -> str:
         )
 
 
-def run_local(data_dir: Path) -> dict:
-    process, url = _serve(data_dir, BASE_ENV)
+def run_local(data_dir: Path, base_env: dict | None = None) -> dict:
+    base_env = base_env or BASE_ENV
+    process, url = _serve(data_dir, base_env)
     try:
-        env = {**BASE_ENV, "ZC_DATA_DIR": str(data_dir)}
+        env = {**base_env, "ZC_DATA_DIR": str(data_dir)}
         key = _cli("api-keys", "create", "--role", "staff", "--data-dir", str(data_dir), env=env).split()[-1]
         httpx.get(url + _scan_path(data_dir), timeout=30)  # its seal check, once
         with _Sampler(url, lambda: _niced(process.pid), _scan_path(data_dir)) as sampler:

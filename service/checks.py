@@ -31,7 +31,17 @@ OK, DEGRADED, MISSING = "OK", "DEGRADED", "MISSING"
 # Characters of CJK Extension A and B: drawn only by the fallback faces.
 PROBE_TEXT = "职称评审 刘䶮 王𠇔"
 SHIPPED_FACES = ("NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf", "HanaMinA.ttf", "HanaMinB.ttf")
-VERSIONED = ("weasyprint", "pyhanko", "pydyf", "fonttools", "pypdfium2", "fastapi", "sqlalchemy")
+VERSIONED = (
+    "weasyprint",
+    "pyhanko",
+    "pydyf",
+    "fonttools",
+    "pypdfium2",
+    "fastapi",
+    "sqlalchemy",
+    "uharfbuzz",
+    "tongsuopy",
+)
 
 
 @dataclass(frozen=True)

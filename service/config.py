@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     # fine) and DER/PEM CRL files, read at start-up. Env values are JSON lists.
     trust_roots: tuple[Path, ...] = ()
     trust_intermediates: tuple[Path, ...] = ()
+    # GB/T 38540 seals (the OFD twin): the SM2 root certificates their seal certificates
+    # chain to (PEM/DER files), beside the development SM2 root with ZC_DEV_PKI.
+    sm2_trust_roots: tuple[Path, ...] = ()
     crl_files: tuple[Path, ...] = ()
     # Let pyHanko fetch CRLs/OCSP over the network (off: the operator supplies crl_files).
     revocation_fetching: bool = False

@@ -29,6 +29,7 @@ from service.profiles.load import ProfileError, load_profile
 from service.profiles.schema import Profile
 from service.registry.db import make_engine, open_registry, read_sessions, session_factory
 from service.sealing.live import LiveSealers
+from service.sealing.sm2_seals import Sm2Seals
 from service.signing.errors import SigningError
 from service.signing.patches import install_pyhanko_patches
 from service.workers.tasks import WorkerSetup
@@ -45,6 +46,8 @@ class Services:
     renderer: Renderer
     # every active organisation's key, seal image and style, the TSA and the trust
     sealers: LiveSealers
+    # every organisation's GB/T 38540 seal for the OFD twin, read on first use
+    sm2_seals: Sm2Seals
     files: Files  # a folder or the database (ZC_FILE_STORE)
     # the province's words, forms and paper (ZC_PROFILE)
     profile: Profile
@@ -85,6 +88,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         sessions=sessions,
         renderer=Renderer(settings.templates_dir, settings.fonts_dir, max_pages=settings.limits.max_pages),
         sealers=LiveSealers(settings, sessions, eager=not worker),
+        sm2_seals=Sm2Seals(settings, sessions),
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
         profile=profile,
         render_cache=None if worker or not settings.render_cache_mb else build_render_cache(settings, profile),

@@ -20,6 +20,7 @@ FLOWS = {
     "registry",
     "sealing",
     "signing",
+    "ofd",
     "workers",
     "verification",
     "observability",
@@ -119,6 +120,7 @@ def test_the_core_imports_only_the_core():
         "contract": {"contract", "documents"},
         "forms": {"forms", "contract", "documents", "workers", "profiles", "offline"},
         "profiles": {"profiles"},
+        "ofd": {"ofd", "signing", "documents", "forms", "contract", "profiles", "workers", "offline"},
         "offline": {"offline"},
     }
     allowed_roots = {"service.errors", "service.config", "service"}

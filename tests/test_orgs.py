@@ -112,7 +112,8 @@ def test_keys_init_is_idempotent(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "DEVELOPMENT ONLY" in out and COMMITTEE.code in out and ISSUER.name in out
     before = key_files(data / "keys")
-    assert len(before) == 2 * 5  # root, seal CA, TSA, two seals: certificate + key each
+    # root, seal CA, TSA, two seals; the SM2 root, seal maker and two SM2 seals: certificate + key each
+    assert len(before) == 2 * 9
     assert main(["keys", "init", "--data-dir", str(data)]) == 0
     assert key_files(data / "keys") == before  # CRLs may be re-issued, keys never
     with open_registry(Settings(data_dir=data))() as session:

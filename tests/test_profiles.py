@@ -242,6 +242,30 @@ def test_a_missing_label_is_refused_naming_it(tmp_path):
         load_profile("anhui", folder)
 
 
+def test_every_shipped_province_issues_pdf_and_ofd_each_with_its_seal_algorithm():
+    for name in SHIPPED:
+        certificate = load_profile(name, PROFILES_DIR).certificate
+        assert certificate.formats == ("pdf", "ofd") and certificate.issues_ofd
+        assert certificate.seals == {"pdf": "ecdsa", "ofd": "sm2"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ('formats = ["ofd"]', '必须含 "pdf"'),
+        ('formats = ["pdf", "pdf"]', "不重复"),
+        ('formats = ["pdf", "docx"]', r"formats\.1"),
+        ('seals = { pdf = "ecdsa", ofd = "ecdsa" }', r"seals\.ofd: ofd 文件的印章只支持 'sm2'"),
+        ('seals = { pdf = "sm2", ofd = "sm2" }', r"seals\.pdf: pdf 文件的印章只支持 'ecdsa'"),
+    ],
+)
+def test_formats_and_seal_algorithms_are_checked_at_start_up(tmp_path, edit, message):
+    key = edit.split(" ", 1)[0]
+    folder = broken_copy(tmp_path, lambda s: re.sub(rf"^{key} = .*$", edit, s, count=1, flags=re.M))
+    with pytest.raises(ProfileError, match=message):
+        load_profile("anhui", folder)
+
+
 def test_the_service_does_not_start_on_a_broken_profile(tmp_path, settings):
     folder = broken_copy(tmp_path, lambda s: s.replace('"破格" = ["破格申报"]', '"特别" = ["破格申报"]'))
     with pytest.raises(ProfileError, match=r"vocabulary.*'特别' 不是标准值"):

@@ -26,6 +26,7 @@ from service.registry.models import ApiKey, Certificate
 from service.services import Services
 from service.verification.facts import REVOCATION_CATEGORIES
 
+OFD_MEDIA_TYPE = "application/ofd"  # GB/T 33190's own; no IANA registration
 router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], route_class=StrictJsonRoute)
 Platform = Annotated[ApiKey, Depends(require_role("platform"))]
 Staff = Annotated[ApiKey, Depends(require_role("staff"))]
@@ -59,6 +60,9 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
         "pdf_url": f"/api/v1/certificates/{cert.number}/pdf?version={cert.version}",
         "pdf_sha256": cert.pdf_sha256,
         "pdf_size": cert.pdf_size,
+        # the OFD twin (GB/T 38540 seals), where the province issues OFD and it was sealed
+        "ofd_url": f"/api/v1/certificates/{cert.number}/ofd?version={cert.version}" if cert.ofd_sha256 else None,
+        "ofd_sha256": cert.ofd_sha256,
         "seal_level": cert.seal_level,
         "sealed_at": cert.sealed_at.isoformat() if cert.sealed_at else None,
         "revoked": {"at": cert.revoked_at.isoformat(), "category": cert.revoked_category, "reason": cert.revoked_reason}
@@ -171,16 +175,43 @@ def read_certificate(number: str, services: ServicesDep, key: Platform) -> dict:
 def certificate_pdf(
     number: str, services: ServicesDep, key: Platform, version: Annotated[int | None, Query(ge=1, le=100_000)] = None
 ) -> Response:
+    cert = _version_or_404(services, number, version)
+    return _file_response(services, cert, cert.pdf_sha256, "pdf", "application/pdf")
+
+
+@router.get(
+    "/{number}/ofd",
+    summary="证书 OFD 文件（GB/T 38540 电子印章）",
+    response_class=Response,
+    responses={200: {"content": {OFD_MEDIA_TYPE: {}}}, 404: {"description": "没有该证书，或其没有 OFD 版本"}},
+)
+def certificate_ofd(
+    number: str, services: ServicesDep, key: Platform, version: Annotated[int | None, Query(ge=1, le=100_000)] = None
+) -> Response:
+    if not services.profile.certificate.issues_ofd:
+        raise NotFound(f"本省（{services.profile.province}）的证书不签发 OFD 版本，请下载 PDF")
+    cert = _version_or_404(services, number, version)
+    if cert.ofd_sha256 is None:
+        state = "尚未加盖电子印章" if cert.status == "pending_seal" else "签发时未生成 OFD 版本"
+        raise NotFound(f"证书 {number}（第 {cert.version} 版）没有 OFD 版本：{state}")
+    return _file_response(services, cert, cert.ofd_sha256, "ofd", OFD_MEDIA_TYPE)
+
+
+def _version_or_404(services: Services, number: str, version: int | None) -> Certificate:
     with services.sessions() as session:
         cert = repo.get_version(session, number, version) if version else repo.current_version(session, number)
     if cert is None:
         raise NotFound(f"没有编号为 {number} 的证书" + (f"（第 {version} 版）" if version else ""))
+    return cert
+
+
+def _file_response(services: Services, cert: Certificate, digest: str, suffix: str, media_type: str) -> Response:
     return Response(
-        services.files.get(cert.pdf_sha256),
-        media_type="application/pdf",
+        services.files.get(digest),
+        media_type=media_type,
         headers={
-            "Content-Disposition": f'inline; filename="{cert.number}-v{cert.version}.pdf"',
-            "ETag": f'"{cert.pdf_sha256}"',
+            "Content-Disposition": f'inline; filename="{cert.number}-v{cert.version}.{suffix}"',
+            "ETag": f'"{digest}"',
         },
     )
 

@@ -40,6 +40,7 @@ from service.verification.facts import (
     public_facts,
 )
 from service.verification.files import UploadAnswer, check_stored_seals, check_upload_in_worker, public_copy_of
+from service.verification.ofd_upload import is_ofd
 from service.verification.ratelimit import client_address
 
 router = APIRouter(tags=["verification"], route_class=StrictJsonRoute)
@@ -262,7 +263,7 @@ async def lookup_json(body: Lookup, request: Request, services: ServicesDep) -> 
 async def _upload_bytes(request: Request, services) -> bytes:
     limit = services.settings.limits.max_upload_bytes
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return (await read_upload(request, limit, "请选择要查验的证书 PDF 文件")).data
+        return (await read_upload(request, limit, "请选择要查验的证书 PDF 或 OFD 文件")).data
     return await read_body(request, limit)
 
 
@@ -292,9 +293,10 @@ async def _uploaded_and_checked(request: Request, services) -> UploadAnswer:
 
 
 async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer:
-    if not data.lstrip()[:5] == b"%PDF-":
+    if not data.lstrip()[:5] == b"%PDF-" and not is_ofd(data):
         raise InvalidInput(
-            "上传的文件不是 PDF：请上传证书 PDF 文件", errors=[FieldError("file", "文件不是 PDF", "not_pdf")]
+            "上传的文件不是 PDF 或 OFD：请上传证书 PDF 或 OFD 文件",
+            errors=[FieldError("file", "文件不是 PDF 或 OFD", "not_pdf")],
         )
     # In a checker process of its own (killed past its time, its memory under a ceiling),
     # a few at a time: public uploads never crowd out the platform's documents.
@@ -308,11 +310,12 @@ async def _check_upload(request: Request, services, data: bytes) -> UploadAnswer
 
 @router.post(
     "/api/v1/verify/upload",
-    summary="上传证书 PDF 查验",
+    summary="上传证书 PDF 或 OFD 查验",
     openapi_extra={
         "requestBody": {
             "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/ofd": {"schema": {"type": "string", "format": "binary"}},
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
                 },

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from service.batches.items import ItemFailed, actor_of, finish_item
 from service.batches.kinds import BatchKind
 from service.certificates.document import render_sealable, stored_request, verification_url
+from service.certificates.ofd_twin import make_ofd_twin
 from service.certificates.offline_payload import OfflinePayload, make_offline_payload
 from service.contract.certificate import CertificateRequest
 from service.contract.parse import validate_payload
@@ -84,6 +85,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
     unsealed, offline = _sealable(services, cert)
     sealed = services.sealers.seal(unsealed, cert.committee_code, cert.issuer_code, SEAL_AREAS)
     digest = services.files.put(sealed.pdf)  # written (atomically) before any row names it
+    ofd = _ofd_twin(services, cert, offline.text if offline else cert.offline_payload)
+    ofd_digest = services.files.put(ofd) if ofd else None
     now = services.clock()
     with transaction(services.sessions) as session:
         changed = changes.mark_sealed(
@@ -96,6 +99,8 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
             archive_until=sealed.archive_until,
             offline_payload=offline.text if offline else cert.offline_payload,
             offline_kid=offline.key.kid if offline else cert.offline_kid,
+            ofd_sha256=ofd_digest,
+            ofd_size=len(ofd) if ofd else None,
         )
         if changed and offline is not None:
             record_key(session, offline.key, now)
@@ -106,7 +111,13 @@ def seal_item(services: Services, job: BatchJob, item: BatchItem, owner: str) ->
                 "sealed",
                 actor_of(job),
                 now,
-                details={"job": job.id, "pdf_sha256": digest, "replaces": cert.pdf_sha256, "level": sealed.level},
+                details={
+                    "job": job.id,
+                    "pdf_sha256": digest,
+                    "replaces": cert.pdf_sha256,
+                    "level": sealed.level,
+                    "ofd_sha256": ofd_digest,
+                },
             )
         finish_item(
             session,
@@ -154,6 +165,22 @@ def sealing_salt(token: str) -> bytes:
     item run again after a crash lays out the same bytes (a salt need only differ between
     certificates; it is printed in the payload anyway)."""
     return hashlib.sha256(b"zc-offline-salt:" + token.encode()).digest()[:SALT_BYTES]
+
+
+def _ofd_twin(services: Services, cert: Certificate, offline_payload: str | None) -> bytes | None:
+    """The OFD twin of the page just sealed: its QR code as the sealed PDF's (the URL and
+    the offline payload it carries)."""
+    if not services.profile.certificate.issues_ofd:
+        return None
+    request = validate_payload(CertificateRequest, stored_request(services, cert), services.settings.limits)
+    return make_ofd_twin(
+        services,
+        request,
+        number=cert.number,
+        identifier=cert.identifier,
+        verify_url=verification_url(services.settings, cert.token),
+        offline_payload=offline_payload,
+    )
 
 
 def _params(request: SealJob) -> dict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from service.certificates.ofd_twin import make_ofd_twin
 from service.certificates.offline_payload import OfflinePayload, make_offline_payload
 from service.config import Settings
 from service.contract.certificate import CertificateRequest
@@ -32,6 +33,8 @@ class MadeDocument:
     archive_until: datetime | None = None  # B-LTA: when the timestamp's TSA certificate expires
     # The QR code's signed payload (sealed versions whose issuer key is P-256) and its key.
     offline: OfflinePayload | None = None
+    # The OFD twin with its GB/T 38540 seals (sealed versions, profiles that issue OFD).
+    ofd: bytes | None = None
 
 
 @worker_task("certificate")
@@ -77,7 +80,15 @@ def make_document(
         )
         return MadeDocument(pdf, None, sealable_pdf=sealable_pdf, offline=offline)
     sealed = services.sealers.seal(pdf, request.committee.code, request.issuer.code, SEAL_AREAS)
-    return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until, offline=offline)
+    ofd = make_ofd_twin(
+        services,
+        request,
+        number=number,
+        identifier=identifier,
+        verify_url=url,
+        offline_payload=offline.text if offline else None,
+    )
+    return MadeDocument(sealed.pdf, sealed.level, archive_until=sealed.archive_until, offline=offline, ofd=ofd)
 
 
 def render_sealable(

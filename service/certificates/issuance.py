@@ -106,7 +106,7 @@ def issue_certificate(
                 "issued",
                 str(actor),
                 row.created_at,
-                details={"status": row.status, "pdf_sha256": row.pdf_sha256},
+                details={"status": row.status, "pdf_sha256": row.pdf_sha256, "ofd_sha256": row.ofd_sha256},
             )
             repo.drop_claim(session, request.declaration_id)
         return Issued(row, replay=False)
@@ -277,6 +277,8 @@ def _make_version(
         archive_until=made.archive_until,
         offline_payload=made.offline.text if made.offline else None,
         offline_kid=made.offline.key.kid if made.offline else None,
+        ofd_sha256=services.files.put(made.ofd) if made.ofd else None,
+        ofd_size=len(made.ofd) if made.ofd else None,
     )
     return row, made.offline.key if made.offline else None
 

@@ -48,8 +48,21 @@ class _Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The formats a province issues, and the one seal algorithm each format's seals can use:
+# PAdES seals (ISO 32000, ETSI EN 319 142) with ECDSA P-256, GB/T 38540 seals in OFD
+# (GB/T 33190) with SM2 and SM3, as the standard fixes.
+Format = Literal["pdf", "ofd"]
+SealAlgorithm = Literal["ecdsa", "sm2"]
+FORMATS: tuple[Format, ...] = ("pdf", "ofd")
+SEAL_ALGORITHMS: dict[Format, SealAlgorithm] = {"pdf": "ecdsa", "ofd": "sm2"}
+
+
 class Certificate(_Data):
     title: str = Field(min_length=1, max_length=20)
+    # pdf always: the registry's file of record, the one the seals of the page go on; ofd:
+    # its 电子证照 twin, sealed with GB/T 38540 seals, stored beside it.
+    formats: tuple[Format, ...] = FORMATS
+    seals: dict[Format, SealAlgorithm] = dict(SEAL_ALGORITHMS)
     # The rows of the two columns, left then right, by value key; a row may leave a side empty ("").
     rows: tuple[tuple[str, str], ...] = Field(min_length=1, max_length=8)
     labels: dict[str, str]
@@ -72,6 +85,20 @@ class Certificate(_Data):
             if must not in seen:
                 raise ValueError(f"证书必须有栏目 {must!r}")
         return rows
+
+    @model_validator(mode="after")
+    def _formats_and_their_seals(self) -> Certificate:
+        if "pdf" not in self.formats or len(set(self.formats)) != len(self.formats):
+            raise ValueError('formats: 必须含 "pdf"，且不重复（可选 ["pdf"] 或 ["pdf", "ofd"]）')
+        for fmt, algorithm in self.seals.items():
+            if algorithm != SEAL_ALGORITHMS[fmt]:
+                wanted = SEAL_ALGORITHMS[fmt]
+                raise ValueError(f"seals.{fmt}: {fmt} 文件的印章只支持 {wanted!r}（而非 {algorithm!r}）")
+        return self
+
+    @property
+    def issues_ofd(self) -> bool:
+        return "ofd" in self.formats
 
     @model_validator(mode="after")
     def _every_row_labelled(self) -> Certificate:

@@ -29,9 +29,11 @@ def mark_sealed(
     archive_until: datetime | None,
     offline_payload: str | None = None,
     offline_kid: str | None = None,
+    ofd_sha256: str | None = None,
+    ofd_size: int | None = None,
 ) -> bool:
-    """``pending_seal`` → ``valid`` with the sealed file (and the offline payload its QR code
-    carries); False if it was sealed already."""
+    """``pending_seal`` → ``valid`` with the sealed file, the offline payload its QR code
+    carries and its OFD twin; False if it was sealed already."""
     statement = (
         update(Certificate)
         .where(Certificate.id == certificate_id, Certificate.status == "pending_seal")
@@ -47,6 +49,8 @@ def mark_sealed(
             public_pdf_sha256=None,
             offline_payload=offline_payload,
             offline_kid=offline_kid,
+            ofd_sha256=ofd_sha256,
+            ofd_size=ofd_size,
         )
     )
     return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]  # CursorResult has rowcount; SQLAlchemy types execute() as Result

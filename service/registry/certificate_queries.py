@@ -13,6 +13,11 @@ from sqlalchemy.orm import Session, aliased
 from service.registry.models import Certificate
 
 
+def by_ofd_file(session: Session, ofd_sha256: str) -> Certificate | None:
+    """The version whose OFD twin has these bytes."""
+    return session.scalars(select(Certificate).where(Certificate.ofd_sha256 == ofd_sha256)).first()
+
+
 def by_file(session: Session, pdf_sha256: str) -> Certificate | None:
     """The certificate (any version) whose file has this SHA-256."""
     return session.scalars(select(Certificate).where(Certificate.pdf_sha256 == pdf_sha256)).first()

@@ -127,6 +127,10 @@ class Certificate(Base):
     # the version was made unsealed, or with a key that signs no payload (online check only).
     offline_payload: Mapped[str | None] = mapped_column(Text)
     offline_kid: Mapped[str | None] = mapped_column(String(16))
+    # The OFD twin (profile formats with "ofd"): the same page with GB/T 38540 SM2 seals,
+    # made when the version is sealed. NULL: the profile issues PDF only, or not sealed yet.
+    ofd_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    ofd_size: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 

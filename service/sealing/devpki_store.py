@@ -6,6 +6,8 @@ Layout (all PEM except the DER CRLs; private keys 0600)::
     seal-ca.cert.pem seal-ca.key.pem seal-ca.crl
     tsa.cert.pem tsa.key.pem
     seals/<code>.cert.pem seals/<code>.key.pem
+    sm2/root.cert.pem sm2/root.key.pem sm2/maker.cert.pem sm2/maker.key.pem
+    sm2/seals/<code>.cert.pem sm2/seals/<code>.key.pem     (GB/T 38540 seals)
     orgs.json            code -> name, role (the role is not in the certificate)
 """
 
@@ -16,6 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from service.signing.devpki import (
     revoke_seal,
     seal_common_name,
 )
+from service.signing.devpki_sm2 import Sm2DevPKI, Sm2Pair, add_sm2_seal, generate_sm2_pki
 from service.signing.errors import DevPKIError
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ def ensure_dev_pki(keys_dir: Path, orgs: Iterable[Org | tuple[str, str, str]], n
             current = pki.seals.get(org.code)
             if current is None or _common_name(current) != seal_common_name(org.name) or pki.orgs.get(org.code) != org:
                 pki = add_seal(pki, org, now)
+        pki = _complete_sm2(pki, wanted, now)
         pki = issue_crls(pki, now)
     write_dev_pki(keys_dir, pki)
     return pki
@@ -79,6 +84,7 @@ def load_dev_pki(keys_dir: Path) -> DevPKI:
             root_crl_der=(keys_dir / "root.crl").read_bytes(),
             seal_ca_crl_der=seal_ca_crl,
             revoked=read_revocations(seal_ca_crl),
+            sm2=_read_sm2(keys_dir / "sm2", orgs),
         )
     except (OSError, KeyError, ValueError) as exc:
         raise DevPKIError(f"development PKI in {keys_dir} is incomplete or unreadable: {exc}") from exc
@@ -102,6 +108,8 @@ def write_dev_pki(keys_dir: Path, pki: DevPKI) -> None:
     for code, pair in pki.seals.items():
         _check_code(code)
         _write_pair(keys_dir / "seals", code, pair)
+    if pki.sm2 is not None:
+        _write_sm2(keys_dir / "sm2", pki.sm2)
     _write(keys_dir / "root.crl", pki.root_crl_der)
     _write(keys_dir / "seal-ca.crl", pki.seal_ca_crl_der)
     orgs = {o.code: {"name": o.name, "role": o.role} for o in pki.orgs.values()}
@@ -112,6 +120,46 @@ def seal_paths(keys_dir: Path, code: str) -> tuple[Path, Path]:
     """(key file, certificate file) of an organisation's development seal."""
     _check_code(code)
     return (Path(keys_dir) / "seals" / f"{code}.key.pem", Path(keys_dir) / "seals" / f"{code}.cert.pem")
+
+
+def sm2_seal_paths(keys_dir: Path, code: str) -> tuple[Path, Path]:
+    """(key file, certificate file) of an organisation's development SM2 seal."""
+    _check_code(code)
+    return (Path(keys_dir) / "sm2" / "seals" / f"{code}.key.pem", Path(keys_dir) / "sm2" / "seals" / f"{code}.cert.pem")
+
+
+def _complete_sm2(pki: DevPKI, wanted: list[Org], now: datetime) -> DevPKI:
+    # A PKI written before SM2 seals existed gets its SM2 side now, its ECDSA keys kept.
+    sm2 = pki.sm2 or generate_sm2_pki(now)
+    for org in wanted:
+        if org.code not in sm2.seals or pki.sm2 is None:
+            sm2 = add_sm2_seal(sm2, org.code, org.name, now)
+    return replace(pki, sm2=sm2)
+
+
+def _read_sm2(folder: Path, orgs: dict[str, Org]) -> Sm2DevPKI | None:
+    if not (folder / "root.cert.pem").exists():
+        return None
+    seals = {
+        code: _read_sm2_pair(folder / "seals", code)
+        for code in orgs
+        if (folder / "seals" / f"{code}.cert.pem").exists()
+    }
+    return Sm2DevPKI(root=_read_sm2_pair(folder, "root"), maker=_read_sm2_pair(folder, "maker"), seals=seals)
+
+
+def _read_sm2_pair(folder: Path, stem: str) -> Sm2Pair:
+    pair = _read_pair(folder, stem)
+    return Sm2Pair(cert_pem=pair.cert_pem, key_pem=pair.key_pem)
+
+
+def _write_sm2(folder: Path, sm2: Sm2DevPKI) -> None:
+    (folder / "seals").mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_pair(folder, "root", CertKey(sm2.root.cert_pem, sm2.root.key_pem))
+    _write_pair(folder, "maker", CertKey(sm2.maker.cert_pem, sm2.maker.key_pem))
+    for code, pair in sm2.seals.items():
+        _check_code(code)
+        _write_pair(folder / "seals", code, CertKey(pair.cert_pem, pair.key_pem))
 
 
 def _read_pair(folder: Path, stem: str) -> CertKey:
@@ -150,4 +198,4 @@ def _check_code(code: str) -> None:
         raise DevPKIError(f"organisation code {code!r} is not usable as a file name (A-Z a-z 0-9 _ . -)")
 
 
-__all__ = ["ensure_dev_pki", "load_dev_pki", "revoke_dev_seal", "seal_paths", "write_dev_pki"]
+__all__ = ["ensure_dev_pki", "load_dev_pki", "revoke_dev_seal", "seal_paths", "sm2_seal_paths", "write_dev_pki"]

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .devpki_sm2 import Sm2DevPKI, add_sm2_seal, generate_sm2_pki
 from .errors import DevPKIError
 
 DEV_LABEL = "开发测试 DEVELOPMENT ONLY"
@@ -73,6 +74,8 @@ class DevPKI:
     root_crl_der: bytes
     seal_ca_crl_der: bytes
     revoked: tuple[Revocation, ...] = field(default=())
+    # GB/T 38540 seals: every organisation has an SM2 seal beside its ECDSA one
+    sm2: Sm2DevPKI | None = None
 
     @property
     def crls_der(self) -> tuple[bytes, bytes]:
@@ -137,6 +140,7 @@ def generate_dev_pki(orgs: Iterable[Org | tuple[str, str, str]], now: datetime) 
         orgs={},
         root_crl_der=b"",
         seal_ca_crl_der=b"",
+        sm2=generate_sm2_pki(now),
     )
     for org in org_list:
         pki = add_seal(pki, org, now)
@@ -175,10 +179,12 @@ def add_seal(
         .add_extension(_leaf_key_usage(), critical=True)
         .sign(_load_key(pki.seal_ca), hashes.SHA256())
     )
+    sm2 = add_sm2_seal(pki.sm2 or generate_sm2_pki(now), org.code, org.name, start, not_after=end)
     return replace(
         pki,
         seals={**pki.seals, org.code: _pack(cert, key)},
         orgs={**pki.orgs, org.code: org},
+        sm2=sm2,
     )
 
 

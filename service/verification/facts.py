@@ -175,7 +175,7 @@ def judge_upload(report, by_hash: Certificate | None, by_number: Certificate | N
     exactly what was issued); ``by_number``: the version the file names
     inside (found even when the file was altered)."""
     if by_hash is not None:
-        return UploadVerdict(_status_verdict(by_hash), by_hash, report)
+        return UploadVerdict(status_verdict(by_hash), by_hash, report)
     codes = {reason.code for reason in report.reasons} | {r.code for s in report.seals for r in s.reasons}
     if report.seals and ("altered" in codes or report.unpermitted_changes):
         return UploadVerdict("altered", by_number, report)
@@ -188,11 +188,11 @@ def judge_upload(report, by_hash: Certificate | None, by_number: Certificate | N
     if report.seals and report.valid and by_number is not None:
         # Our seals, intact, on a file with later permitted updates (a validation
         # tool may add revocation data): the certificate the file names is the one.
-        return UploadVerdict(_status_verdict(by_number), by_number, report)
+        return UploadVerdict(status_verdict(by_number), by_number, report)
     return UploadVerdict("not_issued_here", None, report)
 
 
-def _status_verdict(cert: Certificate) -> str:
+def status_verdict(cert: Certificate) -> str:
     return {
         "valid": "genuine_current",
         "pending_seal": "genuine_pending",

@@ -23,6 +23,7 @@ from service.registry.models import Certificate
 from service.verification.drawn import charge_first_page
 from service.verification.facts import judge_upload, mask_id, needs_seal_check, public_facts, seal_summary
 from service.verification.inflation import check_inflation
+from service.verification.ofd_upload import check_uploaded_ofd, is_ofd
 from service.workers.tasks import worker_task
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
@@ -127,10 +128,18 @@ def identifier_in(pdf: bytes, read_page: bool = True) -> str | None:
     return match.group(0).rstrip(".") if match else None
 
 
+def check_uploaded_file(services: Services, data: bytes) -> UploadAnswer:
+    """A PDF or an OFD package, told apart by their bytes (never by a file name)."""
+    if not is_ofd(data):
+        return check_uploaded_pdf(services, data)
+    checked = check_uploaded_ofd(services, data)
+    return UploadAnswer(checked.verdict.code, checked.verdict.message, checked.facts, checked.seals)
+
+
 @worker_task("upload_check")
-def check_upload_in_worker(services: Services, pdf: bytes) -> UploadAnswer:
+def check_upload_in_worker(services: Services, data: bytes) -> UploadAnswer:
     """The upload check, in a checker process (service.app.upload_pool)."""
-    return check_uploaded_pdf(services, pdf)
+    return check_uploaded_file(services, data)
 
 
 @worker_task("warm_checking")

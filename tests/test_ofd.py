@@ -1,0 +1,232 @@
+"""The certificate's OFD twin: the package's files, the same boxes as the PDF, the
+GB/T 36903 metadata, two GB/T 38540 seals that check, every change to the package found,
+and hostile packages refused within bounds."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from fontTools.ttLib import TTFont
+from lxml import etree
+
+from service import FONTS_DIR
+from service.documents.certificate_layout import PHOTO_BOX, SEAL_BOXES, SLOT_BY_KEY
+from service.documents.seal_image import default_seal_font, render_round_seal
+from service.ofd.certificate import OrgSeal, certificate_page, make_ofd
+from service.ofd.package import OFD_NS, zip_package
+from service.ofd.reading import OfdLimits, OfdUnreadable, parse_xml, read_package
+from service.ofd.signatures import check_package
+from service.signing.devpki import generate_dev_pki
+from service.signing.ses import SealData, make_seal
+from service.signing.sm2 import certificate_der
+from tests.signing.conftest import FROZEN
+from tests.test_certificate_doc import CONTRACT, NUMBER, VERIFY_URL, identifier_for, request_of
+
+NS = {"ofd": OFD_NS}
+
+
+@pytest.fixture(scope="module")
+def request_():
+    return request_of(CONTRACT)
+
+
+@pytest.fixture(scope="module")
+def pki(request_):
+    orgs = [
+        (request_.committee.code, request_.committee.name, "committee"),
+        (request_.issuer.code, request_.issuer.name, "issuer"),
+    ]
+    return generate_dev_pki(orgs, FROZEN)
+
+
+def org_seal(pki, code: str, name: str) -> OrgSeal:
+    pair = pki.sm2.seals[code]
+    data = SealData(
+        es_id=code,
+        name=name,
+        signer_certs=(certificate_der(pair.cert_pem),),
+        picture_png=render_round_seal(name, None, default_seal_font()),
+        width_mm=40,
+        height_mm=40,
+        created=FROZEN,
+        valid_start=FROZEN,
+        valid_end=FROZEN + timedelta(days=365),
+    )
+    return OrgSeal(make_seal(data, pki.sm2.maker.signer()), pair.signer())
+
+
+@pytest.fixture(scope="module")
+def seals(pki, request_):
+    return (
+        org_seal(pki, request_.committee.code, request_.committee.name),
+        org_seal(pki, request_.issuer.code, request_.issuer.name),
+    )
+
+
+@pytest.fixture(scope="module")
+def page(request_):
+    return certificate_page(
+        request_, number=NUMBER, identifier=identifier_for(request_), verify_url=VERIFY_URL, fonts_dir=FONTS_DIR
+    )
+
+
+@pytest.fixture(scope="module")
+def ofd(page, seals):
+    return make_ofd(page, FONTS_DIR, seals, FROZEN + timedelta(hours=1))
+
+
+def roots(pki):
+    return (certificate_der(pki.sm2.root.cert_pem),)
+
+
+def check(pki, files):
+    return check_package(files, roots(pki), parse_xml)
+
+
+def test_the_package_has_the_standards_files(ofd):
+    names = set(read_package(ofd))
+    assert {
+        "OFD.xml",
+        "Doc_0/Document.xml",
+        "Doc_0/PublicRes.xml",
+        "Doc_0/DocumentRes.xml",
+        "Doc_0/Pages/Page_0/Content.xml",
+        "Doc_0/Signs/Signatures.xml",
+        "Doc_0/Signs/Sign_0/Signature.xml",
+        "Doc_0/Signs/Sign_0/SignedValue.dat",
+        "Doc_0/Signs/Sign_1/Seal.esl",
+    } <= names
+    with zipfile.ZipFile(io.BytesIO(ofd)) as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(2000, 1, 1, 0, 0, 0)}
+
+
+def test_metadata_carries_the_identifier_and_number(ofd, request_):
+    root = parse_xml(read_package(ofd)["OFD.xml"])
+    info = root.find("ofd:DocBody/ofd:DocInfo", NS)
+    assert info.findtext("ofd:DocID", namespaces=NS) == identifier_for(request_)
+    custom = {c.get("Name"): c.text for c in info.findall("ofd:CustomDatas/ofd:CustomData", NS)}
+    assert custom["电子证照标识"] == identifier_for(request_) and custom["证照编号"] == NUMBER
+    assert custom["持证主体"] == request_.holder.name
+
+
+def test_the_page_uses_the_pdfs_boxes_and_an_embedded_subset(ofd, request_):
+    files = read_package(ofd)
+    content = parse_xml(files["Doc_0/Pages/Page_0/Content.xml"])
+    texts = {
+        t.findtext("ofd:TextCode", namespaces=NS): t.get("Boundary") for t in content.iter(f"{{{OFD_NS}}}TextObject")
+    }
+    name_box = SLOT_BY_KEY["name"].box
+    x, _, w, _ = (float(v) for v in texts[request_.holder.name].split())
+    assert (x, w) == (pytest.approx(name_box.x), pytest.approx(name_box.w))
+    assert NUMBER in texts
+    images = [i.get("Boundary") for i in content.iter(f"{{{OFD_NS}}}ImageObject")]
+    assert f"{PHOTO_BOX.x:.3f} {PHOTO_BOX.y:.3f} {PHOTO_BOX.w:.3f} {PHOTO_BOX.h:.3f}" in images
+    font = TTFont(io.BytesIO(files["Doc_0/Res/font_regular.otf"]))
+    cmap = font.getBestCmap()
+    assert all(ord(ch) in cmap for ch in request_.holder.name + request_.issuer.name)
+    assert len(files["Doc_0/Res/font_regular.otf"]) < 200_000  # a subset, not the 3 MB face
+    stamps = [parse_xml(files[f"Doc_0/Signs/Sign_{i}/Signature.xml"]).find(".//ofd:StampAnnot", NS) for i in (0, 1)]
+    committee = SEAL_BOXES["Committee"]
+    assert stamps[0].get("Boundary") == f"{committee.x:.3f} {committee.y:.3f} 40.000 40.000"
+
+
+def test_two_genuine_seals_committee_first(ofd, pki, request_):
+    verdict = check(pki, read_package(ofd))
+    assert verdict.genuine, verdict.problems
+    assert [s.es_id for s in verdict.seals] == [request_.committee.code, request_.issuer.code]
+
+
+def test_same_input_same_files_but_the_signatures(page, seals):
+    a = read_package(make_ofd(page, FONTS_DIR, seals, FROZEN))
+    b = read_package(make_ofd(page, FONTS_DIR, seals, FROZEN))
+    differ = {name for name in a if a[name] != b[name]}
+    # SM2 signatures are randomised (a fresh k each time); every other byte is the same
+    assert differ <= {
+        "Doc_0/Signs/Sign_0/SignedValue.dat",
+        "Doc_0/Signs/Sign_1/SignedValue.dat",
+        "Doc_0/Signs/Sign_1/Signature.xml",
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.__setitem__(
+            "Doc_0/Pages/Page_0/Content.xml", f["Doc_0/Pages/Page_0/Content.xml"].replace(b"2024", b"2025", 1)
+        ),
+        lambda f: f.__setitem__("Doc_0/Res/extra.png", b"\x89PNG added"),
+        lambda f: f.pop("Doc_0/DocumentRes.xml"),
+        lambda f: f.__setitem__("OFD.xml", f["OFD.xml"] + b" "),
+        lambda f: f.__setitem__(
+            "Doc_0/Signs/Sign_0/Signature.xml", f["Doc_0/Signs/Sign_0/Signature.xml"].replace(b"zhicheng", b"zhichenG")
+        ),
+        lambda f: f.__setitem__("Doc_0/Signs/Sign_1/note.txt", b"added beside the last seal"),
+    ],
+    ids=[
+        "content-changed",
+        "file-added",
+        "file-removed",
+        "metadata-changed",
+        "signature-xml-changed",
+        "added-in-sign-dir",
+    ],
+)
+def test_any_change_is_altered(ofd, pki, change):
+    files = read_package(ofd)
+    change(files)
+    verdict = check(pki, read_package(zip_package(files)))
+    assert not verdict.genuine and "altered" in verdict.problems
+
+
+def test_a_package_sealed_by_another_pki_is_untrusted(ofd, request_):
+    other = generate_dev_pki([(request_.committee.code, "x", "committee")], FROZEN)
+    assert "untrusted" in check(other, read_package(ofd)).problems
+
+
+def test_unsealed_and_unreadable(ofd, pki):
+    files = read_package(ofd)
+    files.pop("Doc_0/Signs/Signatures.xml")
+    assert check(pki, files).problems == ("unsealed",)
+    files = read_package(ofd)
+    files["Doc_0/Signs/Signatures.xml"] = b"<not xml"
+    assert check(pki, files).problems == ("unreadable",)
+
+
+def test_hostile_packages_are_refused_within_bounds():
+    with pytest.raises(OfdUnreadable, match="not a zip"):
+        read_package(b"%PDF-1.7 not a zip")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("OFD.xml", b"<a/>")
+        archive.writestr("Doc_0/bomb.xml", b"\0" * (50 * 1024 * 1024))
+    with pytest.raises(OfdUnreadable, match="inflates beyond"):
+        read_package(bomb.getvalue())
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as archive:
+        for index in range(30):
+            archive.writestr(f"f{index}", b"x")
+    with pytest.raises(OfdUnreadable, match="at most 20"):
+        read_package(many.getvalue(), OfdLimits(max_entries=20))
+    escape = io.BytesIO()
+    with zipfile.ZipFile(escape, "w") as archive:
+        archive.writestr("../../etc/passwd", b"x")
+    with pytest.raises(OfdUnreadable, match="not allowed"):
+        read_package(escape.getvalue())
+
+
+def test_entities_are_never_expanded():
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxxxx"><!ENTITY y "&x;&x;&x;&x;&x;&x;">]><a>&y;&y;</a>'
+    )
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_xml(laughs)
+    external = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>'
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_xml(external)
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_xml(b"<a>" + b"x" * (3 * 1024 * 1024) + b"</a>")
