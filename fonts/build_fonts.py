@@ -265,6 +265,43 @@ def build_hanamin(name: str, ranges: set[int], dest: Path) -> None:
     _save(font, dest)
 
 
+def build_truetype(source: Path, dest: Path) -> None:
+    """The OFD twin's copy of a Noto face: the same glyphs with TrueType (quadratic) outlines.
+
+    OFD allows OpenType fonts, but the readers built on ReportLab (easyofd) take TrueType
+    outlines only and print no text with CFF ones. Converted from the shipped face (cu2qu,
+    at most 1 font unit off the cubic curves), names, metrics and cmap kept; written to
+    fonts/ofd/, which fonts.conf keeps out of the documents' font set."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import newTable
+
+    font = TTFont(str(source))
+    order = font.getGlyphOrder()
+    glyphs = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder, glyf.glyphs = order, {}
+    for name in order:
+        pen = TTGlyphPen(glyphs)
+        glyphs[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    font["glyf"], font["loca"] = glyf, newTable("loca")
+    maxp = font["maxp"]
+    maxp.tableVersion = 0x00010000
+    for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
+                  "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
+        setattr(maxp, field, 0)
+    maxp.maxZones = 1
+    font["head"].glyphDataFormat = 0
+    post = font["post"]
+    post.formatType, post.extraNames, post.mapping = 2.0, [], {}
+    del font["CFF "]
+    if "VORG" in font:
+        del font["VORG"]
+    font.sfntVersion = "\x00\x01\x00\x00"
+    _save(font, dest)
+
+
 # --------------------------------------------------------------------------
 # Licences
 # --------------------------------------------------------------------------
@@ -327,7 +364,8 @@ def write_licenses(out: Path) -> None:
 # Driver
 # --------------------------------------------------------------------------
 
-FONT_FILES = ("NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf", "HanaMinA.ttf", "HanaMinB.ttf")
+FONT_FILES = ("NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf", "HanaMinA.ttf", "HanaMinB.ttf",
+              "ofd/NotoSerifSC-Regular.ttf", "ofd/NotoSerifSC-Bold.ttf")
 LICENSE_FILES = (
     "LICENSES/fonts-noto-cjk.debian-copyright",
     "LICENSES/fonts-hanazono.debian-copyright",
@@ -356,11 +394,14 @@ def build(out: Path) -> None:
         ("NotoSerifSC-Bold.otf", lambda p: build_noto("Bold", p)),
         ("HanaMinA.ttf", lambda p: build_hanamin("HanaMinA", HANAMIN_A_RANGES, p)),
         ("HanaMinB.ttf", lambda p: build_hanamin("HanaMinB", HANAMIN_B_RANGES, p)),
+        ("ofd/NotoSerifSC-Regular.ttf", lambda p: build_truetype(out / "NotoSerifSC-Regular.otf", p)),
+        ("ofd/NotoSerifSC-Bold.ttf", lambda p: build_truetype(out / "NotoSerifSC-Bold.otf", p)),
     ]
     for filename, step in steps:
         # Write next to the target, then rename: a failed build never leaves a
         # truncated font behind for fontconfig to pick up.
-        tmp = out / f".{filename}.tmp"
+        tmp = (out / filename).with_name(f".{Path(filename).name}.tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
         step(tmp)
         tmp.replace(out / filename)
         print(f"  {filename:26s} {(out / filename).stat().st_size:>11,d} bytes", flush=True)

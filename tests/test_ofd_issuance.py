@@ -106,7 +106,7 @@ def test_uploaded_ofd_verdicts_genuine_altered_foreign_and_unreadable(env):
         files["Doc_0/Res/extra.png"] = b"\x89PNG"
 
     def remove(files):
-        del files["Doc_0/Res/font_bold.otf"]
+        del files["Doc_0/Res/font_bold.ttf"]
 
     for change in (change_name, add, remove):
         altered = upload(client, rezipped(ofd, change)).json()

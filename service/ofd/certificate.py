@@ -18,12 +18,14 @@ from PIL import Image as PILImage
 
 from service.contract.certificate import CertificateRequest
 from service.documents.certificate_layout import PHOTO_BOX, QR_BOX, QR_CAPTION_BOX, SEAL_BOXES
+from service.documents.tabular import advances_for
 from service.forms.certificate import (
     BOLD_FACE,
     DEFAULT_TITLE,
     DEFAULT_WORDING,
     LABEL_PT,
     REGULAR_FACE,
+    TITLE_TRACKING_EM,
     Wording,
     build_context,
 )
@@ -33,6 +35,8 @@ from .package import Image, PageContent, Text, package_files, text_of, zip_packa
 from .signatures import OfdSeal, sign_package
 
 SEAL_RED = "200 16 16"
+TITLE_RED = "163 29 29"  # #a31d1d
+ORG_LABEL_TRACKING_EM = 0.3
 
 
 @dataclass(frozen=True)
@@ -67,20 +71,26 @@ def certificate_page(
         wording=wording,
         offline_payload=offline_payload,
     )
+    # Aligned and coloured as templates/certificates/default/style.css sets them.
     texts = [
         Text(
             p.slot.box,
             p.lines,
             p.size_pt,
             "middle" if p.slot.valign == "middle" else p.slot.valign,
-            p.slot.kind == "heading",
+            bold=p.slot.kind == "heading",
+            colour=TITLE_RED if p.slot.kind == "heading" else "0 0 0",
+            align="center" if p.slot.kind in ("heading", "org") else "left",
+            tracking_em=TITLE_TRACKING_EM if p.slot.kind == "heading" else 0.0,
         )
         for p in context["fields"]
     ]
     for slot in wording.slots:
         if slot.label and slot.label_box is not None:
-            texts.append(Text(slot.label_box, (slot.label,), LABEL_PT, "middle"))
-    texts.append(Text(QR_CAPTION_BOX, (wording.qr_caption,), 8.0, "middle"))
+            spread = "center" if slot.kind == "org" else "justify"
+            tracking = ORG_LABEL_TRACKING_EM if slot.kind == "org" else 0.0
+            texts.append(Text(slot.label_box, (slot.label,), LABEL_PT, "middle", align=spread, tracking_em=tracking))
+    texts.append(Text(QR_CAPTION_BOX, (wording.qr_caption,), 8.0, "middle", align="center"))
     images = [Image(QR_BOX, _qr_for_ofd(context["qr"]["uri"]), "PNG")]
     if request.holder.photo is not None:
         images.insert(0, Image(PHOTO_BOX, request.holder.photo.checked.fitted_jpeg, "JPEG"))
@@ -102,11 +112,27 @@ def certificate_page(
 def make_ofd(page: PageContent, fonts_dir: Path, seals: tuple[OrgSeal, ...], at: datetime) -> bytes:
     """The sealed OFD package's bytes (committee first, issuer second)."""
     chars = text_of(page)
-    files = package_files(page, subset_font(fonts_dir / REGULAR_FACE, chars), subset_font(fonts_dir / BOLD_FACE, chars))
+    faces = fonts_dir / OFD_FACES
+    regular, bold = advances_for(fonts_dir / REGULAR_FACE), advances_for(fonts_dir / BOLD_FACE)
+    files = package_files(
+        page,
+        subset_font(faces / _ttf(REGULAR_FACE), chars),
+        subset_font(faces / _ttf(BOLD_FACE), chars),
+        (regular.width_em, bold.width_em),
+    )
     page_id = _page_id(files["Doc_0/Document.xml"])
     boxes = (SEAL_BOXES["Committee"], SEAL_BOXES["Issuer"])
     placed = tuple(OfdSeal(s.seal_der, s.signer, box, page_id) for s, box in zip(seals, boxes))
     return zip_package(sign_package(files, placed, at))
+
+
+# The Noto faces with TrueType outlines (fonts/build_fonts.py): the OFD readers built on
+# ReportLab (easyofd) print no text in a CFF face; the PDF keeps the shipped OpenType ones.
+OFD_FACES = "ofd"
+
+
+def _ttf(face: str) -> str:
+    return face.rsplit(".", 1)[0] + ".ttf"
 
 
 def subset_font(path: Path, chars: str) -> bytes:
@@ -125,7 +151,8 @@ def _subset(path: Path, chars: str) -> bytes:
     request = hb.SubsetInput()
     request.unicode_set.update(ord(char) for char in chars)
     request.layout_feature_tag_set.clear()
-    request.name_id_set.invert()  # all names (an empty set inverted)
+    request.name_id_set.clear()
+    request.name_id_set.invert()  # all names: the empty set inverted (the default set is 0–6)
     request.flags = hb.SubsetFlags.NO_HINTING | hb.SubsetFlags.NOTDEF_OUTLINE
     subset = hb.subset(_face(path), request)
     if subset is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -22,6 +22,8 @@ LINE_HEIGHT = 1.25  # as the PDF's stylesheet: each line 1.25 × the font size
 # GB/T 36903 (电子证照 元数据): the names of the CustomData the metadata goes in
 METADATA_NAMES = {"identifier": "电子证照标识", "number": "证照编号", "holder": "持证主体", "issuer": "证照颁发机构"}
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+# A character's advance in em, in the regular and in the bold face.
+Widths = tuple[Callable[[str], float], Callable[[str], float]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Text:
     valign: str = "middle"  # middle | top | bottom
     bold: bool = False
     colour: str = "0 0 0"
+    align: str = "left"  # left | center | justify (a label spread over its box, as the PDF's)
+    tracking_em: float = 0.0  # letter-spacing (the title's)
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ class PageContent:
     metadata: Mapping[str, str]  # by METADATA_NAMES key
 
 
-def package_files(page: PageContent, font: bytes, bold_font: bytes) -> dict[str, bytes]:
-    """Every file of the unsigned package, by its path inside the zip."""
+def package_files(page: PageContent, font: bytes, bold_font: bytes, widths: Widths) -> dict[str, bytes]:
+    """Every file of the unsigned package, by its path inside the zip. ``widths``: each
+    character's advance in em, regular and bold (where the glyphs go: DeltaX)."""
     ids = iter(range(1, 10_000))
     font_id, bold_id = next(ids), next(ids)
     media = [(next(ids), image) for image in page.images]
@@ -65,7 +70,7 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes) -> dict[str,
             f'ResourceID="{media_id}"/>'
         )
     for text in page.texts:
-        objects.extend(_text_objects(text, bold_id if text.bold else font_id, ids))
+        objects.extend(_text_objects(text, bold_id if text.bold else font_id, ids, widths))
     max_id = next(ids)
     files = {
         "OFD.xml": _ofd_xml(page),
@@ -80,9 +85,9 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes) -> dict[str,
             "Res",
             "<ofd:Fonts>"
             f'<ofd:Font ID="{font_id}" FontName="Noto Serif SC" FamilyName="Noto Serif SC">'
-            "<ofd:FontFile>font_regular.otf</ofd:FontFile></ofd:Font>"
+            "<ofd:FontFile>font_regular.ttf</ofd:FontFile></ofd:Font>"
             f'<ofd:Font ID="{bold_id}" FontName="Noto Serif SC Bold" FamilyName="Noto Serif SC" Bold="true">'
-            "<ofd:FontFile>font_bold.otf</ofd:FontFile></ofd:Font></ofd:Fonts>",
+            "<ofd:FontFile>font_bold.ttf</ofd:FontFile></ofd:Font></ofd:Fonts>",
             'BaseLoc="Res"',
         ),
         "Doc_0/DocumentRes.xml": _xml(
@@ -100,8 +105,8 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes) -> dict[str,
             "Page",
             f'<ofd:Content><ofd:Layer ID="{max_id}" Type="Body">{"".join(objects)}</ofd:Layer></ofd:Content>',
         ),
-        "Doc_0/Res/font_regular.otf": font,
-        "Doc_0/Res/font_bold.otf": bold_font,
+        "Doc_0/Res/font_regular.ttf": font,
+        "Doc_0/Res/font_bold.ttf": bold_font,
     }
     for media_id, image in media:
         files[f"Doc_0/Res/image_{media_id}.{image.format.lower()}"] = image.data
@@ -116,7 +121,7 @@ def zip_package(files: Mapping[str, bytes]) -> bytes:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.external_attr = 0o644 << 16
-            stored = name.endswith((".otf", ".jpeg", ".jpg", ".png", ".dat", ".esl"))
+            stored = name.endswith((".ttf", ".otf", ".jpeg", ".jpg", ".png", ".dat", ".esl"))
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name])
     return out.getvalue()
@@ -127,8 +132,11 @@ def text_of(page: PageContent) -> str:
     return "".join(sorted({char for text in page.texts for line in text.lines for char in line}))
 
 
-def _text_objects(text: Text, font_id: int, ids: Iterable[int]) -> list[str]:
+def _text_objects(text: Text, font_id: int, ids: Iterable[int], widths: Widths) -> list[str]:
+    """One TextObject per line, each glyph placed: a reader that does not measure the font
+    (or finds none it can use) still sets the characters where the PDF sets them."""
     ids = iter(ids)
+    advance = widths[1] if text.bold else widths[0]
     size_mm = text.size_pt * PT_MM
     line_mm = LINE_HEIGHT * size_mm
     room = text.box.h - len(text.lines) * line_mm
@@ -141,12 +149,26 @@ def _text_objects(text: Text, font_id: int, ids: Iterable[int]) -> list[str]:
         boundary = Box(text.box.x, y, text.box.w, line_mm)
         # the baseline about 0.88 em below the line's top inside a 1.25 em line (Noto's ascent)
         baseline = (line_mm - size_mm) / 2 + 0.88 * size_mm
+        x, deltas = _placed(line, text, size_mm, advance)
+        delta = f' DeltaX="{" ".join(f"{d:.3f}" for d in deltas)}"' if deltas else ""
         objects.append(
             f'<ofd:TextObject ID="{next(ids)}" Boundary="{_box(boundary)}" Font="{font_id}" Size="{size_mm:.3f}">'
             f'<ofd:FillColor Value="{text.colour}"/>'
-            f'<ofd:TextCode X="0" Y="{baseline:.3f}">{escape(line)}</ofd:TextCode></ofd:TextObject>'
+            f'<ofd:TextCode X="{x:.3f}" Y="{baseline:.3f}"{delta}>{escape(line)}</ofd:TextCode></ofd:TextObject>'
         )
     return objects
+
+
+def _placed(line: str, text: Text, size_mm: float, advance: Callable[[str], float]) -> tuple[float, list[float]]:
+    """Where a line's first glyph goes (mm from the box's left) and the step to each next one."""
+    steps = [(advance(char) + text.tracking_em) * size_mm for char in line]
+    if text.align == "justify" and len(line) > 1:
+        gap = (text.box.w - sum(advance(char) * size_mm for char in line)) / (len(line) - 1)
+        return 0.0, [advance(char) * size_mm + gap for char in line[:-1]]
+    # letter-spacing follows every character, the last too (as the PDF's, which then centres)
+    width = sum(steps)
+    x = max(0.0, (text.box.w - width) / 2) if text.align == "center" else 0.0
+    return x, steps[:-1]
 
 
 def _ofd_xml(page: PageContent) -> bytes:
