@@ -12,6 +12,7 @@ BENCHMARKS = [
     "verify",
     "concurrency",
     "batch",
+    "season",
     "install",
     "hostile",
     "print",
