@@ -16,14 +16,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def check(page, text: str) -> str:
     page.fill("#code", text)
     page.click("#check")
-    page.wait_for_function("document.getElementById('verdict').dataset.verdict !== undefined")
+    page.wait_for_function("() => document.getElementById('verdict').dataset.verdict !== undefined")
     verdict = page.inner_text("#verdict")
     page.evaluate("delete document.getElementById('verdict').dataset.verdict")
     return verdict
 
 
 def lists_ready(page) -> None:
-    page.wait_for_function("document.getElementById('lists').dataset.ready === 'yes'", timeout=15000)
+    page.wait_for_function("() => document.getElementById('lists').dataset.ready === 'yes'", timeout=15000)
 
 
 def test_offline_genuine_tampered_revoked_and_a_stale_list(server, phone):  # noqa: F811
@@ -31,7 +31,7 @@ def test_offline_genuine_tampered_revoked_and_a_stale_list(server, phone):  # no
     issued, _ = issue(base, keys, "OFFLINE-1")
     page = phone
     page.goto(f"{base}/verify/offline")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20000)
     lists_ready(page)
     page.context.set_offline(True)
     page.reload()  # the page and its code from the service worker's cache
