@@ -1,10 +1,12 @@
 """Many rendered documents as one print file: their pages one after the other, each part
-starting on a new sheet when printed duplex, written to a file as it grows.
+starting on a new sheet when printed duplex, saved to a file once all are in.
 
 pdfium (the same library that rasterises previews) copies the pages: fonts, images and
 content streams go over as they are, so a part costs what its own file costs, and the
-copy never lays anything out again. The parts arrive one at a time (a generator): only
-the file being built and the part being copied are in memory.
+copy never lays anything out again. The parts arrive one at a time (a generator), but the
+document being built holds every page copied so far until it is saved: about three times
+the file's size (bench/results/print.md: 895 MB at the peak for 500 review forms, over the
+600 MB target; writing it in pieces is still to do).
 
 pdfium stamps a new file with the clock (/CreationDate) and a random /ID; both are
 rewritten in place, at the same length, from the date given and a digest of the bytes,
