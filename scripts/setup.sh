@@ -23,10 +23,11 @@ done
 packages=(libglib2.0-0 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1
           fontconfig shared-mime-info)
 if [ "$want_tests" = 1 ]; then
-  # pdfsig + certutil: the independent signature check; softhsm2 + opensc:
+  # pdfsig + certutil: the independent signature check; qpdf: the independent check of
+  # the files the service writes itself (print runs); softhsm2 + opensc:
   # the PKCS#11 path; chromium: the browser tests of the verification and staff pages
   # (fonts-noto-cjk: so that their screenshots show Chinese, as a phone would).
-  packages+=(poppler-utils libnss3-tools softhsm2 opensc chromium fonts-noto-cjk)
+  packages+=(poppler-utils qpdf libnss3-tools softhsm2 opensc chromium fonts-noto-cjk)
 fi
 if [ "$want_bench" = 1 ]; then
   # The baseline renders with WeasyPrint's default font setup (system Noto CJK).

@@ -5,6 +5,9 @@ and hostile packages refused within bounds."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import zipfile
 from datetime import timedelta
 
@@ -20,6 +23,7 @@ from service.ofd.package import OFD_NS, zip_package
 from service.ofd.reading import OfdLimits, OfdUnreadable, parse_xml, read_package
 from service.ofd.signatures import check_package
 from service.signing.devpki import generate_dev_pki
+from service.signing.errors import KeySourceError
 from service.signing.ses import SealData, make_seal
 from service.signing.sm2 import certificate_der
 from tests.signing.conftest import FROZEN
@@ -234,3 +238,32 @@ def test_entities_are_never_expanded():
         parse_xml(external)
     with pytest.raises(etree.XMLSyntaxError):
         parse_xml(b"<a>" + b"x" * (3 * 1024 * 1024) + b"</a>")
+
+
+def test_a_production_seal_from_the_cas_pkcs12_file_seals_a_package_that_checks(
+    pki, request_, page, tmp_path, monkeypatch
+):
+    from service.sealing.sm2_seals import _production_seal
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: it makes the PKCS#12 file")
+    code = request_.committee.code
+    pair = pki.sm2.seals[code]
+    (tmp_path / "k.pem").write_bytes(pair.key_pem)
+    (tmp_path / "c.pem").write_bytes(pair.cert_pem)
+    subprocess.run(
+        [openssl, "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"), "-in", str(tmp_path / "c.pem")]
+        + ["-passout", "env:ZC_TEST_SEAL_SECRET", "-out", str(tmp_path / "seal.p12")],
+        check=True,
+        env={**os.environ, "ZC_TEST_SEAL_SECRET": "口令"},
+    )
+    monkeypatch.setenv("ZC_TEST_SEAL_SECRET", "口令")
+    (tmp_path / "seal.esl").write_bytes(org_seal(pki, code, request_.committee.name).seal_der)
+    source = {"pkcs12_path": str(tmp_path / "seal.p12"), "seal_path": str(tmp_path / "seal.esl")}
+    committee = _production_seal(code, {**source, "secret_env": "ZC_TEST_SEAL_SECRET"})
+    issuer = org_seal(pki, request_.issuer.code, request_.issuer.name)
+    verdict = check(pki, read_package(make_ofd(page, FONTS_DIR, (committee, issuer), FROZEN + timedelta(hours=1))))
+    assert verdict.genuine, verdict.problems
+    with pytest.raises(KeySourceError, match="wrong passphrase"):
+        _production_seal(code, source)

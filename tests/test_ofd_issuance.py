@@ -71,9 +71,11 @@ def test_every_issued_certificate_has_its_sealed_ofd_twin_with_the_same_qr_code(
     assert hashlib.sha256(ofd).hexdigest() == body["ofd_sha256"]
     files = read_package(ofd)
     services = client.app.state.services
-    verdict = check_package(files, services.sm2_seals.roots(), parse_xml)
+    verdict = check_package(files, services.sm2_seals.roots(), parse_xml, services.sealers.current().trust)
     assert verdict.genuine and len(verdict.seals) == 2, verdict.problems
     assert [s.seal_name for s in verdict.seals] == [body["committee"]["name"], body["issuer"]["name"]]
+    # both seals timestamped by the TSA the PDF's seals use
+    assert all(s.timestamped_at is not None for s in verdict.seals)
     info = parse_xml(files["OFD.xml"]).find(".//ofd:DocInfo", NS)
     custom = {c.get("Name"): c.text for c in info.iter(f"{{{OFD_NS}}}CustomData")}
     assert custom["证照编号"] == body["number"] and custom["电子证照标识"] == body["identifier"]
@@ -212,3 +214,20 @@ def test_a_pending_certificates_ofd_twin_is_sealed_by_the_seal_batch(tmp_path):
         ofd = download_ofd(client, keys, sealed)
         assert check_package(read_package(ofd), services.sm2_seals.roots(), parse_xml).genuine
         assert upload(client, ofd).json()["verdict"] == "genuine_current"
+
+
+def test_a_tsa_that_does_not_answer_leaves_the_ofd_seal_without_a_timestamp(caplog):
+    from types import SimpleNamespace
+
+    from service.certificates import ofd_twin
+
+    class Silent:
+        async def async_timestamp(self, digest, algorithm):
+            raise OSError("connection refused")
+
+    services = SimpleNamespace(sealers=SimpleNamespace(current=lambda: SimpleNamespace(timestamper=Silent())))
+    timestamp = ofd_twin._timestamp_of(services, "9420224420001000001")
+    assert timestamp is not None and timestamp(b"signature value") is None
+    assert "without a timestamp" in caplog.text and "9420224420001000001" in caplog.text
+    none = SimpleNamespace(sealers=SimpleNamespace(current=lambda: SimpleNamespace(timestamper=None)))
+    assert ofd_twin._timestamp_of(none, "x") is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import subprocess
 from datetime import date
 
 import pypdfium2 as pdfium
@@ -130,7 +131,13 @@ def test_assembling_is_deterministic_and_pads_odd_parts(tmp_path, renderer, sett
     assert outputs[0] == outputs[1]
     assert [(p.first_page, p.pages, p.padded) for p in done.parts] == [(1, 1, True), (3, 1, True)]
     assert done.pages == 4 and done.blanks == 2
-    assert b"D:20241230" in outputs[0][:65536]
+    document = pdfium.PdfDocument(outputs[0])
+    try:
+        assert document.get_metadata_dict()["CreationDate"].startswith("D:20241230")
+    finally:
+        document.close()
+    checked = subprocess.run(["qpdf", "--check", str(tmp_path / "run-0.pdf")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @pytest.fixture
@@ -160,6 +167,17 @@ def test_a_batch_jobs_certificates_print_as_one_file_one_per_page(batch_env):
     assert "供盖章打印" in pages[0]
     for page in pages[1:]:
         assert "张三" in page and "证书编号" in page
+    # The seals (annotations in the sealed file) are drawn into the printed page itself.
+    document = pdfium.PdfDocument(printed.content)
+    try:
+        image = document[1].render(scale=0.5).to_pil().convert("RGB")
+    finally:
+        document.close()
+    w, h = image.size
+    for box in ((0.40, 0.60, 0.62, 0.88), (0.70, 0.60, 0.92, 0.88)):  # the committee's, the issuer's
+        pixels = image.crop((int(w * box[0]), int(h * box[1]), int(w * box[2]), int(h * box[3]))).tobytes()
+        red = sum(1 for i in range(0, len(pixels), 3) if pixels[i] > 180 and pixels[i + 1] < 90 and pixels[i + 2] < 90)
+        assert red > 150, (box, red)
     duplex = client.get(f"/api/v1/batches/{done['id']}/print?duplex=true&manifest=false", headers=auth(keys["staff"]))
     assert len(page_texts(duplex.content)) == 6
     missing = client.get("/api/v1/batches/0000000000000000/print", headers=auth(keys["staff"]))

@@ -9,12 +9,14 @@ that seals a ``pending_seal`` version (the same number, identifier and QR code).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from service.contract.certificate import CertificateRequest
 from service.forms.certificate import DEFAULT_TITLE, wording_of
 from service.ofd.certificate import certificate_page, make_ofd
 from service.signing.errors import KeySourceError
+from service.signing.ses_timestamp import request_token
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
     from service.services import Services
@@ -53,4 +55,22 @@ def make_ofd_twin(
         wording=wording_of(services.profile.certificate, services.profile.terms()),
         offline_payload=offline_payload,
     )
-    return make_ofd(page, services.renderer.fonts_dir, seals, services.clock())
+    return make_ofd(page, services.renderer.fonts_dir, seals, services.clock(), _timestamp_of(services, number))
+
+
+def _timestamp_of(services: Services, number: str) -> Callable[[bytes], bytes | None] | None:
+    """The seals' timestamps, from the TSA the PDF's seals use; a TSA that does not answer
+    leaves the OFD seal without one (said in the log), as GB/T 38540 allows, rather than
+    the certificate without its twin."""
+    timestamper = services.sealers.current().timestamper
+    if timestamper is None:
+        return None
+
+    def timestamp(signature_value: bytes) -> bytes | None:
+        try:
+            return request_token(timestamper, signature_value)
+        except (OSError, ValueError) as exc:
+            log.warning("certificate %s: OFD seal without a timestamp, the TSA did not answer: %s", number, exc)
+            return None
+
+    return timestamp

@@ -1,28 +1,34 @@
 """Many rendered documents as one print file: their pages one after the other, each part
-starting on a new sheet when printed duplex, saved to a file once all are in.
+starting on a new sheet when printed duplex, written to the file as they arrive.
 
-pdfium (the same library that rasterises previews) copies the pages: fonts, images and
-content streams go over as they are, so a part costs what its own file costs, and the
-copy never lays anything out again. The parts arrive one at a time (a generator), but the
-document being built holds every page copied so far until it is saved: about three times
-the file's size (bench/results/print.md: 895 MB at the peak for 500 review forms, over the
-600 MB target; writing it in pieces is still to do).
+Each part is read (pyHanko's PDF reader, lazily, object by object) and its pages copied
+with everything they draw: fonts, images and content streams go over byte for byte, under
+new object numbers, and are written out at once. Only the object offsets, the page numbers
+and the part being copied are held, so a run of 500 review forms costs what one form
+costs in memory, whatever the file's size (bench/results/print.md).
 
-pdfium stamps a new file with the clock (/CreationDate) and a random /ID; both are
-rewritten in place, at the same length, from the date given and a digest of the bytes,
-so the same parts give the same file.
+What a page holds only as an annotation is drawn into the page (flattened): a visible
+seal's appearance prints as it shows, and nothing is left pointing at the part's form
+fields or signatures, which have no meaning in a print file.
+
+The file carries the day given as its date and a digest of its bytes as its /ID, so the
+same parts give the same file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Iterable
+import io
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
-import pypdfium2 as pdfium
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class Part:
 @dataclass(frozen=True)
 class Placed:
     title: str
-    first_page: int  # 1-based, in the whole file
+    first_page: int  # 1-based, counting from the first part's first page
     pages: int  # the part's own pages
     padded: bool  # a blank verso follows it (duplex)
 
@@ -59,97 +65,326 @@ def assemble(
     is followed by ``blank_page`` (one page), so that every part starts on a recto.
     ``front(placed, pages, blanks)`` → PDF bytes of pages put before the parts (a manifest),
     told where each part landed, counting from the first part's first page, and how many
-    pages and blank pages the parts take."""
+    pages and blank pages the parts take. The front pages print their own numbers from the
+    first part on (as a book numbers its body after the front matter), so their length
+    never moves anything."""
     if duplex and blank_page is None:
         raise ValueError("duplex needs a blank page")
-    document = pdfium.PdfDocument.new()
-    blank = pdfium.PdfDocument(blank_page) if blank_page is not None else None
     placed: list[Placed] = []
+    kids: list[int] = []
     blanks = 0
-    try:
+    with target.open("wb") as handle:
+        out = _Output(handle)
+        pages_ref = out.reserve()
+        blank_body: bytes | None = None
+
+        def pad() -> None:
+            nonlocal blank_body, blanks
+            assert blank_page is not None
+            if blank_body is None:  # copied once; every blank verso after draws the same objects
+                [(number, blank_body)] = _copy_pages(out, blank_page, pages_ref)
+                kids.append(number)
+            else:
+                number = out.reserve()
+                out.put(number, blank_body)
+                kids.append(number)
+            blanks += 1
+
         for part in parts:
-            source = pdfium.PdfDocument(part.pdf)
-            try:
-                count = len(source)
-                first = len(document) + 1
-                document.import_pages(source)
-            finally:
-                source.close()
-            padded = duplex and count % 2 == 1
+            copied = _copy_pages(out, part.pdf, pages_ref)
+            padded = duplex and len(copied) % 2 == 1
+            placed.append(Placed(part.title, len(kids) + 1, len(copied), padded))
+            kids.extend(number for number, _ in copied)
             if padded:
-                assert blank is not None
-                document.import_pages(blank)
-                blanks += 1
-            placed.append(Placed(part.title, first, count, padded))
+                pad()
+        body = kids
         if front is not None:
-            placed, blanks = _put_in_front(document, placed, blanks, front, duplex, blank)
-        with target.open("wb") as out:
-            document.save(out)
-        total = len(document)
-    finally:
-        if blank is not None:
-            blank.close()
-        document.close()
-    _settle_stamps(target, day)
-    return Assembled(tuple(placed), total, blanks)
+            body, kids = kids, []
+            kids.extend(number for number, _ in _copy_pages(out, front(placed, len(body), blanks), pages_ref))
+            if duplex and len(kids) % 2 == 1:
+                pad()
+            kids.extend(body)
+        out.finish(pages_ref, kids, day)
+    return Assembled(tuple(placed), len(kids), blanks)
 
 
-def _put_in_front(
-    document: pdfium.PdfDocument,
-    placed: list[Placed],
-    blanks: int,
-    front: Callable[[list[Placed], int, int], bytes],
-    duplex: bool,
-    blank: pdfium.PdfDocument | None,
-) -> tuple[list[Placed], int]:
-    """The front pages, rendered once: the page numbers they print count from the first
-    part (as a book numbers its body after the front matter), so their own length never
-    moves them (a manifest of 2,000 certificates runs to 50 pages and takes seconds to lay out)."""
-    pdf = front(placed, len(document), blanks)
-    source = pdfium.PdfDocument(pdf)
-    try:
-        count = len(source)
-        document.import_pages(source, index=0)
-    finally:
-        source.close()
-    if duplex and count % 2 == 1:
-        assert blank is not None
-        document.import_pages(blank, index=count)
-        blanks += 1
-    return placed, blanks
+class _Output:
+    """The file being written: where each object starts, and a digest of every byte."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self._at = 0
+        self._offsets: list[int] = []
+        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    def _write(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._digest.update(data)
+        self._at += len(data)
+
+    def reserve(self) -> int:
+        self._offsets.append(-1)
+        return len(self._offsets)
+
+    def put(self, number: int, body: bytes) -> None:
+        self._offsets[number - 1] = self._at
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+
+    def finish(self, pages_ref: int, kids: list[int], day: date) -> None:
+        refs = b" ".join(b"%d 0 R" % k for k in kids)
+        self.put(pages_ref, b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids)))
+        root = self.reserve()
+        self.put(root, b"<< /Type /Catalog /Pages %d 0 R >>" % pages_ref)
+        info = self.reserve()
+        self.put(info, b"<< /CreationDate (D:%s000000+08'00') >>" % day.strftime("%Y%m%d").encode())
+        missing = [n + 1 for n, at in enumerate(self._offsets) if at < 0]
+        if missing:
+            raise RuntimeError(f"objects reserved and never written: {missing[:5]}")
+        identity = self._digest.hexdigest()[:32].upper().encode()
+        table = self._at
+        lines = [b"xref\n0 %d\n0000000000 65535 f \n" % (len(self._offsets) + 1)]
+        lines.extend(b"%010d 00000 n \n" % at for at in self._offsets)
+        lines.append(
+            b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
+            % (len(self._offsets) + 1, root, info, identity, identity, table)
+        )
+        self._write(b"".join(lines))
 
 
-_CREATED = re.compile(rb"/CreationDate\(D:[^)]*\)")
-_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]")
-_HEAD, _TAIL = 64 * 1024, 4096  # pdfium writes /Info among the first objects, /ID in the trailer
+# What a page may take from its ancestors in the page tree (ISO 32000-1, 7.7.3.4).
+_INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
+_HIDDEN, _PRINT = 2, 4  # annotation flags
 
 
-def _settle_stamps(target: Path, day: date) -> None:
-    """The clock's date and the random /ID replaced in place, each at its own length: the
-    file is read once for the digest, never held whole."""
-    size = target.stat().st_size
-    with target.open("r+b") as out:
-        head = out.read(_HEAD)
-        created = _CREATED.search(head)
-        if created is not None:
-            stamp = f"/CreationDate(D:{day:%Y%m%d}000000+08'00')".encode()
-            if len(stamp) <= len(created.group(0)):
-                out.seek(created.start())
-                out.write(stamp.ljust(len(created.group(0)), b" "))
-        tail_at = max(0, size - _TAIL)
-        out.seek(tail_at)
-        found = _ID.search(out.read())
+def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, bytes]]:
+    """Every page of ``pdf`` written to ``out`` with what it draws; → (number, body) of each
+    page in order."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    pages = list(_walk(reader.root.raw_get("/Pages"), {}))
+    numbers: dict[tuple[int, int], int] = {}
+    queue: deque[generic.IndirectObject] = deque()
+
+    def number_of(ref: generic.IndirectObject) -> int:
+        key = (ref.idnum, ref.generation)
+        found = numbers.get(key)
         if found is None:
-            return
-        digest = hashlib.sha256()
-        out.seek(0)
-        remaining = tail_at + found.start()
-        while remaining > 0:
-            chunk = out.read(min(remaining, 1 << 20))
-            digest.update(chunk)
-            remaining -= len(chunk)
-        width = len(found.group(1))
-        value = digest.hexdigest().upper()[:width].ljust(width, "0").encode()
-        for group in (1, 2):
-            out.seek(tail_at + found.start(group))
-            out.write(value[: found.end(group) - found.start(group)])
+            found = numbers[key] = out.reserve()
+            queue.append(ref)
+        return found
+
+    # The pages are numbered first, so that a link to one of them finds its copy.
+    page_numbers = []
+    for ref, _, _ in pages:
+        key = (ref.idnum, ref.generation)
+        numbers[key] = out.reserve()
+        page_numbers.append(numbers[key])
+    written = []
+    for (_, page, inherited), number in zip(pages, page_numbers, strict=True):
+        body = _serialise(_page_for_print(page, inherited, pages_ref, out, number_of), number_of)
+        out.put(number, body)
+        written.append((number, body))
+    while queue:
+        ref = queue.popleft()
+        obj = ref.get_object()
+        if isinstance(obj, generic.DictionaryObject) and _get(obj, "/Type") in ("/Page", "/Pages"):
+            # Reached by a stray reference (a form field's /P, an outline): not a page of this copy.
+            out.put(number_of(ref), b"null")
+        else:
+            out.put(number_of(ref), _serialise(obj, number_of))
+    return written
+
+
+def _walk(
+    ref: generic.PdfObject, inherited: dict[str, generic.PdfObject], depth: int = 0
+) -> Iterator[tuple[generic.IndirectObject, generic.DictionaryObject, dict[str, generic.PdfObject]]]:
+    node = ref.get_object()
+    if not isinstance(node, generic.DictionaryObject) or depth > 32:
+        return
+    if _get(node, "/Type") == "/Page" or "/Kids" not in node:
+        if isinstance(ref, generic.IndirectObject):
+            yield ref, node, inherited
+        return
+    here = {**inherited, **{key: node.raw_get(key) for key in _INHERITED if key in node}}
+    for kid in node["/Kids"]:
+        yield from _walk(kid, here, depth + 1)
+
+
+def _page_for_print(
+    page: generic.DictionaryObject,
+    inherited: dict[str, generic.PdfObject],
+    pages_ref: int,
+    out: _Output,
+    number_of: Callable[[generic.IndirectObject], int],
+) -> generic.DictionaryObject:
+    """The page as it is copied: under the new page tree, with what it inherited written
+    on it, and its printable form fields drawn into its content."""
+    copy = generic.DictionaryObject()
+    for key, value in dict.items(page):
+        if key not in ("/Parent", "/Annots"):
+            copy[key] = value
+    for key, value in inherited.items():
+        copy.setdefault(generic.NameObject(key), value)
+    copy[generic.NameObject("/Parent")] = _Ref(pages_ref)
+    kept: list[generic.PdfObject] = []
+    drawn: list[tuple[generic.PdfObject, list[Decimal]]] = []
+    annots = _get(page, "/Annots")
+    for annot_ref in annots if isinstance(annots, generic.ArrayObject) else []:
+        annot = annot_ref.get_object()
+        if not isinstance(annot, generic.DictionaryObject):
+            continue
+        if _get(annot, "/Subtype") != "/Widget":
+            kept.append(annot_ref)
+            continue
+        appearance = _printed_appearance(annot)
+        if appearance is not None:
+            drawn.append((appearance, [Decimal(str(v)) for v in annot["/Rect"]]))
+    if kept:
+        copy[generic.NameObject("/Annots")] = generic.ArrayObject(kept)
+    if drawn:
+        _draw_into(copy, drawn, out)
+    return copy
+
+
+def _printed_appearance(annot: generic.DictionaryObject) -> generic.PdfObject | None:
+    flag_value = _get(annot, "/F")
+    flags = int(flag_value) if isinstance(flag_value, generic.NumberObject) else 0
+    if flags & _HIDDEN or not flags & _PRINT or "/AP" not in annot or "/Rect" not in annot:
+        return None
+    normal = annot["/AP"].raw_get("/N") if "/N" in annot["/AP"] else None
+    if normal is None:
+        return None
+    resolved = normal.get_object()
+    if isinstance(resolved, generic.StreamObject):
+        return normal
+    state = _get(annot, "/AS")
+    if isinstance(resolved, generic.DictionaryObject) and isinstance(state, generic.NameObject) and state in resolved:
+        return resolved.raw_get(state)
+    return None
+
+
+def _draw_into(
+    page: generic.DictionaryObject,
+    drawn: list[tuple[generic.PdfObject, list[Decimal]]],
+    out: _Output,
+) -> None:
+    """Each appearance painted where its annotation sat (ISO 32000-1, 12.5.5: its box,
+    through its matrix, mapped onto the annotation's rectangle), after the page's own
+    content, which is wrapped in q … Q so that it cannot leave the state changed."""
+    resources = _raw_copy(_get(page, "/Resources"))
+    xobjects = _raw_copy(_get(resources, "/XObject"))
+    ops = [b"Q"]
+    for index, (appearance, rect) in enumerate(drawn):
+        name = f"/ZcPrinted{index}"
+        xobjects[generic.NameObject(name)] = appearance
+        ops.append(b"q %s cm %s Do Q" % (_matrix(appearance.get_object(), rect), name.encode()))
+    resources[generic.NameObject("/XObject")] = xobjects
+    page[generic.NameObject("/Resources")] = resources
+    raw = dict.get(page, "/Contents")
+    contents = raw.get_object() if raw is not None else None
+    if isinstance(contents, generic.ArrayObject):
+        streams: list[generic.PdfObject] = list(list.__iter__(contents))
+    else:
+        streams = [raw] if raw is not None else []
+    before, after = out.reserve(), out.reserve()
+    out.put(before, _stream(b"q\n"))
+    out.put(after, _stream(b"\n" + b"\n".join(ops) + b"\n"))
+    page[generic.NameObject("/Contents")] = generic.ArrayObject([_Ref(before), *streams, _Ref(after)])
+
+
+def _get(d: generic.DictionaryObject, key: str) -> generic.PdfObject | None:
+    """``d[key]`` resolved, or None (``DictionaryObject.get`` gives the reference itself)."""
+    return d[key] if key in d else None
+
+
+def _raw_copy(value: generic.PdfObject | None) -> generic.DictionaryObject:
+    """A dictionary's entries as they are written (references left unresolved: a stream
+    must stay an indirect object), in a new dictionary that can be added to."""
+    if not isinstance(value, generic.DictionaryObject):
+        return generic.DictionaryObject()
+    return generic.DictionaryObject(dict(dict.items(value)))
+
+
+def _matrix(form: generic.PdfObject, rect: list[Decimal]) -> bytes:
+    assert isinstance(form, generic.DictionaryObject)
+    box = _numbers(_get(form, "/BBox"), (0, 0, 1, 1))
+    matrix = _numbers(_get(form, "/Matrix"), (1, 0, 0, 1, 0, 0))
+    a, b, c, d, e, f = matrix
+    corners = [(x * a + y * c + e, x * b + y * d + f) for x in (box[0], box[2]) for y in (box[1], box[3])]
+    x0, x1 = min(p[0] for p in corners), max(p[0] for p in corners)
+    y0, y1 = min(p[1] for p in corners), max(p[1] for p in corners)
+    r0, r1 = min(rect[0], rect[2]), max(rect[0], rect[2])
+    s0, s1 = min(rect[1], rect[3]), max(rect[1], rect[3])
+    sx = (r1 - r0) / (x1 - x0) if x1 != x0 else Decimal(1)
+    sy = (s1 - s0) / (y1 - y0) if y1 != y0 else Decimal(1)
+    values = (sx, Decimal(0), Decimal(0), sy, r0 - x0 * sx, s0 - y0 * sy)
+    return b" ".join(_number(v) for v in values)
+
+
+def _numbers(value: generic.PdfObject | None, default: tuple[int, ...]) -> list[Decimal]:
+    items = list(value) if isinstance(value, generic.ArrayObject) and len(value) == len(default) else default
+    return [Decimal(str(v)) for v in items]
+
+
+def _number(value: Decimal) -> bytes:
+    text = f"{value.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
+    return (text if text not in ("", "-0") else "0").encode()
+
+
+def _stream(data: bytes) -> bytes:
+    return b"<< /Length %d >>\nstream\n%s\nendstream" % (len(data), data)
+
+
+class _Ref(generic.PdfObject):
+    """A reference to an object of the file being written (not of the part being read)."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def _serialise(obj: generic.PdfObject, number_of: Callable[[generic.IndirectObject], int]) -> bytes:
+    buffer = io.BytesIO()
+    _write(obj, buffer, number_of)
+    return buffer.getvalue()
+
+
+def _write(obj: generic.PdfObject, out: io.BytesIO, number_of: Callable[[generic.IndirectObject], int]) -> None:
+    if isinstance(obj, _Ref):
+        out.write(b"%d 0 R" % obj.number)
+    elif isinstance(obj, generic.IndirectObject):
+        out.write(b"%d 0 R" % number_of(obj))
+    elif isinstance(obj, generic.StreamObject):
+        data = obj.encoded_data
+        out.write(b"<<")
+        for key, value in dict.items(obj):
+            if key != "/Length":
+                _entry(key, value, out, number_of)
+        out.write(b" /Length %d >>\nstream\n" % len(data))
+        out.write(data)
+        out.write(b"\nendstream")
+    elif isinstance(obj, generic.DictionaryObject):
+        out.write(b"<<")
+        for key, value in dict.items(obj):
+            _entry(key, value, out, number_of)
+        out.write(b" >>")
+    elif isinstance(obj, generic.ArrayObject):
+        out.write(b"[")
+        for index, item in enumerate(list.__iter__(obj)):
+            if index:
+                out.write(b" ")
+            _write(item, out, number_of)
+        out.write(b"]")
+    else:
+        obj.write_to_stream(out)
+
+
+def _entry(
+    key: generic.NameObject,
+    value: generic.PdfObject,
+    out: io.BytesIO,
+    number_of: Callable[[generic.IndirectObject], int],
+) -> None:
+    out.write(b" ")
+    key.write_to_stream(out)
+    out.write(b" ")
+    _write(value, out, number_of)

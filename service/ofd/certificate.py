@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -109,8 +110,15 @@ def certificate_page(
     )
 
 
-def make_ofd(page: PageContent, fonts_dir: Path, seals: tuple[OrgSeal, ...], at: datetime) -> bytes:
-    """The sealed OFD package's bytes (committee first, issuer second)."""
+def make_ofd(
+    page: PageContent,
+    fonts_dir: Path,
+    seals: tuple[OrgSeal, ...],
+    at: datetime,
+    timestamp: Callable[[bytes], bytes | None] | None = None,
+) -> bytes:
+    """The sealed OFD package's bytes (committee first, issuer second); ``timestamp``: as
+    ``ses.make_signature`` takes it."""
     chars = text_of(page)
     faces = fonts_dir / OFD_FACES
     regular, bold = advances_for(fonts_dir / REGULAR_FACE), advances_for(fonts_dir / BOLD_FACE)
@@ -123,7 +131,7 @@ def make_ofd(page: PageContent, fonts_dir: Path, seals: tuple[OrgSeal, ...], at:
     page_id = _page_id(files["Doc_0/Document.xml"])
     boxes = (SEAL_BOXES["Committee"], SEAL_BOXES["Issuer"])
     placed = tuple(OfdSeal(s.seal_der, s.signer, box, page_id) for s, box in zip(seals, boxes))
-    return zip_package(sign_package(files, placed, at))
+    return zip_package(sign_package(files, placed, at, timestamp))
 
 
 # The Noto faces with TrueType outlines (fonts/build_fonts.py): the OFD readers built on

@@ -12,7 +12,7 @@ found, and that no file be in the package that the last seal did not cover.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
@@ -23,6 +23,7 @@ from service.documents.certificate_layout import Box
 from service.signing.ses import make_signature
 from service.signing.ses_verify import SesVerdict, check_ses_signature
 from service.signing.sm2 import SM2_WITH_SM3_OID, SM3_OID, Sm2Signer, sm3
+from service.signing.trust import TrustConfig
 
 from .package import OFD_NS, _box, _xml
 
@@ -38,8 +39,14 @@ class OfdSeal:
     page_id: int
 
 
-def sign_package(files: Mapping[str, bytes], seals: tuple[OfdSeal, ...], at: datetime) -> dict[str, bytes]:
-    """``files`` with each seal added in order, and ``Signatures.xml``."""
+def sign_package(
+    files: Mapping[str, bytes],
+    seals: tuple[OfdSeal, ...],
+    at: datetime,
+    timestamp: Callable[[bytes], bytes | None] | None = None,
+) -> dict[str, bytes]:
+    """``files`` with each seal added in order, and ``Signatures.xml``; ``timestamp``: as
+    ``ses.make_signature`` takes it."""
     signed = dict(files)
     entries = []
     for index, seal in enumerate(seals):
@@ -49,7 +56,7 @@ def sign_package(files: Mapping[str, bytes], seals: tuple[OfdSeal, ...], at: dat
         signed[f"{folder}/Seal.esl"] = seal.seal_der
         signed[f"{folder}/Signature.xml"] = signature_xml
         signed[f"{folder}/SignedValue.dat"] = make_signature(
-            seal.seal_der, signature_xml, f"/{folder}/Signature.xml", at, seal.signer
+            seal.seal_der, signature_xml, f"/{folder}/Signature.xml", at, seal.signer, timestamp
         )
         entries.append(f'<ofd:Signature ID="{index + 1}" Type="Seal" BaseLoc="/{folder}/Signature.xml"/>')
     signed[SIGNATURES] = _xml("Signatures", f"<ofd:MaxSignId>{len(seals)}</ofd:MaxSignId>{''.join(entries)}")
@@ -89,9 +96,11 @@ class PackageVerdict:
         return not self.problems and bool(self.seals)
 
 
-def check_package(files: Mapping[str, bytes], roots: tuple[bytes, ...], parse) -> PackageVerdict:
+def check_package(
+    files: Mapping[str, bytes], roots: tuple[bytes, ...], parse, timestamps: TrustConfig | None = None
+) -> PackageVerdict:
     """Check every seal of a package read by ``service.ofd.reading`` (``parse``: its
-    bounded XML parser)."""
+    bounded XML parser; ``timestamps``: the trust of the seals' TSA)."""
     if SIGNATURES not in files:
         return PackageVerdict(("unsealed",))
     try:
@@ -118,7 +127,7 @@ def check_package(files: Mapping[str, bytes], roots: tuple[bytes, ...], parse) -
             return PackageVerdict(("unreadable",))
         if any(name not in files or sm3(files[name]) != value for name, value in references.items()):
             problems.append("altered")
-        verdict = check_ses_signature(files[f"{folder}/SignedValue.dat"], files[location], roots)
+        verdict = check_ses_signature(files[f"{folder}/SignedValue.dat"], files[location], roots, timestamps)
         verdicts.append(verdict)
         problems.extend(verdict.problems)
         covered_last = set(references) | {location, f"{folder}/SignedValue.dat", f"{folder}/Seal.esl"}

@@ -6,8 +6,14 @@ Key source JSON (``organisations.key_source``), beside the PAdES key::
     {"kind": "dev", ...}                        <data>/keys/sm2/seals/<code>.*, the seal
                                                 made here by the development seal maker
     {..., "sm2": {"key_path", "cert_path", "seal_path", ["secret_env"]}}
+    {..., "sm2": {"pkcs12_path", "seal_path", ["secret_env"]}}
                                                 a production seal: its SES_Seal (from the
-                                                seal maker's system) and its SM2 key
+                                                seal maker's system) and its SM2 key, as
+                                                PEM files or as the CA's PKCS#12 (.pfx)
+
+No PKCS#11 path for SM2: python-pkcs11 has no SM2 mechanism, and the token the tests can
+run (SoftHSM2) has none either; a GM/T 0016 (SKF) or vendor PKCS#11 token would be
+reached by a signer with the same ``sign(data) -> DER`` as :class:`Sm2Signer`.
 
 Trust: the development SM2 root (with ``ZC_DEV_PKI``) and ``ZC_SM2_TRUST_ROOTS``.
 """
@@ -28,7 +34,7 @@ from service.sealing.devpki_store import sm2_seal_paths
 from service.sealing.orgs import seal_png
 from service.signing.errors import KeySourceError
 from service.signing.ses import SealData, make_seal
-from service.signing.sm2 import certificate_der, sm2_signer_from_pem
+from service.signing.sm2 import certificate_der, sm2_signer_from_pem, sm2_signer_from_pkcs12
 
 SEAL_MM = 40  # as the PDF's stamp
 
@@ -102,9 +108,12 @@ def _production_seal(code: str, source: dict) -> OrgSeal:
     secret = os.environ.get(secret_env, "").encode() if secret_env else None
     try:
         seal_der = Path(source["seal_path"]).read_bytes()
-        signer = sm2_signer_from_pem(
-            Path(source["key_path"]).read_bytes(), Path(source["cert_path"]).read_bytes(), secret or None
-        )
+        if "pkcs12_path" in source:
+            signer = sm2_signer_from_pkcs12(Path(source["pkcs12_path"]).read_bytes(), secret or None)
+        else:
+            signer = sm2_signer_from_pem(
+                Path(source["key_path"]).read_bytes(), Path(source["cert_path"]).read_bytes(), secret or None
+            )
     except (KeyError, OSError, ValueError) as exc:
         raise KeySourceError(f"SM2 seal of {code}: {exc}") from exc
     return OrgSeal(seal_der, signer)

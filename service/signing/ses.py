@@ -22,6 +22,7 @@ signs the DER of ``TBS_Sign``; ``dataHash`` is SM3 of the sealed bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -159,8 +160,17 @@ def make_seal(data: SealData, maker: Sm2Signer) -> bytes:
     ).dump()
 
 
-def make_signature(seal_der: bytes, data: bytes, property_info: str, at: datetime, signer: Sm2Signer) -> bytes:
-    """The DER ``SES_Signature`` over ``data`` (its SM3 hash), with the seal ``seal_der``."""
+def make_signature(
+    seal_der: bytes,
+    data: bytes,
+    property_info: str,
+    at: datetime,
+    signer: Sm2Signer,
+    timestamp: Callable[[bytes], bytes | None] | None = None,
+) -> bytes:
+    """The DER ``SES_Signature`` over ``data`` (its SM3 hash), with the seal ``seal_der``;
+    ``timestamp(signature value)`` → a DER RFC 3161 token (``ses_timestamp``), or None
+    when no TSA answered: the seal is made without one."""
     tbs = TbsSign(
         {
             "version": SES_VERSION,
@@ -170,14 +180,12 @@ def make_signature(seal_der: bytes, data: bytes, property_info: str, at: datetim
             "propertyInfo": property_info,
         }
     )
-    return SesSignature(
-        {
-            "toSign": tbs,
-            "cert": signer.cert_der,
-            "signatureAlgID": SM2_WITH_SM3_OID,
-            "signature": signer.sign(tbs.dump()),
-        }
-    ).dump()
+    value = signer.sign(tbs.dump())
+    fields = {"toSign": tbs, "cert": signer.cert_der, "signatureAlgID": SM2_WITH_SM3_OID, "signature": value}
+    token = timestamp(value) if timestamp is not None else None
+    if token is not None:
+        fields["timeStamp"] = token
+    return SesSignature(fields).dump()
 
 
 def seal_to_sign(seal: SesSeal) -> bytes:

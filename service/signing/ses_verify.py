@@ -14,7 +14,9 @@ from datetime import datetime
 from asn1crypto import x509 as asn1_x509
 
 from .ses import SesSeal, SesSignature, seal_to_sign
+from .ses_timestamp import check_token
 from .sm2 import SM2_WITH_SM3_OID, public_point, sm3, verify_certificate_signature, verify_sm2
+from .trust import TrustConfig
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,19 @@ class SesVerdict:
     signer_subject: str = ""
     signed_at: datetime | None = None
     picture_png: bytes = b""
+    timestamped_at: datetime | None = None  # the TSA's time, where the signature carries a token
 
     @property
     def genuine(self) -> bool:
         return not self.problems
 
 
-def check_ses_signature(signature_der: bytes, data: bytes, roots: tuple[bytes, ...]) -> SesVerdict:
-    """Check ``signature_der`` (a ``SES_Signature``) over ``data``, trusting ``roots`` (DER)."""
+def check_ses_signature(
+    signature_der: bytes, data: bytes, roots: tuple[bytes, ...], timestamps: TrustConfig | None = None
+) -> SesVerdict:
+    """Check ``signature_der`` (a ``SES_Signature``) over ``data``, trusting ``roots`` (DER)
+    for the seal and ``timestamps`` for the TSA of its timestamp (None: the token's own
+    signature and imprint are checked, not where its certificate comes from)."""
     try:
         signature = SesSignature.load(signature_der, strict=True)
         signature.native  # noqa: B018 - parses every field now, so a malformed one is 'unreadable'
@@ -73,6 +80,12 @@ def check_ses_signature(signature_der: bytes, data: bytes, roots: tuple[bytes, .
         for c in (signer_cert, maker_cert)
     ):
         problems.append("out_of_validity")
+    timestamped_at = None
+    if signature["timeStamp"].native is not None:
+        stamp = check_token(bytes(signature["timeStamp"]), bytes(signature["signature"]), timestamps)
+        timestamped_at = stamp.at
+        if not stamp.intact or (timestamps is not None and not stamp.trusted):
+            problems.append("bad_timestamp")
     info = seal["esealInfo"]
     return SesVerdict(
         problems=tuple(problems),
@@ -81,6 +94,7 @@ def check_ses_signature(signature_der: bytes, data: bytes, roots: tuple[bytes, .
         signer_subject=signer_cert.subject.human_friendly,
         signed_at=signed_at,
         picture_png=bytes(info["picture"]["data"]),
+        timestamped_at=timestamped_at,
     )
 
 

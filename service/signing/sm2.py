@@ -81,6 +81,55 @@ def sm2_signer_from_pem(key_pem: bytes, cert_pem: bytes, passphrase: bytes | Non
     return Sm2Signer(key=key, cert_der=cert_der)
 
 
+def sm2_signer_from_pkcs12(data: bytes, passphrase: bytes | None = None) -> Sm2Signer:
+    """An :class:`Sm2Signer` from a PKCS#12 file (.pfx/.p12) holding an SM2 key and its
+    certificate, as the Chinese CAs hand them out.
+
+    Neither ``cryptography`` (no SM2 curve) nor Tongsuo's Python API reads PKCS#12 with an
+    SM2 key; Tongsuo's library does (``PKCS12_parse``, which also checks the file's MAC),
+    reached here through the binding ``tongsuopy`` ships. Its legacy ciphers (RC2, 3DES:
+    files made before OpenSSL 3) are read as well where the library was built with them."""
+    from tongsuopy.backends.tongsuo.backend import backend  # the binding: no public PKCS#12 API
+
+    lib, ffi = backend._lib, backend._ffi
+    memory = backend._bytes_to_bio(data)
+    p12 = lib.d2i_PKCS12_bio(memory.bio, ffi.NULL)
+    if p12 == ffi.NULL:
+        backend._consume_errors()
+        raise KeySourceError("not a PKCS#12 file")
+    p12 = ffi.gc(p12, lib.PKCS12_free)
+    key_out = ffi.new("EVP_PKEY **")
+    cert_out = ffi.new("X509 **")
+    chain_out = ffi.new("Cryptography_STACK_OF_X509 **")
+    password = ffi.new("char[]", passphrase) if passphrase else ffi.NULL
+    if lib.PKCS12_parse(p12, password, key_out, cert_out, chain_out) != 1:
+        backend._consume_errors()
+        raise KeySourceError("cannot read the PKCS#12 file: wrong passphrase, or a cipher this build lacks")
+    if chain_out[0] != ffi.NULL:
+        lib.sk_X509_free(chain_out[0])  # the chain is the trust configuration's business
+    if key_out[0] == ffi.NULL or cert_out[0] == ffi.NULL:
+        for pointer, free in ((key_out[0], lib.EVP_PKEY_free), (cert_out[0], lib.X509_free)):
+            if pointer != ffi.NULL:
+                free(pointer)
+        raise KeySourceError("the PKCS#12 file holds no key with its certificate")
+    evp_pkey = ffi.gc(key_out[0], lib.EVP_PKEY_free)
+    x509 = ffi.gc(cert_out[0], lib.X509_free)
+    out = backend._create_mem_bio_gc()
+    if lib.i2d_X509_bio(out, x509) != 1:
+        backend._consume_errors()
+        raise KeySourceError("cannot read the certificate in the PKCS#12 file")
+    cert_der = backend._read_mem_bio(out)
+    try:
+        key = backend._evp_pkey_to_private_key(evp_pkey, False)
+    except tongsuo_exceptions.UnsupportedAlgorithm as exc:  # a key on another curve, RSA…
+        raise KeySourceError(f"the PKCS#12 key is not an SM2 key ({exc})") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "SM2":
+        raise KeySourceError("the PKCS#12 key is not an SM2 key: GB/T 38540 seals need a key on the SM2 curve")
+    if public_point(cert_der) != public_point_of(key):
+        raise KeySourceError("the certificate in the PKCS#12 file is not the key's: their public keys differ")
+    return Sm2Signer(key=key, cert_der=cert_der)
+
+
 def generate_sm2_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SM2())
 

@@ -50,7 +50,7 @@ def seal_summary(report) -> dict:
             {
                 "role": SEAL_ROLES.get(seal.kind, "印章"),
                 "signer": seal.organisation or (seal.certificate.common_name if seal.certificate else None),
-                "time": _beijing(seal.timestamp.time if seal.timestamp else seal.signing_time),
+                "time": beijing_time(seal.timestamp.time if seal.timestamp else seal.signing_time),
                 "valid": seal.valid,
             }
             for seal in report.seals
@@ -58,7 +58,7 @@ def seal_summary(report) -> dict:
     }
 
 
-def _beijing(moment: datetime | None) -> str | None:
+def beijing_time(moment: datetime | None) -> str | None:
     """Seal times as people in China read them."""
     return moment.astimezone(BEIJING).isoformat() if moment else None
 

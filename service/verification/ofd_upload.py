@@ -23,7 +23,7 @@ from service.ofd.signatures import PackageVerdict, check_package
 from service.registry import certificate_queries as queries
 from service.registry import certificates as repo
 from service.registry.models import Certificate
-from service.verification.facts import BEIJING, UploadVerdict, public_facts, status_verdict
+from service.verification.facts import UploadVerdict, beijing_time, public_facts, status_verdict
 
 if TYPE_CHECKING:  # the composition root imports this flow: the type only
     from service.services import Services
@@ -59,7 +59,7 @@ def check_uploaded_ofd(services: Services, data: bytes) -> OfdChecked:
         files = read_package(data)
     except OfdUnreadable as exc:
         raise _unreadable(str(exc)) from exc
-    package = check_package(files, services.sm2_seals.roots(), parse_xml)
+    package = check_package(files, services.sm2_seals.roots(), parse_xml, services.sealers.current().trust)
     if "unreadable" in package.problems:
         raise _unreadable("a signature or its references cannot be read")
     named = identifier_of(files.get("OFD.xml", b""))
@@ -118,7 +118,7 @@ def seal_summary_of(package: PackageVerdict) -> dict:
             {
                 "role": _ROLES[index] if index < len(_ROLES) else "印章",
                 "signer": seal.seal_name or seal.signer_subject or None,
-                "time": seal.signed_at.astimezone(BEIJING).isoformat() if seal.signed_at else None,
+                "time": beijing_time(seal.timestamped_at or seal.signed_at),  # the TSA's, as a PDF's
                 "valid": seal.genuine and "altered" not in package.problems,
             }
             for index, seal in enumerate(package.seals)

@@ -129,3 +129,81 @@ def test_foreign_roots_wrong_signers_and_dates(pki, seal, seal_data):
 @pytest.mark.parametrize("junk", [b"", b"\x30\x03\x02\x01\x04", b"\x30\x82\xff\xff" + b"\x00" * 20, b"not der"])
 def test_junk_is_unreadable_never_an_exception(pki, junk):
     assert check_ses_signature(junk, DATA, roots(pki)).problems == ("unreadable",)
+
+
+# --- the timestamp over the signature value (GB/T 38540 § 7.2 timeStamp) ---------------
+
+
+@pytest.fixture(scope="module")
+def timestamper(pki):
+    from service.signing.tsa import build_dev_timestamper
+
+    return build_dev_timestamper(pki.tsa.cert_pem, pki.tsa.key_pem, fixed_time=FROZEN + timedelta(hours=1))
+
+
+def stamped(pki, seal, timestamper, data=DATA):
+    from service.signing.ses_timestamp import request_token
+
+    return make_signature(
+        seal,
+        data,
+        "/Doc_0/Signs/Sign_1/Signature.xml",
+        FROZEN + timedelta(hours=1),
+        pki.sm2.seals["ISS01"].signer(),
+        lambda value: request_token(timestamper, value),
+    )
+
+
+def test_a_timestamped_signature_carries_a_token_over_its_signature_value(pki, seal, timestamper):
+    from service.signing.trust import trust_from_dev_pki
+
+    der = stamped(pki, seal, timestamper)
+    verdict = check_ses_signature(der, DATA, roots(pki), trust_from_dev_pki(pki))
+    assert verdict.genuine, verdict.problems
+    assert verdict.timestamped_at == FROZEN + timedelta(hours=1)
+    unstamped = check_ses_signature(sign(pki, seal), DATA, roots(pki), trust_from_dev_pki(pki))
+    assert unstamped.genuine and unstamped.timestamped_at is None
+
+
+@needs_openssl
+def test_openssl_verifies_the_token_against_the_signature_value(pki, seal, timestamper, tmp_path):
+    import hashlib
+
+    parsed = SesSignature.load(stamped(pki, seal, timestamper))
+    (tmp_path / "token.der").write_bytes(bytes(parsed["timeStamp"]))
+    (tmp_path / "root.pem").write_bytes(pki.root.cert_pem)
+    (tmp_path / "tsa.pem").write_bytes(pki.tsa.cert_pem)
+
+    def openssl_ts_verify(value: bytes) -> bool:
+        result = subprocess.run(
+            [OPENSSL, "ts", "-verify", "-token_in", "-in", str(tmp_path / "token.der")]
+            + ["-digest", hashlib.sha256(value).hexdigest(), "-CAfile", str(tmp_path / "root.pem")]
+            + ["-untrusted", str(tmp_path / "tsa.pem")],
+            capture_output=True,
+            text=True,
+        )
+        return result.returncode == 0 and "Verification: OK" in result.stdout
+
+    assert openssl_ts_verify(bytes(parsed["signature"]))
+    assert not openssl_ts_verify(bytes(parsed["signature"]) + b"x")
+
+
+def test_a_token_moved_from_another_signature_or_from_an_untrusted_tsa_is_caught(pki, seal, timestamper):
+    from service.signing.trust import trust_from_dev_pki
+    from service.signing.tsa import build_dev_timestamper
+
+    trust = trust_from_dev_pki(pki)
+    other = SesSignature.load(stamped(pki, seal, timestamper, data=b"another document"))
+    moved = SesSignature.load(stamped(pki, seal, timestamper))
+    moved["timeStamp"] = bytes(other["timeStamp"])  # the TBS and SM2 signature are untouched
+    verdict = check_ses_signature(moved.dump(force=True), DATA, roots(pki), trust)
+    assert verdict.problems == ("bad_timestamp",)
+    stranger = generate_dev_pki(ORGS, FROZEN)
+    foreign_tsa = build_dev_timestamper(stranger.tsa.cert_pem, stranger.tsa.key_pem, fixed_time=FROZEN)
+    foreign = stamped(pki, seal, foreign_tsa)
+    assert check_ses_signature(foreign, DATA, roots(pki), trust).problems == ("bad_timestamp",)
+    # without a TSA trust the token's own signature and imprint still count
+    assert check_ses_signature(foreign, DATA, roots(pki)).genuine
+    garbage = SesSignature.load(stamped(pki, seal, timestamper))
+    garbage["timeStamp"] = b"\x30\x03\x02\x01\x01"
+    assert check_ses_signature(garbage.dump(force=True), DATA, roots(pki), trust).problems == ("bad_timestamp",)

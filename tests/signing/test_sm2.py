@@ -19,6 +19,7 @@ from service.signing.sm2 import (
     public_key_pem,
     public_point,
     sm2_signer_from_pem,
+    sm2_signer_from_pkcs12,
     sm3,
     verify_certificate_signature,
     verify_sm2,
@@ -149,6 +150,57 @@ def test_openssl_made_sm2_keys_are_read(tmp_path):
     signer = sm2_signer_from_pem(key.read_bytes(), cert.read_bytes())
     signature = signer.sign(b"data")
     assert openssl_verifies(tmp_path, public_point(signer.cert_der), b"data", signature, DEFAULT_SIGNER_ID)
+
+
+def _openssl_sm2_pair(tmp_path: Path, name: str = "seal") -> tuple[Path, Path]:
+    key, cert = tmp_path / f"{name}.key.pem", tmp_path / f"{name}.cert.pem"
+    subprocess.run([OPENSSL, "genpkey", "-algorithm", "SM2", "-out", str(key)], check=True)
+    subprocess.run(
+        [OPENSSL, "req", "-new", "-x509", "-key", str(key), "-subj", f"/CN={name}", "-sm3", "-days", "2"]
+        + ["-out", str(cert), "-sigopt", "distid:" + DEFAULT_SIGNER_ID.decode()],
+        check=True,
+    )
+    return key, cert
+
+
+def _pkcs12(tmp_path: Path, key: Path, cert: Path, *options: str) -> bytes:
+    out = tmp_path / "seal.p12"
+    subprocess.run(
+        [OPENSSL, "pkcs12", "-export", *options, "-inkey", str(key), "-in", str(cert)]
+        + ["-passout", "pass:口令-1", "-out", str(out)],
+        check=True,
+    )
+    return out.read_bytes()
+
+
+@needs_openssl
+@pytest.mark.parametrize("options", [(), ("-legacy",)], ids=["aes-pbkdf2", "legacy-3des-rc2"])
+def test_sm2_keys_from_pkcs12_files_made_by_openssl(tmp_path, options):
+    key, cert = _openssl_sm2_pair(tmp_path)
+    data = _pkcs12(tmp_path, key, cert, *options)
+    signer = sm2_signer_from_pkcs12(data, "口令-1".encode())
+    assert signer.cert_der == certificate_der(cert.read_bytes())
+    signature = signer.sign(b"data")
+    assert openssl_verifies(tmp_path, public_point(signer.cert_der), b"data", signature, DEFAULT_SIGNER_ID)
+    with pytest.raises(KeySourceError, match="wrong passphrase"):
+        sm2_signer_from_pkcs12(data, b"wrong")
+    with pytest.raises(KeySourceError, match="not a PKCS#12 file"):
+        sm2_signer_from_pkcs12(cert.read_bytes(), b"x")
+
+
+@needs_openssl
+def test_a_pkcs12_file_whose_key_is_not_sm2_is_refused_by_name(tmp_path):
+    ec_key = tmp_path / "p256.key.pem"
+    subprocess.run(
+        [OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(ec_key)], check=True
+    )
+    ec_cert = tmp_path / "p256.cert.pem"
+    subprocess.run(
+        [OPENSSL, "req", "-new", "-x509", "-key", str(ec_key), "-subj", "/CN=p256", "-days", "2", "-out", str(ec_cert)],
+        check=True,
+    )
+    with pytest.raises(KeySourceError, match="not an SM2 key"):
+        sm2_signer_from_pkcs12(_pkcs12(tmp_path, ec_key, ec_cert), "口令-1".encode())
 
 
 def test_the_sm2_side_is_written_read_and_added_to_an_older_pki(tmp_path):
