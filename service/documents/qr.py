@@ -27,9 +27,10 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 
-import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
+
+from .qr_mask import QuickMaskQRCode
 
 QUIET_ZONE = 4  # modules
 PRINT_SIZE_MM = 25.0
@@ -45,12 +46,13 @@ def qr_matrix(url: str) -> list[list[bool]]:
 def _matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """The symbol, encoded once per text: issuance asks whether a code fits its box and then
     for its image, and the encoder (pure Python) takes about 100 ms for the ~430 characters
-    of a URL with its offline payload (version 13: eight masks tried for the one of lowest
-    penalty). zxing-cpp, which would encode it in 2 ms, is what the tests check the codes
-    with: the encoder stays another implementation."""
+    of a URL with its offline payload, most of it trying eight masks for the one of lowest
+    penalty, which ``qr_mask`` does in one layout (the same symbol, ~10 ms). zxing-cpp,
+    which would encode it in 2 ms, is what the tests check the codes with: the encoder
+    stays another implementation."""
     if not url:
         raise ValueError("nothing to encode")
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
+    code = QuickMaskQRCode(error_correction=ERROR_CORRECT_M, border=QUIET_ZONE, box_size=1)
     code.add_data(url.encode("utf-8"))
     code.make(fit=True)
     return tuple(tuple(row) for row in code.get_matrix())
