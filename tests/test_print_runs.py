@@ -203,3 +203,89 @@ def test_sections_the_profile_names_start_on_a_recto_when_duplex(tmp_path, setti
 
     assert first_pages(load_profile("hubei", PROFILES_DIR))[0] % 2 == 1  # on a verso without the rule
     assert all(page % 2 == 0 for page in first_pages(load_profile("hubei", folder)))  # 0-based even: rectos
+
+
+@pytest.mark.parametrize("in_object_stream", [False, True], ids=["at-offsets", "in-an-object-stream"])
+def test_copied_objects_keep_their_strings_and_find_their_references(tmp_path, in_object_stream):
+    """Objects copied as written (service.documents.assemble): a string that reads like a
+    reference, a name ending in digits, a hex string and a string of nested parentheses
+    (parsed instead) all come out as they went in, every reference to its copy."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+    writer = PdfFileWriter(stream_xrefs=in_object_stream)
+    stream = writer.prepare_object_stream() if in_object_stream else None
+    content = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 12 Tf 72 720 Td (x) Tj ET"))
+    target = writer.add_object(generic.DictionaryObject({"/Kind": generic.NameObject("/Target")}), obj_stream=stream)
+    tricky = generic.DictionaryObject(
+        {
+            "/Looks": generic.TextStringObject("5 0 R and (1 0 R)"),
+            "/F1": target,
+            "/Hex": generic.ByteStringObject(b"\x00\x01 0 R"),
+            "/Nested": generic.TextStringObject("a (b) c"),
+            "/Array": generic.ArrayObject([generic.NumberObject(7), generic.NumberObject(0), target]),
+        }
+    )
+    tricky_ref = writer.add_object(tricky, obj_stream=stream)
+    resources = generic.DictionaryObject({"/Tricky": tricky_ref})
+    writer.insert_page(PageObject(content, (0, 0, 595, 842), resources=resources))
+    source = BytesIO()
+    writer.write(source)
+    out = tmp_path / "run.pdf"
+    done = assemble(iter([Part("a", source.getvalue()), Part("b", source.getvalue())]), out, day=date(2024, 12, 30))
+    assert done.pages == 2
+    checked = subprocess.run(["qpdf", "--check", str(out)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    reader = PdfFileReader(BytesIO(out.read_bytes()))
+    seen = set()
+    for index in range(2):
+        page, _ = reader.find_page_for_modification(index)
+        copied = page.get_object()["/Resources"]["/Tricky"]
+        assert copied["/Looks"] == "5 0 R and (1 0 R)"
+        assert copied["/Nested"] == "a (b) c"
+        assert bytes(copied["/Hex"]) == b"\x00\x01 0 R"
+        assert copied["/F1"]["/Kind"] == "/Target"
+        assert [int(v) for v in list(copied["/Array"])[:2]] == [7, 0] and copied["/Array"][2]["/Kind"] == "/Target"
+        seen.add(copied.raw_get("/F1").idnum)
+    assert len(seen) == 2  # each part has its own copy
+
+
+def handwritten_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of these object bodies (object 1 the catalog), with its xref table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return bytes(out)
+
+
+def test_a_string_of_unescaped_nested_parentheses_is_copied_whole(tmp_path):
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    pdf = handwritten_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources 5 0 R >>",
+            b"<< /Length 5 >>\nstream\nBT ET\nendstream",
+            b"<< /Note (a (1 0 R) b) /Near 6 0 R /Names[(x)6 0 R] >>",
+            b"<< /Kind /Target >>",
+        ]
+    )
+    out = tmp_path / "run.pdf"
+    assemble(iter([Part("a", pdf)]), out, day=date(2024, 12, 30))
+    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
+    page, _ = PdfFileReader(BytesIO(out.read_bytes())).find_page_for_modification(0)
+    resources = page.get_object()["/Resources"]
+    assert resources["/Note"] == "a (1 0 R) b"
+    assert resources["/Near"]["/Kind"] == "/Target" and resources["/Names"][1]["/Kind"] == "/Target"

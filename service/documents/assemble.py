@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 
@@ -164,6 +166,7 @@ def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, byt
     pages = list(_walk(reader.root.raw_get("/Pages"), {}))
     numbers: dict[tuple[int, int], int] = {}
     queue: deque[generic.IndirectObject] = deque()
+    plain = _PlainObjects(pdf, reader)
 
     def number_of(ref: generic.IndirectObject) -> int:
         key = (ref.idnum, ref.generation)
@@ -186,6 +189,10 @@ def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, byt
         written.append((number, body))
     while queue:
         ref = queue.popleft()
+        raw = plain.body(ref)
+        if raw is not None:  # numbers, names and references only: copied as written
+            out.put(number_of(ref), _TOKEN.sub(lambda m: _renumbered(m, reader, number_of), raw))
+            continue
         obj = ref.get_object()
         if isinstance(obj, generic.DictionaryObject) and _get(obj, "/Type") in ("/Page", "/Pages"):
             # Reached by a stray reference (a form field's /P, an outline): not a page of this copy.
@@ -193,6 +200,83 @@ def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, byt
         else:
             out.put(number_of(ref), _serialise(obj, number_of))
     return written
+
+
+# An object whose text holds no stream, comment, page dictionary or string with nested
+# parentheses is numbers, names, brackets, simple strings and references: nearly every
+# object of a part outside its streams (a font's glyph widths and descriptor, the
+# resources), which cost 16 ms a certificate to parse object by object. Such an object is
+# copied as the file writes it, its references renumbered where the syntax puts them: two
+# integers and R after whitespace or a delimiter (a digit ending a name, /F1, is none),
+# never inside a string (the scan takes each string whole before looking in it).
+_OBJECT_HEAD = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
+_END_OR_STREAM = re.compile(rb"\b(?:endobj|stream)\b")
+_STRING = rb"\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>"
+_STRINGS = re.compile(_STRING)
+_NOT_PLAIN = re.compile(rb"[()<>%]|\bstream\b|/Type\s*/Pages?\b")
+_DELIMITED = rb"(?<![^\s\[\]<>{}()])"
+_TOKEN = re.compile(rb"(" + _STRING + rb")|" + _DELIMITED + rb"(\d+)\s+(\d+)\s+R(?![^\s\[\]<>{}()/%])")
+_PLAIN_MAX = 1 << 20  # bigger than any such object: a guard, not a limit
+
+
+class _PlainObjects:
+    """The bodies of a part's plain objects (see above), as the file writes them: at their
+    offset, or in their object stream (decoded once per stream)."""
+
+    def __init__(self, pdf: bytes, reader: PdfFileReader) -> None:
+        self._pdf, self._reader = pdf, reader
+        self._streams: dict[int, dict[int, bytes]] = {}
+
+    def body(self, ref: generic.IndirectObject) -> bytes | None:
+        at = self._reader.xrefs[ref.reference]
+        if isinstance(at, int):
+            body = self._at(at, ref)
+        elif at is not None and ref.generation == 0:
+            body = self._members(at.obj_stream_id).get(ref.idnum)
+        else:
+            body = None
+        rest = _STRINGS.sub(b"", body).replace(b"<<", b"").replace(b">>", b"") if body else b"("
+        if _NOT_PLAIN.search(rest) is not None:
+            return None
+        return body
+
+    def _at(self, at: int, ref: generic.IndirectObject) -> bytes | None:
+        head = _OBJECT_HEAD.match(self._pdf, at)
+        if head is None or (int(head[1]), int(head[2])) != (ref.idnum, ref.generation):
+            return None
+        end = _END_OR_STREAM.search(self._pdf, head.end(), head.end() + _PLAIN_MAX)
+        if end is None or end[0] != b"endobj":
+            return None  # a stream (or the word in a string): parsed
+        return self._pdf[head.end() : end.start()].strip()
+
+    def _members(self, stream_id: int) -> dict[int, bytes]:
+        found = self._streams.get(stream_id)
+        if found is None:
+            found = self._streams[stream_id] = self._read_stream(stream_id)
+        return found
+
+    def _read_stream(self, stream_id: int) -> dict[int, bytes]:
+        """ISO 32000-1, 7.5.7: /N pairs (object number, offset from /First), then the objects."""
+        try:
+            stream = generic.Reference(stream_id, 0, self._reader).get_object()
+            if not isinstance(stream, generic.StreamObject) or _get(stream, "/Type") != "/ObjStm":
+                return {}
+            data, first, count = stream.data, int(stream["/First"]), int(stream["/N"])
+        except (ValueError, TypeError, KeyError, PdfError):
+            return {}
+        numbers = [int(n) for n in data[:first].split()]
+        if len(numbers) != 2 * count:
+            return {}
+        starts = [first + numbers[2 * i + 1] for i in range(count)] + [len(data)]
+        return {numbers[2 * i]: data[starts[i] : starts[i + 1]].strip() for i in range(count)}
+
+
+def _renumbered(
+    match: re.Match[bytes], reader: PdfFileReader, number_of: Callable[[generic.IndirectObject], int]
+) -> bytes:
+    if match[1] is not None:
+        return match[1]  # a string, as it is
+    return b"%d 0 R" % number_of(generic.IndirectObject(int(match[2]), int(match[3]), reader))
 
 
 def _walk(

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -75,8 +76,16 @@ def needs_seal_check(cert: Certificate, now: datetime) -> bool:
 def _offline_facts(payload: str | None) -> dict | None:
     if not payload:
         return None
+    return dict(_decoded_facts(payload))  # a copy: the caller may add to it
+
+
+@lru_cache(maxsize=4096)
+def _decoded_facts(payload: str) -> tuple[tuple[str, object], ...]:
+    """The payload's facts, decoded once per payload: every uncached scan of a page asks
+    again, and base45 + CBOR + COSE cost more than the rest of the facts together. The
+    values are strings, numbers and None: nothing a caller could change in place."""
     decoded = decode_payload(payload)
-    return {"kid": b64u_encode(decoded.cose.kid), **decoded.facts.public()}
+    return tuple({"kid": b64u_encode(decoded.cose.kid), **decoded.facts.public()}.items())
 
 
 def public_facts(cert: Certificate, current: Certificate | None, base_url: str = "") -> dict:
