@@ -267,3 +267,41 @@ def test_a_production_seal_from_the_cas_pkcs12_file_seals_a_package_that_checks(
     assert verdict.genuine, verdict.problems
     with pytest.raises(KeySourceError, match="wrong passphrase"):
         _production_seal(code, source)
+
+
+def test_a_names_rare_characters_are_set_in_the_faces_the_pdf_takes_them_from(seals, pki):
+    """龑 (U+9F91) and 𠇔 (Extension B) are not in Noto Serif SC: the package embeds the
+    HanaMin faces' subsets for them, each character in a run of its own face, placed where
+    the whole line puts it."""
+    import copy
+
+    import uharfbuzz as hb
+
+    data = copy.deepcopy(CONTRACT)
+    data["holder"]["name"] = "欧阳龑𠇔"
+    rare_request = request_of(data)
+    rare_page = certificate_page(
+        rare_request, number=NUMBER, identifier=identifier_for(rare_request), verify_url=VERIFY_URL, fonts_dir=FONTS_DIR
+    )
+    files = read_package(make_ofd(rare_page, FONTS_DIR, seals, FROZEN + timedelta(hours=1)))
+    fonts = {
+        f.get("ID"): (f.get("FontName"), f.findtext("ofd:FontFile", namespaces=NS))
+        for f in parse_xml(files["Doc_0/PublicRes.xml"]).iter(f"{{{OFD_NS}}}Font")
+    }
+    names = {name: font_id for font_id, (name, _) in fonts.items()}
+    assert {"HanaMinA", "HanaMinB"} <= set(names)
+    for name, char in (("HanaMinA", "龑"), ("HanaMinB", "𠇔")):
+        subset = hb.Face(files["Doc_0/Res/" + fonts[names[name]][1]])
+        assert ord(char) in subset.unicodes
+    content = parse_xml(files["Doc_0/Pages/Page_0/Content.xml"])
+    runs = [
+        (t.get("Font"), t.find("ofd:TextCode", NS))
+        for t in content.iter(f"{{{OFD_NS}}}TextObject")
+        if t.find("ofd:TextCode", NS).text in ("欧阳", "龑", "𠇔")
+    ]
+    assert [code.text for _, code in runs] == ["欧阳", "龑", "𠇔"]
+    assert [font for font, _ in runs][1:] == [names["HanaMinA"], names["HanaMinB"]]
+    xs = [float(code.get("X")) for _, code in runs]
+    step = float(runs[0][1].get("DeltaX"))  # 阳 one step after 欧, as the rare ones after it
+    assert xs[1] - xs[0] == pytest.approx(2 * step, abs=0.01) and xs[2] - xs[1] == pytest.approx(step, abs=0.01)
+    assert check(pki, files).genuine

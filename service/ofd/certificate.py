@@ -32,7 +32,7 @@ from service.forms.certificate import (
 )
 from service.signing.sm2 import Sm2Signer
 
-from .package import Image, PageContent, Text, package_files, text_of, zip_package
+from .package import Fallback, Image, PageContent, Text, package_files, text_of, zip_package
 from .signatures import OfdSeal, sign_package
 
 SEAL_RED = "200 16 16"
@@ -127,6 +127,7 @@ def make_ofd(
         subset_font(faces / _ttf(REGULAR_FACE), chars),
         subset_font(faces / _ttf(BOLD_FACE), chars),
         (regular.width_em, bold.width_em),
+        rare_faces(fonts_dir, chars),
     )
     page_id = _page_id(files["Doc_0/Document.xml"])
     boxes = (SEAL_BOXES["Committee"], SEAL_BOXES["Issuer"])
@@ -137,6 +138,30 @@ def make_ofd(
 # The Noto faces with TrueType outlines (fonts/build_fonts.py): the OFD readers built on
 # ReportLab (easyofd) print no text in a CFF face; the PDF keeps the shipped OpenType ones.
 OFD_FACES = "ofd"
+
+
+# The faces the PDF takes a name's rare characters from (CJK Extension A/B and beyond,
+# which Noto Serif SC lacks), in the order its stylesheet names them.
+RARE_FACES = ("HanaMinA.ttf", "HanaMinB.ttf")
+
+
+def rare_faces(fonts_dir: Path, chars: str) -> tuple[Fallback, ...]:
+    """The subsets of the rare faces that set the characters the Noto face lacks (none
+    for most certificates); a character no face has is left to the main face (a blank)."""
+    missing = [char for char in chars if ord(char) not in _cmap(fonts_dir / OFD_FACES / _ttf(REGULAR_FACE))]
+    faces = []
+    for name in RARE_FACES:
+        path = fonts_dir / name
+        covered = "".join(char for char in missing if ord(char) in _cmap(path))
+        if covered:
+            faces.append(Fallback(path.stem, subset_font(path, covered), frozenset(covered)))
+            missing = [char for char in missing if char not in covered]
+    return tuple(faces)
+
+
+@lru_cache(maxsize=8)
+def _cmap(path: Path) -> frozenset[int]:
+    return frozenset(_face(path).unicodes)
 
 
 def _ttf(face: str) -> str:

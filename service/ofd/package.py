@@ -27,6 +27,17 @@ Widths = tuple[Callable[[str], float], Callable[[str], float]]
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """A face for the characters the Noto faces lack (a name's rare characters, from
+    HanaMinA/B as in the PDF): its subset and the characters it sets, each 1 em wide,
+    in the regular and the bold text alike (the PDF emboldens them: synthetic_bold)."""
+
+    name: str
+    data: bytes
+    chars: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Text:
     box: Box
     lines: tuple[str, ...]
@@ -55,11 +66,16 @@ class PageContent:
     metadata: Mapping[str, str]  # by METADATA_NAMES key
 
 
-def package_files(page: PageContent, font: bytes, bold_font: bytes, widths: Widths) -> dict[str, bytes]:
+def package_files(
+    page: PageContent, font: bytes, bold_font: bytes, widths: Widths, fallbacks: tuple[Fallback, ...] = ()
+) -> dict[str, bytes]:
     """Every file of the unsigned package, by its path inside the zip. ``widths``: each
-    character's advance in em, regular and bold (where the glyphs go: DeltaX)."""
+    character's advance in em, regular and bold (where the glyphs go: DeltaX);
+    ``fallbacks``: the faces of the characters the Noto faces lack."""
     ids = iter(range(1, 10_000))
     font_id, bold_id = next(ids), next(ids)
+    fallback_ids = [next(ids) for _ in fallbacks]
+    faces = tuple(zip(fallback_ids, fallbacks, strict=True))
     media = [(next(ids), image) for image in page.images]
     page_id = next(ids)
     objects = []
@@ -70,7 +86,7 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes, widths: Widt
             f'ResourceID="{media_id}"/>'
         )
     for text in page.texts:
-        objects.extend(_text_objects(text, bold_id if text.bold else font_id, ids, widths))
+        objects.extend(_text_objects(text, bold_id if text.bold else font_id, ids, widths, faces))
     max_id = next(ids)
     files = {
         "OFD.xml": _ofd_xml(page),
@@ -87,7 +103,13 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes, widths: Widt
             f'<ofd:Font ID="{font_id}" FontName="Noto Serif SC" FamilyName="Noto Serif SC">'
             "<ofd:FontFile>font_regular.ttf</ofd:FontFile></ofd:Font>"
             f'<ofd:Font ID="{bold_id}" FontName="Noto Serif SC Bold" FamilyName="Noto Serif SC" Bold="true">'
-            "<ofd:FontFile>font_bold.ttf</ofd:FontFile></ofd:Font></ofd:Fonts>",
+            "<ofd:FontFile>font_bold.ttf</ofd:FontFile></ofd:Font>"
+            + "".join(
+                f'<ofd:Font ID="{face_id}" FontName={quoteattr(face.name)} FamilyName={quoteattr(face.name)}>'
+                f"<ofd:FontFile>font_{face_id}.ttf</ofd:FontFile></ofd:Font>"
+                for face_id, face in faces
+            )
+            + "</ofd:Fonts>",
             'BaseLoc="Res"',
         ),
         "Doc_0/DocumentRes.xml": _xml(
@@ -108,6 +130,8 @@ def package_files(page: PageContent, font: bytes, bold_font: bytes, widths: Widt
         "Doc_0/Res/font_regular.ttf": font,
         "Doc_0/Res/font_bold.ttf": bold_font,
     }
+    for face_id, face in faces:
+        files[f"Doc_0/Res/font_{face_id}.ttf"] = face.data
     for media_id, image in media:
         files[f"Doc_0/Res/image_{media_id}.{image.format.lower()}"] = image.data
     return files
@@ -132,11 +156,20 @@ def text_of(page: PageContent) -> str:
     return "".join(sorted({char for text in page.texts for line in text.lines for char in line}))
 
 
-def _text_objects(text: Text, font_id: int, ids: Iterable[int], widths: Widths) -> list[str]:
-    """One TextObject per line, each glyph placed: a reader that does not measure the font
-    (or finds none it can use) still sets the characters where the PDF sets them."""
+def _text_objects(
+    text: Text, font_id: int, ids: Iterable[int], widths: Widths, faces: tuple[tuple[int, Fallback], ...] = ()
+) -> list[str]:
+    """One TextObject per line and face, each glyph placed: a reader that does not measure
+    the font (or finds none it can use) still sets the characters where the PDF sets them.
+    A line with a rare character is cut into runs, one per face, each starting where the
+    whole line puts its first character."""
     ids = iter(ids)
-    advance = widths[1] if text.bold else widths[0]
+    main = widths[1] if text.bold else widths[0]
+    rare = {char: face_id for face_id, face in faces for char in face.chars}
+
+    def advance(char: str) -> float:
+        return 1.0 if char in rare else main(char)
+
     size_mm = text.size_pt * PT_MM
     line_mm = LINE_HEIGHT * size_mm
     room = text.box.h - len(text.lines) * line_mm
@@ -150,13 +183,31 @@ def _text_objects(text: Text, font_id: int, ids: Iterable[int], widths: Widths) 
         # the baseline about 0.88 em below the line's top inside a 1.25 em line (Noto's ascent)
         baseline = (line_mm - size_mm) / 2 + 0.88 * size_mm
         x, deltas = _placed(line, text, size_mm, advance)
-        delta = f' DeltaX="{" ".join(f"{d:.3f}" for d in deltas)}"' if deltas else ""
-        objects.append(
-            f'<ofd:TextObject ID="{next(ids)}" Boundary="{_box(boundary)}" Font="{font_id}" Size="{size_mm:.3f}">'
-            f'<ofd:FillColor Value="{text.colour}"/>'
-            f'<ofd:TextCode X="{x:.3f}" Y="{baseline:.3f}"{delta}>{escape(line)}</ofd:TextCode></ofd:TextObject>'
-        )
+        starts = [x]
+        for step in deltas:
+            starts.append(starts[-1] + step)
+        for first, run in _runs(line, lambda char: rare.get(char, font_id)):
+            run_face = rare.get(run[0], font_id)
+            steps = deltas[first : first + len(run) - 1]
+            delta = f' DeltaX="{" ".join(f"{d:.3f}" for d in steps)}"' if steps else ""
+            objects.append(
+                f'<ofd:TextObject ID="{next(ids)}" Boundary="{_box(boundary)}" Font="{run_face}" '
+                f'Size="{size_mm:.3f}"><ofd:FillColor Value="{text.colour}"/>'
+                f'<ofd:TextCode X="{starts[first]:.3f}" Y="{baseline:.3f}"{delta}>{escape(run)}</ofd:TextCode>'
+                "</ofd:TextObject>"
+            )
     return objects
+
+
+def _runs(line: str, face_of: Callable[[str], int]) -> list[tuple[int, str]]:
+    """The line cut where the face changes: (index of the run's first character, the run)."""
+    runs: list[tuple[int, str]] = []
+    for index, char in enumerate(line):
+        if runs and face_of(runs[-1][1][0]) == face_of(char):
+            runs[-1] = (runs[-1][0], runs[-1][1] + char)
+        else:
+            runs.append((index, char))
+    return runs
 
 
 def _placed(line: str, text: Text, size_mm: float, advance: Callable[[str], float]) -> tuple[float, list[float]]:
