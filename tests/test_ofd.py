@@ -305,3 +305,19 @@ def test_a_names_rare_characters_are_set_in_the_faces_the_pdf_takes_them_from(se
     step = float(runs[0][1].get("DeltaX"))  # 阳 one step after 欧, as the rare ones after it
     assert xs[1] - xs[0] == pytest.approx(2 * step, abs=0.01) and xs[2] - xs[1] == pytest.approx(step, abs=0.01)
     assert check(pki, files).genuine
+
+
+def test_the_frame_and_the_value_rules_are_drawn_as_the_pdf_draws_them(ofd):
+    content = parse_xml(read_package(ofd)["Doc_0/Pages/Page_0/Content.xml"])
+    paths = [
+        (p.get("LineWidth"), p.findtext("ofd:AbbreviatedData", namespaces=NS))
+        for p in content.iter(f"{{{OFD_NS}}}PathObject")
+    ]
+    frames = [data for _, data in paths if data.endswith(" C")]
+    # the double border's two lines and the body's rule, each a closed rectangle
+    assert [frame.split()[1:3] for frame in frames] == [["6.400", "6.400"], ["8.000", "8.000"], ["10.106", "10.106"]]
+    rules = [data for _, data in paths if not data.endswith(" C")]
+    assert len(rules) == len([s for s in SLOT_BY_KEY.values() if s.kind == "row"])
+    # each rule at the foot of its value's box
+    first = next(s for s in SLOT_BY_KEY.values() if s.kind == "row")
+    assert f"M {first.box.x:.3f}" in " ".join(rules)

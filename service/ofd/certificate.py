@@ -18,7 +18,7 @@ import uharfbuzz as hb
 from PIL import Image as PILImage
 
 from service.contract.certificate import CertificateRequest
-from service.documents.certificate_layout import PHOTO_BOX, QR_BOX, QR_CAPTION_BOX, SEAL_BOXES
+from service.documents.certificate_layout import PAGE_MM, PHOTO_BOX, QR_BOX, QR_CAPTION_BOX, SEAL_BOXES, Box
 from service.documents.tabular import advances_for
 from service.forms.certificate import (
     BOLD_FACE,
@@ -32,12 +32,38 @@ from service.forms.certificate import (
 )
 from service.signing.sm2 import Sm2Signer
 
-from .package import Fallback, Image, PageContent, Text, package_files, text_of, zip_package
+from .package import Fallback, Image, PageContent, Stroke, Text, package_files, text_of, zip_package
 from .signatures import OfdSeal, sign_package
 
 SEAL_RED = "200 16 16"
 TITLE_RED = "163 29 29"  # #a31d1d
 ORG_LABEL_TRACKING_EM = 0.3
+
+
+RULE_GREY = "102 102 102"  # #666
+PT = 25.4 / 72
+
+
+def _outline(inset: float, width: float, colour: str) -> Stroke:
+    """A rectangle's outline ``inset`` mm inside the page, centred on its stroke."""
+    x0, y0, x1, y1 = inset, inset, PAGE_MM[0] - inset, PAGE_MM[1] - inset
+    return Stroke(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), width, colour, closed=True)
+
+
+# The frame as templates/certificates/default/style.css draws it: the root's 2.4 mm double
+# border 6 mm inside the page (two 0.8 mm lines 0.8 mm apart), the body's 0.6 pt rule
+# 1.6 mm inside that.
+FRAME = (
+    _outline(6.0 + 0.4, 0.8, TITLE_RED),
+    _outline(6.0 + 2.4 - 0.4, 0.8, TITLE_RED),
+    _outline(6.0 + 2.4 + 1.6 + 0.3 * PT, 0.6 * PT, TITLE_RED),
+)
+
+
+def _underline(box: Box) -> Stroke:
+    """A value's rule: its box's 0.5 pt bottom border (border-box: inside the box)."""
+    y = box.y + box.h - 0.25 * PT
+    return Stroke(((box.x, y), (box.x + box.w, y)), 0.5 * PT, RULE_GREY)
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,9 @@ def certificate_page(
     images = [Image(QR_BOX, _qr_for_ofd(context["qr"]["uri"]), "PNG")]
     if request.holder.photo is not None:
         images.insert(0, Image(PHOTO_BOX, request.holder.photo.checked.fitted_jpeg, "JPEG"))
+    rules = tuple(_underline(p.slot.box) for p in context["fields"] if p.slot.kind == "row")
     return PageContent(
+        strokes=FRAME + rules,
         texts=tuple(texts),
         images=tuple(images),
         title=title,

@@ -57,6 +57,17 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Stroke:
+    """A line drawn through ``points`` (mm from the page's top-left), closed into a
+    rectangle's outline or not: the frame and the rules the PDF's borders draw."""
+
+    points: tuple[tuple[float, float], ...]
+    width_mm: float
+    colour: str
+    closed: bool = False
+
+
+@dataclass(frozen=True)
 class PageContent:
     texts: tuple[Text, ...]
     images: tuple[Image, ...]
@@ -64,6 +75,7 @@ class PageContent:
     doc_id: str
     created: str  # YYYY-MM-DD
     metadata: Mapping[str, str]  # by METADATA_NAMES key
+    strokes: tuple[Stroke, ...] = ()  # drawn first, under the images and the text
 
 
 def package_files(
@@ -78,7 +90,7 @@ def package_files(
     faces = tuple(zip(fallback_ids, fallbacks, strict=True))
     media = [(next(ids), image) for image in page.images]
     page_id = next(ids)
-    objects = []
+    objects = [_path_object(stroke, next(ids)) for stroke in page.strokes]
     for media_id, image in media:
         box = image.box
         objects.append(
@@ -197,6 +209,16 @@ def _text_objects(
                 "</ofd:TextObject>"
             )
     return objects
+
+
+def _path_object(stroke: Stroke, object_id: int) -> str:
+    (x0, y0), *rest = stroke.points
+    path = f"M {x0:.3f} {y0:.3f} " + " ".join(f"L {x:.3f} {y:.3f}" for x, y in rest) + (" C" if stroke.closed else "")
+    return (
+        f'<ofd:PathObject ID="{object_id}" Boundary="0 0 {PAGE_MM[0]:g} {PAGE_MM[1]:g}" '
+        f'LineWidth="{stroke.width_mm:.3f}" Stroke="true" Fill="false">'
+        f'<ofd:StrokeColor Value="{stroke.colour}"/><ofd:AbbreviatedData>{path}</ofd:AbbreviatedData></ofd:PathObject>'
+    )
 
 
 def _runs(line: str, face_of: Callable[[str], int]) -> list[tuple[int, str]]:
