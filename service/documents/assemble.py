@@ -3,7 +3,8 @@ starting on a new sheet when printed duplex, written to the file as they arrive.
 
 Each part is read (pyHanko's PDF reader, lazily, object by object) and its pages copied
 with everything they draw: fonts, images and content streams go over byte for byte, under
-new object numbers, and are written out at once. Only the object offsets, the page numbers
+new object numbers, and are written out at once; most dictionaries are copied as the file
+writes them, only their references renumbered (``_PlainObjects``), the rest parsed. Only the object offsets, the page numbers
 and the part being copied are held, so a run of 500 review forms costs what one form
 costs in memory, whatever the file's size (bench/results/print.md).
 
@@ -190,7 +191,7 @@ def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, byt
     while queue:
         ref = queue.popleft()
         raw = plain.body(ref)
-        if raw is not None:  # numbers, names and references only: copied as written
+        if raw is not None:  # plain (see below): copied as written
             out.put(number_of(ref), _TOKEN.sub(lambda m: _renumbered(m, reader, number_of), raw))
             continue
         obj = ref.get_object()
