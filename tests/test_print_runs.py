@@ -267,6 +267,30 @@ def handwritten_pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
+def test_streams_are_copied_byte_for_byte_by_their_length(tmp_path):
+    """A stream whose /Length is a reference and one after CR LF arrive with their data intact."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    pdf = handwritten_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 6 0 R] >>",
+            b"<< /Length 5 0 R >>\nstream\nq 1 0 0 1 0 0 cm Q\nendstream",
+            b"18",
+            b"<< /Length 5 >>\r\nstream\r\nBT ET\r\nendstream",
+        ]
+    )
+    out = tmp_path / "run.pdf"
+    assemble(iter([Part("a", pdf)]), out, day=date(2024, 12, 30))
+    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
+    page, _ = PdfFileReader(BytesIO(out.read_bytes())).find_page_for_modification(0)
+    contents = [stream.get_object().data for stream in page.get_object()["/Contents"]]
+    assert contents == [b"q 1 0 0 1 0 0 cm Q", b"BT ET"]
+
+
 def test_a_string_of_unescaped_nested_parentheses_is_copied_whole(tmp_path):
     from io import BytesIO
 

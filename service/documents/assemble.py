@@ -192,7 +192,9 @@ def _copy_pages(out: _Output, pdf: bytes, pages_ref: int) -> list[tuple[int, byt
         ref = queue.popleft()
         raw = plain.body(ref)
         if raw is not None:  # plain (see below): copied as written
-            out.put(number_of(ref), _TOKEN.sub(lambda m: _renumbered(m, reader, number_of), raw))
+            text, data = raw
+            body = _TOKEN.sub(lambda m: _renumbered(m, reader, number_of), text)
+            out.put(number_of(ref), body if data is None else b"%s\nstream\n%s\nendstream" % (body, data))
             continue
         obj = ref.get_object()
         if isinstance(obj, generic.DictionaryObject) and _get(obj, "/Type") in ("/Page", "/Pages"):
@@ -214,10 +216,12 @@ _OBJECT_HEAD = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
 _END_OR_STREAM = re.compile(rb"\b(?:endobj|stream)\b")
 _STRING = rb"\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]*>"
 _STRINGS = re.compile(_STRING)
-_NOT_PLAIN = re.compile(rb"[()<>%]|\bstream\b|/Type\s*/Pages?\b")
+_NOT_PLAIN = re.compile(rb"[()<>%]|\b(?:end)?stream\b|/Type\s*/(?:Pages?|ObjStm|XRef)\b")
 _DELIMITED = rb"(?<![^\s\[\]<>{}()])"
 _TOKEN = re.compile(rb"(" + _STRING + rb")|" + _DELIMITED + rb"(\d+)\s+(\d+)\s+R(?![^\s\[\]<>{}()/%])")
-_PLAIN_MAX = 1 << 20  # bigger than any such object: a guard, not a limit
+_PLAIN_MAX = 1 << 20  # bigger than any such object's text: a guard, not a limit
+_LENGTH = re.compile(rb"/Length\s+(\d+)(?:\s+(\d+)\s+R)?")
+_ENDSTREAM = re.compile(rb"\s*endstream\b")
 
 
 class _PlainObjects:
@@ -228,27 +232,48 @@ class _PlainObjects:
         self._pdf, self._reader = pdf, reader
         self._streams: dict[int, dict[int, bytes]] = {}
 
-    def body(self, ref: generic.IndirectObject) -> bytes | None:
+    def body(self, ref: generic.IndirectObject) -> tuple[bytes, bytes | None] | None:
+        """(its dictionary or other text, its stream's data as stored or None), or None:
+        not plain, parse it."""
         at = self._reader.xrefs[ref.reference]
+        found: tuple[bytes, bytes | None] | None = None
         if isinstance(at, int):
-            body = self._at(at, ref)
+            found = self._at(at, ref)
         elif at is not None and ref.generation == 0:
-            body = self._members(at.obj_stream_id).get(ref.idnum)
-        else:
-            body = None
-        rest = _STRINGS.sub(b"", body).replace(b"<<", b"").replace(b">>", b"") if body else b"("
-        if _NOT_PLAIN.search(rest) is not None:
+            member = self._members(at.obj_stream_id).get(ref.idnum)
+            found = (member, None) if member is not None else None
+        if found is None or not found[0]:
             return None
-        return body
+        rest = _STRINGS.sub(b"", found[0]).replace(b"<<", b"").replace(b">>", b"")
+        return found if _NOT_PLAIN.search(rest) is None else None
 
-    def _at(self, at: int, ref: generic.IndirectObject) -> bytes | None:
-        head = _OBJECT_HEAD.match(self._pdf, at)
+    def _at(self, at: int, ref: generic.IndirectObject) -> tuple[bytes, bytes | None] | None:
+        pdf = self._pdf
+        head = _OBJECT_HEAD.match(pdf, at)
         if head is None or (int(head[1]), int(head[2])) != (ref.idnum, ref.generation):
             return None
-        end = _END_OR_STREAM.search(self._pdf, head.end(), head.end() + _PLAIN_MAX)
-        if end is None or end[0] != b"endobj":
-            return None  # a stream (or the word in a string): parsed
-        return self._pdf[head.end() : end.start()].strip()
+        end = _END_OR_STREAM.search(pdf, head.end(), head.end() + _PLAIN_MAX)
+        if end is None:
+            return None
+        text = pdf[head.end() : end.start()].strip()
+        if end[0] == b"endobj":
+            return text, None
+        # A stream: its data, /Length bytes after the keyword's end of line (CR LF or LF),
+        # then endstream; anything else (a length that does not fit) is parsed instead.
+        start = end.end() + (2 if pdf[end.end() : end.end() + 2] == b"\r\n" else 1)
+        length = self._length(text)
+        if length is None or _ENDSTREAM.match(pdf, start + length) is None:
+            return None
+        return text, pdf[start : start + length]
+
+    def _length(self, text: bytes) -> int | None:
+        found = _LENGTH.search(text)
+        if found is None:
+            return None
+        if found[2] is None:
+            return int(found[1])
+        value = generic.Reference(int(found[1]), int(found[2]), self._reader).get_object()
+        return int(value) if isinstance(value, generic.NumberObject) else None
 
     def _members(self, stream_id: int) -> dict[int, bytes]:
         found = self._streams.get(stream_id)
