@@ -162,6 +162,9 @@ _SEEDED = {
     "identifier": "identifier || '.S' || {n}",
     "token": "{token}",
     "idempotency_key": "NULL",
+    # each version's files are its own, as in a registry that issued them
+    "pdf_sha256": "'seed-pdf-' || {n}",
+    "ofd_sha256": "CASE WHEN ofd_sha256 IS NULL THEN NULL ELSE 'seed-ofd-' || {n} END",
 }
 
 

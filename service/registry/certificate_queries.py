@@ -15,16 +15,18 @@ from service.registry.models import Certificate
 
 def by_ofd_file(session: Session, ofd_sha256: str) -> Certificate | None:
     """The version whose OFD twin has these bytes."""
-    return session.scalars(select(Certificate).where(Certificate.ofd_sha256 == ofd_sha256)).first()
+    return session.scalars(select(Certificate).where(Certificate.ofd_sha256 == ofd_sha256).limit(1)).first()
 
 
 def by_file(session: Session, pdf_sha256: str) -> Certificate | None:
-    """The certificate (any version) whose file has this SHA-256."""
-    return session.scalars(select(Certificate).where(Certificate.pdf_sha256 == pdf_sha256)).first()
+    """The certificate (any version) whose file has this SHA-256. LIMIT 1: ``first()`` alone
+    has the driver fetch every match (psycopg holds a whole result), and nothing makes a
+    file's hash unique to one row (a registry restored twice, rows copied by hand)."""
+    return session.scalars(select(Certificate).where(Certificate.pdf_sha256 == pdf_sha256).limit(1)).first()
 
 
 def by_identifier(session: Session, identifier: str) -> Certificate | None:
-    return session.scalars(select(Certificate).where(Certificate.identifier == identifier)).first()
+    return session.scalars(select(Certificate).where(Certificate.identifier == identifier).limit(1)).first()
 
 
 def holder_names(session: Session, numbers: Iterable[str]) -> dict[str, str]:
