@@ -65,7 +65,9 @@ def check_token(token_der: bytes, signature_value: bytes, trust: TrustConfig | N
         except ValueError:
             return b""
 
-    context = build_validation_context(trust, moment=at, revocation_mode="soft-fail") if trust else None
+    # No trust given: an empty one (pyHanko would otherwise fall back on the system's roots);
+    # the token's signature and imprint are still checked, its TSA is not trusted.
+    context = build_validation_context(trust or TrustConfig(roots=()), moment=at, revocation_mode="soft-fail")
     try:
         status = run_sync(validate_tst_signed_data(signed, context, expected))
     except Exception:  # noqa: BLE001 - pyHanko raises many kinds for a malformed token
