@@ -267,12 +267,21 @@ def handwritten_pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def test_streams_are_copied_byte_for_byte_by_their_length(tmp_path):
-    """A stream whose /Length is a reference and one after CR LF arrive with their data intact."""
+def first_page_of_run(tmp_path, pdf: bytes):
+    """``pdf`` assembled alone, checked by qpdf; → its first page as pyHanko reads it back."""
     from io import BytesIO
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    out = tmp_path / "run.pdf"
+    assemble(iter([Part("a", pdf)]), out, day=date(2024, 12, 30))
+    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
+    page, _ = PdfFileReader(BytesIO(out.read_bytes())).find_page_for_modification(0)
+    return page.get_object()
+
+
+def test_streams_are_copied_byte_for_byte_by_their_length(tmp_path):
+    """A stream whose /Length is a reference and one after CR LF arrive with their data intact."""
     pdf = handwritten_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -283,19 +292,11 @@ def test_streams_are_copied_byte_for_byte_by_their_length(tmp_path):
             b"<< /Length 5 >>\r\nstream\r\nBT ET\r\nendstream",
         ]
     )
-    out = tmp_path / "run.pdf"
-    assemble(iter([Part("a", pdf)]), out, day=date(2024, 12, 30))
-    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
-    page, _ = PdfFileReader(BytesIO(out.read_bytes())).find_page_for_modification(0)
-    contents = [stream.get_object().data for stream in page.get_object()["/Contents"]]
+    contents = [stream.get_object().data for stream in first_page_of_run(tmp_path, pdf)["/Contents"]]
     assert contents == [b"q 1 0 0 1 0 0 cm Q", b"BT ET"]
 
 
 def test_a_string_of_unescaped_nested_parentheses_is_copied_whole(tmp_path):
-    from io import BytesIO
-
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
     pdf = handwritten_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -306,10 +307,6 @@ def test_a_string_of_unescaped_nested_parentheses_is_copied_whole(tmp_path):
             b"<< /Kind /Target >>",
         ]
     )
-    out = tmp_path / "run.pdf"
-    assemble(iter([Part("a", pdf)]), out, day=date(2024, 12, 30))
-    assert subprocess.run(["qpdf", "--check", str(out)], capture_output=True).returncode == 0
-    page, _ = PdfFileReader(BytesIO(out.read_bytes())).find_page_for_modification(0)
-    resources = page.get_object()["/Resources"]
+    resources = first_page_of_run(tmp_path, pdf)["/Resources"]
     assert resources["/Note"] == "a (1 0 R) b"
     assert resources["/Near"]["/Kind"] == "/Target" and resources["/Names"][1]["/Kind"] == "/Target"

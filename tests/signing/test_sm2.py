@@ -123,44 +123,28 @@ def _broken_pem() -> bytes:
 
 @needs_openssl
 def test_openssl_made_sm2_keys_are_read(tmp_path):
-    key = tmp_path / "k.pem"
-    subprocess.run(
-        [OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", str(key)], check=True
-    )
-    cert = tmp_path / "c.pem"
-    subprocess.run(
-        [
-            OPENSSL,
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            str(key),
-            "-subj",
-            "/CN=seal",
-            "-sm3",
-            "-days",
-            "2",
-            "-out",
-            str(cert),
-        ]
-        + ["-sigopt", "distid:" + DEFAULT_SIGNER_ID.decode()],
-        check=True,
-    )
+    key, cert = _openssl_pair(tmp_path, "seal", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2")
     signer = sm2_signer_from_pem(key.read_bytes(), cert.read_bytes())
     signature = signer.sign(b"data")
     assert openssl_verifies(tmp_path, public_point(signer.cert_der), b"data", signature, DEFAULT_SIGNER_ID)
 
 
-def _openssl_sm2_pair(tmp_path: Path, name: str = "seal") -> tuple[Path, Path]:
+def _openssl_pair(tmp_path: Path, name: str, *genpkey: str, sm2: bool = True) -> tuple[Path, Path]:
+    """A key made by ``openssl genpkey genpkey…`` and its self-signed certificate (SM3 with
+    the standard signer id when ``sm2``)."""
     key, cert = tmp_path / f"{name}.key.pem", tmp_path / f"{name}.cert.pem"
-    subprocess.run([OPENSSL, "genpkey", "-algorithm", "SM2", "-out", str(key)], check=True)
+    subprocess.run([OPENSSL, "genpkey", *genpkey, "-out", str(key)], check=True)
+    signing = ["-sm3", "-sigopt", "distid:" + DEFAULT_SIGNER_ID.decode()] if sm2 else []
     subprocess.run(
-        [OPENSSL, "req", "-new", "-x509", "-key", str(key), "-subj", f"/CN={name}", "-sm3", "-days", "2"]
-        + ["-out", str(cert), "-sigopt", "distid:" + DEFAULT_SIGNER_ID.decode()],
+        [OPENSSL, "req", "-new", "-x509", "-key", str(key), "-subj", f"/CN={name}", "-days", "2", "-out", str(cert)]
+        + signing,
         check=True,
     )
     return key, cert
+
+
+def _openssl_sm2_pair(tmp_path: Path, name: str = "seal") -> tuple[Path, Path]:
+    return _openssl_pair(tmp_path, name, "-algorithm", "SM2")
 
 
 def _pkcs12(tmp_path: Path, key: Path, cert: Path, *options: str) -> bytes:
@@ -190,14 +174,8 @@ def test_sm2_keys_from_pkcs12_files_made_by_openssl(tmp_path, options):
 
 @needs_openssl
 def test_a_pkcs12_file_whose_key_is_not_sm2_is_refused_by_name(tmp_path):
-    ec_key = tmp_path / "p256.key.pem"
-    subprocess.run(
-        [OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(ec_key)], check=True
-    )
-    ec_cert = tmp_path / "p256.cert.pem"
-    subprocess.run(
-        [OPENSSL, "req", "-new", "-x509", "-key", str(ec_key), "-subj", "/CN=p256", "-days", "2", "-out", str(ec_cert)],
-        check=True,
+    ec_key, ec_cert = _openssl_pair(
+        tmp_path, "p256", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", sm2=False
     )
     with pytest.raises(KeySourceError, match="not an SM2 key"):
         sm2_signer_from_pkcs12(_pkcs12(tmp_path, ec_key, ec_cert), "口令-1".encode())
