@@ -22,6 +22,7 @@ from bench.common import machine, summarize, time_runs, versions_line, write_res
 from service import FONTS_DIR  # noqa: E402
 from service.certificates.identifiers import make_identifier  # noqa: E402
 from service.contract.certificate import CertificateRequest  # noqa: E402
+from service.documents import font_subset  # noqa: E402
 from service.documents.seal_image import default_seal_font, render_round_seal  # noqa: E402
 from service.ofd import certificate as ofd_certificate  # noqa: E402
 from service.ofd.reading import parse_xml, read_package  # noqa: E402
@@ -70,7 +71,7 @@ def main() -> None:
         )
 
     def cold():
-        ofd_certificate._subset.cache_clear()
+        font_subset._subset.cache_clear()
         return ofd_certificate.make_ofd(page(), FONTS_DIR, tuple(seals), NOW)
 
     def warm():
@@ -104,7 +105,7 @@ def main() -> None:
     roots = (certificate_der(pki.sm2.root.cert_pem),)
     check_times, _ = time_runs(lambda: check_package(read_package(package), roots, parse_xml), RUNS)
     started = time.perf_counter()
-    ofd_certificate.subset_font(FONTS_DIR / ofd_certificate.REGULAR_FACE, "张三李四")
+    font_subset.subset_font(FONTS_DIR / ofd_certificate.REGULAR_FACE, "张三李四")
     results = {
         "machine": machine(),
         "bytes": len(package),

@@ -35,7 +35,7 @@ def test_wheel_carries_templates_fonts_and_migrations(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "service/assets/templates/forms/review-form/form.html",
-        "service/assets/templates/certificates/default/certificate.html",
+        "service/assets/templates/certificates/default/sample.json",
         "service/assets/templates/pages/static/verify.css",
         "service/assets/fonts/fonts.conf",
         "service/assets/fonts/NotoSerifSC-Regular.otf",

@@ -69,7 +69,7 @@ class Slot:
 
 # --- the page ---------------------------------------------------------------------
 
-# Inside edge of the frame (style.css: html margin 6 + border 2.4 + body margin 1.6).
+# Inside edge of the frame (FRAME_LINES: 6 mm margin, 2.4 mm double border, 1.6 mm inside it).
 INNER_FRAME = Box(10.0, 10.0, 277.0, 190.0)
 PHOTO_BOX = Box(22.0, 42.0, PHOTO_MM[0], PHOTO_MM[1])
 # 35 mm: the offline payload makes the code version 13 or so (77 modules with the quiet
@@ -188,3 +188,23 @@ class SealArea:
 # The 评委会's and the 发证机关's seal areas, in sealing order, for the sealing code.
 SEAL_AREAS = tuple(SealArea(name, 0, box.rect_pt()) for name, box in SEAL_BOXES.items())
 SEAL_RECTS = {area.name: area.rect for area in SEAL_AREAS}
+
+
+# --- the frame and the rules, as both formats draw them ---------------------------------
+
+_PT_MM = 25.4 / 72
+# The page's frame: a 2.4 mm double border 6 mm inside the page (two 0.8 mm lines 0.8 mm
+# apart) and a fine 0.6 pt rule 1.6 mm inside that: (inset of the line's centre, width), mm.
+FRAME_LINES = ((6.0 + 0.4, 0.8), (6.0 + 2.4 - 0.4, 0.8), (6.0 + 2.4 + 1.6 + 0.3 * _PT_MM, 0.6 * _PT_MM))
+UNDERLINE_MM = 0.5 * _PT_MM  # a row value's rule, inside its box's bottom edge
+
+
+def outline_points(inset: float) -> tuple[tuple[float, float], ...]:
+    """The corners of a rectangle ``inset`` mm inside the page."""
+    x0, y0, x1, y1 = inset, inset, PAGE_MM[0] - inset, PAGE_MM[1] - inset
+    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+
+
+def underline_points(box: Box) -> tuple[tuple[float, float], ...]:
+    y = box.y + box.h - UNDERLINE_MM / 2
+    return ((box.x, y), (box.x + box.w, y))

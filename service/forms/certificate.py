@@ -1,12 +1,12 @@
 """The e-certificate (职称电子证书) as a PDF: request in, bytes out.
 
 Every printed value has a fixed box on an A4 landscape page
-(``service.documents.certificate_layout``). Python, not the layout engine,
-decides each value's font size and line breaks: ``fit_text`` picks the largest
-size at which the text fits its box, measured with the shipped font's advance
-widths, and the template prints the lines as given, never wrapping. So no value
-can push another, whatever its length within the contract's limits, and the two
-seal areas are exact.
+(``service.documents.certificate_layout``). Python decides each value's font
+size and line breaks: ``fit_text`` picks the largest size at which the text fits
+its box, measured with the shipped font's advance widths, and the page prints the
+lines as given (``certificate_drawing``, written by ``documents.page_pdf``). So no
+value can push another, whatever its length within the contract's limits, and the
+two seal areas are exact.
 
 A certificate rendered before its organisations can seal it says so in a line
 above the footer and in its metadata (``unsealed_notice``), and keeps the seal
@@ -14,14 +14,12 @@ areas clean for a stamp pressed by hand (线下盖章); sealed later, it is rend
 again without that line, every other box where it was.
 
 Pure: the same request, number, identifier and URL give the same bytes.
-Rendering time is dominated by WeasyPrint's cost per element (about 0.5 ms
-each), so the template keeps to one element per value; the row labels of a
-column are one element.
+Nothing is left to a layout engine, so none runs: the page is drawn in a few
+milliseconds, where WeasyPrint took about 70 (bench/results/issue.md).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -56,21 +54,19 @@ from service.documents.certificate_layout import (  # noqa: F401 - the layout's 
 )
 from service.documents.filters import cn_date, mask_id
 from service.documents.fit import LINE_HEIGHT, fit_text, name_in_two_lines, wrap_text
-from service.documents.qr import qr_png
-from service.documents.render import PdfOptions, Renderer, SourceAttachment
+from service.documents.page_pdf import Attachment, write_page_pdf
+from service.documents.qr import qr_matrix
+from service.documents.render import Renderer
 from service.documents.tabular import PT_MM, advances_for
 from service.documents.words import Segmenter, segmenter_for
+from service.forms.certificate_drawing import TITLE_TRACKING_EM, draw_certificate
 from service.forms.spec import midnight
 from service.offline.payload import qr_text
 from service.profiles.schema import Certificate as CertificateProfile
 
-TEMPLATE = "certificates/default/certificate.html"
 DEFAULT_TITLE = "专业技术资格证书"
 # The faces the values are measured with, in the renderer's fonts folder.
 REGULAR_FACE, BOLD_FACE = "NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf"
-# Kept in step with style.css: the values' line height (LINE_HEIGHT, from fit), the title's letter-spacing.
-TITLE_TRACKING_EM = 0.3
-LABEL_PT = 10.5
 # A value standing on its rule keeps this much room below (to the rule) and
 # above (to the rule of the row above) its lines.
 RULE_GAP_MM, TOP_GAP_MM = 0.8, 0.4
@@ -131,16 +127,15 @@ class Placed:
 
     @property
     def text(self) -> str:
-        """The lines as printed (white-space: pre: a line break element would cost more)."""
+        """The lines as printed, one under the other."""
         return "\n".join(self.lines)
 
     @property
-    def style(self) -> str:
-        box = self.slot.box
-        room = box.h - len(self.lines) * LINE_HEIGHT * self.size_pt * PT_MM
-        top = {"middle": room / 2, "top": 0.0}.get(self.slot.valign, room - RULE_GAP_MM)
-        pad = f";padding-left:{self.slot.pad:g}mm" if self.slot.pad else ""
-        return f"{box.style()};padding-top:{top:.2f}mm;font-size:{self.size_pt:g}pt{pad}"
+    def top_mm(self) -> float:
+        """Where the first line's box starts below the slot's top: in the middle, at the
+        top, or standing RULE_GAP_MM above the rule."""
+        room = self.slot.box.h - len(self.lines) * LINE_HEIGHT * self.size_pt * PT_MM
+        return round({"middle": room / 2, "top": 0.0}.get(self.slot.valign, room - RULE_GAP_MM), 2)
 
 
 class LayoutError(ValueError):
@@ -238,47 +233,6 @@ def replaced_line(request: CertificateRequest, wording: Wording) -> str:
     return line
 
 
-def label_blocks(fonts_dir: Path, wording: Wording = DEFAULT_WORDING) -> list[dict]:
-    """The labels: each column of row labels as one block of lines, then the others. A
-    label too long for its column at the labels' size (取得资格时所在单位) gets a block of
-    its own, a size smaller, its line in the column left empty."""
-    advances = advances_for(fonts_dir / REGULAR_FACE)
-    rows = wording.rows
-
-    def spread(label: str, width_mm: float) -> str:
-        # Spaces let text-align-last: justify spread the characters (WeasyPrint
-        # justifies at spaces only); a label too long for that stays as it is.
-        spaced = " ".join(label)
-        return spaced if advances.width_em(spaced) * LABEL_PT * PT_MM <= width_mm else label
-
-    blocks = []
-    for column, x in enumerate(COLUMNS):
-        box = Box(x, ROW_TOP, LABEL_W, ROW_H * len(rows))
-        lines = []
-        for index, row in enumerate(rows):
-            label = row[column][1]
-            width = advances.width_em(label) * LABEL_PT * PT_MM
-            if width <= LABEL_W:
-                lines.append(spread(label, LABEL_W))
-                continue
-            lines.append("")
-            # A few percent of slack: at exactly the column's width the layout engine may
-            # still wrap the last character onto the row below.
-            size = max(6.0, LABEL_PT * LABEL_W / width * 0.96)
-            own = Box(x, ROW_TOP + index * ROW_H, LABEL_W, ROW_H)
-            style = f"{own.style()};line-height:{ROW_H:g}mm;font-size:{size:.2f}pt;white-space:pre"
-            blocks.append({"kind": "row", "style": style, "text": label})
-        blocks.append({"kind": "row", "style": f"{box.style()};line-height:{ROW_H:g}mm", "text": "\n".join(lines)})
-    for slot in wording.slots:
-        if slot.label and slot.kind != "row":
-            label_box = slot.label_box
-            if label_box is None:
-                raise LayoutError(f"{slot.key}: a label and no box to print it in")
-            text = slot.label if slot.kind == "org" else spread(slot.label, label_box.w)
-            blocks.append({"kind": slot.kind, "style": label_box.style(), "text": text})
-    return blocks
-
-
 def build_context(
     request: CertificateRequest,
     *,
@@ -294,26 +248,17 @@ def build_context(
 ) -> dict:
     values = field_values(request, number=number, identifier=identifier, title=title, notice=notice, wording=wording)
     words = segmenter_for(wording.terms)
-    photo = request.holder.photo.checked.fitted_jpeg if with_photo else None
-    # The QR code as a bitmap of one pixel per module, drawn without smoothing
-    # (image-rendering: pixelated): as sharp as a vector and far cheaper to lay out.
-    qr = qr_png(qr_text(verify_url, offline_payload), scale=1)
+    photo = request.holder.photo.checked.fitted_jpeg if with_photo and request.holder.photo else None
+    # The QR code as a bitmap of one pixel per module, drawn without smoothing: as sharp
+    # as a vector, and a scaled copy serves the OFD twin.
+    qr = qr_matrix(qr_text(verify_url, offline_payload))
     return {
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
         "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
         "fields": [place(slot, values[slot.key], fonts_dir, words) for slot in wording.slots if slot.key in values],
-        "labels": label_blocks(fonts_dir, wording),
-        "photo": {
-            "uri": "data:image/jpeg;base64," + base64.b64encode(photo).decode() if photo else None,
-            "style": PHOTO_BOX.style(),
-        },
-        "qr": {
-            "uri": "data:image/png;base64," + base64.b64encode(qr).decode(),
-            "style": QR_BOX.style(),
-            "caption_style": QR_CAPTION_BOX.style(),
-            "caption": wording.qr_caption,
-        },
+        "photo": {"jpeg": photo},
+        "qr": {"modules": tuple(tuple(row) for row in qr), "caption": wording.qr_caption},
     }
 
 
@@ -334,15 +279,35 @@ def certificate_data(
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def pdf_options(
-    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None = None
-) -> PdfOptions:
-    """PDF/A-3b dated by the issue date (never the clock), the certificate data attached."""
+def _source(
+    request: CertificateRequest, *, number: str, identifier: str, verify_url: str, offline_payload: str | None
+) -> Attachment:
     data = certificate_data(
         request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
     )
-    attachment = SourceAttachment(name="certificate.json", data=data, description="证书数据（机读）")
-    return PdfOptions(date=midnight(request.issue_date), attachments=(attachment,))
+    return Attachment(name="certificate.json", data=data, description="证书数据（机读）")
+
+
+def _draw(
+    renderer: Renderer,
+    request: CertificateRequest,
+    context: dict,
+    wording: Wording,
+    *,
+    attachments: tuple[Attachment, ...] = (),
+    public_notice: str | None = None,
+) -> bytes:
+    """PDF/A-3b dated by the issue date (never the clock)."""
+    page, fonts = draw_certificate(
+        context,
+        fonts_dir=renderer.fonts_dir,
+        wording_rows=wording.rows,
+        slots=wording.slots,
+        created=midnight(request.issue_date),
+        attachments=attachments,
+        public_notice=public_notice,
+    )
+    return write_page_pdf(page, fonts)
 
 
 def render_certificate(
@@ -377,10 +342,10 @@ def render_certificate(
         wording=wording,
         offline_payload=offline_payload,
     )
-    options = pdf_options(
+    source = _source(
         request, number=number, identifier=identifier, verify_url=verify_url, offline_payload=offline_payload
     )
-    return renderer.render_pdf(TEMPLATE, context, options)
+    return _draw(renderer, request, context, wording, attachments=(source,))
 
 
 PUBLIC_NOTICE = "证书查验公开副本：不含照片及完整证件号码，不作为证书使用"
@@ -411,5 +376,4 @@ def render_public_copy(
         wording=wording,
         offline_payload=offline_payload,
     )
-    context["public_notice"] = PUBLIC_NOTICE
-    return renderer.render_pdf(TEMPLATE, context, PdfOptions(date=midnight(request.issue_date)))
+    return _draw(renderer, request, context, wording, public_notice=PUBLIC_NOTICE)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from service.documents.certificate_layout import PAGE_MM, Box
+from service.documents.font_subset import Fallback
 
 OFD_NS = "http://www.ofdspec.org/2016"
 PT_MM = 25.4 / 72
@@ -24,17 +25,6 @@ METADATA_NAMES = {"identifier": "电子证照标识", "number": "证照编号", 
 _ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 # A character's advance in em, in the regular and in the bold face.
 Widths = tuple[Callable[[str], float], Callable[[str], float]]
-
-
-@dataclass(frozen=True)
-class Fallback:
-    """A face for the characters the Noto faces lack (a name's rare characters, from
-    HanaMinA/B as in the PDF): its subset and the characters it sets, each 1 em wide,
-    in the regular and the bold text alike (the PDF emboldens them: synthetic_bold)."""
-
-    name: str
-    data: bytes
-    chars: frozenset[str]
 
 
 @dataclass(frozen=True)
