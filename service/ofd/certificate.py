@@ -32,12 +32,11 @@ from service.forms.certificate import (
     BOLD_FACE,
     DEFAULT_TITLE,
     DEFAULT_WORDING,
-    LABEL_PT,
     REGULAR_FACE,
-    TITLE_TRACKING_EM,
     Wording,
     build_context,
 )
+from service.forms.certificate_drawing import LABEL_PT, ORG_LABEL_TRACKING_EM, TITLE_TRACKING_EM
 from service.signing.sm2 import Sm2Signer
 
 from .package import Image, PageContent, Stroke, Text, package_files, text_of, zip_package
@@ -45,7 +44,6 @@ from .signatures import OfdSeal, sign_package
 
 SEAL_RED = "200 16 16"
 TITLE_RED = "163 29 29"  # #a31d1d
-ORG_LABEL_TRACKING_EM = 0.3
 
 
 RULE_GREY = "102 102 102"  # #666
