@@ -393,12 +393,15 @@ def _targets(summary: dict) -> dict:
     """The issue's two targets, scaled to the count measured (5,000 in 5 minutes is a rate)."""
     local, celery = summary["local_pool"], summary["celery_2_workers"]
     limit = TARGET_SECONDS_PER_5000 * COUNT / 5000
-    ratio = celery["per_second"] / local["per_second"]
+    # Within 15 %: the season's time by Celery at most 1.15 times the local pool's (the
+    # stricter reading: by rate, 0.87 times the local pool's certificates/s would pass).
+    ratio = celery["median_seconds"] / local["median_seconds"]
     return {
         "local_pool_limit_seconds": limit,
         "local_pool_met": local["median_seconds"] <= limit,
         "celery_vs_local": round(ratio, 3),
-        "celery_met": ratio >= 1 - CELERY_TOLERANCE,
+        "celery_rate_vs_local": round(celery["per_second"] / local["per_second"], 3),
+        "celery_met": ratio <= 1 + CELERY_TOLERANCE,
     }
 
 
@@ -432,8 +435,9 @@ def _markdown(r: dict) -> str:
             "",
             f"- {r['count']} by the local pool in ≤ {t['local_pool_limit_seconds']:.0f} s (5,000 in 5 minutes): "
             f"**{local['median_seconds']:.1f} s, {'met' if t['local_pool_met'] else 'not met'}**.",
-            f"- Celery within 15 % of the local pool: Celery / local pool **{t['celery_vs_local']}×, "
-            f"{'met' if t['celery_met'] else 'not met'}**.",
+            f"- Celery within 15 % of the local pool: the season took Celery **{t['celery_vs_local']}× the local "
+            f"pool's time, {'met' if t['celery_met'] else 'not met'}** (its certificates/s "
+            f"{t['celery_rate_vs_local']}× the local pool's).",
             "",
             f"While the local pool ran: `/healthz` p99 {local['healthz']['p99_ms']} ms (median "
             f"{local['healthz']['median_ms']}, max {local['healthz']['max_ms']}), QR scan page p99 "
