@@ -102,6 +102,9 @@ def create_app(settings: Settings) -> FastAPI:
         warm_up_in_background(WORKER_SETUP.preload)
         task_ceiling = Ceiling(applied.worker_task_memory_mb) if applied.worker_task_memory_mb else None
         app.state.workers = WorkerPool(applied, WORKER_SETUP, ceiling=task_ceiling)
+        app.state.certificate_workers = WorkerPool(
+            applied, WORKER_SETUP, applied.certificate_processes, name="certificates", ceiling=task_ceiling
+        )
         app.state.upload_limiter = CapacityLimiter(applied.upload_checks_at_once)
         app.state.upload_gate = UploadGate(applied.upload_queue)
         app.state.seal_checks = {}  # certificate id -> the seal check in flight (service.api.verify)
@@ -139,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.coordinator.stop()
             app.state.batch_pool.close()
             app.state.upload_workers.close()
+            app.state.certificate_workers.close()
             app.state.workers.close()
             app.state.services.close()
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     work_processes: int | None = None
     # Requests allowed to wait for a busy worker; beyond them: 503 with Retry-After at once.
     work_queue: int = 16
+    # Issuance and reissue (about 60 ms of drawing and sealing each) run in workers of their
+    # own, this many (default: as many as work_processes), so that a certificate never waits
+    # behind a long form being laid out.
+    certificate_processes: int | None = Field(default=None, ge=1)
     # The most one render (or issuance) may take; beyond: its worker is stopped, 504.
     render_timeout_seconds: float = 120
     # The most one print run (booklet: hundreds of documents in one file) may take.

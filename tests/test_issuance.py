@@ -301,3 +301,34 @@ def test_rare_characters_and_long_names_on_the_certificate(app_env, request_body
     pdf = client.get(response.json()["pdf_url"], headers=auth(keys["platform"])).content
     assert "刘䶮王𠇔" in pdf_text(pdf)
     assert all(fonts_of_chars(pdf, "䶮𠇔").values())
+
+
+def test_issuance_has_workers_of_its_own_and_never_queues_behind_the_forms(app_env, request_body):
+    """With every form worker taken and the form queue full (a form answers 503 at once),
+    a certificate is still issued and reissued: it runs in the certificate workers."""
+    client, settings, keys = app_env
+    forms = client.app.state.workers
+    certificates = client.app.state.certificate_workers
+    assert certificates is not forms and certificates.name == "certificates"
+    forms.max_waiting = 0
+    forms._queue()  # the queue of free workers, emptied as if each were busy with a long form
+    taken = [forms._free.get_nowait() for _ in range(forms._free.qsize())]
+    try:
+        refused = client.post(
+            "/api/v1/forms/review-form",
+            json=load_contract("declaration.json"),
+            headers=auth(keys["platform"]),
+        )
+        assert refused.status_code == 503 and refused.json()["error"] == "busy", refused.text
+        issued = issue(client, keys, request_body)
+        assert issued.status_code == 201, issued.text
+        number = issued.json()["number"]
+        reissued = client.post(
+            f"/api/v1/certificates/{number}/reissue",
+            json={"reason": "证书遗失", "kind": "补发"},
+            headers=auth(keys["staff"]),
+        )
+        assert reissued.status_code == 201, reissued.text
+    finally:
+        for slot in taken:
+            forms._free.put_nowait(slot)

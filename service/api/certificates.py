@@ -9,7 +9,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from service.api.deps import ServicesDep, WebDep, WorkersDep, in_worker, may_reissue, read_body, require_role
+from service.api.deps import (
+    CertificateWorkersDep,
+    ServicesDep,
+    WebDep,
+    in_worker,
+    may_reissue,
+    read_body,
+    require_role,
+)
 from service.api.openapi import json_body
 from service.api.strict_body import StrictJsonRoute
 from service.api.web import Web
@@ -95,7 +103,11 @@ def certificate_json(services, cert: Certificate, versions: list[Certificate] | 
     },
 )
 async def issue(
-    request: Request, services: ServicesDep, workers: WorkersDep, key: Platform, idempotency_key: IdempotencyKey = None
+    request: Request,
+    services: ServicesDep,
+    workers: CertificateWorkersDep,
+    key: Platform,
+    idempotency_key: IdempotencyKey = None,
 ):
     body = await read_body(request, services.settings.limits.max_body_bytes)
     # Parsing decodes and checks the photo: CPU work, off the event loop.
@@ -243,7 +255,7 @@ def forget_scans(services: Services, web: Web, number: str) -> None:
 
 @router.post("/{number}/reissue", status_code=201, summary="补换证：以更正后的信息签发新版本")
 async def reissue(
-    number: str, body: Reissue, services: ServicesDep, web: WebDep, workers: WorkersDep, key: Reissuer
+    number: str, body: Reissue, services: ServicesDep, web: WebDep, workers: CertificateWorkersDep, key: Reissuer
 ) -> dict:
     row = await run_in_threadpool(
         reissue_certificate,

@@ -42,6 +42,15 @@ def get_workers(request: Request) -> WorkerPool:
 WorkersDep = Annotated[WorkerPool, Depends(get_workers)]
 
 
+def get_certificate_workers(request: Request) -> WorkerPool:
+    """The workers that issue and reissue (``ZC_CERTIFICATE_PROCESSES``): their own, so that
+    a certificate never queues behind a long form."""
+    return request.app.state.certificate_workers
+
+
+CertificateWorkersDep = Annotated[WorkerPool, Depends(get_certificate_workers)]
+
+
 def upload_limiter(request: Request) -> CapacityLimiter:
     """The threads uploaded PDFs are checked on (``ZC_UPLOAD_CHECKS_AT_ONCE``): their own,
     so that uploads never take the threads the scan pages need."""
