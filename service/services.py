@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,16 +55,23 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Rendered forms by what they were rendered from (a service process's, not a worker's).
     render_cache: RenderCache | None = None
-    # One-statement reads on the same pool, in autocommit (registry.db.read_sessions).
+    # One-statement reads in autocommit (registry.db.read_sessions; a pool of their own on PostgreSQL).
     reads: sessionmaker[Session] | None = None
 
     def read_sessions(self) -> sessionmaker[Session]:
         return self.reads if self.reads is not None else self.sessions
 
+    def read_connection(self) -> Connection:
+        """A Core connection for a read of one statement, in autocommit: the scan page's
+        read without the ORM session (about 0.35 ms of its 0.8 on PostgreSQL)."""
+        return self.read_sessions().kw["bind"].connect()
+
     def close(self) -> None:
         """Release keys (tokens, sessions) and database connections."""
         self.sealers.close()
         self.sessions.kw["bind"].dispose()
+        if self.reads is not None:
+            self.reads.kw["bind"].dispose()  # its own pool on PostgreSQL; the same (no-op twice) on SQLite
 
 
 def build_services(settings: Settings, *, worker: bool = False) -> Services:
@@ -92,7 +100,7 @@ def build_services(settings: Settings, *, worker: bool = False) -> Services:
         files=DatabaseFileStore(sessions) if settings.file_store == "database" else FileStore(settings.files_dir),
         profile=profile,
         render_cache=None if worker or not settings.render_cache_mb else build_render_cache(settings, profile),
-        reads=read_sessions(sessions),
+        reads=read_sessions(sessions, settings.database_pool_size),
     )
 
 

@@ -92,8 +92,9 @@ def test_file_store_is_content_addressed(tmp_path):
 
 def test_a_scan_read_is_one_statement_in_autocommit_on_a_fixed_pool(postgres_url, tmp_path):
     """PostgreSQL serving (issue 25): the scan page's read sends its SELECT alone (no BEGIN
-    before it, no ROLLBACK after it), and the pool never opens a connection for one request."""
-    from sqlalchemy import event, select
+    before it, no ROLLBACK after it), on a fixed pool of its own whose connections stay in
+    autocommit; the pool never opens a connection for one request."""
+    from sqlalchemy import bindparam, event, select
 
     from service.config import Settings
     from service.registry.db import read_sessions
@@ -102,14 +103,23 @@ def test_a_scan_read_is_one_statement_in_autocommit_on_a_fixed_pool(postgres_url
     sessions = open_registry(settings)
     engine = sessions.kw["bind"]
     assert engine.pool.size() == 3 and engine.pool._max_overflow == 0
-    reads = read_sessions(sessions)
+    reads = read_sessions(sessions, 3)
+    read_engine = reads.kw["bind"]
+    assert read_engine is not engine and read_engine.pool.size() == 3 and read_engine.pool._max_overflow == 0
     sent: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda c, cur, statement, *a: sent.append(statement))
+    for each in (engine, read_engine):
+        event.listen(each, "before_cursor_execute", lambda c, cur, statement, *a: sent.append(statement))
+    by_token = select(Certificate.id).where(Certificate.token == bindparam("t"))
+    for _ in range(3):  # the same connection again and again: still autocommit, nothing reset
+        with read_engine.connect() as connection:
+            connection.execute(by_token, {"t": "x" * 22}).first()
+            assert connection.connection.dbapi_connection.autocommit is True
     with reads() as session:
-        session.execute(select(Certificate.id).where(Certificate.token == "x" * 22)).first()
+        session.execute(by_token, {"t": "y" * 22}).first()
         assert session.connection().connection.dbapi_connection.autocommit is True
     with sessions() as session:  # the other sessions keep their transactions
         session.execute(select(Certificate.id)).first()
         assert session.connection().connection.dbapi_connection.autocommit is False
-    assert len(sent) == 2 and all(s.lstrip().upper().startswith("SELECT") for s in sent)
+    assert len(sent) == 5 and all(s.lstrip().upper().startswith("SELECT") for s in sent), sent
     engine.dispose()
+    read_engine.dispose()

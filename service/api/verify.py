@@ -59,12 +59,12 @@ def _plausible_token(token: str) -> bool:
 def _read_token(services, token: str):
     """(the version a QR token names, the current version), or None. One indexed read, in
     autocommit (one round trip)."""
-    with services.read_sessions()() as session:
-        cert = repo.find_by_token_row(session, token)
-        if cert is None:
-            return None
-        current = repo.current_version(session, cert.number) if cert.status == "superseded" else cert
-    return cert, current
+    with services.read_connection() as connection:
+        cert = repo.find_by_token_row(connection, token)
+    if cert is None or cert.status != "superseded":
+        return None if cert is None else (cert, cert)
+    with services.read_sessions()() as session:  # a reissued version's page names the current one
+        return cert, repo.current_version(session, cert.number)
 
 
 async def token_facts(request: Request, services, token: str) -> dict | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -58,10 +58,13 @@ def find_by_token(session: Session, token: str) -> Certificate | None:
     return session.scalars(select(Certificate).where(Certificate.token == token)).first()
 
 
-def find_by_token_row(session: Session, token: str):
+def find_by_token_row(connection: Session | Connection, token: str):
     """The same as ``find_by_token`` as a plain row (attribute access, no ORM identity):
     the public scan page's one read, where the ORM's bookkeeping is most of the cost."""
-    return session.execute(select(Certificate.__table__).where(Certificate.token == token)).first()
+    return connection.execute(_BY_TOKEN, {"token": token}).first()
+
+
+_BY_TOKEN = select(Certificate.__table__).where(Certificate.token == bindparam("token"))
 
 
 def by_idempotency_key(session: Session, scoped_key: str) -> Certificate | None:

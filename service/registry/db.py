@@ -67,12 +67,29 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
-    """Sessions on the same pool for reads of one statement (the public scan page, lookups):
-    autocommit, so that a read is one round trip, without the BEGIN before it and the
-    ROLLBACK when its connection goes back to the pool. Never for a read-modify-write."""
-    engine = factory.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-    return sessionmaker(engine, expire_on_commit=False)
+def read_sessions(factory: sessionmaker[Session], pool_size: int = 8) -> sessionmaker[Session]:
+    """Sessions for reads of one statement (the public scan page, lookups), in autocommit,
+    so that a read is one round trip: no BEGIN before it, no ROLLBACK when its connection
+    goes back. Never for a read-modify-write.
+
+    On PostgreSQL a pool of its own whose connections are opened in autocommit: switching a
+    shared pool's connection to autocommit for each read and back on its return (SQLAlchemy's
+    ``execution_options(isolation_level=...)``) cost about 0.7 ms a read, more than the query.
+    """
+    engine = factory.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        reads = create_engine(
+            engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,  # nothing to roll back in autocommit
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=10,
+            pool_recycle=1800,
+        )
+    else:
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(reads, expire_on_commit=False)
 
 
 @contextmanager
