@@ -442,6 +442,21 @@ def test_every_text_stays_in_its_own_box(renderer, data):
     assert bounds["issue_date"].intersects(SEAL_BOXES["Issuer"])
 
 
+def test_the_public_copy_says_what_it_is_inside_the_frame_above_the_title(renderer, contract_request):
+    from service.forms.certificate import PUBLIC_NOTICE, render_public_copy
+
+    pdf = render_public_copy(
+        renderer, contract_request, number=NUMBER, identifier=identifier_for(contract_request), verify_url=VERIFY_URL
+    )
+    notice = [glyph for char, glyph in glyphs(pdf) if glyph.bottom < SLOT_BY_KEY["heading"].box.y]
+    assert "".join(char for char, glyph in glyphs(pdf) if glyph.bottom < SLOT_BY_KEY["heading"].box.y) == squash(
+        PUBLIC_NOTICE
+    )
+    # inside the frame's inner rule, clear of its lines (not standing on them, as it once did)
+    assert all(inside(glyph, INNER_FRAME, 0) for glyph in notice)
+    assert "照片不公开" in squash(page_texts(pdf)[0]) and not attachments(pdf)
+
+
 # What each seal presses down on (GB/T 9704-2012 7.3.5.1): the signing body's name, and
 # under the 发证机关's seal the issue date.
 SEALED = {"Committee": {"committee"}, "Issuer": {"issuer", "issue_date", "label:issue_date"}}

@@ -47,9 +47,6 @@ class Box:
         x1, y1, x2, y2 = (round(v * MM_PT, 2) for v in (self.x, top - self.bottom, self.right, top - self.y))
         return x1, y1, x2, y2
 
-    def style(self) -> str:
-        return f"left:{self.x:g}mm;top:{self.y:g}mm;width:{self.w:g}mm;height:{self.h:g}mm"
-
 
 @dataclass(frozen=True)
 class Slot:

@@ -255,7 +255,7 @@ def build_context(
     return {
         # The notice goes into the metadata too (/Subject, dc:description): a file passed on
         # without its page still says that it is unsealed.
-        "doc": {"title": title, "created": f"{request.issue_date.isoformat()}T00:00:00+08:00", "description": notice},
+        "doc": {"title": title, "description": notice},
         "fields": [place(slot, values[slot.key], fonts_dir, words) for slot in wording.slots if slot.key in values],
         "photo": {"jpeg": photo},
         "qr": {"modules": tuple(tuple(row) for row in qr), "caption": wording.qr_caption},

@@ -48,7 +48,8 @@ TITLE_TRACKING_EM = ORG_LABEL_TRACKING_EM = 0.3
 ROW_LABEL_DROP_MM = 2.2  # a row's label on the baseline of a one-line value at 13 pt
 ORG_LABEL_LINE_MM, DATE_LABEL_LINE_MM = 6.0, 7.0
 QR_CAPTION_PT, QR_CAPTION_LINE_MM = 8.0, 5.0
-COPY_NOTICE_PT, COPY_NOTICE_TOP_MM, COPY_NOTICE_TRACKING_EM = 9.0, 6.0, 0.1
+# The public copy's notice inside the frame, above the title (at 6 mm it stood on the frame's lines).
+COPY_NOTICE_PT, COPY_NOTICE_TOP_MM, COPY_NOTICE_TRACKING_EM = 9.0, 11.0, 0.1
 WITHHELD_PT, WITHHELD_LINE_MM = 9.0, 49.0
 PHOTO_EDGE_PT = 0.4
 VALUE_COLOURS = {"heading": RED, "notice": RED, "small": SMALL}
