@@ -280,7 +280,12 @@ def _font(writer: _Writer, face: Face, chars: set[str]) -> str:
     metrics = _metrics(face.data)
     name = _resource_name(face.name)
     base = f"{_subset_tag(face.data)}+{name}"
-    glyphs = sorted({(metrics.glyph(char), char) for char in chars})
+    # One entry per glyph: two characters drawn with one glyph (a compatibility ideograph and
+    # its unified form) read back as the first of them.
+    by_glyph: dict[int, str] = {}
+    for char in sorted(chars):
+        by_glyph.setdefault(metrics.glyph(char), char)
+    glyphs = sorted(by_glyph.items())
     widths = " ".join(f"{gid} [{round(metrics.advance_of(gid) * 1000)}]" for gid, _ in glyphs)
     file_ref = writer.stream({"Length1": str(len(face.data))}, face.data)
     left, bottom, right, top = metrics.bbox
