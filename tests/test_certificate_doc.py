@@ -8,6 +8,8 @@ import copy
 import io
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -287,6 +289,21 @@ def test_pdf_a_3b_with_the_certificate_data_attached(contract_pdf, contract_requ
     assert attached["identifier"] == identifier_for(contract_request)
     assert attached["holder"]["id_number"] == "420106198905261525"
     assert "photo" not in attached["holder"]
+
+
+@pytest.mark.skipif(not (shutil.which("qpdf") and shutil.which("pdffonts")), reason="needs qpdf and poppler-utils")
+def test_the_drawn_page_passes_qpdf_and_every_font_is_an_embedded_subset_with_unicode(contract_pdf, tmp_path):
+    """Read by tools nobody here wrote: qpdf finds the structure sound (no warning), and
+    poppler's pdffonts lists every font embedded, subset, with a ToUnicode map."""
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(contract_pdf)
+    checked = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+    assert checked.returncode == 0 and "WARNING" not in checked.stdout + checked.stderr, checked.stdout
+    listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in listed.splitlines()[2:]]
+    assert {row[0].split("+", 1)[1] for row in rows} == {"NotoSerifSC-Regular", "NotoSerifSC-Bold"}
+    for row in rows:  # name, type (two words), encoding, emb, sub, uni, object, generation
+        assert row[1:3] == ["CID", "TrueType"] and row[4:7] == ["yes", "yes", "yes"], row
 
 
 def test_output_is_deterministic(renderer, contract_request, contract_pdf):
