@@ -126,11 +126,6 @@ class Placed:
     lines: tuple[str, ...]
 
     @property
-    def text(self) -> str:
-        """The lines as printed, one under the other."""
-        return "\n".join(self.lines)
-
-    @property
     def top_mm(self) -> float:
         """Where the first line's box starts below the slot's top: in the middle, at the
         top, or standing RULE_GAP_MM above the rule."""
