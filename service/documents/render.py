@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -278,6 +279,25 @@ def _drop_page_numbers(page) -> None:
 def _finish(document, pdf) -> None:
     embolden_synthetic_faces(document, pdf)
     _dedupe_associated_files(document, pdf)
+    _deflate_streams(pdf)
+
+
+# pydyf deflates every stream at zlib's level 9: on the six-page review form that was 30 ms
+# of a 280 ms render. Level 6 takes a fifth of that for 0.3 % more bytes.
+DEFLATE_LEVEL = 6
+
+
+def _deflate_streams(pdf) -> None:
+    """Deflate the document's streams now, at ``DEFLATE_LEVEL``, and leave them marked as
+    already compressed (pydyf's writer then copies them as they are)."""
+    import pydyf
+
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress:
+            raw = b"\n".join(pydyf._to_bytes(item) for item in obj.stream)  # pydyf's own join
+            obj.stream = [zlib.compress(raw, DEFLATE_LEVEL)]
+            obj.extra["Filter"] = "/FlateDecode"
+            obj.compress = False
 
 
 def _dedupe_associated_files(document, pdf) -> None:

@@ -52,6 +52,7 @@ WORDS_MAX = 60  # a text of at most this many characters breaks between its word
 # pre, measured to fit their columns) never wrap, and are left as they are.
 _TEXT = re.compile(r"(<[^>]*>)([^<]+)(?=<)")
 _NO_WRAP = '<td class="line"'
+_STYLE = "<style"  # a stylesheet in the page (_macros.html, list_table) is not text
 
 _CHARACTER = re.compile(r"&#?\w+;|.", re.DOTALL)  # one character of the text; an entity is one
 _BREAKS = re.compile(r"[\s" + _IDEOGRAPH + "]")  # characters with a break opportunity around them
@@ -75,7 +76,7 @@ def typeset_html(html: str, segmenter: Segmenter | None = None) -> str:
 
 def _typeset_text(match: re.Match, words: Segmenter) -> str:
     tag, text = match.groups()
-    if text.isspace() or tag.startswith(_NO_WRAP):
+    if text.isspace() or tag.startswith((_NO_WRAP, _STYLE)):
         return match.group(0)
     if _MAYBE_LONG.search(text):
         text = _break_long_runs(text)
