@@ -8,7 +8,7 @@ import io
 import json
 import time
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -368,3 +368,61 @@ def test_the_last_chunks_of_a_job_are_shared_out(tmp_path):
         assert len(claimed) == len(set(claimed)) == 120
     finally:
         services.close()
+
+
+@pytest.mark.redis
+def test_celery_items_sent_before_go_again_only_once_the_queue_has_run_dry(tmp_path, monkeypatch):
+    """A chunk sent again waits behind every message already queued: while the queue holds
+    messages, items sent before are waiting their turn, and the coordinator sends only new
+    ones; once the queue is empty (or gone, as after a Redis restart) it sends the stale
+    ones again. This machine's Redis is the queue; no worker takes from it."""
+    import redis
+
+    from service.batches import queue
+    from service.batches.engine import Coordinator
+    from service.batches.jobs import create_job
+    from service.batches.seal_kind import SealJob
+    from service.services import build_services
+
+    url = "redis://127.0.0.1:6379/13"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"Redis is not reachable at {url} ({type(exc).__name__}): this test needs it")
+    client.flushdb()
+    sent: list[int] = []
+    real_send = queue.send_chunks
+    monkeypatch.setattr(queue, "send_chunks", lambda s, job_id, ids: (sent.extend(ids), real_send(s, job_id, ids)))
+    now = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]
+    settings = Settings(data_dir=tmp_path / "data", queue_url=url, batch_chunk=5, batch_requeue_seconds=60)
+    services = build_services(settings)
+    services.clock = lambda: now[0]
+    try:
+        first, _ = create_job(
+            services, SealJob(kind="seal", numbers=[f"A{i:02d}" for i in range(10)]), created_by="t", engine="celery"
+        )
+        coordinator = Coordinator(services)
+        coordinator._resend([first.id])
+        assert len(sent) == 10 and queue.queue_depth(settings) == 2  # new items: sent at once
+        now[0] += timedelta(seconds=120)  # nobody took them, long past the requeue time
+        second, _ = create_job(
+            services, SealJob(kind="seal", numbers=[f"B{i:02d}" for i in range(5)]), created_by="t", engine="celery"
+        )
+        coordinator._resend([first.id, second.id])
+        assert len(sent) == 15 and queue.queue_depth(settings) == 3  # the new job's only: the queue is not dry
+        client.lpop(queue.QUEUE)
+        coordinator._resend([first.id, second.id])
+        assert len(sent) == 15 and queue.queue_depth(settings) == 2  # still not dry
+        while client.lpop(queue.QUEUE):  # the workers took every message (and lost them)
+            pass
+        assert queue.queue_depth(settings) is None  # Redis keeps no empty list: as after a restart
+        coordinator._resend([first.id, second.id])
+        assert len(sent) == 25  # the first job's ten again; the second's were sent 0 s ago
+        now[0] += timedelta(seconds=120)
+        client.flushdb()  # a Redis that restarted empty
+        coordinator._resend([first.id, second.id])
+        assert len(sent) == 40
+    finally:
+        services.close()
+        client.flushdb()

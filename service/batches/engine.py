@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the composition root imports this flow: the type only
 
 log = logging.getLogger(__name__)
 LOCAL_PREFIX = "local:"
+RESEND_AT_DEPTH = 0  # messages waiting in the queue at most, for items sent before to go again
 
 
 def engine_name(services: Services) -> str:
@@ -199,17 +200,28 @@ class Coordinator:
         """Send the items of Celery jobs that no worker holds and nobody sent lately."""
         if not job_ids:
             return
-        from service.batches.queue import send_chunks
+        from service.batches.queue import queue_depth, send_chunks
 
         now = self.services.clock()
         cutoff = now - timedelta(seconds=self.settings.batch_requeue_seconds)
+        # A chunk sent again goes behind every message already waiting. While the queue
+        # still holds messages, items sent long ago are waiting their turn, not lost, and a
+        # second copy would only lengthen the queue (a season of 5,000 sent each item up to
+        # four times, and each copy cost a claim and a settle). So items sent before are
+        # sent again once the queue has run dry (or when the broker cannot say how long it
+        # is: Redis has no empty queue, and none after a restart); new items go out at once.
+        depth = queue_depth(self.settings)
+        again = depth is None or depth <= RESEND_AT_DEPTH
         for job_id in job_ids:
             with transaction(self.services.sessions) as session:
                 job = repo.get_job(session, job_id)
                 if job is None or job.cancel_requested:
                     continue
-                repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
-                ids = repo.free_items(session, job_id, now, sent_before=cutoff)
+                if again:
+                    repo.fail_exhausted(session, job_id, self.settings.batch_max_attempts, now, EXHAUSTED)
+                    ids = repo.free_items(session, job_id, now, sent_before=cutoff)
+                else:
+                    ids = repo.free_items(session, job_id, now, never_sent=True)
                 if ids:
                     send_chunks(self.settings, job_id, ids)
                     repo.mark_sent(session, ids, now)

@@ -57,6 +57,19 @@ def send_chunks(settings: Settings, job_id: str, item_ids: list[int]) -> None:
         app.send_task(TASK, args=[job_id, item_ids[start : start + size]], queue=QUEUE)
 
 
+def queue_depth(settings: Settings) -> int | None:
+    """How many chunks wait in the queue, not yet taken by a worker; None when the broker
+    does not say or has no such queue (Redis keeps no empty list: an empty queue, or one
+    lost in a restart, is not there)."""
+    app = celery_app(settings)
+    try:
+        with app.pool.acquire(block=True, timeout=5) as connection:
+            return connection.default_channel.queue_declare(queue=QUEUE, passive=True).message_count
+    except Exception as exc:  # noqa: BLE001 - any broker trouble: the caller sends again, as before
+        log.debug("batch queue: its length is not known (%s)", exc)
+        return None
+
+
 def _run_chunk(task, job_id: str, item_ids: list[int]) -> dict:
     from functools import partial
 

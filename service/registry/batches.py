@@ -182,11 +182,20 @@ def cancel_pending(session: Session, job_id: str, now: datetime) -> int:
 
 
 def free_items(
-    session: Session, job_id: str, now: datetime, sent_before: datetime | None = None, limit: int = 10_000
+    session: Session,
+    job_id: str,
+    now: datetime,
+    sent_before: datetime | None = None,
+    limit: int = 10_000,
+    *,
+    never_sent: bool = False,
 ) -> list[int]:
-    """Free items (no live lease); with ``sent_before``, only those not sent to the queue since."""
+    """Free items (no live lease); with ``sent_before``, only those not sent to the queue
+    since; with ``never_sent``, only those never sent."""
     query = select(BatchItem.id).where(BatchItem.job_id == job_id, _free(now))
-    if sent_before is not None:
+    if never_sent:
+        query = query.where(BatchItem.enqueued_at.is_(None))
+    elif sent_before is not None:
         query = query.where(or_(BatchItem.enqueued_at.is_(None), BatchItem.enqueued_at < sent_before))
     return list(session.scalars(query.order_by(BatchItem.seq).limit(limit)))
 
