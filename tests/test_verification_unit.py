@@ -96,3 +96,52 @@ def test_rate_limiter_memory_stays_bounded():
     for i in range(1000):
         limiter.take(f"10.0.{i // 256}.{i % 256}")
     assert len(limiter._buckets) == 100
+
+
+def test_a_scan_answer_is_made_once_for_all_who_ask_meanwhile():
+    """The answer of a certificate scanned again and again expires: the scans that arrive
+    while one request reads the registry wait for its answer instead of each reading it."""
+    import asyncio
+
+    from service.verification.scan_cache import ScanCache
+
+    cache = ScanCache(seconds=60)
+    made = []
+
+    async def make():
+        made.append(1)
+        await asyncio.sleep(0.05)  # the registry read
+        return (200, b"page", "valid")
+
+    async def burst():
+        return await asyncio.gather(*(cache.answer(("page", "tok"), make) for _ in range(20)))
+
+    answers = asyncio.run(burst())
+    assert answers == [(200, b"page", "valid")] * 20 and len(made) == 1
+    assert asyncio.run(cache.answer(("page", "tok"), make)) == (200, b"page", "valid") and len(made) == 1
+    cache.forget(["tok"])
+    assert asyncio.run(cache.answer(("page", "tok"), make)) and len(made) == 2  # forgotten: read again
+
+
+def test_when_the_first_scan_fails_the_waiting_ones_ask_for_themselves():
+    import asyncio
+
+    from service.verification.scan_cache import ScanCache
+
+    cache = ScanCache(seconds=60)
+    calls = []
+
+    async def make():
+        calls.append(1)
+        await asyncio.sleep(0.02)
+        if len(calls) == 1:
+            raise RuntimeError("the registry is away")
+        return (200, b"page", "valid")
+
+    async def burst():
+        return await asyncio.gather(*(cache.answer(("page", "tok"), make) for _ in range(3)), return_exceptions=True)
+
+    first, *others = asyncio.run(burst())
+    assert isinstance(first, RuntimeError)
+    assert others == [(200, b"page", "valid")] * 2
+    assert not cache._making  # nothing left waiting

@@ -119,13 +119,12 @@ async def _scan(request: Request, services, token: str, kind: str, build) -> tup
     A printed certificate is scanned again and again: the answer is the same
     until its status changes, and a revocation shows within SCAN_CACHE_SECONDS
     (the page itself says CDNs may keep it for a minute)."""
-    key = (kind, token)
-    cached = get_web(request).scan_cache.get(key)
-    if cached is None:
+
+    async def make() -> tuple:
         facts = await token_facts(request, services, token)
-        cached = (*build(facts), _verdict_of(facts))  # the verdict kept for the metrics
-        get_web(request).scan_cache.put(key, cached)
-    status, body, verdict = cached
+        return (*build(facts), _verdict_of(facts))  # the verdict kept for the metrics
+
+    status, body, verdict = await get_web(request).scan_cache.answer((kind, token), make)
     count_verdict(verdict, "scan")
     return status, body
 
