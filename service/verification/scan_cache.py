@@ -23,8 +23,7 @@ class ScanCache:
     async def answer(self, key: tuple[str, str], make: Callable[[], Awaitable[tuple]]) -> tuple:
         """The kept answer, or ``make()``'s, made once however many ask meanwhile: when the
         answer of a certificate scanned again and again expires, one request reads the
-        registry and the others wait for its answer (each read it again, 64 at a time
-        under load, and their waits were the scan page's slowest answers)."""
+        registry and the others wait for its answer (each of them read it again before)."""
         kept = self.get(key)
         if kept is not None:
             return kept
