@@ -145,3 +145,21 @@ def test_when_the_first_scan_fails_the_waiting_ones_ask_for_themselves():
     assert isinstance(first, RuntimeError)
     assert others == [(200, b"page", "valid")] * 2
     assert not cache._making  # nothing left waiting
+
+
+def test_the_pages_are_read_once_not_looked_at_again_on_every_scan(tmp_path):
+    """The public pages change with a release, as their static files do: a page's file is
+    read on first use and never stat'ed again (that lookup was a tenth of the uncached
+    scan page's time)."""
+    import shutil
+
+    from service import TEMPLATES_DIR
+    from service.verification.pages import Pages
+
+    shutil.copytree(TEMPLATES_DIR / "pages", tmp_path / "pages")
+    pages = Pages(tmp_path)
+    first = pages.render("not_found.html", message="二维码无效")
+    (tmp_path / "pages" / "not_found.html").write_text("changed {{ message }}", encoding="utf-8")
+    assert pages.render("not_found.html", message="二维码无效") == first
+    assert "二维码无效" in first and "changed" not in first
+    assert "changed 二维码无效" == Pages(tmp_path).render("not_found.html", message="二维码无效")  # a restart reads it

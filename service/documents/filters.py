@@ -122,15 +122,17 @@ def or_none(value: Any, blank: bool = False) -> Any:
     return value
 
 
-def make_environment(root) -> jinja2.Environment:
+def make_environment(root, *, auto_reload: bool = True) -> jinja2.Environment:
     """The Jinja2 environment of the service's templates (documents and pages alike):
-    autoescaped, strict about undefined names, with the filters below."""
+    autoescaped, strict about undefined names, with the filters below. ``auto_reload``:
+    look at each template file's time again on every use (and read it again if changed)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=auto_reload,
     )
     install(env)
     return env
