@@ -113,6 +113,28 @@ def postgres_url():
         admin.dispose()
 
 
+# A database of this machine's Redis kept for the Celery tests (flushed before and after each).
+REDIS_QUEUE_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture
+def redis_queue():
+    """This machine's Redis as an empty Celery queue for one test, or the test skipped."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_QUEUE_URL, socket_connect_timeout=1)
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        pytest.skip(f"Redis is not reachable at {REDIS_QUEUE_URL} ({type(exc).__name__}): the Celery tests need it")
+    client.flushdb()
+    yield REDIS_QUEUE_URL
+    try:
+        client.flushdb()
+    except redis.RedisError:
+        pass
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_settings(request, tmp_path) -> Settings:
     """Settings on SQLite, then on PostgreSQL: for tests that must hold on both."""

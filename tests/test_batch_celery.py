@@ -14,10 +14,10 @@ import pytest
 
 from service.config import Settings
 from tests.batch_helpers import auth, kill, pending_certificates, wait_for
+from tests.conftest import REDIS_QUEUE_URL
 from tests.served import ROOT, _descendants, serve
 from tests.test_batch_crash import assert_sealed_once, give_committee_a_key, keys_of
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
 REDIS_START = [
     "redis-server",
     "--daemonize",
@@ -36,23 +36,6 @@ REDIS_START = [
     "--logfile",
     "/var/log/redis/ci.log",
 ]
-
-
-@pytest.fixture
-def redis_queue():
-    import redis
-
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({type(exc).__name__}): the Celery tests need it")
-    client.flushdb()
-    yield REDIS_URL
-    try:
-        client.flushdb()
-    except redis.RedisError:
-        pass
 
 
 def start_worker(env: dict, data_dir, log) -> subprocess.Popen:
@@ -74,7 +57,7 @@ def restart_redis() -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+            redis.Redis.from_url(REDIS_QUEUE_URL, socket_connect_timeout=1).ping()
             return
         except (redis.RedisError, OSError):
             assert time.monotonic() < deadline, "Redis did not come back"

@@ -371,7 +371,7 @@ def test_the_last_chunks_of_a_job_are_shared_out(tmp_path):
 
 
 @pytest.mark.redis
-def test_celery_items_sent_before_go_again_only_once_the_queue_has_run_dry(tmp_path, monkeypatch):
+def test_celery_items_sent_before_go_again_only_once_the_queue_has_run_dry(tmp_path, monkeypatch, redis_queue):
     """A chunk sent again waits behind every message already queued: while the queue holds
     messages, items sent before are waiting their turn, and the coordinator sends only new
     ones; once the queue is empty (or gone, as after a Redis restart) it sends the stale
@@ -384,13 +384,8 @@ def test_celery_items_sent_before_go_again_only_once_the_queue_has_run_dry(tmp_p
     from service.batches.seal_kind import SealJob
     from service.services import build_services
 
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        client.ping()
-    except (redis.RedisError, OSError) as exc:
-        pytest.skip(f"Redis is not reachable at {url} ({type(exc).__name__}): this test needs it")
-    client.flushdb()
+    url = redis_queue
+    client = redis.Redis.from_url(url)
     sent: list[int] = []
     real_send = queue.send_chunks
     monkeypatch.setattr(queue, "send_chunks", lambda s, job_id, ids: (sent.extend(ids), real_send(s, job_id, ids)))
@@ -425,4 +420,3 @@ def test_celery_items_sent_before_go_again_only_once_the_queue_has_run_dry(tmp_p
         assert len(sent) == 40
     finally:
         services.close()
-        client.flushdb()
