@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,6 +78,16 @@ def keys(settings, client) -> dict[str, str]:
     return {role: make_key(settings, role) for role in ("platform", "staff", "admin")}
 
 
+def issue_contract_certificate(client, key: str, declaration_id: str) -> dict:
+    """The contract's certificate request under ``declaration_id``, issued (201) with the
+    platform's ``key``: the answer's JSON."""
+    body = load_contract("certificate-request.json")
+    body["declaration_id"] = declaration_id
+    response = client.post("/api/v1/certificates", json=body, headers=auth(key))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -85,9 +97,10 @@ def auth(key: str) -> dict[str, str]:
 PG_ADMIN_URL = os.environ.get("DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database's URL, dropped afterwards; the test skipped when
+    there is no server."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -111,6 +124,32 @@ def postgres_url():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def terminate_connections(url: str) -> int:
+    """Ends every server process of the database at ``url`` (as a restart or a failover
+    would): how many there were."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": url.rsplit("/", 1)[1]},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 # A database of this machine's Redis kept for the Celery tests (flushed before and after each).

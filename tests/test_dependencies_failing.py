@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from service.app import create_app
 from service.config import Settings
 from service.registry.db import open_registry
 from service.registry.models import Certificate, NumberEvent
 from service.sealing.orgs import ensure_dev_keys
-from tests.conftest import auth, load_contract, make_key
+from tests.conftest import auth, load_contract, make_key, terminate_connections
 
 
 def count(client, model) -> int:
@@ -121,16 +121,7 @@ def test_postgres_connections_killed_under_the_service(tmp_path, postgres_url):
         issued = issue(client, key, "PG-1")
         assert issued.status_code == 201
         number = issued.json()["number"]
-        admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            killed = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": postgres_url.rsplit("/", 1)[1]},
-            ).scalar()
-        admin.dispose()
+        killed = terminate_connections(postgres_url)
         assert killed >= 1
         answers = [client.get(f"/api/v1/certificates/{number}", headers=auth(key)).status_code for _ in range(5)]
         assert set(answers) <= {200, 503} and answers[-1] == 200, answers

@@ -101,6 +101,27 @@ def test_a_json_line_has_time_level_logger_message_request_id_and_exception():
 # --- the request id on answers, error bodies and audit events -------------------------------
 
 
+def test_generated_request_ids_differ_between_a_process_and_its_forked_child():
+    # Ids come from the process's random generator, not the kernel: a forked worker must not
+    # hand out its parent's next ids (the generator is re-seeded in the child).
+    import os
+
+    from service.observability.context import new_request_id
+
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write, " ".join(new_request_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as pipe:
+        in_child = pipe.read().split()
+    in_parent = [new_request_id() for _ in range(3)]
+    ids = in_child + in_parent
+    assert len(set(ids)) == 6 and all(GENERATED.fullmatch(i) for i in ids), ids
+
+
 def test_an_incoming_request_id_is_kept_and_a_hostile_one_replaced(app):
     client, keys = app
     kept = client.get("/healthz", headers={"X-Request-ID": "platform-7.a_B"})

@@ -21,7 +21,7 @@ from service.ofd.package import OFD_NS, zip_package
 from service.ofd.reading import parse_xml, read_package
 from service.ofd.signatures import check_package
 from service.registry.models import Certificate
-from tests.conftest import auth, load_contract, make_key
+from tests.conftest import auth, issue_contract_certificate, make_key
 from tests.test_batches import add_keyless_committee, give_key, issue_pending, wait_for
 
 NS = {"ofd": OFD_NS}
@@ -38,11 +38,7 @@ def env(tmp_path_factory):
 
 
 def issue(client, keys, declaration_id: str) -> dict:
-    body = load_contract("certificate-request.json")
-    body["declaration_id"] = declaration_id
-    response = client.post("/api/v1/certificates", json=body, headers=auth(keys["platform"]))
-    assert response.status_code == 201, response.text
-    return response.json()
+    return issue_contract_certificate(client, keys["platform"], declaration_id)
 
 
 def download_ofd(client, keys, body: dict) -> bytes:

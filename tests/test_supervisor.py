@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import load_contract
-from tests.served import _descendants, free_port, serve
+from tests.served import ROOT, _descendants, free_port, serve
 
 
 def _alive(pid: int) -> bool:
@@ -84,3 +88,88 @@ def _quietly(call) -> None:
         call()
     except httpx.HTTPError:
         pass  # the service was killed under it: that is the point
+
+
+def _sockets_of(pid: int) -> set[int]:
+    """The socket inodes among the open files of process ``pid``."""
+    inodes: set[int] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return inodes  # gone meanwhile
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _tcp_sockets(port: int) -> dict[int, str]:
+    """inode -> state ('0A' listening, '01' established) of the IPv4 sockets on local ``port``."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            found[int(fields[9])] = fields[3]
+    return found
+
+
+def test_each_process_listens_on_a_socket_of_its_own_and_the_kernel_shares_connections_out(tmp_path):
+    served = serve(tmp_path, "--workers", "2")
+    port = int(served.url.rsplit(":", 1)[1])
+    clients = []
+    try:
+        for _ in range(200):  # kept open, as a reverse proxy's upstream pool keeps them
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert client.recv(64).startswith(b"HTTP/1.1 200"), "no answer"
+            clients.append(client)
+        sockets = _tcp_sockets(port)
+        listening, held = {}, {}
+        for pid in [served.process.pid, *_descendants(served.process.pid)]:
+            mine = _sockets_of(pid) & sockets.keys()
+            listening[pid] = [inode for inode in mine if sockets[inode] == "0A"]
+            held[pid] = sum(1 for inode in mine if sockets[inode] == "01")
+        listeners = {pid: inodes for pid, inodes in listening.items() if inodes}
+        # two processes, a listening socket each (not one socket shared by the supervisor's children)
+        assert len(listeners) == 2 and all(len(inodes) == 1 for inodes in listeners.values()), listening
+        assert served.process.pid not in listeners
+        counts = sorted(held[pid] for pid in listeners)
+        # 200 connections hashed to two sockets: far from an even split only by a 1e-8 chance
+        assert sum(counts) == 200 and counts[0] >= 60, counts
+    finally:
+        for client in clients:
+            client.close()
+        served.stop()
+
+
+def test_a_second_serve_on_a_port_in_use_is_refused_and_says_so(tmp_path):
+    (tmp_path / "a").mkdir()
+    first = serve(tmp_path / "a", "--workers", "2")
+    port = first.url.rsplit(":", 1)[1]
+    try:
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "service",
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                port,
+                "--data-dir",
+                str(tmp_path / "b"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0 and f"cannot serve on 127.0.0.1:{port}" in second.stderr, second.stderr[-2000:]
+        assert httpx.get(f"{first.url}/healthz", timeout=5).status_code == 200  # the first one serves on
+    finally:
+        first.stop()

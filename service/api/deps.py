@@ -21,7 +21,9 @@ from service.services import Services
 from service.workers.pool import WorkerPool
 
 
-def get_services(request: Request) -> Services:
+# The dependencies that only read the application's state are coroutines: FastAPI runs a
+# plain function dependency in the threadpool, a thread hop per request for an attribute.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -32,17 +34,21 @@ def get_web(request: Request) -> Web:
     return request.app.state.web
 
 
-WebDep = Annotated[Web, Depends(get_web)]
+async def _web(request: Request) -> Web:
+    return get_web(request)
 
 
-def get_workers(request: Request) -> WorkerPool:
+WebDep = Annotated[Web, Depends(_web)]
+
+
+async def get_workers(request: Request) -> WorkerPool:
     return request.app.state.workers
 
 
 WorkersDep = Annotated[WorkerPool, Depends(get_workers)]
 
 
-def get_certificate_workers(request: Request) -> WorkerPool:
+async def get_certificate_workers(request: Request) -> WorkerPool:
     """The workers that issue and reissue (``ZC_CERTIFICATE_PROCESSES``): their own, so that
     a certificate never queues behind a long form."""
     return request.app.state.certificate_workers
@@ -84,7 +90,7 @@ def _caller(request: Request, services: ServicesDep) -> ApiKey:
 def require_role(*roles: str):
     """A dependency admitting callers whose key has one of ``roles`` (admin always)."""
 
-    def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
+    async def check(key: Annotated[ApiKey, Depends(_caller)]) -> ApiKey:
         if key.role != "admin" and key.role not in roles:
             raise Forbidden(f"该 API 密钥的角色（{key.role}）无权执行此操作，需要：{'、'.join(roles)}")
         return key
@@ -92,7 +98,7 @@ def require_role(*roles: str):
     return check
 
 
-def may_reissue(key: Annotated[ApiKey, Depends(_caller)], services: ServicesDep) -> ApiKey:
+async def may_reissue(key: Annotated[ApiKey, Depends(_caller)], services: ServicesDep) -> ApiKey:
     """Staff always; the platform's keys where the province's profile lets the platform
     reissue (Anhui: the platform makes the new certificate once the 发证机关 approves)."""
     roles = services.profile.reissue.roles

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -101,7 +102,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
-async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+async def _database_down(request: Request, exc: DBAPIError | psycopg.Error) -> JSONResponse:
     # Connection refused or killed, or SQLite locked past its timeout: nothing was changed
     # (the transaction rolled back); the pool drops the dead connection, so it recovers.
     log.error("registry unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
@@ -131,5 +132,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(OperationalError, _database_down)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(InterfaceError, _database_down)  # type: ignore[arg-type]  # see above
+    # The scan page's reads on the event loop speak psycopg itself (service.registry.scan_reads).
+    app.add_exception_handler(psycopg.OperationalError, _database_down)  # type: ignore[arg-type]  # see above
+    app.add_exception_handler(psycopg.InterfaceError, _database_down)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]  # see above
     app.add_exception_handler(Exception, _unexpected)

@@ -6,10 +6,12 @@ import argparse
 import logging
 import os
 import shutil
+import socket
 from functools import partial
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from service.cli.common import CliError, settings_from_args
+from service.cli.listening import ListeningSocketPerProcess, free_address
 from service.config import Settings
 
 log = logging.getLogger("service.checks")
@@ -64,6 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         prepare_multiprocess_metrics(settings)
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from service.app import create_app
     from service.observability.logs import logging_config
@@ -98,18 +101,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "ZC_LOG_LEVEL": settings.log_level,
         }
     )
+    try:
+        port = free_address(args.host, args.port)
+    except OSError as exc:
+        raise CliError(f"cannot serve on {args.host}:{args.port}: {exc.strerror}") from exc
+    config = uvicorn.Config(
+        "service.app:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        log_config=log_config,
+        **UVICORN,
+    )
     metrics_server = _serve_metrics_here(settings)
     try:
-        uvicorn.run(
-            "service.app:create_app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level="info",
-            log_config=log_config,
-            **UVICORN,
-        )
+        log.info("serving on http://%s:%d with %d processes, a listening socket each", args.host, port, args.workers)
+        # uvicorn's supervisor as uvicorn.run uses it (restarts, signals), each of its
+        # processes listening on a socket of its own (service.cli.listening).
+        sockets = [ListeningSocketPerProcess(args.host, port, config.backlog)]
+        Multiprocess(config, sockets=cast(list[socket.socket], sockets)).run()
     finally:
         if metrics_server is not None:
             metrics_server.shutdown()

@@ -88,8 +88,10 @@ def _decoded_facts(payload: str) -> tuple[tuple[str, object], ...]:
     return tuple({"kid": b64u_encode(decoded.cose.kid), **decoded.facts.public()}.items())
 
 
-def public_facts(cert: Certificate, current: Certificate | None, base_url: str = "") -> dict:
-    """Everything the public page and the public API say about ``cert``."""
+def public_facts(cert: Certificate, current: Certificate | None, base_url: str = "", *, offline: bool = True) -> dict:
+    """Everything the public page and the public API say about ``cert``. ``offline=False``:
+    without the QR payload's decoded facts (the HTML page shows none of them, and decoding a
+    payload not seen lately is a tenth of an uncached scan)."""
     request = cert.request
     qualification = request["qualification"]
     facts = {
@@ -114,10 +116,11 @@ def public_facts(cert: Certificate, current: Certificate | None, base_url: str =
         "seals": cert.seal_summary,
         "revoked": None,
         "superseded_by": None,
+    }
+    if offline:
         # what the QR code's signed payload says (service.offline.payload): the same facts,
         # for an app that compares them with what it decoded offline; None: no payload
-        "offline_payload": _offline_facts(printed_payload(cert)),
-    }
+        facts["offline_payload"] = _offline_facts(printed_payload(cert))
     if cert.status == "revoked":
         category = cert.revoked_category or "other"
         facts["revoked"] = {
