@@ -6,7 +6,8 @@ shared: whichever process wakes first accepts a whole burst of connections. With
 clients that keep their connections (a reverse proxy's upstream pool, a load test), one
 process was seen holding 47 of 64 connections and the other 17, its core half idle and
 the busy one's answers twice as slow. With a socket each, the kernel hashes every new
-connection to one of them.
+connection to one of them. (What that costs: a process that dies takes the connections
+still waiting in its socket's queue with it; uvicorn starts another in its place.)
 """
 
 from __future__ import annotations
