@@ -82,6 +82,38 @@ def test_long_publicity_repeats_the_header_and_keeps_rows_whole(renderer, name, 
         assert sum(whole in text for text in pages) == 1, row["name"]
 
 
+def test_runs_of_one_line_rows_break_over_pages_where_rows_of_cells_do(renderer):
+    """A run of one-line rows is one cell with a block per row (tabular.runs): each row must
+    still fall on the page it falls on when every row is a row of cells, the plain way."""
+    payload = with_rows(load_contract("publicity-pre-review.json"), 400)
+    payload["rows"][57]["unit"] = "湖北省武汉市东湖新技术开发区光谷生物城某某生物医药科技股份有限公司研发中心（换行）"
+    model = publicity.SPEC.validate(payload, Limits())
+
+    def page_of_each_row(fast: bool) -> list[int]:
+        pdf = render_form(renderer, publicity.SPEC, model, RenderContext(FONTS_DIR, fast_lists=fast))
+        pages = [squash(t) for t in page_texts(pdf)]
+        return [next(i for i, text in enumerate(pages) if row["name"] in text) for row in payload["rows"]]
+
+    runs, cells = page_of_each_row(True), page_of_each_row(False)
+    assert max(runs) >= 12 and runs == cells
+
+
+def test_runs_group_the_one_line_rows_between_rows_of_cells():
+    layout = publicity.build_context(
+        publicity.SPEC.validate(load_contract("publicity-pre-review.json"), Limits()), RenderContext(FONTS_DIR)
+    )["layout"]
+    one, two, wide, three = (
+        layout.row(cells) for cells in (["1", "张三"], ["2", "李四"], ["3", "很" * 80], ["4", "王五"])
+    )
+    assert wide.line is None and one.line is not None
+    assert layout.runs([one, two, wide, three]) == [
+        ("lines", [one.line, two.line]),
+        ("row", [wide]),
+        ("lines", [three.line]),
+    ]
+    assert layout.runs([]) == []
+
+
 def test_rows_that_fit_are_centred_in_their_columns(renderer):
     payload = load_contract("publicity-result.json")
     pdf = render_publicity(renderer, payload)
@@ -459,8 +491,9 @@ def test_list_rows_carry_no_style_of_their_own_and_the_padding_rule_is_not_types
     table = html[html.index('<table class="grid list') :]
     body = table[table.index("<thead>") :]
     assert "style=" not in body
-    assert '<td class="line"' in body and "<td>" in body  # both kinds of row are there
+    # every kind of row is there: runs of one-line rows, the last two rows, a row of cells
+    assert '<td class="lines"' in body and '<td class="line"' in body and "<td>" in body
     rule = html[html.index("<style>\ntable.list.") : html.index("</style>", html.index("<style>\ntable.list."))]
     assert typeset.plain(rule) == rule
-    assert "td.line { padding-left: 1.2mm; }" in rule
+    assert "td.line, table.list.pad-120 td.lines > div { padding-left: 1.2mm; }" in rule
     assert "th { padding-left: 1.2mm; padding-right: 1.2mm; }" in rule
