@@ -26,8 +26,6 @@ from tests.conftest import (
     terminate_connections,
 )
 
-pytestmark = pytest.mark.postgres
-
 
 def test_only_postgresql_through_psycopg_reads_on_the_event_loop():
     assert scan_reads("sqlite:////tmp/registry.sqlite3", 8) is None
@@ -53,6 +51,7 @@ def _issue(client, keys, declaration_id: str) -> dict:
     return issued
 
 
+@pytest.mark.postgres
 def test_the_event_loop_read_gives_the_row_the_threadpool_read_gives(pg):
     client, keys, url = pg
     issued = _issue(client, keys, "SCAN-PG-ROW")
@@ -106,6 +105,7 @@ async def _limiter():
     return to_thread.current_default_thread_limiter()
 
 
+@pytest.mark.postgres
 @pytest.mark.timeout(120)  # a scan that needed a thread would wait for one for ever
 def test_scans_answer_with_no_thread_free_and_say_what_the_registry_says(pg):
     client, keys, _ = pg
@@ -133,6 +133,7 @@ def test_scans_answer_with_no_thread_free_and_say_what_the_registry_says(pg):
         assert client.get("/v/unknown-token-00000").status_code == 404
 
 
+@pytest.mark.postgres
 def test_a_superseded_version_names_the_current_one(pg):
     client, keys, _ = pg
     old = _issue(client, keys, "SCAN-PG-REISSUED")
@@ -145,6 +146,7 @@ def test_a_superseded_version_names_the_current_one(pg):
     assert "已换发" in page and f'href="/v/{new_token}"' in page
 
 
+@pytest.mark.postgres
 def test_scans_go_on_when_the_server_drops_every_connection(pg):
     client, keys, url = pg
     issued = _issue(client, keys, "SCAN-PG-KILLED")
