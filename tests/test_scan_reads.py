@@ -157,3 +157,39 @@ def test_scans_go_on_when_the_server_drops_every_connection(pg):
     # The dead connections are found and replaced on the first failure, the read repeated.
     answers = [client.get(f"/v/{issued['token']}").status_code for _ in range(6)]
     assert answers == [200] * 6, answers
+
+
+def test_no_server_to_be_had_fails_after_one_wait_not_two():
+    import time
+
+    from psycopg_pool import PoolTimeout
+
+    async def read():
+        reads = ScanReads("postgresql+psycopg://postgres@127.0.0.1:9/none", 1, timeout_seconds=0.5)
+        await reads.open()
+        try:
+            started = time.monotonic()
+            with pytest.raises(PoolTimeout):
+                await reads.by_token("any-token-00000")
+            return time.monotonic() - started
+        finally:
+            await reads.close()
+
+    assert asyncio.run(read()) < 0.95  # one wait of 0.5 s, not a check and a second wait
+
+
+@pytest.mark.postgres
+def test_a_registry_out_of_reach_is_a_503_for_the_scan(pg, monkeypatch):
+    import psycopg
+
+    client, keys, _ = pg
+    issued = _issue(client, keys, "SCAN-PG-DOWN")
+
+    async def down(token):
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(client.app.state.scan_reads, "by_token", down)
+    for path in (f"/v/{issued['token']}", f"/api/v1/verify/token/{issued['token']}"):
+        answer = client.get(path)
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "5", (path, answer.status_code)
+        assert answer.json()["error"] == "database_unavailable"

@@ -46,9 +46,12 @@ class ScanReads:
 
     async def by_token(self, token: str) -> Any | None:
         from psycopg import OperationalError
+        from psycopg_pool import PoolTimeout
 
         try:
             return await self._read(token)
+        except PoolTimeout:
+            raise  # every connection busy (or none to be had) for the whole wait: no second wait
         except OperationalError:
             # A connection the server dropped (a restart, a failover) fails its next query.
             # Its pool mates most likely went with it: test them all, replace the dead, and
