@@ -78,9 +78,9 @@ async def _token_versions(request: Request, services, token: str):
     if reads is None:
         return await run_in_threadpool(_read_token, services, token)
     cert = await reads.by_token(token)
-    if cert is None or cert.status != "superseded":
-        return None if cert is None else (cert, cert)
-    return await run_in_threadpool(_with_current, services, cert)
+    if cert is not None and cert.status == "superseded":  # the current version: a read in a thread
+        return await run_in_threadpool(_with_current, services, cert)
+    return _with_current(services, cert)  # no read for any other
 
 
 async def token_facts(request: Request, services, token: str, *, offline: bool = True) -> dict | None:

@@ -30,7 +30,7 @@ class ListeningSocketPerProcess:
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     """A socket listening on ``host:port`` beside the other processes' (same user only:
     the kernel refuses another user's socket into the group)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock = socket.socket(_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -43,7 +43,11 @@ def free_address(host: str, port: int) -> int:
     ``serve`` included: a plain bind fails where any socket, shared or not, holds the
     port, whereas the processes' own binds would join a second service's group and split
     its traffic with it. Raises OSError (address in use) otherwise."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+    with socket.socket(_family(host)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
         return probe.getsockname()[1]
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET

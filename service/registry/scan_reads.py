@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg import OperationalError
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 from service.registry.models import Certificate
@@ -25,9 +28,6 @@ class ScanReads:
     as a SQLAlchemy row), or None. ``open()`` at start-up, ``close()`` at shutdown."""
 
     def __init__(self, url: str, size: int, timeout_seconds: float = 5):
-        from psycopg.rows import namedtuple_row
-        from psycopg_pool import AsyncConnectionPool
-
         self._pool = AsyncConnectionPool(
             _conninfo(url),
             min_size=min(2, size),  # grown to ``size`` as scans come in
@@ -45,9 +45,6 @@ class ScanReads:
         await self._pool.close()
 
     async def by_token(self, token: str) -> Any | None:
-        from psycopg import OperationalError
-        from psycopg_pool import PoolTimeout
-
         try:
             return await self._read(token)
         except PoolTimeout:
