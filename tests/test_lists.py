@@ -10,6 +10,7 @@ import json
 import pypdfium2 as pdfium
 import pytest
 from openpyxl import Workbook
+from PIL import ImageChops
 
 from service import FONTS_DIR, TEMPLATES_DIR
 from service.config import Limits
@@ -107,9 +108,9 @@ def test_runs_group_the_one_line_rows_between_rows_of_cells():
     )
     assert wide.line is None and one.line is not None
     assert layout.runs([one, two, wide, three]) == [
-        ("lines", [one.line, two.line]),
+        ("lines", [one, two]),
         ("row", [wide]),
-        ("lines", [three.line]),
+        ("lines", [three]),
     ]
     assert layout.runs([]) == []
 
@@ -136,6 +137,67 @@ def test_rows_that_fit_are_centred_in_their_columns(renderer):
             assert abs(centre - (left + right) / 2) < 0.8, (row["name"], key, centre, (left + right) / 2)
             checked += 1
     assert checked == 20 * 7
+
+
+def _pages_as_drawn(pdf: bytes) -> list:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [page.render(scale=2, grayscale=True).to_pil().convert("L") for page in document]
+    finally:
+        document.close()
+
+
+def test_drawn_rows_print_as_the_same_rows_laid_out_as_text(renderer, monkeypatch):
+    """The one-line rows drawn straight into the page (drawn_lines) against the same rows
+    laid out as text by WeasyPrint: the same pages to the pixel, the same text layer, and
+    the same characters at the same places."""
+    from service.documents import drawn_lines, tabular
+
+    payload = with_rows(load_contract("publicity-pre-review.json"), 60)
+    drawn_blocks = []
+    real = drawn_lines.draw_placed_lines
+    monkeypatch.setattr(drawn_lines, "draw_placed_lines", lambda d, a: drawn_blocks.append(d) or real(d, a))
+    drawn = render_publicity(renderer, payload)
+    assert drawn_blocks, "no row was drawn"
+    monkeypatch.setattr(tabular.Advances, "covers", lambda self, text: False)  # every row laid out as text
+    laid_out = render_publicity(renderer, payload)
+    assert len(drawn_blocks) == 1
+
+    assert page_texts(drawn) == page_texts(laid_out)
+    pages, expected = _pages_as_drawn(drawn), _pages_as_drawn(laid_out)
+    assert len(pages) == len(expected) >= 2
+    for page, want in zip(pages, expected):
+        difference = ImageChops.difference(page, want)
+        assert difference.getbbox() is None or max(difference.getdata()) < 48
+
+    def origins(pdf: bytes) -> list[tuple[str, float, float]]:
+        document = pdfium.PdfDocument(pdf)
+        try:
+            found = []
+            for page in document:
+                textpage = page.get_textpage()
+                text = textpage.get_text_range()
+                for i in range(textpage.count_chars()):
+                    if not text[i].isspace():
+                        left, bottom, _, _ = textpage.get_charbox(i, loose=True)
+                        found.append((text[i], round(left, 1), round(bottom, 1)))
+            return found
+        finally:
+            document.close()
+
+    assert origins(drawn) == origins(laid_out)
+
+
+def test_a_row_with_a_character_the_main_face_lacks_is_laid_out_as_text(renderer):
+    """Its character comes from the fallback face (HanaMin): left to WeasyPrint, which picks
+    it, and printed."""
+    payload = with_rows(load_contract("publicity-pre-review.json"), 30)
+    payload["rows"][5]["name"] = "王\U0002000b"
+    layout = publicity.build_context(publicity.SPEC.validate(payload, Limits()), RenderContext(FONTS_DIR))["layout"]
+    rare = layout.row(["6", "王\U0002000b"])
+    common = layout.row(["7", "王五"])
+    assert rare.line is not None and not rare.drawn and common.drawn
+    assert "王\U0002000b" in squash(pdf_text(render_publicity(renderer, payload)))
 
 
 def _table_left_mm(textpage, text) -> float:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 MAIN_FAMILY = "Noto Serif CJK SC"
+MAIN_FACE = "NotoSerifSC-Regular.otf"  # the file of MAIN_FAMILY's regular face, in fonts/
 
 
 def fontconfig_file(fonts_dir: Path) -> Path:

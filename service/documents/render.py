@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from service.documents import filters
+from service.documents import drawn_lines, filters
 from service.documents.fetcher import SafeURLFetcher
-from service.documents.fonts import isolate_fontconfig
+from service.documents.fonts import MAIN_FACE, isolate_fontconfig
 from service.documents.synthetic_bold import embolden_synthetic_faces
+from service.documents.tabular import advances_for
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class Renderer:
             close_cut_tables(page._page_box)
         if self.max_pages is not None and len(laid_out.pages) > self.max_pages:
             raise TooManyPages(len(laid_out.pages), self.max_pages)
+        if drawn_lines.MARK in html:
+            drawn_lines.draw_placed_lines(laid_out, advances_for(self.fonts_dir / MAIN_FACE))
         return laid_out
 
     def _write(self, document, options: PdfOptions) -> bytes:

@@ -9,7 +9,9 @@ run of such rows is one table cell with a block per row (``runs``: a table
 row costs several times what a block does), the rows' rules drawn by the
 cell's background. A row where some text needs more than one line keeps one
 real cell per column, so wrapped text stays whole and in order. The header
-repeats and rows never split, as in any table.
+repeats and rows never split, as in any table. The one-line rows of a run are
+not even laid out as text: WeasyPrint places an empty block per row and the
+page draws the row's line there (``drawn_lines``).
 
 Widths come from the shipped font's advance widths (ideographs are 1 em;
 kerning is turned off in the stylesheet so that the sums are exact). Spaces
@@ -23,7 +25,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import repeat
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
@@ -47,6 +50,9 @@ class Row:
 
     cells: tuple[str, ...]
     line: str | None = None
+    # The line is drawn into the page after layout (service.documents.drawn_lines), not
+    # laid out as text: every character of it is the main face's.
+    drawn: bool = False
 
 
 class Advances:
@@ -56,15 +62,27 @@ class Advances:
         font = TTFont(font_path, lazy=True)
         upem = font["head"].unitsPerEm
         metrics = font["hmtx"].metrics
-        self._em = {code: metrics[name][0] / upem for code, name in font.getBestCmap().items()}
-        self.en = self._em[0x2002]
-        self.space = self._em[0x20]
-        if self._em[0x3000] != 1.0:
+        cmap = font.getBestCmap()
+        # by character, not code point: a text is measured without a call per character
+        self._em = {chr(code): metrics[name][0] / upem for code, name in cmap.items()}
+        self._glyphs = {chr(code): font.getGlyphID(name) for code, name in cmap.items()}
+        self._chars = frozenset(self._glyphs)
+        self.en = self._em["\u2002"]
+        self.space = self._em[" "]
+        if self._em["\u3000"] != 1.0:
             raise ValueError(f"{font_path}: the ideographic space is not 1 em wide")
 
     def width_em(self, text: str) -> float:
         # Characters the main face lacks come from the CJK fallback face: 1 em.
-        return sum(self._em.get(ord(ch), 1.0) for ch in text)
+        return sum(map(self._em.get, text, repeat(1.0, len(text))))
+
+    def covers(self, text: str) -> bool:
+        """Whether the main face has every character of ``text``."""
+        return self._chars.issuperset(text)
+
+    def glyph(self, char: str) -> int:
+        """The main face's glyph id for ``char`` (one it ``covers``)."""
+        return self._glyphs[char]
 
 
 @lru_cache(maxsize=4)
@@ -80,29 +98,40 @@ class ListLayout:
     cell_padding_mm: float
     advances: Advances
     fast: bool = True  # False: a cell per column in every row (the benchmark's baseline)
+    # One-line rows drawn into the page after layout (drawn_lines); False: laid out as
+    # text (the tests compare the two).
+    drawn: bool = True
 
     def __post_init__(self):
         if abs(sum(c.width for c in self.columns) - 100) > 1e-6:
             raise ValueError("column widths must add up to 100 %")
 
     def column_bounds(self) -> list[tuple[float, float]]:
+        return list(self._bounds)
+
+    @cached_property
+    def _bounds(self) -> tuple[tuple[float, float], ...]:
         bounds, left = [], 0.0
         for column in self.columns:
             width = self.table_width_mm * column.width / 100
             bounds.append((left, left + width))
             left += width
-        return bounds
+        return tuple(bounds)
+
+    @cached_property
+    def _gaps(self) -> tuple[tuple[float, float, str], ...]:
+        """The runs of spaces less than an em wide: (en spaces' width, spaces' width, the run)."""
+        en, space = self.advances.en, self.advances.space
+        return tuple((e * en, s * space, _EN * e + _SP * s) for e in (0, 1) for s in range(4))
 
     def spaces_for(self, mm: float) -> tuple[str, float]:
         """The run of spaces closest to ``mm`` wide (never negative), and its width."""
         em = max(0.0, mm / (self.font_size_pt * PT_MM))
         whole = int(em)
-        best = min(
-            ((en, sp) for en in (0, 1) for sp in range(4)),
-            key=lambda c: abs(em - whole - (c[0] * self.advances.en + c[1] * self.advances.space)),
-        )
-        used = whole + best[0] * self.advances.en + best[1] * self.advances.space
-        return _EM * whole + _EN * best[0] + _SP * best[1], used * self.font_size_pt * PT_MM
+        rest = em - whole
+        best = min(self._gaps, key=lambda gap: abs(rest - (gap[0] + gap[1])))  # the first of equals
+        used = whole + best[0] + best[1]
+        return _EM * whole + best[2], used * self.font_size_pt * PT_MM
 
     def text_mm(self, text: str) -> float:
         return self.advances.width_em(text) * self.font_size_pt * PT_MM
@@ -114,7 +143,7 @@ class ListLayout:
             return Row(cells)
         parts: list[str] = []
         pen = 0.0  # mm from the fast cell's content box, which starts one padding in
-        for text, (left, right) in zip(cells, self.column_bounds()):
+        for text, (left, right) in zip(cells, self._bounds):
             width = self.text_mm(text)
             room = right - left - 2 * self.cell_padding_mm
             if width > room:
@@ -124,19 +153,20 @@ class ListLayout:
             pen += gap_mm + width
             if pen > right - 2 * self.cell_padding_mm + 0.5:
                 return Row(cells)  # rounding pushed the text out of its column
-        return Row(cells, line="".join(parts))
+        line = "".join(parts)
+        return Row(cells, line=line, drawn=self.drawn and self.advances.covers(line))
 
     def runs(self, rows: Sequence[Row]) -> list[tuple[str, list]]:
-        """``rows`` as they are set: each run of one-line rows as ("lines", their lines),
+        """``rows`` as they are set: each run of one-line rows as ("lines", those rows),
         one cell holding a block per row; each other row as ("row", [row]). A table row
         costs WeasyPrint several times what a line in a block costs."""
         runs: list[tuple[str, list]] = []
         for row in rows:
             kind = "row" if row.line is None else "lines"
             if runs and runs[-1][0] == kind == "lines":
-                runs[-1][1].append(row.line)
+                runs[-1][1].append(row)
             else:
-                runs.append((kind, [row] if kind == "row" else [row.line]))
+                runs.append((kind, [row]))
         return runs
 
     def row_pitch_mm(self) -> float:

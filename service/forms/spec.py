@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from service.config import Limits
 from service.contract.parse import validate_payload
+from service.documents.fonts import MAIN_FACE
 from service.documents.render import PdfOptions, Renderer, SourceAttachment
 from service.profiles.load import default_profile
 from service.profiles.schema import Profile
@@ -42,7 +43,7 @@ class RenderContext:
 
     @property
     def main_font(self) -> Path:
-        return self.fonts_dir / "NotoSerifSC-Regular.otf"
+        return self.fonts_dir / MAIN_FACE
 
 
 @dataclass(frozen=True)
