@@ -197,6 +197,9 @@ def test_a_row_with_a_character_the_main_face_lacks_is_laid_out_as_text(renderer
     rare = layout.row(["6", "王\U0002000b"])
     common = layout.row(["7", "王五"])
     assert rare.line is not None and not rare.drawn and common.drawn
+    assert (
+        not layout.row(["8", "王\u302a"]).drawn and not layout.row(["9", "王\u00ad五"]).drawn
+    )  # shaped: left to Pango
     assert "王\U0002000b" in squash(pdf_text(render_publicity(renderer, payload)))
 
 

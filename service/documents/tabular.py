@@ -23,6 +23,7 @@ because Pango places them inconsistently after text.
 from __future__ import annotations
 
 import base64
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -66,7 +67,9 @@ class Advances:
         # by character, not code point: a text is measured without a call per character
         self._em = {chr(code): metrics[name][0] / upem for code, name in cmap.items()}
         self._glyphs = {chr(code): font.getGlyphID(name) for code, name in cmap.items()}
-        self._chars = frozenset(self._glyphs)
+        # What a line can be drawn with glyph by glyph (drawn_lines): a mark, a joiner or a
+        # variation selector needs shaping (positioning, another glyph) and is left to Pango.
+        self._plain = frozenset(ch for ch in self._glyphs if unicodedata.category(ch) not in ("Mn", "Me", "Mc", "Cf"))
         self.en = self._em["\u2002"]
         self.space = self._em[" "]
         if self._em["\u3000"] != 1.0:
@@ -77,8 +80,9 @@ class Advances:
         return sum(map(self._em.get, text, repeat(1.0, len(text))))
 
     def covers(self, text: str) -> bool:
-        """Whether the main face has every character of ``text``."""
-        return self._chars.issuperset(text)
+        """Whether the main face has every character of ``text``, each a glyph of its own
+        that needs no shaping."""
+        return self._plain.issuperset(text)
 
     def glyph(self, char: str) -> int:
         """The main face's glyph id for ``char`` (one it ``covers``)."""
