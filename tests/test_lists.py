@@ -188,6 +188,16 @@ def test_drawn_rows_print_as_the_same_rows_laid_out_as_text(renderer, monkeypatc
     assert origins(drawn) == origins(laid_out)
 
 
+def test_a_drawn_row_prints_markup_characters_as_text(renderer):
+    """A row's line travels in an attribute (drawn_lines): quotes, angle brackets and
+    ampersands in it are the row's text, printed, never markup."""
+    payload = with_rows(load_contract("publicity-pre-review.json"), 30)
+    payload["rows"][4]["unit"] = "A&B<i>\"C\"</i>'D'"
+    layout = publicity.build_context(publicity.SPEC.validate(payload, Limits()), RenderContext(FONTS_DIR))["layout"]
+    assert layout.row(["5", "张三", "男", "A&B<i>\"C\"</i>'D'"]).drawn
+    assert squash("A&B<i>\"C\"</i>'D'") in squash(pdf_text(render_publicity(renderer, payload)))
+
+
 def test_a_row_with_a_character_the_main_face_lacks_is_laid_out_as_text(renderer):
     """Its character comes from the fallback face (HanaMin): left to WeasyPrint, which picks
     it, and printed."""
