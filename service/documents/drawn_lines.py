@@ -157,7 +157,7 @@ class _Painter:
 
     def draw(self, placed: list) -> None:
         stream = self.stream
-        if stream is None or id(placed) in self.drawn:  # not while the page is painted
+        if stream is None or id(placed) in self.drawn:  # only while the page is painted, and once
             return
         self.drawn.add(id(placed))
         stream.begin_text()

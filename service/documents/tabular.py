@@ -102,9 +102,6 @@ class ListLayout:
     cell_padding_mm: float
     advances: Advances
     fast: bool = True  # False: a cell per column in every row (the benchmark's baseline)
-    # One-line rows drawn into the page after layout (drawn_lines); False: laid out as
-    # text (the tests compare the two).
-    drawn: bool = True
 
     def __post_init__(self):
         if abs(sum(c.width for c in self.columns) - 100) > 1e-6:
@@ -158,7 +155,7 @@ class ListLayout:
             if pen > right - 2 * self.cell_padding_mm + 0.5:
                 return Row(cells)  # rounding pushed the text out of its column
         line = "".join(parts)
-        return Row(cells, line=line, drawn=self.drawn and self.advances.covers(line))
+        return Row(cells, line=line, drawn=self.advances.covers(line))
 
     def runs(self, rows: Sequence[Row]) -> list[tuple[str, list]]:
         """``rows`` as they are set: each run of one-line rows as ("lines", those rows),

@@ -54,6 +54,7 @@ from service.documents.certificate_layout import (  # noqa: F401 - the layout's 
 )
 from service.documents.filters import cn_date, mask_id
 from service.documents.fit import LINE_HEIGHT, fit_text, name_in_two_lines, wrap_text
+from service.documents.fonts import MAIN_FACE
 from service.documents.page_pdf import Attachment, write_page_pdf
 from service.documents.qr import qr_matrix
 from service.documents.render import Renderer
@@ -66,7 +67,7 @@ from service.profiles.schema import Certificate as CertificateProfile
 
 DEFAULT_TITLE = "专业技术资格证书"
 # The faces the values are measured with, in the renderer's fonts folder.
-REGULAR_FACE, BOLD_FACE = "NotoSerifSC-Regular.otf", "NotoSerifSC-Bold.otf"
+REGULAR_FACE, BOLD_FACE = MAIN_FACE, "NotoSerifSC-Bold.otf"
 # A value standing on its rule keeps this much room below (to the rule) and
 # above (to the rule of the row above) its lines.
 RULE_GAP_MM, TOP_GAP_MM = 0.8, 0.4

@@ -30,6 +30,7 @@ from service.documents.certificate_layout import (
 )
 from service.documents.fit import LINE_HEIGHT
 from service.documents.font_subset import main_face, rare_faces, subset_font
+from service.documents.fonts import MAIN_FACE
 from service.documents.page_pdf import ASCENT, DESCENT, Attachment, Colour, Face, Fonts, Line, Page, Picture, Rule
 from service.documents.synthetic_bold import embolden_font
 from service.documents.tabular import PT_MM, Advances, advances_for
@@ -54,7 +55,6 @@ WITHHELD_PT, WITHHELD_LINE_MM = 9.0, 49.0
 PHOTO_EDGE_PT = 0.4
 VALUE_COLOURS = {"heading": RED, "notice": RED, "small": SMALL}
 CENTRED = ("heading", "org", "notice")
-REGULAR_OTF = "NotoSerifSC-Regular.otf"  # the labels are measured with the faces the values are
 
 
 def draw_certificate(
@@ -179,7 +179,7 @@ def _spread(advances: Advances, label: str, width_mm: float, size: float = LABEL
 def _row_labels(fonts_dir: Path, rows: tuple) -> list[Line]:
     """Each row's label in its column; a label too long for the column at the labels'
     size (取得资格时所在单位) a size smaller, on one line."""
-    advances = advances_for(fonts_dir / REGULAR_OTF)
+    advances = advances_for(fonts_dir / MAIN_FACE)
     lines = []
     for column, x in enumerate(COLUMNS):
         for index, row in enumerate(rows):
@@ -200,7 +200,7 @@ def _row_labels(fonts_dir: Path, rows: tuple) -> list[Line]:
 
 
 def _other_labels(fonts_dir: Path, slots: Iterable) -> list[Line]:
-    advances = advances_for(fonts_dir / REGULAR_OTF)
+    advances = advances_for(fonts_dir / MAIN_FACE)
     lines = []
     for slot in slots:
         if not slot.label or slot.kind == "row" or slot.label_box is None:
